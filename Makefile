@@ -1,0 +1,34 @@
+# Two entry points: `make run` (JupyterLab on the quickstart) and `make test` (the whole suite).
+# Both create their own virtual environment in .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.run-deps: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[lab,parquet]'
+	touch $@
+
+$(VENV)/.test-deps: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[lab,parquet,test]'
+	touch $@
+
+run: $(VENV)/.run-deps
+	$(BIN)/vidu-nb lab
+
+test: $(VENV)/.test-deps
+	scripts/ensure-chromium
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -p no:cacheprovider
+
+lint: $(VENV)/.test-deps
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) build *.egg-info

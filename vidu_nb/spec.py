@@ -1,0 +1,245 @@
+"""``Img2VideoRequest``: the img2video request as a typed, checked object.
+
+Every field of the API is here with its limits. Checks are model-aware (durations, resolutions,
+fields a model ignores) and run when the request is built, so bad input fails with the field,
+value and limit before anything goes over the network. Unset optional fields stay ``None`` and
+are left out of the body, so the service applies its own defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shlex
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+from urllib.parse import urlparse
+
+from .errors import ValidationError
+from .images import MAX_BODY_BYTES, ImageSource, StartImage, fit_image, load_image
+from .models import DEFAULT_MODEL, ModelSpec, get_model
+
+MAX_PROMPT_CHARS = 5000
+MAX_PAYLOAD_CHARS = 1_048_576
+MAX_SEED = 2**32 - 1
+AUDIO_TYPES = ("all", "speech_only", "sound_effect_only")
+MOVEMENT_AMPLITUDES = ("auto", "small", "medium", "large")
+_AUDIO_TYPE_ALIASES = {"sound-effect_only": "sound_effect_only"}
+
+
+class IgnoredFieldWarning(UserWarning):
+    """A field was set that has no effect with this model or these settings."""
+
+
+class ImageFittedWarning(UserWarning):
+    """A local image was re-encoded or downscaled to fit the request-body limit."""
+
+
+@dataclass(frozen=True)
+class Img2VideoRequest:
+    """One image-to-video generation request; checked on construction.
+
+    ``image`` takes a path, bytes, a PIL image, an http(s) URL or a data URI (``images=[x]``
+    is accepted too, as in the API). ``ignored`` lists the set fields the model will not use.
+    """
+
+    endpoint: ClassVar[str] = "/ent/v2/img2video"
+
+    image: ImageSource = None
+    model: str = DEFAULT_MODEL
+    prompt: str | None = None
+    duration: int | None = None
+    seed: int | None = None
+    resolution: str | None = None
+    audio: bool | None = None
+    audio_type: str | None = None
+    voice_id: str | None = None
+    is_rec: bool | None = None
+    bgm: bool | None = None
+    movement_amplitude: str | None = None
+    payload: str | None = None
+    off_peak: bool | None = None
+    callback_url: str | None = None
+    images: list[Any] | None = field(default=None, repr=False)
+    ignored: tuple[str, ...] = field(default=(), init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.images is not None:
+            if self.image is not None:
+                raise ValidationError("images", "...", "give image or images, not both")
+            if not isinstance(self.images, (list, tuple)) or len(self.images) != 1:
+                count = len(self.images) if isinstance(self.images, (list, tuple)) else "?"
+                raise ValidationError("images", count, "must hold exactly 1 item")
+            object.__setattr__(self, "image", self.images[0])
+            object.__setattr__(self, "images", None)
+        if self.image is None:
+            raise ValidationError("image", None, "a start image is required")
+        object.__setattr__(self, "image", load_image(self.image))
+        if self.audio_type in _AUDIO_TYPE_ALIASES:
+            object.__setattr__(self, "audio_type", _AUDIO_TYPE_ALIASES[self.audio_type])
+        spec = get_model(self.model)
+        _check_fields(self, spec)
+        notes = _ignored_fields(self, spec)
+        object.__setattr__(self, "ignored", tuple(notes))
+        for note in notes.values():
+            warnings.warn(note, IgnoredFieldWarning, stacklevel=3)
+
+    # -- derived views -------------------------------------------------------------------
+    @property
+    def start_image(self) -> StartImage:
+        assert isinstance(self.image, StartImage)
+        return self.image
+
+    @property
+    def model_spec(self) -> ModelSpec:
+        return get_model(self.model)
+
+    def replace(self, **changes: Any) -> Img2VideoRequest:
+        """A copy with some fields changed (checked again), e.g. for seed or prompt sweeps."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", IgnoredFieldWarning)
+            return dataclasses.replace(self, **changes)
+
+    def options(self) -> dict[str, Any]:
+        """The fields that were set, without the image (for logs, labels and previews)."""
+        out: dict[str, Any] = {"model": self.model}
+        for f in dataclasses.fields(self):
+            if f.name in ("image", "images", "ignored", "model"):
+                continue
+            value = getattr(self, f.name)
+            if value is not None:
+                out[f.name] = value
+        return out
+
+    def resolved(self) -> dict[str, Any]:
+        """The settings the service will use, with the model's defaults filled in."""
+        spec = self.model_spec
+        duration = self.duration if self.duration is not None else spec.default_duration
+        audio = self.audio if self.audio is not None else spec.audio_default
+        return {
+            "model": self.model,
+            "duration": duration,
+            "resolution": self.resolution or spec.default_resolution_for(duration),
+            "audio": audio,
+            "audio_type": (self.audio_type or "all") if audio else None,
+            "off_peak": bool(self.off_peak),
+            "is_rec": bool(self.is_rec),
+            "bgm": bool(self.bgm),
+            "movement_amplitude": self.movement_amplitude or "auto",
+            "seed": self.seed,
+        }
+
+    # -- serialisation -------------------------------------------------------------------
+    def fitted_body(
+        self, max_body_bytes: int = MAX_BODY_BYTES
+    ) -> tuple[dict[str, Any], str | None]:
+        """The JSON body and, when the image had to be shrunk to fit, a note saying how."""
+        body = {"model": self.model, "images": [""], **_without_model(self.options())}
+        overhead = len(json.dumps(body).encode())
+        image, note = fit_image(self.start_image, max_body_bytes - overhead)
+        body["images"] = [image.to_data_uri()]
+        return body, note
+
+    def to_body(self, max_body_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
+        body, note = self.fitted_body(max_body_bytes)
+        if note:
+            warnings.warn(note, ImageFittedWarning, stacklevel=2)
+        return body
+
+    def preview(self) -> dict[str, Any]:
+        """The body as it will be sent, with the image elided (cheap, no encoding)."""
+        img = self.start_image
+        shown = (
+            img.url
+            if img.is_remote
+            else (f"data:image/{img.format};base64,<{img.size_bytes:,} bytes elided>")
+        )
+        return {"model": self.model, "images": [shown], **_without_model(self.options())}
+
+    def to_curl(self, base_url: str = "https://api.vidu.com", auth_scheme: str = "Token") -> str:
+        """An equivalent curl command; the key is a shell variable, never its value."""
+        body = json.dumps(self.preview(), ensure_ascii=False)
+        return (
+            f"curl -X POST {shlex.quote(base_url.rstrip('/') + self.endpoint)} \\\n"
+            f'  -H "Authorization: {auth_scheme} $VIDU_API_KEY" \\\n'
+            f"  -H 'Content-Type: application/json' \\\n"
+            f"  -d {shlex.quote(body)}"
+        )
+
+
+def _without_model(options: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in options.items() if k != "model"}
+
+
+def _check_fields(req: Img2VideoRequest, spec: ModelSpec) -> None:
+    _check_type(req.prompt, "prompt", str)
+    if req.prompt is not None and len(req.prompt) > MAX_PROMPT_CHARS:
+        raise ValidationError(
+            "prompt", req.prompt, f"is {len(req.prompt)} characters; at most {MAX_PROMPT_CHARS}"
+        )
+    for name in ("audio", "is_rec", "bgm", "off_peak"):
+        _check_type(getattr(req, name), name, bool)
+    _check_type(req.voice_id, "voice_id", str)
+    if req.duration is not None:
+        if type(req.duration) is not int:
+            raise ValidationError("duration", req.duration, "must be an integer number of seconds")
+        if req.duration not in spec.durations:
+            raise ValidationError(
+                "duration", req.duration, f"{spec.name} allows {spec.describe_durations()}"
+            )
+    if req.resolution is not None:
+        _check_type(req.resolution, "resolution", str)
+        allowed = spec.resolutions_for(req.duration)
+        if req.resolution not in allowed:
+            at = f" at {req.duration} s" if req.duration in spec.resolutions_by_duration else ""
+            raise ValidationError(
+                "resolution", req.resolution, f"{spec.name}{at} allows {', '.join(allowed)}"
+            )
+    if req.seed is not None:
+        if type(req.seed) is not int or not 0 <= req.seed <= MAX_SEED:
+            raise ValidationError("seed", req.seed, f"must be an integer from 0 to {MAX_SEED}")
+    _check_enum(req.audio_type, "audio_type", AUDIO_TYPES)
+    _check_enum(req.movement_amplitude, "movement_amplitude", MOVEMENT_AMPLITUDES)
+    _check_type(req.payload, "payload", str)
+    if req.payload is not None and len(req.payload) > MAX_PAYLOAD_CHARS:
+        raise ValidationError(
+            "payload", f"<{len(req.payload)} chars>", f"at most {MAX_PAYLOAD_CHARS:,} characters"
+        )
+    if req.callback_url is not None:
+        _check_type(req.callback_url, "callback_url", str)
+        parsed = urlparse(req.callback_url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValidationError(
+                "callback_url", req.callback_url, "must be an http:// or https:// URL with a host"
+            )
+
+
+def _check_type(value: Any, name: str, kind: type) -> None:
+    if value is not None and type(value) is not kind:
+        raise ValidationError(name, value, f"must be {kind.__name__}")
+
+
+def _check_enum(value: Any, name: str, allowed: tuple[str, ...]) -> None:
+    if value is not None and value not in allowed:
+        raise ValidationError(name, value, "must be one of " + ", ".join(allowed))
+
+
+def _ignored_fields(req: Img2VideoRequest, spec: ModelSpec) -> dict[str, str]:
+    """Set fields that will have no effect, with the reason (shown as warnings and in the UI)."""
+    notes: dict[str, str] = {}
+    for name, reason in spec.ignored.items():
+        value = getattr(req, name)
+        if value is not None and value is not False:
+            notes[name] = f"{name} is set but {reason}"
+    duration = req.duration if req.duration is not None else spec.default_duration
+    if req.bgm and "bgm" not in notes and duration in spec.bgm_ignored_durations:
+        notes["bgm"] = f"bgm is set but {spec.name} does not apply it at {duration} s"
+    audio = req.audio if req.audio is not None else spec.audio_default
+    if req.voice_id is not None and "voice_id" not in notes and not audio:
+        notes["voice_id"] = "voice_id is set but takes effect only when audio is true"
+    if req.audio_type is not None and "audio_type" not in notes and not audio:
+        notes["audio_type"] = "audio_type is set but takes effect only when audio is true"
+    if req.is_rec and req.prompt:
+        notes["prompt"] = "prompt is set but is ignored when is_rec is true"
+    return notes
