@@ -1,0 +1,115 @@
+"""The wait backoff policy: pure arithmetic, no servers."""
+
+from __future__ import annotations
+
+import pytest
+
+from vidu_nb.schedule import PollSchedule
+
+
+def delays(schedule: PollSchedule, states: list[str], *, off_peak: bool = False) -> list[float]:
+    """Simulate a waiter: attempt restarts at 0 on each state change."""
+    out, elapsed, attempt, last = [], 0.0, 0, None
+    for state in states:
+        if state != last:
+            attempt, last = 0, state
+        delay = schedule.next_delay(elapsed, state, attempt, off_peak=off_peak)
+        out.append(delay)
+        elapsed += delay
+        attempt += 1
+    return out
+
+
+def test_first_check_is_soon_then_grows_to_cap():
+    s = PollSchedule(jitter=0)
+    got = delays(s, ["created"] * 12)
+    assert got[0] == pytest.approx(1.5)
+    assert got[1] == pytest.approx(1.5 * 1.5)
+    assert all(b >= a for a, b in zip(got, got[1:], strict=False))
+    assert got[-1] == pytest.approx(15.0)
+
+
+def test_state_change_to_processing_restarts_fast():
+    s = PollSchedule(jitter=0)
+    got = delays(s, ["queueing"] * 10 + ["processing"] * 3)
+    assert got[9] == pytest.approx(15.0)
+    assert got[10] == pytest.approx(2.0)
+    assert got[11] > got[10]
+
+
+def test_final_states_need_no_wait():
+    s = PollSchedule()
+    assert s.next_delay(10, "success", 3) == 0
+    assert s.next_delay(10, "failed", 3) == 0
+
+
+def test_off_peak_backs_off_much_further():
+    s = PollSchedule(jitter=0)
+    normal = delays(s, ["queueing"] * 30)
+    off = delays(s, ["queueing"] * 30, off_peak=True)
+    assert off[0] > normal[0]
+    assert max(off) >= 10 * max(normal[:15])
+    assert max(off) <= s.off_peak_max_cap
+
+
+def test_cap_grows_with_elapsed_to_keep_lag_proportional():
+    s = PollSchedule(jitter=0)
+    assert s.next_delay(60, "processing", 50) == pytest.approx(15.0)
+    # After 20 minutes, 5 % of the elapsed time (60 s) is allowed, and never more.
+    assert s.next_delay(1200, "processing", 50) == pytest.approx(60.0)
+    assert s.next_delay(100_000, "processing", 50) == pytest.approx(60.0)
+
+
+def test_retry_after_is_honoured_unscaled_and_capped():
+    s = PollSchedule(jitter=0, time_scale=0.01)
+    assert s.next_delay(0, "queueing", 0, retry_after=3) == pytest.approx(3.0)
+    assert s.next_delay(0, "queueing", 0, retry_after=10_000) == pytest.approx(s.retry_after_cap)
+    # A hint shorter than the schedule's own delay does not speed polling up.
+    slow = PollSchedule(jitter=0)
+    assert slow.next_delay(0, "queueing", 10, retry_after=1) == pytest.approx(15.0)
+
+
+def test_time_scale_for_a_fast_simulator():
+    s = PollSchedule.for_speed(50, jitter=0)
+    assert s.time_scale == pytest.approx(0.02)
+    assert s.next_delay(0, "created", 0) == pytest.approx(1.5 / 50)
+    # Elapsed time is real time; the lag-proportional cap works in service time.
+    assert s.next_delay(1200 / 50, "processing", 50) == pytest.approx(60.0 / 50)
+    assert PollSchedule(jitter=0).scaled(0.5).next_delay(0, "created", 0) == pytest.approx(0.75)
+
+
+def test_jitter_stays_in_bounds_and_spreads():
+    s = PollSchedule(jitter=0.2, seed=7)
+    got = [s.next_delay(0, "processing", 20) for _ in range(200)]
+    assert min(got) >= 15.0 * 0.8 - 1e-9
+    assert max(got) <= 15.0 * 1.2 + 1e-9
+    assert len({round(d, 6) for d in got}) > 100
+
+
+def test_seeded_schedules_repeat():
+    a = [PollSchedule(seed=1).next_delay(0, "created", i) for i in range(5)]
+    b = [PollSchedule(seed=1).next_delay(0, "created", i) for i in range(5)]
+    assert a == b
+
+
+def test_bad_parameters_are_rejected():
+    with pytest.raises(ValueError, match="time_scale"):
+        PollSchedule(time_scale=0)
+    with pytest.raises(ValueError, match="factor"):
+        PollSchedule(factor=0.5)
+    with pytest.raises(ValueError, match="speed"):
+        PollSchedule.for_speed(0)
+
+
+def test_total_requests_for_a_typical_job_are_few():
+    # A 60 s queue then a 90 s generation: far fewer checks than a 1 s poller's 150.
+    s = PollSchedule(jitter=0)
+    elapsed, attempt, checks, state = 0.0, 0, 0, "queueing"
+    while elapsed < 150:
+        new_state = "queueing" if elapsed < 60 else "processing"
+        if new_state != state:
+            state, attempt = new_state, 0
+        elapsed += s.next_delay(elapsed, state, attempt)
+        attempt += 1
+        checks += 1
+    assert checks < 20
