@@ -1,0 +1,187 @@
+"""Where requests go and how they authenticate, resolved once from arguments or environment.
+
+The API key lives in a ``Secret`` whose repr and str are redacted, so printing a client, a
+config, a traceback's locals or a log record can never show it.
+
+Resolution (arguments win over ``VIDU_API_KEY``, ``VIDU_BASE_URL``, ``VIDU_AUTH_SCHEME``):
+
+- a key and no base URL: the official host ``https://api.vidu.com``;
+- no key and no base URL: the embedded local simulator (``embedded=True``), nothing is charged;
+- a base URL and no key: an error, except on a loopback host, where a separately started
+  simulator is assumed and its default key ``sim-key`` is used;
+- the auth scheme defaults by host: ``vidu.com`` / ``vidu.cn`` use ``Token``, the
+  ``powertokens`` reseller uses ``Bearer``, anything else ``Token``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from .errors import ValidationError
+
+OFFICIAL_BASE_URL = "https://api.vidu.com"
+AUTH_SCHEMES = ("Token", "Bearer")
+SIMULATOR_DEFAULT_KEY = "sim-key"
+ENV_API_KEY = "VIDU_API_KEY"
+ENV_BASE_URL = "VIDU_BASE_URL"
+ENV_AUTH_SCHEME = "VIDU_AUTH_SCHEME"
+_REDACTED = "<redacted>"
+
+
+class Secret:
+    """A credential that never shows itself: ``repr``/``str``/``format`` are redacted.
+
+    ``reveal()`` is the only way to read it, and only the transport calls it.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({_REDACTED!r})"
+
+    def __str__(self) -> str:
+        return _REDACTED
+
+    def __format__(self, spec: str) -> str:
+        return _REDACTED
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+    def __reduce__(self) -> tuple:
+        raise TypeError("a Secret cannot be pickled")
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Resolved connection settings. ``base_url`` is empty when ``embedded`` is true."""
+
+    api_key: Secret | None
+    base_url: str
+    auth_scheme: str
+    embedded: bool = False
+
+    @classmethod
+    def resolve(
+        cls,
+        api_key: str | Secret | None = None,
+        base_url: str | None = None,
+        auth_scheme: str | None = None,
+        *,
+        env: Mapping[str, str] | None = None,
+    ) -> ClientConfig:
+        """Apply the rules in the module docstring; raise ``ValidationError`` when unusable."""
+        env = os.environ if env is None else env
+        key = _clean_key(api_key if api_key is not None else env.get(ENV_API_KEY))
+        url = (base_url if base_url is not None else env.get(ENV_BASE_URL) or "").strip()
+        scheme = auth_scheme if auth_scheme is not None else env.get(ENV_AUTH_SCHEME)
+        if not url:
+            if key is None:
+                return cls(None, "", _normalise_scheme(scheme) or "Token", embedded=True)
+            url = OFFICIAL_BASE_URL
+        url = normalise_base_url(url)
+        if key is None:
+            if not is_loopback_url(url):
+                raise ValidationError(
+                    "api_key",
+                    None,
+                    f"{ENV_BASE_URL} or base_url is set to {url} but no API key was given; "
+                    f"set {ENV_API_KEY} (or pass api_key=), or unset {ENV_BASE_URL} "
+                    "to use the local simulator",
+                )
+            key = Secret(SIMULATOR_DEFAULT_KEY)
+        return cls(key, url, _normalise_scheme(scheme) or default_auth_scheme(url))
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).hostname or ""
+
+    @property
+    def is_loopback(self) -> bool:
+        return bool(self.base_url) and is_loopback_url(self.base_url)
+
+    def with_server(self, base_url: str, api_key: str) -> ClientConfig:
+        """This config pointed at a concrete (simulator) server."""
+        return ClientConfig(
+            _clean_key(api_key), normalise_base_url(base_url), self.auth_scheme, self.embedded
+        )
+
+
+def normalise_base_url(url: str) -> str:
+    """Check a base URL and drop its trailing slash; a path prefix (``/vidu``) is kept."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError(
+            "base_url", url, "must be an http(s) URL such as https://api.vidu.com"
+        )
+    if parts.query or parts.fragment:
+        raise ValidationError("base_url", url, "must not have a query or fragment")
+    if parts.username or parts.password:
+        raise ValidationError("base_url", "<with credentials>", "must not embed credentials")
+    if parts.scheme == "http" and not is_loopback_url(url):
+        raise ValidationError(
+            "base_url", url, "must use https (plain http only for loopback hosts)"
+        )
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def is_loopback_url(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def default_auth_scheme(base_url: str) -> str:
+    host = (urlsplit(base_url).hostname or "").lower()
+    if "powertokens" in host:
+        return "Bearer"
+    return "Token"
+
+
+def _normalise_scheme(scheme: str | None) -> str | None:
+    if scheme is None or not scheme.strip():
+        return None
+    for known in AUTH_SCHEMES:
+        if scheme.strip().lower() == known.lower():
+            return known
+    raise ValidationError("auth_scheme", scheme, f"must be one of {', '.join(AUTH_SCHEMES)}")
+
+
+def _clean_key(key: str | Secret | None) -> Secret | None:
+    if key is None:
+        return None
+    value = key.reveal() if isinstance(key, Secret) else key
+    if not isinstance(value, str):
+        raise ValidationError("api_key", type(value).__name__, "must be a string")
+    value = value.strip()
+    if not value:
+        return None
+    if any(ch.isspace() or ord(ch) < 32 for ch in value):
+        # The value itself is never put in the error.
+        raise ValidationError(
+            "api_key",
+            _REDACTED,
+            "must not contain spaces or control characters (give the key alone, "
+            "without a 'Token ' or 'Bearer ' prefix)",
+        )
+    return Secret(value)
