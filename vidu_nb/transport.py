@@ -1,0 +1,327 @@
+"""HTTP to the Vidu API: JSON in and out, typed errors, and retries that never double-submit.
+
+Reads (GET) are retried on 429, 5xx, dropped connections and read timeouts, with capped
+exponential backoff and jitter, honouring ``Retry-After``. A submit (POST) costs credits, so it
+is only sent again when it provably never left: the connection failed before the request was
+written, or the service answered 429 (it rejected the request). When the request may have
+reached the service (read timeout, connection dropped after sending, 5xx) a submit raises
+``SubmissionUncertain`` instead. urllib3's own retries are switched off so nothing below us
+resends either.
+
+Every response and error keeps the service's trace id. The key is only ever put in the
+``Authorization`` header; logs show method, path, status and trace id, never headers.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.util.retry import Retry
+
+from .config import Secret
+from .errors import (
+    APIError,
+    ConnectionFailed,
+    RateLimited,
+    ServerError,
+    SubmissionUncertain,
+    error_for_status,
+)
+
+log = logging.getLogger("vidu_nb.transport")
+
+TRACE_HEADERS = ("x-trace-id", "trace-id", "x-request-id", "x-b3-traceid")
+USER_AGENT = "vidu-nb"
+
+
+@dataclass(frozen=True)
+class Response:
+    """A successful answer: decoded JSON, status and the trace id (header or body)."""
+
+    status: int
+    data: Any
+    trace_id: str = ""
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Backoff for retried requests: ``base * 2**n`` capped, with full jitter in [50 %, 100 %]."""
+
+    max_retries: int = 4
+    base: float = 0.5
+    cap: float = 8.0
+    #: A ``Retry-After`` longer than this is not slept through; the error is raised instead.
+    max_retry_after: float = 60.0
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        delay = min(self.cap, self.base * 2 ** min(attempt, 30)) * random.uniform(0.5, 1.0)
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        return delay
+
+
+class _Auth(AuthBase):
+    """Adds ``Authorization: <scheme> <key>`` per request; its repr hides the key."""
+
+    def __init__(self, scheme: str, key: Secret) -> None:
+        self.scheme = scheme
+        self._key = key
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.headers["Authorization"] = f"{self.scheme} {self._key.reveal()}"
+        return r
+
+    def __repr__(self) -> str:
+        return f"_Auth({self.scheme!r}, <redacted>)"
+
+
+class Transport:
+    """A ``requests.Session`` wrapper bound to one base URL and key."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: Secret,
+        auth_scheme: str = "Token",
+        *,
+        timeout: float | tuple[float, float] = (5, 60),
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.auth_scheme = auth_scheme
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self._key = api_key
+        self._sleep = sleep
+        self.session = requests.Session()
+        self.session.auth = _Auth(auth_scheme, api_key)
+        self.session.trust_env = False  # no netrc credentials or env proxies override ours
+        self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+        adapter = HTTPAdapter(max_retries=Retry(total=0, read=False, redirect=False))
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def __repr__(self) -> str:
+        return f"Transport({self.base_url!r}, auth_scheme={self.auth_scheme!r})"
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- public verbs --------------------------------------------------------------------
+    def get(self, path: str) -> Response:
+        """GET with retries on 429, 5xx, connection errors and read timeouts."""
+        for attempt in self._attempts():
+            try:
+                return self._send("GET", path)
+            except (RateLimited, ServerError, ConnectionFailed) as exc:
+                if not self._may_retry(attempt, exc):
+                    raise
+                self._pause("GET", path, attempt, exc)
+        raise AssertionError("unreachable")
+
+    def post(self, path: str, body: Any, *, client_ref: str = "", submit: bool = True) -> Response:
+        """POST, resent only when it provably was not received (see the module docstring).
+
+        With ``submit`` true an outcome that may have created a task raises
+        ``SubmissionUncertain`` naming ``client_ref``; otherwise the error itself is raised.
+        """
+        for attempt in self._attempts():
+            try:
+                return self._send("POST", path, body)
+            except _NotSent as exc:
+                if not self._may_retry(attempt, exc.error):
+                    raise exc.error from None
+                self._pause("POST", path, attempt, exc.error)
+            except RateLimited as exc:
+                if not self._may_retry(attempt, exc):
+                    raise
+                self._pause("POST", path, attempt, exc)
+            except (ServerError, ConnectionFailed) as exc:
+                if not submit:
+                    raise
+                raise _uncertain(path, client_ref, exc) from exc
+        raise AssertionError("unreachable")
+
+    # -- internals -----------------------------------------------------------------------
+    def _attempts(self) -> Iterator[int]:
+        yield from range(self.retry.max_retries + 1)
+
+    def _may_retry(self, attempt: int, exc: Exception) -> bool:
+        if attempt >= self.retry.max_retries:
+            return False
+        retry_after = getattr(exc, "retry_after", None)
+        return retry_after is None or retry_after <= self.retry.max_retry_after
+
+    def _pause(self, method: str, path: str, attempt: int, exc: Exception) -> None:
+        delay = self.retry.delay(attempt, getattr(exc, "retry_after", None))
+        log.info("%s %s: %s; retry %d in %.2f s", method, path, exc, attempt + 1, delay)
+        self._sleep(delay)
+
+    def _send(self, method: str, path: str, body: Any = None) -> Response:
+        url = self.base_url + path
+        started = time.monotonic()
+        try:
+            resp = self.session.request(method, url, json=body, timeout=self.timeout)
+        except requests.exceptions.RequestException as exc:
+            error = ConnectionFailed(f"{method} {path}: {self._scrub(_describe(exc))}")
+            log.info("%s %s failed: %s", method, path, error)
+            if not was_sent(exc) and not isinstance(exc, requests.exceptions.SSLError):
+                raise _NotSent(error) from exc
+            raise error from None
+        elapsed = time.monotonic() - started
+        trace_id = _trace_from_headers(resp.headers)
+        data: Any = None
+        text = resp.text
+        if text.strip():
+            try:
+                data = resp.json()
+            except ValueError:
+                data = None
+        if isinstance(data, dict):
+            meta = data.get("metadata")
+            if isinstance(meta, dict) and meta.get("trace_id"):
+                trace_id = str(meta["trace_id"])
+        log.debug(
+            "%s %s -> %d in %.3f s (trace_id=%s)", method, path, resp.status_code, elapsed, trace_id
+        )
+        if resp.status_code >= 400:
+            raise self._error(resp, data, text, trace_id)
+        if data is None and text.strip():
+            raise APIError(
+                resp.status_code,
+                "InvalidResponse",
+                f"expected JSON, got {_snippet(text)}",
+                trace_id,
+            )
+        return Response(
+            resp.status_code, data if data is not None else {}, trace_id, dict(resp.headers)
+        )
+
+    def _error(self, resp: requests.Response, data: Any, text: str, trace_id: str) -> APIError:
+        reason, message = resp.reason or "", ""
+        if isinstance(data, dict):
+            reason = str(data.get("reason") or reason)
+            message = str(data.get("message") or "")
+        elif text.strip():
+            message = _snippet(text)
+        retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+        error = error_for_status(
+            resp.status_code, reason, self._scrub(message), trace_id, retry_after
+        )
+        log.info("%s %s: %s", resp.request.method, _path_of(resp.request.url), error)
+        return error
+
+    def _scrub(self, text: str) -> str:
+        key = self._key.reveal()
+        return text.replace(key, "<redacted>") if key and key in text else text
+
+
+class _NotSent(Exception):
+    """Internal: the request never reached the service, so resending is safe."""
+
+    def __init__(self, error: ConnectionFailed) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def was_sent(exc: BaseException) -> bool:
+    """False only when the failure provably happened before the request was written.
+
+    ``requests`` wraps urllib3 errors: a refused or timed-out connect shows up as a
+    ``NewConnectionError`` / ``ConnectTimeoutError`` somewhere in the chain. Anything else
+    (read timeout, reset or dropped connection after sending) may have reached the service.
+    """
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return True
+    return not any(isinstance(e, (NewConnectionError, ConnectTimeoutError)) for e in _chain(exc))
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    todo: list[Any] = [exc]
+    while todo:
+        e = todo.pop()
+        if not isinstance(e, BaseException) or id(e) in seen:
+            continue
+        seen.add(id(e))
+        yield e
+        todo.extend([e.__cause__, e.__context__, getattr(e, "reason", None), *e.args])
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+def _uncertain(path: str, client_ref: str, exc: Exception) -> SubmissionUncertain:
+    how = (
+        f"look for a task whose payload is {client_ref!r} (it is echoed in the task and in "
+        "callbacks) before submitting again"
+        if client_ref
+        else "check the service's task list before submitting again"
+    )
+    return SubmissionUncertain(
+        f"POST {path} may or may not have created a task ({exc}); it was not sent again to "
+        f"avoid paying twice: {how}",
+        client_ref=client_ref,
+        cause=str(exc),
+    )
+
+
+def _trace_from_headers(headers: Any) -> str:
+    for name in TRACE_HEADERS:
+        if headers.get(name):
+            return str(headers[name])
+    return ""
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "connect timed out"
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return "read timed out (no answer in time)"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return f"TLS error: {exc}"
+    for e in _chain(exc):
+        if isinstance(e, NewConnectionError):
+            return "connection refused or host unreachable"
+    return f"connection error: {exc}"
+
+
+def _snippet(text: str, limit: int = 200) -> str:
+    flat = " ".join(text.split())
+    return json.dumps(flat[:limit] + ("..." if len(flat) > limit else ""))
+
+
+def _path_of(url: str | None) -> str:
+    return urlsplit(url or "").path
