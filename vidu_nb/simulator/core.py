@@ -1,0 +1,249 @@
+"""``Simulator``: a loopback stand-in for the Vidu API with real videos, credits and faults."""
+
+from __future__ import annotations
+
+import random
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .api import Endpoint, Reject, check_submit, query_body
+from .delivery import CallbackSender
+from .engine import CancelRefused, Engine, SimTask
+from .faults import Faults
+from .files import UrlSigner
+from .server import SimHTTPServer
+from .video import VideoMaker
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    method: str
+    path: str
+    status: int  # 0 when the connection was dropped without an answer
+    time: float
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """The server's own view of a task, for tests (times are epoch seconds)."""
+
+    id: str
+    state: str
+    err_code: str
+    credits: int
+    model: str
+    duration: int
+    resolution: str
+    off_peak: bool
+    seed: int
+    payload: str
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    queries: int
+
+
+class Simulator:
+    """Serve the Vidu task API on loopback. Use as a context manager or ``start``/``stop``.
+
+    ``speed`` divides all generation times; ``url_ttl`` is in real seconds. The API key is
+    never shown in ``repr``.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str = "sim-key",
+        prefix: str = "",
+        auth_scheme: str | None = None,
+        speed: float = 1.0,
+        concurrency: int = 5,
+        url_ttl: float = 86400.0,
+        video_height: int = 240,
+        fps: int = 12,
+        faults: Faults | None = None,
+        seed: int | None = None,
+        data_dir: str | Path | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.api_key = api_key
+        self.prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
+        self.auth_scheme = auth_scheme
+        self.speed = speed
+        self.concurrency = concurrency
+        self.video_height = video_height
+        self.fps = fps
+        self.verbose = verbose
+        self._rng = random.Random(seed)
+        if faults is None:
+            faults = Faults(seed=seed)
+        self.faults = faults
+        self.requests: list[RequestRecord] = []
+        self.signer = UrlSigner(secrets.token_bytes(32), url_ttl)
+        self._data_dir = Path(data_dir) if data_dir is not None else None
+        self._tmp: str | None = None
+        self._server: SimHTTPServer | None = None
+        self._threads: list[threading.Thread] = []
+        self._stop = threading.Event()
+        self.callbacks: CallbackSender | None = None
+        self.videos: VideoMaker | None = None
+        self.engine = Engine(
+            videos=None, speed=speed, concurrency=concurrency, rng=self._rng,
+            on_change=self._changed,
+        )  # fmt: skip
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def start(self) -> Simulator:
+        if self._server is not None:
+            return self
+        if self._data_dir is None:
+            self._tmp = tempfile.mkdtemp(prefix="vidu-sim-")
+        directory = self._data_dir or Path(self._tmp or ".")
+        self.videos = VideoMaker(directory / "videos", height=self.video_height, fps=self.fps)
+        self.engine.videos = self.videos
+        self.callbacks = CallbackSender(self.api_key)
+        self._server = SimHTTPServer((self.host, self.port), self)
+        self.port = self._server.server_address[1]
+        self._stop.clear()
+        self._threads = [
+            threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+                             name="vidu-sim-http", daemon=True),
+            threading.Thread(target=self._tick, name="vidu-sim-clock", daemon=True),
+        ]  # fmt: skip
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._stop.set()
+        self._server.shutdown()
+        self._server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        if self.callbacks:
+            self.callbacks.stop()
+        if self.videos:
+            self.videos.shutdown()
+        self._server = None
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self.base_url if self._server else "stopped"
+        return f"Simulator({where}, speed={self.speed:g}, concurrency={self.concurrency})"
+
+    def _tick(self) -> None:
+        """Moves time on even when nobody asks, so callbacks go out on time."""
+        while not self._stop.wait(0.02):
+            self.engine.advance()
+
+    # -- addresses -----------------------------------------------------------------------
+    @property
+    def root_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return self.root_url + self.prefix
+
+    # -- used by the handler -------------------------------------------------------------
+    def record(self, method: str, path: str, status: int) -> None:
+        self.requests.append(RequestRecord(method, path, status, time.time()))
+
+    def submit(self, endpoint: Endpoint, body: Any, fail_with: str | None) -> SimTask:
+        fields, image = check_submit(endpoint, body, self._rng.randrange(0, 2**31))
+        return self.engine.submit(fields, image, fail_with)
+
+    def _task(self, task_id: str, count_query: bool = False) -> SimTask:
+        try:
+            return self.engine.get(task_id, count_query=count_query)
+        except KeyError:
+            raise Reject(404, "TaskNotFound", f"task {task_id} not found") from None
+
+    def query(self, task_id: str) -> dict[str, Any]:
+        task = self._task(task_id, count_query=True)
+        return self._body(task, self.engine.state_of(task))
+
+    def cancel(self, task_id: str) -> None:
+        self._task(task_id)
+        try:
+            self.engine.cancel(task_id)
+        except CancelRefused as exc:
+            raise Reject(400, "BadRequest", str(exc)) from None
+
+    def _body(self, task: SimTask, state: str) -> dict[str, Any]:
+        creations = []
+        if state == "success":
+            url = self.signer.url
+            root = self.root_url
+            creations.append(
+                {
+                    "id": f"{task.id}01",
+                    "url": url(root, task.id, "video.mp4"),
+                    "cover_url": url(root, task.id, "cover.jpg"),
+                    "watermarked_url": url(root, task.id, "watermarked.mp4"),
+                }
+            )
+        return query_body(task, state, creations)
+
+    def file_for(self, task_id: str, name: str) -> Path | None:
+        task = self.engine.tasks_by_id().get(task_id)
+        if task is None or task.final != "success" or task.video is None:
+            return None
+        files = task.video.result()
+        return {"video.mp4": files.video, "watermarked.mp4": files.watermarked,
+                "cover.jpg": files.cover}.get(name)  # fmt: skip
+
+    def _changed(self, task: SimTask, state: str) -> None:
+        if task.callback_url and self.callbacks is not None:
+            self.callbacks.send(task.callback_url, self._body(task, state))
+
+    # -- for tests -----------------------------------------------------------------------
+    def task_state(self, task_id: str) -> TaskView:
+        """The server-side truth about a task (``KeyError`` when unknown)."""
+        task = self.engine.get(task_id)
+        f = task.fields
+        return TaskView(
+            id=task.id,
+            state=self.engine.state_of(task),
+            err_code=task.err_code,
+            credits=task.credits,
+            model=f["model"],
+            duration=f["duration"],
+            resolution=f["resolution"],
+            off_peak=f["off_peak"],
+            seed=f["seed"],
+            payload=f["payload"],
+            created_at=self.engine.wall(task.created_at) or 0.0,
+            started_at=self.engine.wall(task.started_at),
+            finished_at=self.engine.wall(task.finished_at),
+            queries=task.queries,
+        )
+
+    def count(self, method: str | None = None, path: str = "") -> int:
+        """How many requests matched (``path`` is a substring)."""
+        return sum(
+            1
+            for r in list(self.requests)
+            if (method is None or r.method == method) and path in r.path
+        )

@@ -1,0 +1,85 @@
+"""Callback delivery: signed POSTs of the task status to ``callback_url``, from a worker thread.
+
+Like the service, final states (``success``, ``failed``) are retried up to 3 times when the
+receiver fails; ``processing`` is sent once. Only loopback receivers are contacted: the
+simulator never sends traffic off the machine (other hosts are logged and skipped).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..callbacks import callback_headers
+from .api import is_loopback
+
+log = logging.getLogger("vidu_nb.simulator")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    url: str
+    task_id: str
+    state: str
+    status: int  # last HTTP status, 0 when there was no answer, -1 when skipped
+    attempts: int
+
+
+class CallbackSender:
+    def __init__(self, key: str, *, retries: int = 3, retry_delay: float = 0.2, timeout=5.0):
+        self._key = key
+        self.retries = retries
+        self.retry_delay = retry_delay
+        self.timeout = timeout
+        self.deliveries: list[Delivery] = []
+        self._queue: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="vidu-sim-callbacks", daemon=True)
+        self._thread.start()
+
+    def send(self, url: str, body: dict[str, Any]) -> None:
+        self._queue.put((url, body))
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            url, body = item
+            try:
+                self.deliveries.append(self._deliver(url, body))
+            except Exception:  # pragma: no cover - a broken receiver must not stop the worker
+                log.exception("callback delivery to %s failed", url)
+
+    def _deliver(self, url: str, body: dict[str, Any]) -> Delivery:
+        state = body.get("state", "")
+        if not is_loopback(urlsplit(url).hostname):
+            log.warning("callback to non-loopback host skipped: %s", urlsplit(url).hostname)
+            return Delivery(url, body["id"], state, -1, 0)
+        tries = 1 + (self.retries if state in ("success", "failed") else 0)
+        data = json.dumps(body).encode()
+        status = 0
+        for attempt in range(1, tries + 1):
+            headers = callback_headers(self._key, url)
+            headers["Content-Type"] = "application/json"
+            req = urllib.request.Request(url, data=data, headers=headers, method="POST")
+            try:
+                with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
+                    status = resp.status
+            except urllib.error.HTTPError as exc:
+                status = exc.code
+            except OSError:
+                status = 0
+            if 200 <= status < 300:
+                return Delivery(url, body["id"], state, status, attempt)
+            if attempt < tries:
+                time.sleep(self.retry_delay * attempt)
+        return Delivery(url, body["id"], state, status, tries)

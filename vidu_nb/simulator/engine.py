@@ -1,0 +1,267 @@
+"""Task lifecycle on the simulated service: states over time, the concurrency limit, credits.
+
+A task is ``created``, then ``queueing`` until one of ``concurrency`` processing slots frees up
+(in submission order among tasks that may start), then ``processing`` for a generation time that
+grows with duration and resolution, then ``success`` (once its video is encoded) or ``failed``.
+Time is simulated as events at exact instants (``advance``), so finish times and queue order do
+not depend on how often anyone looks. All durations are divided by ``speed``.
+
+Failed tasks, including cancelled ones, are refunded: their ``credits`` drop to 0.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..models import IS_REC_CREDITS, get_model
+from .video import VideoFiles, VideoMaker
+
+FINAL = ("success", "failed")
+
+
+@dataclass
+class Timing:
+    """Simulated seconds at ``speed=1`` (the real service takes tens of seconds to minutes)."""
+
+    created: float = 1.0  # time spent in ``created``
+    queue_min: float = 1.0  # minimum time in ``queueing``
+    base: float = 8.0  # processing time = (base + per_second * duration) * resolution factor
+    per_second: float = 3.0
+    off_peak_wait: float = 60.0  # extra queueing for off-peak tasks
+    resolution_factor: dict[str, float] = field(
+        default_factory=lambda: {"360p": 0.6, "540p": 0.8, "720p": 1.0, "1080p": 1.5}
+    )
+
+    def generation(self, duration: float, resolution: str) -> float:
+        return (self.base + self.per_second * duration) * self.resolution_factor.get(
+            resolution, 1.0
+        )
+
+
+def credits_for(model: str, resolution: str, duration: int, off_peak: bool, is_rec: bool) -> int:
+    """What the simulated service charges: per-second rate times duration, plus ``is_rec``."""
+    rate = get_model(model).rate(resolution, off_peak)
+    return math.ceil(round(rate * duration, 6)) + (IS_REC_CREDITS if is_rec else 0)
+
+
+@dataclass
+class SimTask:
+    id: str
+    seq: int
+    fields: dict[str, Any]  # resolved request fields (what the submit response echoes)
+    credits: int
+    created_at: float  # monotonic
+    eligible_at: float  # may start processing from here
+    generation: float
+    fail_with: str | None = None
+    video: Future[VideoFiles] | None = None
+    video_ready_at: float | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    final: str | None = None
+    err_code: str = ""
+    queries: int = 0
+    created_state_until: float = 0.0
+
+    @property
+    def off_peak(self) -> bool:
+        return bool(self.fields.get("off_peak"))
+
+    @property
+    def callback_url(self) -> str | None:
+        return self.fields.get("callback_url") or None
+
+    def end_time(self) -> float | None:
+        """When processing ends, or None while the video is still being encoded."""
+        assert self.started_at is not None
+        end = self.started_at + self.generation
+        if self.fail_with is not None or self.video is None:
+            return end
+        if self.video_ready_at is None:
+            return None
+        return max(end, self.video_ready_at)
+
+
+class CancelRefused(Exception):
+    """The task cannot be cancelled; the message is the API's."""
+
+
+class Engine:
+    """All tasks of one simulated organization. Thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        videos: VideoMaker | None,
+        speed: float = 1.0,
+        concurrency: int = 5,
+        rng: random.Random | None = None,
+        timing: Timing | None = None,
+        on_change: Callable[[SimTask, str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if speed <= 0:
+            raise ValueError(f"speed={speed}: must be > 0")
+        if concurrency < 1:
+            raise ValueError(f"concurrency={concurrency}: must be >= 1")
+        self.videos = videos
+        self.speed = speed
+        self.concurrency = concurrency
+        self.timing = timing or Timing()
+        self.on_change = on_change
+        self.clock = clock
+        self._wall_offset = time.time() - clock()
+        self._rng = rng or random.Random()
+        self._lock = threading.RLock()
+        self._tasks: dict[str, SimTask] = {}
+        self._queued: list[SimTask] = []
+        self._running: list[SimTask] = []
+        self._free_slots: list[float] = [-math.inf] * concurrency  # heap of slot-free times
+        self._next_id = self._rng.randrange(800_000_000_000_000_000, 900_000_000_000_000_000)
+
+    # -- time ----------------------------------------------------------------------------
+    def wall(self, mono: float | None) -> float | None:
+        """A monotonic instant as epoch seconds (what tests compare with ``time.time()``)."""
+        return None if mono is None else mono + self._wall_offset
+
+    def state_of(self, task: SimTask, now: float | None = None) -> str:
+        now = self.clock() if now is None else now
+        if task.final:
+            return task.final
+        if task.started_at is not None:
+            return "processing"
+        return "created" if now < task.created_state_until else "queueing"
+
+    # -- operations ----------------------------------------------------------------------
+    def submit(
+        self, fields: dict[str, Any], image: bytes | None, fail_with: str | None = None
+    ) -> SimTask:
+        t = self.timing
+        with self._lock:
+            now = self.clock()
+            self._next_id += 1
+            created_until = now + t.created / self.speed
+            wait = t.queue_min + (t.off_peak_wait if fields.get("off_peak") else 0.0)
+            task = SimTask(
+                id=str(self._next_id),
+                seq=self._next_id,
+                fields=fields,
+                credits=credits_for(
+                    fields["model"],
+                    fields["resolution"],
+                    fields["duration"],
+                    bool(fields.get("off_peak")),
+                    bool(fields.get("is_rec")),
+                ),
+                created_at=now,
+                eligible_at=created_until + wait / self.speed,
+                generation=t.generation(fields["duration"], fields["resolution"]) / self.speed,
+                fail_with=fail_with,
+                created_state_until=created_until,
+            )
+            self._tasks[task.id] = task
+            self._queued.append(task)
+        if fail_with is None and self.videos is not None and image is not None:
+            task.video = self.videos.request(image, fields["duration"])
+            task.video.add_done_callback(lambda _f, task=task: self._video_done(task))
+        return task
+
+    def _video_done(self, task: SimTask) -> None:
+        with self._lock:
+            task.video_ready_at = self.clock()
+
+    def get(self, task_id: str, *, count_query: bool = False) -> SimTask:
+        """The task, brought up to date; ``KeyError`` when unknown."""
+        self.advance()
+        with self._lock:
+            task = self._tasks[task_id]
+            if count_query:
+                task.queries += 1
+            return task
+
+    def cancel(self, task_id: str) -> SimTask:
+        """Cancel an unfinished off-peak task (it fails with ``UserCancelled``, refunded)."""
+        self.advance()
+        events: list[tuple[SimTask, str]] = []
+        with self._lock:
+            task = self._tasks[task_id]
+            state = self.state_of(task)
+            if state in FINAL or not task.off_peak:
+                shown = "scheduled" if state in ("created", "queueing") else state
+                raise CancelRefused(f"task state is {shown}, can not cancel")
+            now = self.clock()
+            if task in self._queued:
+                self._queued.remove(task)
+            if task in self._running:
+                self._running.remove(task)
+                heapq.heappush(self._free_slots, now)
+            self._finish(task, now, "failed", "UserCancelled", events)
+        self._emit(events)
+        return task
+
+    def tasks(self) -> list[SimTask]:
+        with self._lock:
+            return list(self._tasks.values())
+
+    def tasks_by_id(self) -> dict[str, SimTask]:
+        with self._lock:
+            return dict(self._tasks)
+
+    # -- the clock -----------------------------------------------------------------------
+    def advance(self) -> None:
+        """Apply every start and finish that happened up to now, at its exact instant."""
+        events: list[tuple[SimTask, str]] = []
+        with self._lock:
+            now = self.clock()
+            progressed = True
+            while progressed:
+                progressed = False
+                ends = [(e, task) for task in self._running if (e := task.end_time()) is not None]
+                for end, task in sorted(ends, key=lambda pair: (pair[0], pair[1].seq)):
+                    if end <= now:
+                        self._running.remove(task)
+                        heapq.heappush(self._free_slots, end)
+                        if task.fail_with is not None:
+                            self._finish(task, end, "failed", task.fail_with, events)
+                        elif task.video is not None and task.video.exception() is not None:
+                            self._finish(task, end, "failed", "InternalServiceFailure", events)
+                        else:
+                            self._finish(task, end, "success", "", events)
+                        progressed = True
+                while self._free_slots and self._queued:
+                    ready = [task for task in self._queued if task.eligible_at <= now]
+                    if not ready:
+                        break
+                    slot = self._free_slots[0]
+                    task = min(ready, key=lambda x: (max(x.eligible_at, slot), x.seq))
+                    heapq.heappop(self._free_slots)
+                    self._queued.remove(task)
+                    task.started_at = max(task.eligible_at, slot)
+                    self._running.append(task)
+                    events.append((task, "processing"))
+                    progressed = True
+        self._emit(events)
+
+    def _finish(
+        self, task: SimTask, at: float, state: str, err_code: str, events: list[Any]
+    ) -> None:
+        task.final = state
+        task.finished_at = at
+        task.err_code = err_code
+        if state == "failed":
+            task.credits = 0  # refunded
+        events.append((task, state))
+
+    def _emit(self, events: list[tuple[SimTask, str]]) -> None:
+        if self.on_change is None:
+            return
+        for task, state in events:
+            self.on_change(task, state)

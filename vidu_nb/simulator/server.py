@@ -1,0 +1,226 @@
+"""HTTP handler and routing of the simulator (one thread per connection, keep-alive)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from ..images import MAX_BODY_BYTES
+from .api import ENDPOINTS, Reject, error_body, query_body, submit_body
+from .files import NAMES, content_type, parse_range
+
+if TYPE_CHECKING:
+    from .core import Simulator
+
+_DRAIN_LIMIT = 200 * 1024 * 1024  # beyond this an oversized body is not even read
+
+
+class SimHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], sim: Simulator) -> None:
+        self.sim = sim
+        super().__init__(address, Handler)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: SimHTTPServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        if self.server.sim.verbose:
+            super().log_message(format, *args)
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_HEAD(self) -> None:
+        self._handle("HEAD")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_OPTIONS(self) -> None:
+        self._handle("OPTIONS")
+
+    # -- dispatch ------------------------------------------------------------------------
+    def _handle(self, method: str) -> None:
+        sim = self.server.sim
+        self.trace_id = secrets.token_hex(8)
+        self.status = 0
+        url = urlsplit(self.path)
+        path, api_root = url.path, sim.prefix + "/ent/"
+        try:
+            body = self._read_body()
+        except Reject as exc:
+            self._error(exc)
+            sim.record(method, path, self.status)
+            return
+        is_submit = method == "POST" and self._endpoint(path) is not None
+        decision = sim.faults.decide(method, path, api=path.startswith(api_root), submit=is_submit)
+        if decision.action == "drop":
+            return self._drop(method, path)
+        try:
+            if decision.action == "rate_limit":
+                rule = decision.rule
+                retry = rule.retry_after if rule else 1.0
+                raise Reject(
+                    429,
+                    (rule.reason if rule else "") or "TooManyRequests",
+                    "too many requests; retry later",
+                    {"Retry-After": f"{retry:g}"},
+                )
+            if decision.action == "server_error":
+                raise Reject(500, "InternalServiceFailure", "internal service failure")
+            respond = self._route(method, path, url.query, body, decision.fail_with)
+        except Reject as exc:
+            respond = lambda exc=exc: self._error(exc)  # noqa: E731
+        if decision.action == "drop_after":
+            return self._drop(method, path)
+        if decision.delay:
+            time.sleep(decision.delay)
+        respond()
+        sim.record(method, path, self.status)
+
+    def _drop(self, method: str, path: str) -> None:
+        """Close the connection without a byte of response."""
+        self.close_connection = True
+        self.server.sim.record(method, path, 0)
+
+    def _endpoint(self, path: str) -> str | None:
+        head = self.server.sim.prefix + "/ent/v2/"
+        name = path[len(head) :] if path.startswith(head) else ""
+        return name if name in ENDPOINTS else None
+
+    def _route(self, method: str, path: str, query: str, body: bytes, fail_with: str | None):
+        """Do the work now; return a function that writes the response (faults may delay it)."""
+        sim = self.server.sim
+        if path.startswith("/files/") and method in ("GET", "HEAD"):
+            return self._file(path, query, head=method == "HEAD")
+        head = sim.prefix + "/ent/v2/"
+        if not path.startswith(head):
+            raise Reject(404, "NotFound", f"no route for {method} {path}")
+        self._check_auth()
+        rest = path[len(head) :]
+        parts = rest.split("/")
+        if method == "POST" and rest in ENDPOINTS:
+            task = sim.submit(ENDPOINTS[rest], self._json(body), fail_with)
+            return lambda: self._json_response(200, submit_body(task))
+        if len(parts) == 3 and parts[0] == "tasks":
+            task_id, action = parts[1], parts[2]
+            if method == "GET" and action == "creations":
+                data = sim.query(task_id)
+                return lambda: self._json_response(200, data)
+            if method == "POST" and action == "cancel":
+                sim.cancel(task_id)
+                return lambda: self._json_response(200, {})
+        raise Reject(404, "NotFound", f"no route for {method} {path}")
+
+    # -- pieces --------------------------------------------------------------------------
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            if length <= _DRAIN_LIMIT:
+                remaining = length
+                while remaining > 0:
+                    chunk = self.rfile.read(min(remaining, 1 << 20))
+                    if not chunk:
+                        break
+                    remaining -= len(chunk)
+            else:
+                self.close_connection = True
+            raise Reject(
+                400,
+                "PageSizeOutOfRange",
+                f"request body is {length:,} bytes; the limit is {MAX_BODY_BYTES:,} (20 MB)",
+            )
+        return self.rfile.read(length) if length else b""
+
+    def _json(self, body: bytes) -> Any:
+        try:
+            return json.loads(body or b"null")
+        except (ValueError, UnicodeDecodeError):
+            raise Reject(400, "BadRequest", "the request body is not valid JSON") from None
+
+    def _check_auth(self) -> None:
+        sim = self.server.sim
+        given = self.headers.get("Authorization") or ""
+        scheme, _, key = given.partition(" ")
+        schemes = (sim.auth_scheme,) if sim.auth_scheme else ("Token", "Bearer")
+        if not given:
+            raise Reject(401, "Unauthorized", "missing Authorization header")
+        if scheme not in schemes:
+            raise Reject(
+                401, "Unauthorized", f"Authorization scheme must be {' or '.join(schemes)}"
+            )
+        if not secrets.compare_digest(key.strip().encode(), sim.api_key.encode()):
+            raise Reject(401, "Unauthorized", "invalid API key")
+
+    def _file(self, path: str, query: str, head: bool):
+        sim = self.server.sim
+        parts = path.split("/")  # ["", "files", task_id, name]
+        if len(parts) != 4 or parts[3] not in NAMES:
+            raise Reject(404, "NotFound", "no such file")
+        problem = sim.signer.check(path, query)
+        if problem:
+            raise Reject(403, "Forbidden", problem)
+        file = sim.file_for(parts[2], parts[3])
+        if file is None:
+            raise Reject(404, "CreationNotFound", "no such creation")
+        size = file.stat().st_size
+        rng = parse_range(self.headers.get("Range"), size)
+        if rng == "bad":
+            raise Reject(416, "RangeNotSatisfiable", f"range outside 0..{size - 1}",
+                         {"Content-Range": f"bytes */{size}"})  # fmt: skip
+        start, end = rng if isinstance(rng, tuple) else (0, size - 1)
+
+        def write() -> None:
+            self.status = 206 if isinstance(rng, tuple) else 200
+            self.send_response(self.status)
+            self.send_header("Content-Type", content_type(file))
+            self.send_header("Content-Length", str(end - start + 1))
+            self.send_header("Accept-Ranges", "bytes")
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.send_header("Cache-Control", "private, max-age=3600")
+            self.send_header("X-Trace-Id", self.trace_id)
+            if isinstance(rng, tuple):
+                self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+            self.end_headers()
+            if head:
+                return
+            with open(file, "rb") as fh:
+                fh.seek(start)
+                remaining = end - start + 1
+                while remaining > 0:
+                    chunk = fh.read(min(remaining, 1 << 16))
+                    if not chunk:
+                        break
+                    self.wfile.write(chunk)
+                    remaining -= len(chunk)
+
+        return write
+
+    def _json_response(self, status: int, data: Any, headers: dict | None = None) -> None:
+        payload = json.dumps(data).encode()
+        self.status = status
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("X-Trace-Id", self.trace_id)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    def _error(self, exc: Reject) -> None:
+        body = error_body(exc.status, exc.reason, exc.message, self.trace_id)
+        self._json_response(exc.status, body, exc.headers)
+
+
+__all__ = ["Handler", "SimHTTPServer", "query_body"]
