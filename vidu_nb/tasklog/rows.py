@@ -1,0 +1,156 @@
+"""Conversions between requests, tasks and rows of the task log (pure, no I/O).
+
+What is stored is what the service will use (``request.resolved()``: defaults filled in) plus
+what the user set (``options`` as JSON), so a row answers both "what ran" and "what I asked".
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from ..errors import ViduError
+from ..task import FINAL_STATES, Task
+from . import schema
+
+if TYPE_CHECKING:
+    from ..spec import Img2VideoRequest
+
+#: States that will not change any more: nothing left to poll.
+CLOSED_STATES = frozenset(FINAL_STATES | {"cancelled"})
+
+
+def request_values(
+    request: Img2VideoRequest,
+    *,
+    experiment: str | None,
+    tags: Iterable[str],
+    notes: str,
+    base_url: str | None,
+    thumbnail_path: str | None,
+) -> dict[str, Any]:
+    """The columns a request fills (image as a fingerprint, never its bytes)."""
+    resolved = request.resolved()
+    img = request.start_image
+    return {
+        "experiment": experiment,
+        "tags": join_tags(check_tags(tags)),
+        "notes": str(notes or ""),
+        "model": request.model,
+        "prompt": request.prompt,
+        "duration": resolved["duration"],
+        "resolution": resolved["resolution"],
+        "seed_requested": request.seed,
+        "audio": resolved["audio"],
+        "audio_type": resolved["audio_type"],
+        "voice_id": request.voice_id,
+        "is_rec": resolved["is_rec"],
+        "bgm": resolved["bgm"],
+        "movement_amplitude": resolved["movement_amplitude"],
+        "off_peak": resolved["off_peak"],
+        "payload": request.payload,
+        "callback_url": request.callback_url,
+        "options": json.dumps(request.options(), default=str, sort_keys=True),
+        "image_sha256": img.sha256,
+        "image_format": img.format,
+        "image_width": img.width,
+        "image_height": img.height,
+        "image_bytes": img.size_bytes or None,
+        "image_url": img.url,
+        "thumbnail_path": thumbnail_path,
+        "state": "created",
+        "submitted_at": time.time(),
+        "base_url": public_url(base_url),
+    }
+
+
+def pythonic(row: dict[str, Any], base_dir: Path) -> dict[str, Any]:
+    """A stored row as Python values: aware datetimes, bools, lists, absolute paths."""
+    for col in schema.TIME_COLUMNS:
+        if row.get(col) is not None:
+            row[col] = datetime.fromtimestamp(row[col], tz=timezone.utc)
+    for col in schema.BOOL_COLUMNS:
+        if row.get(col) is not None:
+            row[col] = bool(row[col])
+    for col in ("video_path", "cover_path", "thumbnail_path"):
+        if row.get(col):
+            row[col] = str(base_dir / row[col])
+    row["tags"] = [t for t in (row.get("tags") or "").split(",") if t]
+    row["trace_ids"] = [t for t in (row.get("trace_ids") or "").split(",") if t]
+    return row
+
+
+def task_values(task: Task) -> dict[str, Any]:
+    now = time.time()
+    return {
+        "task_id": task.id,
+        "state": task.state,
+        "err_code": task.err_code,
+        "credits": task.credits,
+        "seed": task.seed,
+        "created_at": epoch(task.created_at) if task.created_at else None,
+        "trace_ids": merge_traces("", task.trace_ids),
+        "video_url": task.video_url or None,
+        "cover_url": task.cover_url or None,
+        "urls_fetched_at": now if task.creations else None,
+        "submitted_at": now,
+        "updated_at": now,
+        "finished_at": now if task.state in CLOSED_STATES else None,
+    }
+
+
+def check_tags(tags: Iterable[str]) -> list[str]:
+    if isinstance(tags, str):
+        tags = [tags]
+    out = []
+    for tag in tags:
+        text = str(tag).strip()
+        if "," in text:
+            raise ViduError(f"tag {text!r} contains a comma; tags are stored comma-separated")
+        if text:
+            out.append(text)
+    return out
+
+
+def join_tags(tags: Iterable[str]) -> str:
+    return ",".join(sorted({t for t in tags if t}))
+
+
+def merge_traces(stored: str, new: Iterable[str]) -> str:
+    traces = [t for t in (stored or "").split(",") if t]
+    traces += [t for t in new if t and t not in traces and "," not in t]
+    return ",".join(traces[-20:])
+
+
+def error_text(error: BaseException | str | None) -> str | None:
+    if error is None:
+        return None
+    if isinstance(error, BaseException):
+        return f"{type(error).__name__}: {error}"
+    return str(error)
+
+
+def epoch(value: datetime | str | float) -> float:
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.timestamp()
+
+
+def public_url(url: str | None) -> str | None:
+    """The base URL without user info or query: nothing secret ends up in the log."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
