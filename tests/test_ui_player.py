@@ -1,0 +1,134 @@
+"""Players and the comparison grid, without a browser: items, layout, byte transfer, escaping."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from test_ui_frontend import frontend  # noqa: F401  (fixture)
+
+from vidu_nb.ui.compare import compare, layout, show
+from vidu_nb.ui.player import VideoGrid
+from vidu_nb.ui.rows import TaskView, is_loopback
+
+HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+
+
+def row(i, prompt="a cat", seed=1, state="success", **kw):
+    t0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    base = {
+        "task_id": f"t{i}",
+        "state": state,
+        "model": "viduq2-pro",
+        "prompt": prompt,
+        "seed": seed,
+        "duration": 5,
+        "resolution": "720p",
+        "credits": 10,
+        "submitted_at": t0,
+        "finished_at": t0 + timedelta(seconds=42),
+    }
+    base.update(kw)
+    return base
+
+
+def test_grid_labels_only_the_varying_parameters():
+    rows = [
+        row(i, prompt=p, seed=s)
+        for i, (p, s) in enumerate([(p, s) for p in ("a", "b", "c") for s in (1, 2)])
+    ]
+    grid = compare(rows, rows="prompt", cols="seed")
+    assert grid.cols == 2 and len(grid.items) == 6
+    assert [i["label"] for i in grid.items[:2]] == [
+        "\u201ca\u201d \u00b7 seed=1",
+        "\u201ca\u201d \u00b7 seed=2",
+    ]
+    meta = grid.items[0]["meta"][0]
+    assert "10 credits" in meta and "42 s" in meta and "success" in meta
+    assert "vidu-grid" in grid._dom_classes
+
+
+def test_layout_fills_missing_combinations_and_counts_columns():
+    views = [TaskView(row(1, "a", 1)), TaskView(row(2, "b", 2))]
+    cells, ncols = layout(views, rows="prompt", cols="seed")
+    assert ncols == 2 and len(cells) == 4
+    assert cells[1] is None and cells[2] is None
+    assert layout(views, cols=1)[1] == 1
+    assert layout(views)[1] == 2
+
+
+def test_dataframe_input(tmp_path):
+    import pandas as pd
+
+    df = pd.DataFrame([row(1, seed=1), row(2, seed=2, credits=None)])
+    grid = compare(df)
+    assert [i["label"] for i in grid.items] == ["seed=1", "seed=2"]
+    assert "credits: \u2014" in grid.items[1]["meta"][0]
+
+
+def test_cached_video_is_sent_as_a_buffer_never_put_in_state(frontend, tmp_path):  # noqa: F811
+    video = tmp_path / "t1.mp4"
+    video.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"x" * 5000)
+    cover = tmp_path / "t1.jpg"
+    cover.write_bytes(b"\xff\xd8\xff" + b"y" * 100)
+    grid = show(row(1, video_path=str(video), cover_path=str(cover), video_url="https://x/v.mp4"))
+    item = grid.items[0]
+    assert item["video_local"] and item["video_url"] == "" and item["poster_local"]
+    assert "x" * 100 not in repr(grid.get_state())
+    grid.comm.from_browser({"type": "fetch", "key": item["key"], "what": "video"})
+    grid.comm.from_browser({"type": "fetch", "key": item["key"], "what": "poster"})
+    (msg, bufs), (pmsg, pbufs) = grid.comm.sent
+    assert msg == {"type": "blob", "key": item["key"], "what": "video", "mime": "video/mp4"}
+    assert bufs == [video.read_bytes()]
+    assert pmsg["mime"] == "image/jpeg" and pbufs == [cover.read_bytes()]
+
+
+def test_remote_url_used_directly_unless_loopback(frontend, tmp_path):  # noqa: F811
+    grid = show(
+        row(1, video_url="https://cdn.example/v.mp4", cover_url="https://cdn.example/c.jpg")
+    )
+    assert grid.items[0]["video_url"] == "https://cdn.example/v.mp4"
+    assert not grid.items[0]["video_local"]
+    assert is_loopback("http://127.0.0.1:8000/v.mp4") and not is_loopback("https://a.b/")
+
+
+def test_loopback_url_is_fetched_by_the_kernel(frontend, tmp_path):  # noqa: F811
+    (tmp_path / "v.mp4").write_bytes(b"movie-bytes")
+    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(  # noqa: E731
+        *a, directory=str(tmp_path), **k
+    )
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/v.mp4"
+        grid = show(row(1, video_url=url))
+        assert grid.items[0]["video_local"] and grid.items[0]["video_url"] == ""
+        done = threading.Event()
+        real = grid._send_blob
+        grid._send_blob = lambda *a: (real(*a), done.set())
+        grid.comm.from_browser({"type": "fetch", "key": grid.items[0]["key"], "what": "video"})
+        assert done.wait(10)
+        assert grid.comm.sent[0][1] == [b"movie-bytes"]
+    finally:
+        server.shutdown()
+
+
+def test_unfinished_and_failed_tasks_have_no_source():
+    grid = compare([row(1, state="processing"), row(2, state="failed", err_code="AuditFailed")])
+    assert not grid.items[0]["video_local"] and grid.items[0]["video_url"] == ""
+    assert grid.items[1]["meta"][-1].startswith("failed: AuditFailed")
+
+
+def test_hostile_prompt_is_plain_text_in_state_and_escaped_in_html():
+    grid = compare([row(1, prompt=HOSTILE), row(2, prompt="ok")])
+    # Labels travel as plain text and the JS sets them with textContent (never innerHTML).
+    assert HOSTILE[:40] in grid.items[0]["label"]
+    js = VideoGrid._esm
+    assert "innerHTML" not in js and "textContent" in js
+
+
+@pytest.mark.parametrize("value", [float("nan"), None])
+def test_missing_values_from_pandas(value):
+    assert TaskView({"seed": value}).seed_text() == "seed: \u2014"

@@ -1,0 +1,98 @@
+"""``show`` and ``compare``: players for one task or a labelled, synchronized grid of many.
+
+Labels name only the parameters that vary among the tasks. With ``rows=``/``cols=`` naming
+parameters (say ``rows="prompt", cols="seed"``) the grid is laid out as that table, with an
+empty cell where a combination is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ..sweep import label_for
+from .player import VideoGrid, entries_for
+from .rows import TaskView, labels
+
+
+def views_of(tasks: Any, log: Any = None) -> list[TaskView]:
+    """Task views from a DataFrame, a sweep run, or an iterable of ids / rows / Tasks."""
+    if hasattr(tasks, "task_views"):  # a SweepRun or anything that knows its tasks
+        return list(tasks.task_views())
+    if hasattr(tasks, "iterrows"):
+        return [TaskView.of(row) for _i, row in tasks.iterrows()]
+    if _is_single(tasks):
+        tasks = [tasks]
+    return [TaskView.of(t, log) for t in tasks]
+
+
+def _is_single(obj: Any) -> bool:
+    if isinstance(obj, (str, TaskView, Mapping)) or hasattr(obj, "creations"):
+        return True
+    return hasattr(obj, "to_dict") and hasattr(obj, "index")  # one pandas row
+
+
+def layout(
+    views: Sequence[TaskView], rows: str | None = None, cols: str | int | None = None
+) -> tuple[list[TaskView | None], int]:
+    """Cells in row-major order (``None`` = empty) and the number of columns.
+
+    ``cols`` may be a parameter name or a column count; ``rows`` a parameter name.
+    """
+    if isinstance(cols, int):
+        return list(views), max(1, cols)
+    if rows is None and cols is None:
+        return list(views), min(3, max(1, len(views)))
+    row_keys = _distinct(v.get(rows) for v in views) if rows else [None]
+    col_keys = _distinct(v.get(cols) for v in views) if cols else [None]
+    by_cell: dict[tuple[Any, Any], list[TaskView]] = {}
+    for v in views:
+        key = (v.get(rows) if rows else None, v.get(cols) if cols else None)
+        by_cell.setdefault(key, []).append(v)
+    depth = max(len(group) for group in by_cell.values())
+    cells: list[TaskView | None] = []
+    for r in row_keys:
+        for layer in range(depth):
+            for c in col_keys:
+                group = by_cell.get((r, c), [])
+                cells.append(group[layer] if layer < len(group) else None)
+    return cells, len(col_keys)
+
+
+def _distinct(values: Iterable[Any]) -> list[Any]:
+    seen = list(dict.fromkeys(values))
+    try:
+        return sorted(seen, key=lambda x: (x is None, x))
+    except TypeError:
+        return seen
+
+
+def compare(
+    tasks: Any,
+    rows: str | None = None,
+    cols: str | int | None = None,
+    *,
+    log: Any = None,
+    grid: VideoGrid | None = None,
+) -> VideoGrid:
+    """A synchronized grid of players for ``tasks`` labelled by what varies among them."""
+    views = views_of(tasks, log)
+    cells, ncols = layout(views, rows, cols)
+    present = [v for v in cells if v is not None]
+    keys, _ = labels(present)
+    placeholder = TaskView({"task_id": "", "state": "empty"})
+    filled = [v if v is not None else placeholder for v in cells]
+    text = [label_for(v.row, keys) if v is not None else "" for v in cells]
+    text = [t or v.task_id for t, v in zip(text, filled, strict=True)]
+    grid = grid or VideoGrid()
+    grid.cols = ncols
+    grid.set_players(entries_for(filled, text))
+    return grid
+
+
+def show(task: Any, *, log: Any = None) -> VideoGrid:
+    """One player (with native controls too) for a task id, log row or Task."""
+    view = views_of(task, log)[0]
+    grid = VideoGrid(cols=1, controls=True)
+    grid.set_players(entries_for([view], [view.task_id]))
+    return grid

@@ -1,0 +1,140 @@
+// Synchronized grid of videos: one control plays, pauses and seeks all; lazy loading.
+// Local files come from the kernel as binary buffers turned into blob URLs (never saved).
+// User text is set with textContent only.
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+function fmt(t) {
+  if (!isFinite(t)) t = 0;
+  return Math.floor(t / 60) + ":" + String(Math.floor(t % 60)).padStart(2, "0");
+}
+function render({ model, el: host }) {
+  const root = el("div", "vidu-grid-root");
+  host.appendChild(root);
+  const vids = new Map();
+  const blobs = [];
+  let io = null;
+  let seeking = false;
+  const bar = el("div", "vidu-grid-bar");
+  const play = el("button", "vidu-grid-play", "\u25B6 Play all");
+  const seek = el("input", "vidu-grid-seek");
+  Object.assign(seek, { type: "range", min: 0, max: 1000, value: 0, step: 1 });
+  const clock = el("span", "vidu-grid-time", "0:00");
+  const mute = el("button", "vidu-grid-mute");
+  bar.append(play, seek, clock, mute);
+  const cells = el("div", "vidu-grid-cells");
+  root.append(bar, cells);
+  const list = () => [...vids.values()];
+  const longest = () => Math.max(0, ...list().map((v) => v.duration || 0));
+  function leader() {
+    return list().find((v) => v.readyState > 0 && !v.paused) || list().find((v) => v.readyState > 0);
+  }
+  function applyPlaying() {
+    const on = model.get("playing");
+    play.textContent = on ? "\u23F8 Pause all" : "\u25B6 Play all";
+    for (const v of list()) {
+      if (on && v.src) v.play().catch(() => {});
+      else v.pause();
+    }
+  }
+  function applyMuted() {
+    const m = model.get("muted");
+    mute.textContent = m ? "\uD83D\uDD07" : "\uD83D\uDD0A";
+    for (const v of list()) v.muted = m;
+  }
+  function load(key, cell) {
+    const it = model.get("items").find((i) => i.key === key);
+    const v = vids.get(key);
+    if (!it || !v || cell.dataset.loaded) return;
+    cell.dataset.loaded = "1";
+    if (it.poster_local) model.send({ type: "fetch", key, what: "poster" });
+    else if (it.poster_url) v.poster = it.poster_url;
+    if (it.video_local) model.send({ type: "fetch", key, what: "video" });
+    else if (it.video_url) setSrc(v, it.video_url);
+  }
+  function setSrc(v, url) {
+    v.src = url;
+    if (model.get("playing")) v.play().catch(() => {});
+  }
+  function build() {
+    if (io) io.disconnect();
+    vids.clear();
+    cells.replaceChildren();
+    cells.style.gridTemplateColumns = `repeat(${Math.max(1, model.get("cols"))}, minmax(0, 1fr))`;
+    io = new IntersectionObserver((entries) => {
+      for (const e of entries) if (e.isIntersecting) load(e.target.dataset.key, e.target);
+    }, { rootMargin: "200px" });
+    for (const it of model.get("items")) {
+      const cell = el("div", `vidu-player vidu-state-${it.state || "unknown"}`);
+      cell.dataset.key = it.key;
+      if (it.label) cell.append(el("div", "vidu-player-label", it.label));
+      const v = el("video", "vidu-player-video");
+      Object.assign(v, { muted: model.get("muted"), loop: model.get("loop"), playsInline: true });
+      v.preload = "metadata";
+      v.controls = model.get("controls");
+      v.addEventListener("error", () => cell.classList.add("vidu-player-error"));
+      vids.set(it.key, v);
+      const frame = el("div", "vidu-player-frame");
+      frame.append(v);
+      if (!it.video_local && !it.video_url) frame.append(el("div", "vidu-player-empty", it.state || ""));
+      cell.append(frame);
+      for (const line of it.meta || []) cell.append(el("div", "vidu-player-meta", line));
+      cells.append(cell);
+      io.observe(cell);
+    }
+    applyMuted();
+  }
+  model.on("msg:custom", (msg, buffers) => {
+    if (msg.type !== "blob" || !buffers || !buffers.length) return;
+    const v = vids.get(msg.key);
+    if (!v) return;
+    const url = URL.createObjectURL(new Blob([buffers[0]], { type: msg.mime }));
+    blobs.push(url);
+    if (msg.what === "poster") v.poster = url;
+    else setSrc(v, url);
+  });
+  play.addEventListener("click", () => {
+    model.set("playing", !model.get("playing"));
+    model.save_changes();
+  });
+  mute.addEventListener("click", () => {
+    model.set("muted", !model.get("muted"));
+    model.save_changes();
+  });
+  seek.addEventListener("input", () => {
+    seeking = true;
+    const t = (seek.value / 1000) * longest();
+    for (const v of list()) if (v.readyState > 0) v.currentTime = Math.min(t, v.duration || 0);
+    clock.textContent = fmt(t);
+  });
+  seek.addEventListener("change", () => (seeking = false));
+  const timer = setInterval(() => {
+    const lead = leader();
+    if (!lead || seeking) return;
+    const total = longest();
+    seek.value = total ? Math.round((lead.currentTime / total) * 1000) : 0;
+    clock.textContent = `${fmt(lead.currentTime)} / ${fmt(total)}`;
+    if (!model.get("playing")) return;
+    for (const v of list()) {
+      const same = Math.abs((v.duration || 0) - (lead.duration || 0)) < 0.2;
+      if (v !== lead && same && v.readyState > 1 && Math.abs(v.currentTime - lead.currentTime) > 0.25)
+        v.currentTime = lead.currentTime;
+    }
+  }, 250);
+  model.on("change:items", build);
+  model.on("change:cols", build);
+  model.on("change:playing", applyPlaying);
+  model.on("change:muted", applyMuted);
+  model.on("change:loop", () => list().forEach((v) => (v.loop = model.get("loop"))));
+  build();
+  applyPlaying();
+  return () => {
+    clearInterval(timer);
+    if (io) io.disconnect();
+    blobs.forEach((u) => URL.revokeObjectURL(u));
+  };
+}
+export default { render };

@@ -1,0 +1,175 @@
+"""One shape for "a task" in the UI, whatever it came from: a log row, a DataFrame row, a Task.
+
+The views (cards, players, grids) read a ``TaskView``; this module is the only place that knows
+the task log's column names. Pure logic (no widgets), tested directly.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..sweep import LABEL_FIELDS, label_for, varying_keys
+
+#: Progress steps a card moves through, and the fraction of the bar each one shows.
+STEPS = ("submitted", "created", "queueing", "processing", "success")
+FINAL = ("success", "failed", "cancelled")
+
+
+def _clean(value: Any) -> Any:
+    """pandas gives NaN/NaT/NA for missing values; the views want ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    try:
+        import pandas as pd
+
+        if value is pd.NA or value is pd.NaT:
+            return None
+        if isinstance(value, pd.Timestamp):
+            return value.to_pydatetime()
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        pass
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            return value.item()  # numpy scalar -> Python
+        except (ValueError, AttributeError):
+            return value
+    return value
+
+
+@dataclass
+class TaskView:
+    """The fields the UI shows for one task (``row`` keeps every column for labels)."""
+
+    row: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, obj: Any, log: Any = None) -> TaskView:
+        """From a task id (needs ``log``), a log row dict, a DataFrame row or a ``Task``."""
+        if isinstance(obj, TaskView):
+            return obj
+        if isinstance(obj, str):
+            row = log.get(obj) if log is not None else None
+            return cls(dict(row) if row else {"task_id": obj, "state": "unknown"})
+        if isinstance(obj, Mapping):
+            return cls({k: _clean(v) for k, v in obj.items()})
+        if hasattr(obj, "to_dict") and hasattr(obj, "index"):  # pandas Series
+            return cls({k: _clean(v) for k, v in obj.to_dict().items()})
+        if hasattr(obj, "creations") and hasattr(obj, "state"):  # vidu_nb.Task
+            base = dict(log.get(obj.id) or {}) if log is not None else {}
+            base.update(_from_task(obj))
+            return cls(base)
+        raise TypeError(f"cannot show {type(obj).__name__}; give a task id, row or Task")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = _clean(self.row.get(key))
+        return default if value is None else value
+
+    @property
+    def task_id(self) -> str:
+        return str(self.get("task_id", ""))
+
+    @property
+    def state(self) -> str:
+        return str(self.get("state", "unknown"))
+
+    @property
+    def done(self) -> bool:
+        return self.state in FINAL
+
+    def generation_seconds(self) -> float | None:
+        start, end = _time(self.get("submitted_at")), _time(self.get("finished_at"))
+        if start is None or end is None:
+            return None
+        return max(0.0, end - start)
+
+    def elapsed_seconds(self, now: float) -> float | None:
+        start = _time(self.get("submitted_at"))
+        if start is None:
+            return None
+        end = _time(self.get("finished_at")) if self.done else None
+        return max(0.0, (end if end is not None else now) - start)
+
+    def progress(self) -> tuple[int, int]:
+        """(step reached, number of steps) along created -> queueing -> processing -> done."""
+        state = self.state
+        if state in ("success", "failed", "cancelled"):
+            return len(STEPS) - 1, len(STEPS) - 1
+        return (STEPS.index(state) if state in STEPS else 0), len(STEPS) - 1
+
+    def credits_text(self) -> str:
+        credits = self.get("credits")
+        return "credits: \u2014" if credits is None else f"{int(credits):,} credits"
+
+    def seed_text(self) -> str:
+        seed = self.get("seed")
+        return "seed: \u2014" if seed is None else f"seed {int(seed)}"
+
+
+def _from_task(task: Any) -> dict[str, Any]:
+    req = dict(getattr(task, "request", {}) or {})
+    row = {k: req.get(k) for k in LABEL_FIELDS if k in req}
+    row.update(
+        task_id=task.id,
+        state=task.state,
+        model=task.model or req.get("model"),
+        seed=task.seed,
+        credits=task.credits,
+        err_code=task.err_code,
+        video_url=task.video_url or None,
+        cover_url=task.cover_url or None,
+        off_peak=task.off_peak,
+    )
+    return row
+
+
+def _time(value: Any) -> float | None:
+    value = _clean(value)
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.timestamp()
+    if isinstance(value, (int, float)):
+        return float(value)
+    return None
+
+
+def fmt_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "\u2014"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, sec = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {sec:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def is_loopback(url: str | None) -> bool:
+    """A URL only the kernel's machine can reach (the browser may be elsewhere, e.g. Binder)."""
+    if not url:
+        return False
+    host = (urlsplit(url).hostname or "").lower()
+    return host in ("localhost", "::1", "0.0.0.0") or host.startswith("127.")
+
+
+def labels(views: list[TaskView]) -> tuple[list[str], list[str]]:
+    """The parameters that vary among the tasks, and a plain-text label for each task."""
+    keys = varying_keys([v.row for v in views])
+    return keys, [label_for(v.row, keys) or v.task_id for v in views]
+
+
+def esc(value: Any) -> str:
+    """HTML-escape anything user- or server-controlled before it reaches an HTML widget."""
+    return html.escape("" if value is None else str(value), quote=True)
