@@ -1,0 +1,231 @@
+"""``ViduClient``: submit generations, check them, cancel them, and wait for them.
+
+With no key and no base URL it talks to the embedded local simulator (see ``embedded``), so
+a notebook works out of the box and nothing is charged. Every task it returns is bound to it,
+so ``client.submit(req).wait()`` works. Waiting follows ``PollSchedule``: a first check within
+seconds, then backing off; it rides out transient errors until its own timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+import warnings
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, Protocol
+from urllib.parse import quote
+
+from .config import ClientConfig, Secret
+from .errors import (
+    APIError,
+    ConnectionFailed,
+    RateLimited,
+    ServerError,
+    TaskFailed,
+    ValidationError,
+    ViduError,
+    WaitTimeout,
+)
+from .schedule import PollSchedule
+from .spec import ImageFittedWarning
+from .task import Task
+from .transport import RetryPolicy, Transport
+
+log = logging.getLogger("vidu_nb.client")
+
+TASK_PATH = "/ent/v2/tasks/{id}/creations"
+CANCEL_PATH = "/ent/v2/tasks/{id}/cancel"
+CLIENT_REF_PREFIX = "vidu-nb:"
+_TRANSIENT = (ConnectionFailed, ServerError, RateLimited)
+
+
+class Submittable(Protocol):
+    """A generation request: ``Img2VideoRequest`` and, later, the other endpoints."""
+
+    endpoint: str
+    payload: str | None
+
+    def fitted_body(self) -> tuple[dict[str, Any], str | None]: ...
+
+
+def new_client_ref() -> str:
+    """A unique reference put in ``payload`` so an uncertain submit can be found later."""
+    return f"{CLIENT_REF_PREFIX}{uuid.uuid4()}"
+
+
+class ViduClient:
+    """Client of the Vidu generation API (or of a simulator standing in for it)."""
+
+    def __init__(
+        self,
+        api_key: str | Secret | None = None,
+        base_url: str | None = None,
+        auth_scheme: str | None = None,
+        *,
+        timeout: float | tuple[float, float] = (5, 60),
+        max_retries: int = 4,
+        schedule: PollSchedule | None = None,
+    ) -> None:
+        config = ClientConfig.resolve(api_key, base_url, auth_scheme)
+        if config.embedded:
+            from . import embedded
+
+            sim = embedded.get_simulator()
+            config = config.with_server(sim.base_url, sim.api_key)
+            if schedule is None:
+                schedule = PollSchedule.for_speed(embedded.speed_of(sim))
+        assert config.api_key is not None
+        if max_retries < 0:
+            raise ValidationError("max_retries", max_retries, "must be >= 0")
+        self.config = config
+        self.schedule = schedule or PollSchedule()
+        self._transport = Transport(
+            config.base_url,
+            config.api_key,
+            config.auth_scheme,
+            timeout=timeout,
+            retry=RetryPolicy(max_retries=max_retries),
+        )
+
+    @classmethod
+    def for_simulator(cls, sim: Any, **kwargs: Any) -> ViduClient:
+        """A client for a running ``Simulator``, polling at the simulator's speed."""
+        kwargs.setdefault("schedule", PollSchedule.for_speed(getattr(sim, "speed", 1.0) or 1.0))
+        return cls(sim.api_key, sim.base_url, **kwargs)
+
+    # -- description ---------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        return self.config.base_url
+
+    @property
+    def auth_scheme(self) -> str:
+        return self.config.auth_scheme
+
+    @property
+    def is_simulated(self) -> bool:
+        """True for the embedded simulator or any loopback server (nothing is charged)."""
+        return self.config.embedded or self.config.is_loopback
+
+    def __repr__(self) -> str:
+        sim = ", simulated" if self.is_simulated else ""
+        return f"ViduClient({self.base_url!r}, auth_scheme={self.auth_scheme!r}{sim})"
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def __enter__(self) -> ViduClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- API calls -----------------------------------------------------------------------
+    def submit(self, request: Submittable, *, client_ref: str | None = None) -> Task:
+        """Send one generation request; the returned task is bound to this client.
+
+        When the request has no ``payload`` a client reference (``vidu-nb:<uuid>``, or
+        ``client_ref``) is put there, so that if the outcome is uncertain
+        (``SubmissionUncertain``) the task can still be recognised. The submit is never sent
+        twice when the first attempt may have arrived.
+        """
+        body, note = request.fitted_body()
+        if note:
+            log.info("start image fitted: %s", note)
+            warnings.warn(note, ImageFittedWarning, stacklevel=2)
+        if not body.get("payload"):
+            body["payload"] = client_ref or new_client_ref()
+        ref = client_ref or str(body["payload"])
+        resp = self._transport.post(request.endpoint, body, client_ref=ref)
+        task = Task.from_response(resp.data, trace_id=resp.trace_id)
+        if not task.id:
+            raise APIError(resp.status, "InvalidResponse", "submit answer has no task_id")
+        if not task.payload:
+            task = replace(task, payload=str(body["payload"]))
+        log.info("submitted task %s (trace_id=%s, ref=%s)", task.id, resp.trace_id, ref)
+        return task.bind(self)
+
+    def get(self, task_or_id: Task | str) -> Task:
+        """The task's current state (GET, retried on transient errors)."""
+        previous = task_or_id if isinstance(task_or_id, Task) else None
+        resp = self._transport.get(TASK_PATH.format(id=_task_id(task_or_id)))
+        return Task.from_response(resp.data, trace_id=resp.trace_id, previous=previous).bind(self)
+
+    def cancel(self, task_or_id: Task | str) -> None:
+        """Ask the service to cancel a task (documented for off-peak tasks only)."""
+        task_id = _task_id(task_or_id)
+        self._transport.post(CANCEL_PATH.format(id=task_id), {}, submit=False)
+        log.info("cancel requested for task %s", task_id)
+
+    def wait(
+        self,
+        task_or_id: Task | str,
+        timeout: float | None = 600.0,
+        on_update: Callable[[Task], None] | None = None,
+        *,
+        cancel_on_timeout: bool = False,
+        raise_on_failure: bool = True,
+    ) -> Task:
+        """Block until the task succeeds or fails; return the final task.
+
+        ``on_update(task)`` is called on every state change. Transient errors (dropped
+        connections, 5xx, 429) are ridden out until ``timeout`` seconds have passed; then
+        ``WaitTimeout`` is raised (after requesting a cancel when ``cancel_on_timeout``).
+        A failed task raises ``TaskFailed`` with its ``err_code`` unless ``raise_on_failure``
+        is false. ``timeout=None`` waits for as long as it takes.
+        """
+        start = time.monotonic()
+        deadline = None if timeout is None else start + max(0.0, timeout)
+        if isinstance(task_or_id, Task):
+            task, seen = task_or_id.bind(self), task_or_id.state
+        else:
+            task, seen = Task(id=_task_id(task_or_id), state="").bind(self), ""
+        attempt, retry_after = 0, None
+        while not task.done:
+            if seen or attempt:  # an id alone is checked at once, then by the schedule
+                delay = self.schedule.next_delay(
+                    time.monotonic() - start,
+                    task.state or "created",
+                    attempt,
+                    off_peak=bool(task.off_peak),
+                    retry_after=retry_after,
+                )
+                if deadline is not None:
+                    delay = min(delay, max(0.0, deadline - time.monotonic()))
+                time.sleep(delay)
+            attempt += 1
+            retry_after = None
+            try:
+                task = self.get(task)
+            except _TRANSIENT as exc:
+                retry_after = getattr(exc, "retry_after", None)
+                log.warning("checking task %s failed (%s); will retry", task.id, exc)
+            else:
+                if task.state != seen:
+                    seen, attempt = task.state, 0
+                    if on_update is not None:
+                        on_update(task)
+            if not task.done and deadline is not None and time.monotonic() >= deadline:
+                self._timed_out(task, timeout or 0.0, cancel_on_timeout)
+        if task.state == "failed" and raise_on_failure:
+            raise TaskFailed(task.id, task.err_code, task)
+        return task
+
+    def _timed_out(self, task: Task, timeout: float, cancel: bool) -> None:
+        cancelled = False
+        if cancel:
+            try:
+                self.cancel(task)
+                cancelled = True
+            except ViduError as exc:
+                log.warning("cancel of task %s after wait timeout failed: %s", task.id, exc)
+        raise WaitTimeout(task.id, timeout, task.state, cancelled)
+
+
+def _task_id(task_or_id: Task | str) -> str:
+    task_id = task_or_id.id if isinstance(task_or_id, Task) else task_or_id
+    if not isinstance(task_id, str) or not task_id.strip():
+        raise ValidationError("task_id", task_id, "must be a non-empty task id string")
+    return quote(task_id.strip(), safe="")
