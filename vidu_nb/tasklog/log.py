@@ -436,6 +436,17 @@ class TaskLog:
         self.to_frame(**filters).to_parquet(path, index=False)
         return Path(path)
 
+    def charged_credits(self) -> list[tuple[Any, ...]]:
+        """``(model, resolution, duration, off_peak, is_rec, credits, count)`` over successful
+        tasks, grouped: the ledger learns its estimates from this."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT model, resolution, duration, COALESCE(off_peak, 0), COALESCE(is_rec, 0),"
+                " credits, COUNT(*) FROM tasks WHERE state = 'success' AND credits IS NOT NULL"
+                " AND model IS NOT NULL AND resolution IS NOT NULL AND duration IS NOT NULL"
+                " GROUP BY 1, 2, 3, 4, 5, 6"
+            ).fetchall()
+
     def __len__(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM tasks").fetchone()[0])

@@ -1,0 +1,220 @@
+"""Credit arithmetic over the task log, and estimates for a request before it is sent.
+
+The ``credits`` the service reports are the truth; rates in ``models.py`` are only for
+estimates. An estimate starts from the per-second rate (saying whether that rate was published
+or is a placeholder) and is replaced by what was actually charged for the same model,
+resolution, duration, off-peak and recommended-prompt settings once the log has such tasks.
+Failed tasks are refunded by the service and count as 0; unfinished tasks are shown apart as
+``pending_credits`` (quoted, not yet final).
+
+The learned table is one small ``GROUP BY`` query cached until the log changes, so a live form
+can ask for an estimate on every keystroke.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import weakref
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import ValidationError
+from .models import IS_REC_CREDITS, get_model
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .tasklog import TaskLog
+
+#: Grouping keys accepted by ``Ledger.totals``.
+GROUPS = ("day", "experiment", "model", "resolution", "duration", "off_peak", "state")
+_KEY_FIELDS = ("model", "resolution", "duration", "off_peak", "is_rec")
+Key = tuple[str, str, int, bool, bool]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Credits a request is expected to cost; ``source`` says where the figure comes from:
+    ``"published rate"``, ``"placeholder rate"`` or ``"learned from N tasks"``."""
+
+    credits: int
+    source: str
+    detail: str
+
+    @property
+    def learned(self) -> bool:
+        return self.source.startswith("learned")
+
+    def __str__(self) -> str:
+        return f"~{self.credits} credits ({self.source})"
+
+
+def settings_key(request_or_settings: Any) -> Key:
+    """(model, resolution, duration, off_peak, is_rec) of a request or a settings mapping,
+    with the model's defaults filled in."""
+    if hasattr(request_or_settings, "resolved"):
+        s: Mapping[str, Any] = request_or_settings.resolved()
+    elif isinstance(request_or_settings, Mapping):
+        s = request_or_settings
+    else:
+        raise ValidationError(
+            "request", type(request_or_settings).__name__, "must be a request or a mapping"
+        )
+    spec = get_model(str(s.get("model") or "viduq3-pro"))
+    duration = s.get("duration")
+    duration = int(duration) if duration is not None else spec.default_duration
+    resolution = str(s.get("resolution") or spec.default_resolution_for(duration))
+    return (spec.name, resolution, duration, bool(s.get("off_peak")), bool(s.get("is_rec")))
+
+
+def rate_estimate(key: Key) -> Estimate:
+    """The estimate from the per-second rate table alone."""
+    model, resolution, duration, off_peak, is_rec = key
+    spec = get_model(model)
+    rate = spec.rate(resolution, off_peak)
+    credits = math.ceil(round(rate * duration, 6)) + (IS_REC_CREDITS if is_rec else 0)
+    source = "published rate" if spec.rates_published else "placeholder rate"
+    detail = f"{rate:g} credits/s x {duration} s at {resolution}"
+    if off_peak:
+        detail += " (off-peak)"
+    if is_rec:
+        detail += f" + {IS_REC_CREDITS} for the recommended prompt"
+    if not spec.rates_published:
+        detail += f"; no published price for {model}: a guess until tasks are charged"
+    return Estimate(credits, source, detail)
+
+
+def _median(histogram: list[tuple[int, int]]) -> float:
+    """Median of values given as sorted (value, count) pairs."""
+    total = sum(n for _, n in histogram)
+    lo_i, hi_i = (total - 1) // 2, total // 2
+    seen, lo, hi = 0, None, None
+    for value, n in histogram:
+        if lo is None and lo_i < seen + n:
+            lo = value
+        if hi_i < seen + n:
+            hi = value
+            break
+        seen += n
+    assert lo is not None and hi is not None
+    return (lo + hi) / 2
+
+
+class Ledger:
+    """Credits from a task log: per task, totals by group, per second, and estimates."""
+
+    def __init__(self, log: TaskLog) -> None:
+        self.log = log
+        self._lock = threading.Lock()
+        self._version: object = None
+        self._learned: dict[Key, tuple[int, int]] = {}
+
+    # -- estimates -----------------------------------------------------------------------
+    def learned(self) -> dict[Key, tuple[int, int]]:
+        """Charged credits per settings key: ``{key: (median credits rounded up, tasks)}``,
+        cached until the log changes."""
+        with self._lock:
+            version = self.log.version
+            if version != self._version:
+                table: dict[Key, list[tuple[int, int]]] = {}
+                for *fields, credits, n in self.log.charged_credits():
+                    model, res, dur, off, rec = fields
+                    key = (model, res, int(dur), bool(off), bool(rec))
+                    table.setdefault(key, []).append((int(credits), int(n)))
+                self._learned = {
+                    k: (math.ceil(_median(sorted(v))), sum(n for _, n in v))
+                    for k, v in table.items()
+                }
+                self._version = version
+            return self._learned
+
+    def estimate(self, request_or_settings: Any) -> Estimate:
+        key = settings_key(request_or_settings)
+        published = rate_estimate(key)
+        hit = self.learned().get(key)
+        if hit is None:
+            return published
+        credits, n = hit
+        model, resolution, duration, off_peak, is_rec = key
+        what = f"{model} {resolution} {duration} s" + (" off-peak" if off_peak else "")
+        detail = f"median charge of {n} successful task{'s' if n != 1 else ''} with {what}"
+        detail += f" (the {published.source} gives {published.credits})"
+        return Estimate(credits, f"learned from {n} task{'s' if n != 1 else ''}", detail)
+
+    # -- figures -------------------------------------------------------------------------
+    def per_task(self, **filters: Any) -> pd.DataFrame:
+        """One row per task: settings, state, charged credits and credits per video second."""
+        df = self.log.to_frame(**filters)
+        cols = ["task_id", "experiment", "model", "resolution", "duration", "off_peak"]
+        cols += ["is_rec", "state", "submitted_at"]
+        out = df[cols].copy()
+        final = df["state"].isin(["success", "failed"])
+        out["credits"] = df["credits"].where(final)
+        out.loc[df["state"] == "failed", "credits"] = 0
+        out["credits"] = out["credits"].astype("Int64")
+        out["pending_credits"] = df["credits"].where(~final).astype("Int64")
+        seconds = df["duration"].where(df["state"] == "success")
+        out["credits_per_s"] = (out["credits"] / seconds).astype("Float64")
+        return out
+
+    def totals(self, by: str | Iterable[str] = "model", **filters: Any) -> pd.DataFrame:
+        """Totals grouped by ``day`` (UTC), ``experiment``, ``model``, ``resolution``,
+        ``duration``, ``off_peak``, ``state`` (one or several)."""
+        import pandas as pd
+
+        keys = [by] if isinstance(by, str) else list(by)
+        for k in keys:
+            if k not in GROUPS:
+                raise ValidationError("by", k, "must be one of " + ", ".join(GROUPS))
+        tasks = self.per_task(**filters)
+        tasks["day"] = tasks["submitted_at"].dt.tz_convert("UTC").dt.date
+        tasks["succeeded"] = tasks["state"] == "success"
+        tasks["failed"] = tasks["state"] == "failed"
+        tasks["video_s"] = tasks["duration"].where(tasks["succeeded"])
+        for k in keys:
+            if isinstance(tasks[k].dtype, pd.CategoricalDtype):
+                tasks[k] = tasks[k].astype("string")
+        grouped = tasks.groupby(keys, dropna=False, sort=True)
+        out = grouped.agg(
+            tasks=("state", "size"),
+            succeeded=("succeeded", "sum"),
+            failed=("failed", "sum"),
+            credits=("credits", "sum"),
+            pending_credits=("pending_credits", "sum"),
+            video_s=("video_s", "sum"),
+        )
+        for col in out.columns:
+            out[col] = out[col].astype("Int64")
+        out["credits_per_s"] = (out["credits"] / out["video_s"].replace(0, pd.NA)).astype("Float64")
+        return out
+
+    def total(self, **filters: Any) -> int:
+        """Credits charged by finished tasks."""
+        return int(self.per_task(**filters)["credits"].sum())
+
+    def credits_per_second(self, **filters: Any) -> float:
+        """Charged credits per second of successfully generated video (NaN when none)."""
+        t = self.per_task(**filters)
+        seconds = t["duration"].where(t["state"] == "success").sum()
+        return float(t["credits"].sum() / seconds) if seconds else math.nan
+
+
+_LEDGERS: weakref.WeakKeyDictionary[Any, Ledger] = weakref.WeakKeyDictionary()
+
+
+def ledger_for(log: TaskLog) -> Ledger:
+    """The shared ``Ledger`` of a log (so its learned table is cached once per log)."""
+    led = _LEDGERS.get(log)
+    if led is None:
+        led = _LEDGERS[log] = Ledger(log)
+    return led
+
+
+def estimate(request_or_settings: Any, log: TaskLog | None = None) -> Estimate:
+    """Expected credits for a request (or a mapping of its settings), learned from ``log``
+    when it holds charged tasks with the same settings, else from the rate table."""
+    if log is None:
+        return rate_estimate(settings_key(request_or_settings))
+    return ledger_for(log).estimate(request_or_settings)
