@@ -109,6 +109,11 @@ class ViduClient:
         """True for the embedded simulator or any loopback server (nothing is charged)."""
         return self.config.embedded or self.config.is_loopback
 
+    @property
+    def requests_sent(self) -> int:
+        """HTTP requests this client has sent so far, retries included."""
+        return self._transport.requests_sent
+
     def __repr__(self) -> str:
         sim = ", simulated" if self.is_simulated else ""
         return f"ViduClient({self.base_url!r}, auth_scheme={self.auth_scheme!r}{sim})"

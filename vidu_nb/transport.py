@@ -18,6 +18,7 @@ import email.utils
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -108,6 +109,9 @@ class Transport:
         self.retry = retry or RetryPolicy()
         self._key = api_key
         self._sleep = sleep
+        self._count_lock = threading.Lock()
+        #: HTTP requests actually sent (retries included): the API-call cost of a strategy.
+        self.requests_sent = 0
         self.session = requests.Session()
         self.session.auth = _Auth(auth_scheme, api_key)
         self.session.trust_env = False  # no netrc credentials or env proxies override ours
@@ -174,6 +178,8 @@ class Transport:
 
     def _send(self, method: str, path: str, body: Any = None) -> Response:
         url = self.base_url + path
+        with self._count_lock:
+            self.requests_sent += 1
         started = time.monotonic()
         try:
             resp = self.session.request(method, url, json=body, timeout=self.timeout)
