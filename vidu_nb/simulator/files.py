@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import time
 from pathlib import Path
@@ -31,7 +32,7 @@ class UrlSigner:
 
     def url(self, root: str, task_id: str, name: str) -> str:
         path = f"/files/{task_id}/{name}"
-        exp = int(time.time() + self.ttl)
+        exp = math.ceil(time.time() + self.ttl)  # whole seconds, never shorter than ttl
         return f"{root}{path}?exp={exp}&sig={self._sig(path, exp)}"
 
     def check(self, path: str, query: str) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,6 +17,7 @@ from .files import NAMES, content_type, parse_range
 if TYPE_CHECKING:
     from .core import Simulator
 
+log = logging.getLogger("vidu_nb.simulator")
 _DRAIN_LIMIT = 200 * 1024 * 1024  # beyond this an oversized body is not even read
 
 
@@ -80,6 +82,10 @@ class Handler(BaseHTTPRequestHandler):
             respond = self._route(method, path, url.query, body, decision.fail_with)
         except Reject as exc:
             respond = lambda exc=exc: self._error(exc)  # noqa: E731
+        except Exception:  # a simulator bug must look like the service failing, not hang
+            log.exception("simulator error on %s %s", method, path)
+            failure = Reject(500, "InternalServiceFailure", "simulator error (see its log)")
+            respond = lambda: self._error(failure)  # noqa: E731
         if decision.action == "drop_after":
             return self._drop(method, path)
         if decision.delay:
