@@ -164,6 +164,16 @@ def test_get_recovers_from_dropped_connection(sim, client, request_):
     assert [r.status for r in seen(sim, mark, "GET", expect=2)] == [0, 200]
 
 
+def test_get_recovers_from_read_timeout(sim, request_):
+    with ViduClient.for_simulator(sim, timeout=(2, 0.3)) as c:
+        task = c.submit(request_)
+        sim.faults.add("slow", count=1, method="GET", delay=1.0)
+        started = time.monotonic()
+        assert c.get(task).id == task.id
+        assert time.monotonic() - started >= 0.3
+        assert c.requests_sent == 3  # submit, the timed-out GET, the retried GET
+
+
 def test_wait_rides_out_errors_beyond_the_retry_budget(sim, request_):
     with ViduClient.for_simulator(sim, max_retries=0) as c:
         task = c.submit(request_)
@@ -297,5 +307,9 @@ def test_no_configuration_starts_the_embedded_simulator_once(monkeypatch, reques
         assert first.base_url == second.base_url and first.base_url.startswith("http://127.0.0.1:")
         assert first.is_simulated and "simulated" in repr(first)
         assert first.submit(request_).wait(timeout=30).succeeded
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            forced = ViduClient.simulated()
+        assert forced.base_url == first.base_url and not caught
     finally:
         embedded.shutdown()

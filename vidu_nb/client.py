@@ -95,6 +95,13 @@ class ViduClient:
         kwargs.setdefault("schedule", PollSchedule.for_speed(getattr(sim, "speed", 1.0) or 1.0))
         return cls(sim.api_key, sim.base_url, **kwargs)
 
+    @classmethod
+    def simulated(cls, **kwargs: Any) -> ViduClient:
+        """A client for the embedded local simulator, even when a key is configured."""
+        from . import embedded
+
+        return cls.for_simulator(embedded.get_simulator(), **kwargs)
+
     # -- description ---------------------------------------------------------------------
     @property
     def base_url(self) -> str:
