@@ -11,6 +11,7 @@ import warnings
 import pytest
 
 from vidu_nb import embedded
+from vidu_nb.callbacks import callback_headers
 from vidu_nb.client import ViduClient
 from vidu_nb.errors import (
     AuthenticationError,
@@ -270,6 +271,14 @@ def test_wait_timeout_can_cancel_an_off_peak_task(sim, client, request_):
         task.wait(timeout=0.2, cancel_on_timeout=True)
     assert info.value.cancelled
     assert client.get(task).state == "failed"
+
+
+def test_client_verifies_callbacks_signed_with_its_key(client):
+    url = "http://127.0.0.1:9/hook?b=2&a=1"
+    headers = callback_headers(KEY, url)
+    assert client.verify_callback("POST", "/hook", "a=1&b=2", headers)
+    assert not client.verify_callback("POST", "/other", "a=1&b=2", headers)
+    assert not client.verify_callback("POST", "/hook", "a=1&b=2", callback_headers("x", url))
 
 
 # -- the key never shows ---------------------------------------------------------------------

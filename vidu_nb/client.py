@@ -12,7 +12,7 @@ import logging
 import time
 import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -170,6 +170,23 @@ class ViduClient:
         task_id = _task_id(task_or_id)
         self._transport.post(CANCEL_PATH.format(id=task_id), {}, submit=False)
         log.info("cancel requested for task %s", task_id)
+
+    def verify_callback(
+        self,
+        method: str,
+        path: str,
+        query: str | Mapping[str, str] | None,
+        headers: Mapping[str, str],
+        *,
+        max_skew: float = 300,
+    ) -> bool:
+        """Whether a callback request was signed with this client's key (and is recent)."""
+        from .callbacks import verify_callback
+
+        assert self.config.api_key is not None
+        return verify_callback(
+            self.config.api_key.reveal(), method, path, query, headers, max_skew=max_skew
+        )
 
     def wait(
         self,
