@@ -441,3 +441,31 @@ def test_cli_serves_until_terminated():
     finally:
         proc.terminate()
         assert proc.wait(timeout=10) == 0
+
+
+def test_cli_rejects_a_bad_probability():
+    cmd = [sys.executable, "-m", "vidu_nb.simulator", "--port", "0", "--fault-rate-500", "2"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2 and "--fault-rate-500=2.0" in done.stderr
+
+
+def test_constructor_rates_apply_to_api_requests_only():
+    with Simulator(speed=200, faults=Faults(rate_429=1.0, seed=3)) as sim:
+        assert_error(submit(sim), 429, "TooManyRequests")
+        assert sim.faults.rules[0].fired == 1
+
+
+def test_text2video_is_one_more_table_row(sim):
+    url = sim.base_url + "/ent/v2/text2video"
+    body = {"model": "viduq3-pro", "prompt": "a lighthouse at dusk", "duration": 1}
+    task_id = requests.post(url, json=body, headers=AUTH, timeout=10).json()["task_id"]
+    assert wait_final(sim, task_id)["state"] == "success"
+    unwanted = requests.post(url, json={**body, "images": [data_uri()]}, headers=AUTH)
+    assert_error(unwanted, 400, "FieldUnwanted")
+
+
+def test_file_preflight_allows_cross_origin_range_requests(sim):
+    resp = requests.options(sim.root_url + "/files/1/video.mp4", timeout=10)
+    assert resp.status_code == 204
+    assert resp.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Range" in resp.headers["Access-Control-Allow-Headers"]

@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None, *, stop: threading.Event | None = No
             flag = "--" + name.replace("_", "-")
             print(f"{flag}={value}: must be a probability within 0..1", file=sys.stderr)
             return 2
-    faults = Faults.from_rates(
+    faults = Faults(
         rate_429=args.fault_rate_429,
         rate_500=args.fault_rate_500,
         rate_drop=args.fault_rate_drop,

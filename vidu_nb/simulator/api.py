@@ -133,7 +133,7 @@ def check_submit(endpoint: Endpoint, body: Any, rng_seed: int) -> tuple[dict[str
     callback = body.get("callback_url")
     if callback and urlsplit(callback).scheme not in ("http", "https"):
         raise Reject(400, "FieldInvalid", f"callback_url {callback!r} must be an http(s) URL")
-    image = _start_frame(endpoint, body.get("images"))
+    image = _start_frame(endpoint, body.get("images"), body.get("prompt") or "")
     audio = body.get("audio")
     fields = {
         "model": spec.name,
@@ -166,9 +166,9 @@ def _enum(name: str, value: Any, allowed: tuple[str, ...]) -> None:
         raise Reject(400, "FieldInvalid", f"{name} {value!r} is not one of {', '.join(allowed)}")
 
 
-def _start_frame(endpoint: Endpoint, images: list[Any] | None) -> bytes:
+def _start_frame(endpoint: Endpoint, images: list[Any] | None, prompt: str) -> bytes:
     if endpoint.images is None:
-        return placeholder_frame("text")
+        return placeholder_frame(prompt)  # text to video: a frame that depends on the prompt
     low, high = endpoint.images
     if not images or not low <= len(images) <= high:
         want = str(low) if low == high else f"{low} to {high}"

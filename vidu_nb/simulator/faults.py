@@ -52,35 +52,31 @@ class Decision:
 class Faults:
     """Thread-safe, mutable set of fault rules; pass to ``Simulator(faults=...)``."""
 
-    def __init__(self, rules: list[FaultRule] | None = None, *, seed: int | None = None) -> None:
-        self._lock = threading.Lock()
-        self._rules: list[FaultRule] = list(rules or [])
-        self._rng = random.Random(seed)
-
-    @classmethod
-    def from_rates(
-        cls,
+    def __init__(
+        self,
+        rules: list[FaultRule] | None = None,
         *,
+        seed: int | None = None,
         rate_429: float = 0.0,
         rate_500: float = 0.0,
         rate_drop: float = 0.0,
         rate_fail: float = 0.0,
         slow: float = 0.0,
-        seed: int | None = None,
-    ) -> Faults:
-        """Probability-based rules, as set from the command line."""
-        faults = cls(seed=seed)
-        if rate_429:
-            faults.add("rate_limit", probability=rate_429)
-        if rate_500:
-            faults.add("server_error", probability=rate_500)
-        if rate_drop:
-            faults.add("drop", probability=rate_drop)
-        if rate_fail:
-            faults.add("task_failure", probability=rate_fail)
+    ) -> None:
+        """Rules given as objects and/or as probabilities per request (as the CLI flags set)."""
+        self._lock = threading.Lock()
+        self._rules: list[FaultRule] = list(rules or [])
+        self._rng = random.Random(seed)
+        for kind, rate in (
+            ("rate_limit", rate_429),
+            ("server_error", rate_500),
+            ("drop", rate_drop),
+            ("task_failure", rate_fail),
+        ):
+            if rate:
+                self.add(kind, probability=rate)
         if slow:
-            faults.add("slow", delay=slow)
-        return faults
+            self.add("slow", delay=slow)
 
     def seed(self, seed: int | None) -> None:
         with self._lock:

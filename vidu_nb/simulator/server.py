@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,12 @@ class SimHTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], sim: Simulator) -> None:
         self.sim = sim
         super().__init__(address, Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (timeouts, dropped faults) is normal here, not a traceback."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        log.exception("simulator request from %s failed", client_address)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -108,6 +115,8 @@ class Handler(BaseHTTPRequestHandler):
         sim = self.server.sim
         if path.startswith("/files/") and method in ("GET", "HEAD"):
             return self._file(path, query, head=method == "HEAD")
+        if path.startswith("/files/") and method == "OPTIONS":
+            return self._preflight
         head = sim.prefix + "/ent/v2/"
         if not path.startswith(head):
             raise Reject(404, "NotFound", f"no route for {method} {path}")
@@ -210,6 +219,18 @@ class Handler(BaseHTTPRequestHandler):
                     remaining -= len(chunk)
 
         return write
+
+    def _preflight(self) -> None:
+        """CORS preflight for file URLs (a page on another origin may fetch videos)."""
+        self.status = 204
+        self.send_response(204)
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+        self.send_header("Access-Control-Allow-Headers", "Range")
+        self.send_header("Access-Control-Max-Age", "86400")
+        self.send_header("Content-Length", "0")
+        self.send_header("X-Trace-Id", self.trace_id)
+        self.end_headers()
 
     def _json_response(self, status: int, data: Any, headers: dict | None = None) -> None:
         payload = json.dumps(data).encode()
