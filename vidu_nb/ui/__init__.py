@@ -4,8 +4,25 @@ Every view is built from small ipywidgets; their state and logic live in plain P
 (``FormState``, ``TaskView``, ``SweepPlan``) that are tested without a browser.
 """
 
+from .card import TaskCard
 from .compare import compare, show
+from .form import Img2VideoForm, form
 from .form_state import FormResult, FormState
 from .player import VideoGrid
+from .session import Session
+from .sweeps import SweepPanel, SweepRun, run_sweep
 
-__all__ = ["FormResult", "FormState", "VideoGrid", "compare", "show"]
+__all__ = [
+    "FormResult",
+    "FormState",
+    "Img2VideoForm",
+    "Session",
+    "SweepPanel",
+    "SweepRun",
+    "TaskCard",
+    "VideoGrid",
+    "compare",
+    "form",
+    "run_sweep",
+    "show",
+]

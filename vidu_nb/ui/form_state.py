@@ -120,7 +120,22 @@ class FormState(t.HasTraits):
         return f"{n:,} / {MAX_PROMPT_CHARS:,}", n > MAX_PROMPT_CHARS
 
     def start_image(self) -> StartImage | None:
-        """The chosen image (upload wins over URL); raises ``ValidationError`` when bad."""
+        """The chosen image (upload wins over URL); raises ``ValidationError`` when bad.
+
+        Decoding is cached per image, since the form asks on every keystroke.
+        """
+        key = (hash(self.image_data), self.image_url)  # bytes cache their hash
+        if getattr(self, "_image_key", None) != key:
+            try:
+                self._image_value: Any = self._load_image()
+            except ValidationError as exc:
+                self._image_value = exc
+            self._image_key = key
+        if isinstance(self._image_value, ValidationError):
+            raise self._image_value
+        return self._image_value
+
+    def _load_image(self) -> StartImage | None:
         if self.image_data:
             return load_image(self.image_data)
         if self.image_url.strip():

@@ -18,7 +18,8 @@ from ..sweep import LABEL_FIELDS, label_for, varying_keys
 
 #: Progress steps a card moves through, and the fraction of the bar each one shows.
 STEPS = ("submitted", "created", "queueing", "processing", "success")
-FINAL = ("success", "failed", "cancelled")
+#: States after which nothing more will happen to a task (uncertain needs the user).
+FINAL = ("success", "failed", "cancelled", "uncertain")
 
 
 def _clean(value: Any) -> Any:
@@ -146,6 +147,8 @@ def _time(value: Any) -> float | None:
 def fmt_seconds(seconds: float | None) -> str:
     if seconds is None:
         return "\u2014"
+    if seconds < 10:
+        return f"{seconds:.1f} s"
     seconds = int(round(seconds))
     if seconds < 60:
         return f"{seconds} s"

@@ -1,0 +1,133 @@
+"""The form widget without a browser: set every control, read the request, messages, preview."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from vidu_nb.ui.form import Img2VideoForm, form
+
+HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+
+
+def upload(name, data):
+    """A file as the browser's FileUpload sends it."""
+    when = datetime.now(timezone.utc)
+    return {
+        "name": name,
+        "type": "image/png",
+        "size": len(data),
+        "content": memoryview(data),
+        "last_modified": when,
+    }
+
+
+def fill_every_control(f, png_bytes):
+    c = f.controls
+    c["image"].value = (upload("frame.png", png_bytes),)
+    c["prompt"].value = "a red fox"
+    c["model"].value = "viduq2-pro"
+    c["duration"].value = 8
+    c["resolution"].value = "1080p"
+    c["seed_mode"].value = "fixed"
+    c["seed"].value = 77
+    c["audio"].value = True
+    c["audio_type"].value = "speech_only"
+    c["voice_id"].value = "narrator"
+    c["bgm"].value = True
+    c["off_peak"].value = True
+    c["is_rec"].value = False
+    c["payload"].value = "exp-1"
+    c["callback_url"].value = "https://example.org/hook"
+
+
+def test_every_control_reaches_the_request(png_bytes):
+    f = form()
+    assert "vidu-form" in f._dom_classes and "vidu-submit" in f.submit_button._dom_classes
+    assert f.submit_button.disabled
+    fill_every_control(f, png_bytes)
+    result = f.state.build()
+    assert result.ok, result.errors
+    assert result.request.options() == {
+        "model": "viduq2-pro",
+        "prompt": "a red fox",
+        "duration": 8,
+        "seed": 77,
+        "resolution": "1080p",
+        "audio": True,
+        "audio_type": "speech_only",
+        "voice_id": "narrator",
+        "bgm": True,
+        "payload": "exp-1",
+        "off_peak": True,
+        "callback_url": "https://example.org/hook",
+    }
+    assert not f.submit_button.disabled
+    assert f.thumbnail.value and "320x240 PNG" in f.image_info.value
+    preview = json.loads(
+        f.preview_json.value[5:-6].replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">")
+    )
+    assert (
+        preview["images"][0].startswith("data:image/png;base64,<")
+        and "elided" in preview["images"][0]
+    )
+    assert "$VIDU_API_KEY" in f.preview_curl.value
+    assert "credits" in f.estimate_html.value and "published rate" in f.estimate_html.value
+
+
+def test_validation_messages_next_to_fields_and_submit_disabled(png_bytes):
+    f = form()
+    c = f.controls
+    c["image_url"].value = "ftp://nope"
+    c["prompt"].value = "x" * 5001
+    c["seed_mode"].value = "fixed"
+    c["seed"].value = -1
+    c["callback_url"].value = "not a url"
+    assert f.submit_button.disabled
+    assert "http" in f.messages["image_url"].value
+    assert "5000" in f.messages["prompt"].value and "vidu-error" in f.counter.value
+    assert "0 to" in f.messages["seed"].value
+    assert "http" in f.messages["callback_url"].value
+    c["image_url"].value = "https://example.org/a.png"
+    c["prompt"].value = "ok"
+    c["seed"].value = 5
+    c["callback_url"].value = ""
+    assert not f.submit_button.disabled
+    assert all(m.value == "" or "vidu-inactive" in m.value for m in f.messages.values())
+
+
+def test_model_switch_updates_allowed_options_and_disables_fields():
+    f = Img2VideoForm()
+    c = f.controls
+    c["model"].value = "viduq3-pro"
+    assert [v for _l, v in c["duration"].options][1:] == list(range(1, 17))
+    c["duration"].value = 12
+    c["model"].value = "viduq1"
+    assert [v for _l, v in c["duration"].options] == [None, 5]
+    assert [v for _l, v in c["resolution"].options] == [None, "1080p"]
+    assert f.state.duration == 5
+    c["model"].value = "viduq3-turbo"
+    assert c["bgm"].disabled and "Q3" in f.messages["bgm"].value
+    assert c["movement_amplitude"].disabled
+    c["model"].value = "vidu2.0"
+    c["duration"].value = 8
+    assert [v for _l, v in c["resolution"].options] == [None, "720p"]
+    assert not c["bgm"].disabled and not c["movement_amplitude"].disabled
+
+
+def test_hostile_prompt_is_escaped_in_preview():
+    f = form()
+    f.controls["image_url"].value = "https://example.org/a.png"
+    f.controls["prompt"].value = HOSTILE
+    for html in (f.preview_json.value, f.preview_curl.value):
+        assert "<script>" not in html and "<img" not in html
+        assert "&lt;script&gt;" in html
+
+
+def test_reuse_seed_of_a_finished_task():
+    f = form()
+    f.reuse.options = [("t1 (seed 4242)", 4242)]
+    f.reuse.value = 4242
+    f.reuse_button.click()
+    assert f.state.seed_mode == "fixed" and f.controls["seed"].value == 4242
+    assert not f.controls["seed"].disabled

@@ -1,0 +1,218 @@
+"""``TaskCard``: one task's live state, progress, cost, failure reason, cancel and player.
+
+Cards never poll: the background poller calls ``update()`` from its worker thread (ipywidgets 8
+syncs trait changes from threads), and one shared ticker thread refreshes elapsed times once a
+second while any card is unfinished. The HTML comes from ``card_html`` (pure, escaped).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from typing import Any
+
+import ipywidgets as w
+
+from .compare import show
+from .rows import STEPS, TaskView, esc, fmt_seconds
+
+_STEP_NAMES = STEPS[1:4]  # created, queueing, processing
+_BAR_STYLE = {"success": "success", "failed": "danger", "cancelled": "warning"}
+
+
+def card_html(view: TaskView, now: float) -> dict[str, str]:
+    """The card's HTML parts for a task; everything from the user or server is escaped."""
+    state = view.state
+    elapsed = fmt_seconds(view.elapsed_seconds(now))
+    name = view.task_id or ("queued" if state == "queued" else "no task id")
+    header = (
+        f"<b>{esc(name)}</b> "
+        f"<span class='vidu-card-badge vidu-card-badge-{esc(state)}'>{esc(state)}</span> "
+        f"<span class='vidu-card-elapsed'>{esc(elapsed)}</span>"
+    )
+    reached, _total = view.progress()
+    steps = " \u203a ".join(
+        f"<b>{esc(name)}</b>" if STEPS.index(name) <= reached else esc(name) for name in _STEP_NAMES
+    )
+    settings = [
+        view.get("model", ""),
+        f"{view.get('duration')} s" if view.get("duration") else "",
+        view.get("resolution", ""),
+        view.credits_text(),
+        view.seed_text(),
+    ]
+    if view.get("off_peak"):
+        settings.append("off-peak")
+    details = esc(" \u00b7 ".join(s for s in settings if s))
+    prompt = view.get("prompt")
+    if prompt:
+        short = prompt if len(prompt) <= 200 else prompt[:199] + "\u2026"
+        details += f"<br><i>{esc(short)}</i>"
+    error = ""
+    if state in ("failed", "uncertain") or view.get("error"):
+        code = view.get("err_code", "")
+        message = view.get("error", "")
+        error = (
+            f"<span class='vidu-card-error-text'>{esc(state)}: <b>{esc(code)}</b> "
+            f"{esc(message)}</span>"
+        )
+    return {"header": header, "steps": steps, "details": details, "error": error}
+
+
+class TaskCard(w.VBox):
+    """A live card for one task; ``update()`` is safe to call from any thread."""
+
+    def __init__(
+        self,
+        task: Any = None,
+        *,
+        log: Any = None,
+        client: Any = None,
+        handle: str | None = None,
+        poller: Any = None,
+    ) -> None:
+        self.task_log = log
+        self.client = client
+        self.handle = handle
+        self.poller = poller
+        if task is None:
+            self.view = TaskView({"task_id": "", "state": "queued", "client_ref": handle})
+        else:
+            self.view = TaskView.of(task, log)
+        self._header = w.HTML()
+        self._steps = w.HTML()
+        self._bar = w.IntProgress(min=0, max=len(STEPS) - 1, layout=w.Layout(width="240px"))
+        self._details = w.HTML()
+        self._error = w.HTML()
+        self._cancel = w.Button(description="Cancel", icon="times", tooltip="cancel this task")
+        self._cancel.add_class("vidu-card-cancel")
+        self._cancel.on_click(lambda _b: self.cancel())
+        self._player_box = w.VBox()
+        self._player_key: tuple[Any, ...] | None = None
+        self._state_class = ""
+        super().__init__(
+            [
+                self._header,
+                w.HBox([self._bar, self._steps]),
+                self._details,
+                self._error,
+                self._cancel,
+                self._player_box,
+            ]
+        )
+        self.add_class("vidu-card")
+        self._lock = threading.Lock()
+        self.render()
+        if not self.view.done:
+            _TICKER.add(self)
+
+    @property
+    def task_id(self) -> str:
+        return self.view.task_id
+
+    def update(self, task: Any = None) -> None:
+        """Re-read the task (from the log when there is one) and redraw."""
+        with self._lock:
+            row = None
+            if self.task_log is not None:
+                if self.handle:
+                    row = self.task_log.get_by_ref(self.handle)
+                if row is None and self.task_id:
+                    row = self.task_log.get(self.task_id)
+            if row is not None:
+                self.view = TaskView.of(row)
+            elif task is not None:
+                self.view = TaskView.of(task)
+            self.render()
+
+    def render(self, now: float | None = None) -> None:
+        view = self.view
+        parts = card_html(view, time.time() if now is None else now)
+        self._header.value = parts["header"]
+        self._steps.value = parts["steps"]
+        self._details.value = parts["details"]
+        self._error.value = parts["error"]
+        reached, _ = view.progress()
+        self._bar.value = reached
+        self._bar.bar_style = _BAR_STYLE.get(view.state, "info")
+        queued = view.state == "queued" and self.poller is not None and bool(self.handle)
+        off_peak = bool(view.get("off_peak")) and not view.done and self.client is not None
+        cancellable = (queued or off_peak) and bool(self.task_id or queued)
+        self._cancel.layout.display = None if cancellable else "none"
+        self._set_state_class(f"vidu-card-state-{view.state}")
+        self._show_player()
+
+    def tick(self) -> bool:
+        """Refresh the elapsed time; ``False`` once the task is finished."""
+        self._header.value = card_html(self.view, time.time())["header"]
+        return not self.view.done
+
+    def cancel(self) -> None:
+        """Ask the service to cancel (off-peak tasks only); the poller reports the outcome."""
+        try:
+            if not self.task_id and self.poller is not None and self.handle:
+                if self.poller.cancel_queued(self.handle):
+                    self.view = TaskView({**self.view.row, "state": "cancelled"})
+                    self.render()
+            else:
+                self.client.cancel(self.task_id)
+        except Exception as exc:  # shown on the card, not raised into the widget callback
+            self._error.value = f"<span class='vidu-card-error-text'>cancel: {esc(exc)}</span>"
+        else:
+            self._cancel.disabled = True
+            self._cancel.description = "Cancel requested"
+
+    def _set_state_class(self, cls: str) -> None:
+        if cls != self._state_class:
+            if self._state_class:
+                self.remove_class(self._state_class)
+            self.add_class(cls)
+            self._state_class = cls
+
+    def _show_player(self) -> None:
+        view = self.view
+        if view.state != "success":
+            return
+        key = (view.get("video_path"), view.get("video_url"), view.get("cover_path"))
+        if key == self._player_key:
+            return
+        self._player_key = key
+        self._player_box.children = (show(view),)
+
+
+class _Ticker:
+    """One daemon thread for all live cards' elapsed clocks (not one per card)."""
+
+    def __init__(self, period: float = 1.0) -> None:
+        self.period = period
+        self._cards: weakref.WeakSet[TaskCard] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, card: TaskCard) -> None:
+        with self._lock:
+            self._cards.add(card)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="vidu-card-ticker")
+                self._thread.daemon = True
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.period)
+            with self._lock:
+                cards = list(self._cards)
+                if not cards:
+                    self._thread = None
+                    return
+            for card in cards:
+                try:
+                    alive = card.tick()
+                except Exception:  # a closed widget must not stop the others' clocks
+                    alive = False
+                if not alive:
+                    self._cards.discard(card)
+
+
+_TICKER = _Ticker()

@@ -1,0 +1,316 @@
+"""``Img2VideoForm``: every request field as a control, live checks, estimate, preview, submit.
+
+The controls are linked to a ``FormState`` (pure traitlets object); any change calls
+``refresh()``, which asks the state for the request and its messages and redraws. Callbacks
+are one line each, so what they do is tested through ``FormState`` and ``refresh``/``submit``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import ipywidgets as w
+
+from ..spec import AUDIO_TYPES, MOVEMENT_AMPLITUDES
+from .card import TaskCard
+from .form_state import FormState
+from .rows import esc
+from .session import Session, estimate
+
+_WIDE = w.Layout(width="420px")
+_LABEL = {"description_width": "110px"}
+_TRI = [("on", True), ("off", False)]
+
+
+def _msg() -> w.HTML:
+    html = w.HTML()
+    html.add_class("vidu-field-msg")
+    return html
+
+
+class Img2VideoForm(w.VBox):
+    """The request form; ``display(form)`` or ``vidu_nb.ui.form()`` to show it."""
+
+    def __init__(
+        self,
+        client: Any = None,
+        log: Any = None,
+        poller: Any = None,
+        *,
+        experiment: str | None = None,
+        state: FormState | None = None,
+    ) -> None:
+        self.session = Session(client, log, poller)
+        self.experiment = experiment
+        self.state = state or FormState()
+        self.cards: list[TaskCard] = []
+        self._refreshing = False
+        self.controls: dict[str, w.Widget] = {}
+        self.messages: dict[str, w.HTML] = {}
+        self._trait_of: dict[str, str] = {}
+        super().__init__(self._build())
+        self.add_class("vidu-form")
+        self.state.observe(lambda _c: self.refresh())
+        self.refresh()
+
+    # -- layout ----------------------------------------------------------------------------
+    def _control(self, name: str, widget: w.Widget, trait: str | None = None) -> w.HBox:
+        self.controls[name] = widget
+        self.messages[name] = _msg()
+        widget.add_class(f"vidu-field-{name}")
+        if trait is not None:
+            self._trait_of[name] = trait
+            widget.observe(lambda c: self._from_control(trait, c.new), "value")
+        return w.HBox([widget, self.messages[name]])
+
+    def _from_control(self, trait: str, value: Any) -> None:
+        """A user edit goes into the state (not the transient values set while redrawing)."""
+        if not self._refreshing:
+            setattr(self.state, trait, value)
+
+    def _build(self) -> list[w.Widget]:
+        s = self.state
+        upload = w.FileUpload(accept=".png,.jpg,.jpeg,.webp", multiple=False, description="Image")
+        upload.observe(lambda c: s.set_upload(c.new), "value")
+        self.thumbnail = w.Image(format="jpeg", layout=w.Layout(max_width="160px"))
+        self.image_info = w.HTML()
+        image_url = w.Text(placeholder="https://... (instead of a file)", description="or URL")
+        image_url.style = _LABEL
+        prompt = w.Textarea(description="Prompt", layout=w.Layout(width="420px", height="80px"))
+        prompt.style = _LABEL
+        self.counter = w.HTML()
+        self.counter.add_class("vidu-prompt-counter")
+        from ..models import MODELS
+
+        model = w.Dropdown(options=list(MODELS), description="Model", style=_LABEL)
+        duration = w.Dropdown(description="Duration", style=_LABEL)
+        resolution = w.Dropdown(description="Resolution", style=_LABEL)
+        seed_mode = w.ToggleButtons(options=["random", "fixed"], description="Seed", style=_LABEL)
+        seed = w.BoundedIntText(min=-(2**32), max=2**33, description="Seed value", style=_LABEL)
+        self.reuse = w.Dropdown(description="from task", style=_LABEL, options=[])
+        self.reuse_button = w.Button(description="Use its seed", icon="repeat")
+        self.reuse_button.add_class("vidu-reuse-seed")
+        self.reuse_button.on_click(lambda _b: self.reuse_selected_seed())
+        essentials = w.VBox(
+            [
+                w.HBox([self._control("image", upload), self.thumbnail]),
+                self.image_info,
+                self._control("image_url", image_url, "image_url"),
+                self._control("prompt", prompt, "prompt"),
+                self.counter,
+                self._control("model", model, "model"),
+                self._control("duration", duration, "duration"),
+                self._control("resolution", resolution, "resolution"),
+                self._control("seed_mode", seed_mode, "seed_mode"),
+                self._control("seed", seed, "seed"),
+                w.HBox([self.reuse, self.reuse_button]),
+            ]
+        )
+        essentials.add_class("vidu-form-essentials")
+        audio = w.VBox(
+            [
+                self._control("audio", w.Dropdown(description="Audio", style=_LABEL), "audio"),
+                self._control(
+                    "audio_type",
+                    w.Dropdown(
+                        options=[("default (all)", None), *[(a, a) for a in AUDIO_TYPES]],
+                        description="Audio type",
+                        style=_LABEL,
+                    ),
+                    "audio_type",
+                ),
+                self._control("voice_id", w.Text(description="Voice id", style=_LABEL), "voice_id"),
+                self._control("bgm", w.Checkbox(description="Background music"), "bgm"),
+            ]
+        )
+        advanced = w.VBox(
+            [
+                self._control(
+                    "movement_amplitude",
+                    w.Dropdown(
+                        options=[("default (auto)", None), *[(m, m) for m in MOVEMENT_AMPLITUDES]],
+                        description="Movement",
+                        style=_LABEL,
+                    ),
+                    "movement_amplitude",
+                ),
+                self._control(
+                    "off_peak",
+                    w.Checkbox(description="Off-peak (cheaper, within 48 h)"),
+                    "off_peak",
+                ),
+                self._control(
+                    "is_rec", w.Checkbox(description="Recommended prompt (+10 credits)"), "is_rec"
+                ),
+                self._control(
+                    "payload",
+                    w.Textarea(description="Payload", layout=_WIDE, style=_LABEL),
+                    "payload",
+                ),
+                self._control(
+                    "callback_url",
+                    w.Text(description="Callback URL", layout=_WIDE, style=_LABEL),
+                    "callback_url",
+                ),
+            ]
+        )
+        self.preview_json = w.HTML()
+        self.preview_curl = w.HTML()
+        self.preview_json.add_class("vidu-preview-json")
+        self.preview_curl.add_class("vidu-preview-curl")
+        more = w.Accordion(
+            [audio, advanced, w.VBox([self.preview_json, self.preview_curl])],
+            titles=("Audio", "Advanced", "Request preview"),
+        )
+        from .sweeps import SweepPanel
+
+        self.sweep_panel = SweepPanel(self)
+        sweep_box = w.Accordion([self.sweep_panel], titles=("Sweep (prompts x seeds x ...)",))
+        self.estimate_html = w.HTML()
+        self.estimate_html.add_class("vidu-estimate")
+        self.submit_button = w.Button(description="Submit", button_style="primary", icon="play")
+        self.submit_button.add_class("vidu-submit")
+        self.submit_button.on_click(lambda _b: self.submit())
+        self.status = w.HTML()
+        self.status.add_class("vidu-form-status")
+        self.card_box = w.VBox()
+        self.card_box.add_class("vidu-cards")
+        footer = w.HBox([self.submit_button, self.estimate_html, self.status])
+        return [essentials, more, sweep_box, footer, self.card_box]
+
+    # -- redraw ----------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Bring every control, message, estimate and preview in line with the state."""
+        if self._refreshing:
+            return
+        self._refreshing = True
+        try:
+            self._sync_options()
+            self._show_messages()
+        finally:
+            self._refreshing = False
+
+    def _sync_options(self) -> None:
+        s = self.state
+        spec = s.spec
+        c = self.controls
+        options = {
+            "duration": [(f"default ({spec.default_duration} s)", None)]
+            + [(f"{d} s", d) for d in s.allowed_durations()],
+            "resolution": [(f"default ({spec.default_resolution_for(s.effective_duration)})", None)]
+            + [(r, r) for r in s.allowed_resolutions()],
+            "audio": [(f"default ({'on' if spec.audio_default else 'off'})", None), *_TRI],
+        }
+        for name, opts in options.items():
+            if list(c[name].options) != opts:
+                c[name].options = opts
+        for name, trait in self._trait_of.items():
+            value = getattr(s, trait)
+            if c[name].value != value:
+                c[name].value = value
+        c["seed"].disabled = s.seed_mode != "fixed"
+
+    def _show_messages(self) -> None:
+        s = self.state
+        result = s.build()
+        inactive = s.inactive()
+        for name, html in self.messages.items():
+            key = "image" if name == "image_url" else name
+            if key in result.errors:
+                html.value = f"<span class='vidu-error'>\u26a0 {esc(result.errors[key])}</span>"
+            elif name in inactive:
+                html.value = f"<span class='vidu-inactive'>{esc(inactive[name])}</span>"
+            elif name in result.warnings:
+                html.value = f"<span class='vidu-warning'>{esc(result.warnings[name])}</span>"
+            else:
+                html.value = ""
+            if name in inactive:
+                self.controls[name].disabled = True
+            elif name != "seed":
+                self.controls[name].disabled = False
+        text, over = s.prompt_counter()
+        cls = "vidu-error" if over else "vidu-counter"
+        self.counter.value = f"<span class='{cls}'>{text} characters</span>"
+        self._show_image()
+        req = result.request
+        self.submit_button.disabled = not result.ok
+        if req is None:
+            self.estimate_html.value = "<i>fix the fields marked \u26a0 to submit</i>"
+            self.preview_json.value = self.preview_curl.value = ""
+            return
+        credits, source = estimate(req, self.session.log_if_open)
+        self.estimate_html.value = f"\u2248 <b>{credits:,}</b> credits <i>({esc(source)})</i>"
+        body = json.dumps(req.preview(), indent=2, ensure_ascii=False)
+        self.preview_json.value = f"<pre>{esc(body)}</pre>"
+        base, scheme = self.session.base_url_and_scheme()
+        self.preview_curl.value = f"<pre>{esc(req.to_curl(base, scheme))}</pre>"
+
+    def _show_image(self) -> None:
+        try:
+            img = self.state.start_image()
+        except Exception:
+            img = None
+        if img is None or img.is_remote:
+            self.thumbnail.value = b""
+            self.thumbnail.layout.display = "none"
+            self.image_info.value = esc(img.url) if img is not None else ""
+            return
+        self.thumbnail.value = img.thumbnail(160) or b""
+        self.thumbnail.layout.display = None
+        ratio = img.aspect_ratio or 0
+        self.image_info.value = esc(
+            f"{self.state.image_name or 'image'}: {img.width}x{img.height} {img.format.upper()}, "
+            f"{img.size_bytes / 1024:,.0f} KB, ratio {ratio:.2f}"
+        )
+
+    # -- actions ---------------------------------------------------------------------------
+    def reuse_selected_seed(self) -> None:
+        if self.reuse.value is not None:
+            self.state.reuse_seed(self.reuse.value)
+
+    def refresh_seed_choices(self) -> None:
+        """Finished tasks in the log, newest first, as choices for "use its seed"."""
+        log = self.session.log_if_open
+        if log is None:
+            return
+        df = log.to_frame()
+        done = df[(df["state"] == "success") & df["seed"].notna()].tail(30).iloc[::-1]
+        self.reuse.options = [
+            (f"{r.task_id} (seed {int(r.seed)})", int(r.seed)) for r in done.itertuples()
+        ]
+
+    def submit(self) -> TaskCard | None:
+        """Submit the request through the poller and show its card (never blocks for long)."""
+        result = self.state.build()
+        if not result.ok:
+            self.status.value = (
+                "<span class='vidu-error'>not submitted: fix the fields marked \u26a0</span>"
+            )
+            return None
+        session = self.session
+        try:
+            handle = session.poller.submit(result.request, experiment=self.experiment)
+        except Exception as exc:  # shown next to the button; the log keeps the details
+            self.status.value = (
+                f"<span class='vidu-error'>{esc(type(exc).__name__)}: {esc(exc)}</span>"
+            )
+            return None
+        card = self.add_card(handle)
+        note = " (simulated: nothing is charged)" if session.client.is_simulated else ""
+        self.status.value = f"submitted{esc(note)}"
+        self.refresh_seed_choices()
+        return card
+
+    def add_card(self, handle: Any) -> TaskCard:
+        from .live import card_for
+
+        card = card_for(handle, self.session)
+        self.cards.insert(0, card)
+        self.card_box.children = (card, *self.card_box.children)
+        return card
+
+
+def form(client: Any = None, log: Any = None, poller: Any = None, **kwargs: Any) -> Img2VideoForm:
+    """The request form in one line: ``vidu_nb.ui.form()`` (simulator when no key is set)."""
+    return Img2VideoForm(client, log, poller, **kwargs)

@@ -1,0 +1,90 @@
+"""Routing poller events to the views that show them (cards, sweep progress).
+
+One subscription per session: the poller's worker thread calls ``Hub.on_event``, which finds
+the cards of that submission (by handle or task id) and asks them to redraw from the log.
+Views are held weakly, so a closed card is not kept alive by the poller.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from .card import TaskCard
+from .rows import TaskView
+from .session import Session
+
+
+class Hub:
+    """Fans poller events out to registered cards and listeners."""
+
+    def __init__(self, poller: Any) -> None:
+        self._cards: dict[str, weakref.WeakSet[TaskCard]] = {}
+        self._listeners: list[Callable[[Any], None]] = []
+        self._lock = threading.Lock()
+        self.unsubscribe = poller.subscribe(self.on_event)
+
+    def add_card(self, card: TaskCard) -> None:
+        with self._lock:
+            for key in (card.handle, card.task_id):
+                if key:
+                    self._cards.setdefault(key, weakref.WeakSet()).add(card)
+
+    def add_listener(self, callback: Callable[[Any], None]) -> None:
+        with self._lock:
+            self._listeners.append(callback)
+
+    def on_event(self, event: Any) -> None:
+        """Called on the poller's thread; widget trait changes from threads are synced."""
+        keys = [getattr(event, "handle", None), getattr(event, "task_id", None)]
+        with self._lock:
+            cards = {c for k in keys if k for c in self._cards.get(k, ())}
+            listeners = list(self._listeners)
+        for card in cards:
+            card.update()
+            if card.task_id:
+                self.add_card(card)  # also reachable by task id from now on
+        for callback in listeners:
+            callback(event)
+
+
+def hub_for(session: Session) -> Hub:
+    hub = getattr(session, "_hub", None)
+    if hub is None:
+        hub = session._hub = Hub(session.poller)
+    return hub
+
+
+def card_for(handle: Any, session: Session) -> TaskCard:
+    """A live card for what ``Poller.submit`` returned (a handle) or for a task id / Task."""
+    log, client = session.log, session.client
+    if not isinstance(handle, str):
+        card = TaskCard(handle, log=log, client=client)
+    elif log.get_by_ref(handle) is None and log.get(handle) is not None:
+        card = TaskCard(handle, log=log, client=client)  # a task id
+    else:
+        card = TaskCard(log=log, client=client, handle=handle, poller=session.poller)
+    hub_for(session).add_card(card)
+    card.update()  # an event may have come before the card was registered
+    return card
+
+
+def view_of(handle: Any, session: Session) -> TaskView:
+    """What the log knows of a submission (by handle or task id); "queued" before it is sent."""
+    if not isinstance(handle, str):
+        return TaskView.of(handle, session.log)
+    row = session.log.get_by_ref(handle) or session.log.get(handle)
+    return TaskView.of(row) if row else TaskView({"task_id": "", "state": "queued"})
+
+
+def task_id_of(handle: Any, session: Session) -> str | None:
+    """The task id of a submission handle (``None`` while it waits in the local queue)."""
+    if not isinstance(handle, str):
+        return getattr(handle, "id", None)
+    tid = session.poller.task_id(handle) if session._poller is not None else None
+    if tid:
+        return tid
+    row = session.log.get_by_ref(handle) or session.log.get(handle)
+    return row.get("task_id") if row else None

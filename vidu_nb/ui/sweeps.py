@@ -1,0 +1,222 @@
+"""Running a sweep: confirm above a credit threshold, submit through the poller, follow, compare.
+
+``run_sweep(plan, ...)`` submits every request of a ``SweepPlan`` tagged as one experiment and
+returns a ``SweepRun`` (a progress bar widget that knows its tasks); ``run.compare()`` shows
+the synchronized grid, laid out by the swept parameters. ``SweepPanel`` is the form's section
+that builds a plan from text boxes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime
+from typing import Any
+
+import ipywidgets as w
+
+from ..errors import ValidationError, ViduError
+from ..sweep import CONFIRM_CREDITS, SweepPlan, needs_confirmation, parse_list, sweep
+from .rows import TaskView, esc
+from .session import Session, estimate
+
+
+def plan_credits(plan: SweepPlan, log: Any = None) -> int:
+    return int(plan.total_credits(lambda r: estimate(r, log)[0]))
+
+
+class SweepRun(w.VBox):
+    """The submitted tasks of one sweep, with a progress bar kept current by poller events."""
+
+    def __init__(self, plan: SweepPlan, session: Session, experiment: str) -> None:
+        self.plan = plan
+        self.session = session
+        self.experiment = experiment
+        self.handles: list[Any] = []
+        self.bar = w.IntProgress(min=0, max=len(plan), description="Sweep")
+        self.bar.add_class("vidu-sweep-progress")
+        self.text = w.HTML()
+        self.grid_box = w.VBox()
+        self._done = threading.Event()
+        self._compared = False
+        super().__init__([w.HBox([self.bar, self.text]), self.grid_box])
+        self.add_class("vidu-sweep")
+
+    @property
+    def task_ids(self) -> list[str]:
+        from .live import task_id_of
+
+        return [task_id_of(h, self.session) for h in self.handles]
+
+    def task_views(self) -> list[TaskView]:
+        from .live import view_of
+
+        return [view_of(h, self.session) for h in self.handles]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for view in self.task_views():
+            out[view.state] = out.get(view.state, 0) + 1
+        return out
+
+    @property
+    def done(self) -> bool:
+        views = self.task_views()
+        return len(views) == len(self.plan) and all(v.done for v in views)
+
+    def update(self, _event: Any = None) -> None:
+        """Redraw the progress (called from the poller's thread); show the grid when done."""
+        counts = self.counts()
+        finished = sum(n for s, n in counts.items() if s in ("success", "failed", "cancelled"))
+        self.bar.value = finished
+        self.bar.bar_style = "success" if finished == len(self.plan) else "info"
+        parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        self.text.value = esc(f"{finished}/{len(self.plan)} finished ({parts})")
+        if finished == len(self.plan):
+            self._done.set()
+            if not self._compared:
+                self._compared = True
+                self.grid_box.children = (self.compare(),)
+
+    def wait(self, timeout: float = 600.0) -> SweepRun:
+        """Block until every task finished (for scripts and tests; notebooks need not wait)."""
+        deadline = time.monotonic() + timeout
+        while not self.done:
+            if time.monotonic() > deadline:
+                raise ViduError(f"sweep {self.experiment} not finished after {timeout:g} s")
+            time.sleep(0.1)
+        self.update()
+        return self
+
+    def compare(self, rows: str | None = None, cols: str | int | None = None) -> Any:
+        """The synchronized grid of this sweep, rows x cols by the first two swept parameters."""
+        from .compare import compare
+
+        varying = self.plan.varying
+        if rows is None and cols is None and varying:
+            rows = varying[0]
+            cols = varying[1] if len(varying) > 1 else None
+        return compare(self, rows=rows, cols=cols)
+
+
+def run_sweep(
+    plan: SweepPlan,
+    *,
+    client: Any = None,
+    log: Any = None,
+    poller: Any = None,
+    session: Session | None = None,
+    experiment: str | None = None,
+    confirm: bool = False,
+    threshold: float = CONFIRM_CREDITS,
+) -> SweepRun:
+    """Submit a sweep through the poller (its concurrency policy applies), as one experiment.
+
+    Above ``threshold`` estimated credits it refuses unless ``confirm=True``.
+    """
+    session = session or Session(client, log, poller)
+    total = plan_credits(plan, session.log)
+    if needs_confirmation(total, threshold) and not confirm:
+        raise ValidationError(
+            "confirm",
+            confirm,
+            f"this sweep of {len(plan)} tasks would cost about {total:,} credits (over "
+            f"{threshold:,.0f}); pass confirm=True to submit it",
+        )
+    experiment = experiment or datetime.now().strftime("sweep-%Y%m%d-%H%M%S")
+    run = SweepRun(plan, session, experiment)
+    from .live import hub_for
+
+    for request in plan:
+        run.handles.append(session.poller.submit(request, experiment=experiment, tags=("sweep",)))
+    hub_for(session).add_listener(run.update)
+    run.update()
+    return run
+
+
+class SweepPanel(w.VBox):
+    """The form's sweep section: lists as text, plan summary, confirm, progress, grid."""
+
+    def __init__(self, form: Any) -> None:
+        self.form = form
+        self.prompts = w.Textarea(placeholder="one prompt per line", description="Prompts")
+        self.seeds = w.Text(placeholder="e.g. 1, 2, 3", description="Seeds")
+        self.durations = w.Text(placeholder="e.g. 4, 8", description="Durations")
+        self.resolutions = w.Text(placeholder="e.g. 540p, 720p", description="Resolutions")
+        self.models = w.Text(placeholder="e.g. viduq2-pro, viduq2-turbo", description="Models")
+        self.plan_button = w.Button(description="Plan sweep", icon="th")
+        self.plan_button.add_class("vidu-sweep-plan")
+        self.plan_button.on_click(lambda _b: self.make_plan())
+        self.submit_button = w.Button(description="Submit sweep", button_style="primary")
+        self.submit_button.add_class("vidu-sweep-submit")
+        self.submit_button.on_click(lambda _b: self.submit())
+        self.summary = w.HTML()
+        self.summary.add_class("vidu-sweep-summary")
+        self.runs = w.VBox()
+        self.plan: SweepPlan | None = None
+        self.credits = 0
+        self.confirmed = False
+        self.submit_button.disabled = True
+        super().__init__(
+            [
+                self.prompts,
+                w.HBox([self.seeds, self.durations]),
+                w.HBox([self.resolutions, self.models]),
+                w.HBox([self.plan_button, self.submit_button, self.summary]),
+                self.runs,
+            ]
+        )
+        self.add_class("vidu-sweep-panel")
+
+    def make_plan(self) -> SweepPlan | None:
+        """Build the plan from the boxes and the form's request; say its size and cost."""
+        self.plan, self.confirmed = None, False
+        self.submit_button.disabled = True
+        result = self.form.state.build()
+        if not result.ok:
+            self.summary.value = "<span class='vidu-error'>fix the form first</span>"
+            return None
+        try:
+            plan = sweep(
+                result.request,
+                prompts=parse_list(self.prompts.value) or None,
+                seeds=parse_list(self.seeds.value, int) or None,
+                durations=parse_list(self.durations.value, int) or None,
+                resolutions=parse_list(self.resolutions.value.replace(",", "\n").replace(" ", "\n"))
+                or None,
+                models=parse_list(self.models.value.replace(",", "\n").replace(" ", "\n")) or None,
+                skip_invalid=True,
+            )
+        except ValidationError as exc:
+            self.summary.value = f"<span class='vidu-error'>{esc(exc)}</span>"
+            return None
+        self.plan = plan
+        self.credits = plan_credits(plan, self.form.session.log_if_open)
+        text = esc(f"{plan.describe()} \u2248 {self.credits:,} credits")
+        for combo, why in plan.skipped[:5]:
+            text += f"<br><span class='vidu-warning'>skipped {esc(combo)}: {esc(why)}</span>"
+        if needs_confirmation(self.credits):
+            self.submit_button.description = f"Confirm {self.credits:,} credits"
+            self.submit_button.button_style = "warning"
+            self.submit_button.add_class("vidu-sweep-confirm")
+        else:
+            self.submit_button.description = "Submit sweep"
+            self.submit_button.button_style = "primary"
+            self.submit_button.remove_class("vidu-sweep-confirm")
+        self.submit_button.disabled = False
+        self.summary.value = text
+        return plan
+
+    def submit(self) -> SweepRun | None:
+        """Submit the planned sweep; clicking the (confirm) button is the confirmation."""
+        if self.plan is None:
+            return None
+        plan, self.plan = self.plan, None
+        self.submit_button.disabled = True
+        try:
+            run = run_sweep(plan, session=self.form.session, confirm=True)
+        except Exception as exc:  # shown in the panel, not raised into the widget callback
+            self.summary.value = f"<span class='vidu-error'>{esc(exc)}</span>"
+            return None
+        self.runs.children = (run, *self.runs.children)
+        return run
