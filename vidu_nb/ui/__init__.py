@@ -6,6 +6,7 @@ Every view is built from small ipywidgets; their state and logic live in plain P
 
 from .card import TaskCard
 from .compare import compare, show
+from .credits import credits_figure, credits_table, credits_view
 from .form import Img2VideoForm, form
 from .form_state import FormResult, FormState
 from .player import VideoGrid
@@ -22,6 +23,9 @@ __all__ = [
     "TaskCard",
     "VideoGrid",
     "compare",
+    "credits_figure",
+    "credits_table",
+    "credits_view",
     "form",
     "run_sweep",
     "show",

@@ -8,6 +8,7 @@ empty cell where a combination is missing.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from ..sweep import label_for
@@ -16,11 +17,21 @@ from .rows import TaskView, labels
 
 
 def views_of(tasks: Any, log: Any = None) -> list[TaskView]:
-    """Task views from a DataFrame, a sweep run, or an iterable of ids / rows / Tasks."""
+    """Task views from a DataFrame, a sweep run, or an iterable of ids / rows / Tasks.
+
+    Give ``log`` for task ids, and for a DataFrame of a log that is not in the working folder.
+    """
     if hasattr(tasks, "task_views"):  # a SweepRun or anything that knows its tasks
         return list(tasks.task_views())
-    if hasattr(tasks, "iterrows"):
-        return [TaskView.of(row) for _i, row in tasks.iterrows()]
+    if hasattr(tasks, "iterrows"):  # the log's DataFrame keeps paths relative to the log
+        base = Path(log.path).parent if log is not None else Path.cwd()
+        views = [TaskView.of(row) for _i, row in tasks.iterrows()]
+        for view in views:
+            for col in ("video_path", "cover_path"):
+                path = view.get(col)
+                if path and not Path(path).is_absolute():
+                    view.row[col] = str(base / path)
+        return views
     if _is_single(tasks):
         tasks = [tasks]
     return [TaskView.of(t, log) for t in tasks]

@@ -34,7 +34,7 @@ def _clean(value: Any) -> Any:
         if value is pd.NA or value is pd.NaT:
             return None
         if isinstance(value, pd.Timestamp):
-            return value.to_pydatetime()
+            return value.to_pydatetime(warn=False)
     except ImportError:  # pragma: no cover - pandas is a dependency
         pass
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):

@@ -1,0 +1,55 @@
+"""``credits_view(log)``: where the credits went, as a styled table and matplotlib charts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as w
+
+from ..ledger import ledger_for
+
+
+def credits_table(log: Any, by: str | list[str] = "model", **filters: Any) -> Any:
+    """Totals per group as a pandas Styler (credits bar, integers, per-second rate)."""
+    totals = ledger_for(log).totals(by, **filters)
+    return (
+        totals.style.format(
+            {"credits_per_s": "{:.2f}", "credits": "{:,}", "pending_credits": "{:,}"},
+            na_rep="\u2014",
+        )
+        .bar(subset=["credits"], color="#8ab4f8")
+        .set_caption(f"Credits by {by if isinstance(by, str) else ', '.join(by)}")
+    )
+
+
+def credits_figure(log: Any, **filters: Any) -> Any:
+    """Four panels: credits by model, resolution, duration, and per day."""
+    from matplotlib.figure import Figure  # no pyplot: no global state, no backend switch
+
+    ledger = ledger_for(log)
+    fig = Figure(figsize=(10, 6), layout="constrained")
+    axes = fig.subplots(2, 2)
+    for ax, by in zip(axes.flat, ("model", "resolution", "duration", "day"), strict=True):
+        totals = ledger.totals(by, **filters)["credits"].fillna(0).astype(float)
+        labels = [str(i) for i in totals.index]
+        if by == "day":
+            ax.plot(labels, totals.cumsum().to_numpy(), marker="o")
+            ax.set_title("cumulative credits per day")
+        else:
+            ax.bar(labels, totals.to_numpy())
+            ax.set_title(f"credits by {by}")
+        ax.tick_params(axis="x", labelrotation=30)
+    return fig
+
+
+def credits_view(log: Any, by: str | list[str] = "model", **filters: Any) -> w.VBox:
+    """The summary table and the charts in one widget (works in Lab, Notebook 7, Voila)."""
+    import io
+
+    table = w.HTML(credits_table(log, by, **filters).to_html())
+    out = io.BytesIO()
+    credits_figure(log, **filters).savefig(out, format="png", dpi=80)
+    chart = w.Image(value=out.getvalue(), format="png")
+    box = w.VBox([table, chart])
+    box.add_class("vidu-credits")
+    return box
