@@ -360,6 +360,15 @@ class TaskLog:
             ).fetchall()
         return [r[0] for r in rows]
 
+    def missing_files(self) -> list[str]:
+        """Ids of succeeded tasks whose video is not cached yet (``resume`` fetches them)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT task_id FROM tasks WHERE state = 'success' AND task_id IS NOT NULL"
+                " AND video_path IS NULL ORDER BY row_id"
+            ).fetchall()
+        return [r[0] for r in rows]
+
     def uncertain(self) -> list[dict[str, Any]]:
         """Submissions whose outcome is unknown, to reconcile by their ``client_ref``."""
         with self._lock:
@@ -457,13 +466,17 @@ class TaskLog:
 
     # -- following -----------------------------------------------------------------------
     def resume(self, client: Any, **poller_kwargs: Any) -> Poller:
-        """Start a background poller following every unfinished task (after a restart)."""
+        """Start a background poller following every unfinished task (after a restart), and
+        fetching the videos of succeeded tasks that are not cached yet."""
         from ..poller import Poller
 
         poller = Poller(client, self, **poller_kwargs)
         for task_id in self.pending():
             poller.track(task_id)
         poller.start()
+        if poller.cache is not None:
+            for task_id in self.missing_files():
+                poller.download(task_id)
         return poller
 
     # -- helpers -------------------------------------------------------------------------

@@ -1,0 +1,201 @@
+"""The background poller against the simulator over real HTTP: policies, faults, resume,
+uncertain submissions, subscribers, clean stop."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from conftest import make_image
+
+from vidu_nb.client import ViduClient
+from vidu_nb.poller import Poller, PollerEvent
+from vidu_nb.simulator import Simulator
+from vidu_nb.spec import Img2VideoRequest
+from vidu_nb.tasklog import TaskLog
+
+IMAGE = make_image(160, 120)
+
+
+def req(i: int = 0, **kw) -> Img2VideoRequest:
+    kw.setdefault("duration", 1 + i % 2)
+    return Img2VideoRequest(image=IMAGE, prompt=f"shot {i}", seed=i, **kw)
+
+
+@pytest.fixture
+def sim():
+    with Simulator(speed=100, video_height=64, seed=7) as s:
+        yield s
+
+
+@pytest.fixture
+def client(sim):
+    c = ViduClient.for_simulator(sim)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def log(tmp_path):
+    with TaskLog(tmp_path / "tasks.sqlite") as log:
+        yield log
+
+
+def overlapping(sim, ids):
+    """Most tasks the server held unfinished at once, from its own timestamps."""
+    views = [sim.task_state(i) for i in ids]
+    return max(sum(1 for w in views if w.created_at <= v.created_at < w.finished_at) for v in views)
+
+
+def test_queue_policy_holds_submissions_and_downloads(sim, client, log):
+    events: list[PollerEvent] = []
+    with Poller(client, log, max_running=2) as poller:
+        poller.subscribe(events.append)
+        handles = [poller.submit(req(i), experiment="q", tags=["t"]) for i in range(6)]
+        assert poller.pending == 6  # returned at once: nothing was sent by submit()
+        assert poller.wait_all(60)
+    ids = [poller.task_id(h) for h in handles]
+    assert all(ids) and overlapping(sim, ids) <= 2
+    df = log.to_frame(experiment="q")
+    assert (df["state"] == "success").all() and len(df) == 6
+    assert list(df["client_ref"]) == handles
+    for row in df.itertuples():
+        assert (log.path.parent / row.video_path).stat().st_size > 0
+        assert row.credits == sim.task_state(row.task_id).credits
+    kinds = {(e.kind, e.new_state) for e in events}
+    assert {("state", "created"), ("state", "success"), ("files", "success")} <= kinds
+
+
+def test_submit_all_lets_the_service_queue(log):
+    with (
+        Simulator(speed=20, concurrency=2, video_height=64) as sim,
+        ViduClient.for_simulator(sim) as client,
+        Poller(client, log, policy="submit_all", cache=False) as poller,
+    ):
+        handles = [poller.submit(req(i)) for i in range(5)]
+        assert poller.wait_all(60)
+        assert overlapping(sim, [poller.task_id(h) for h in handles]) == 5
+    ids = [poller.task_id(h) for h in handles]
+    posts = [r.time for r in sim.requests if r.method == "POST"]
+    first_done = min(sim.task_state(i).finished_at for i in ids)
+    assert len(posts) == 5 and max(posts) < first_done  # all sent before any finished
+    assert set(log.df["state"]) == {"success"}
+
+
+@pytest.mark.slow
+def test_200_tasks_survive_faults_with_exact_credits(log):
+    # A fast service with room for many running tasks keeps this test short; the point is
+    # the faults, the count and the credits.
+    with Simulator(speed=500, concurrency=20, video_height=64, seed=3) as sim:
+        sim.faults.add("rate_limit", count=15, method="GET", retry_after=0.05)
+        sim.faults.add("server_error", probability=0.05, method="GET")
+        sim.faults.add("drop", probability=0.03, method="GET")
+        sim.faults.add("rate_limit", count=5, method="POST", retry_after=0.05)
+        sim.faults.add("task_failure", probability=0.1, err_code=["AuditSubmitIllegal", "Timeout"])
+        with (
+            ViduClient.for_simulator(sim) as client,
+            Poller(client, log, cache=False, policy="submit_all") as poller,
+        ):
+            for i in range(200):
+                poller.submit(req(i), experiment="big")
+            assert poller.wait_all(180)
+        charged = {t.id: t.credits for t in map(sim.task_state, log.to_frame()["task_id"])}
+        gets = sim.count("GET", "/creations")
+    df = log.to_frame(experiment="big")
+    assert len(df) == 200 and df["task_id"].notna().all()
+    assert df["state"].isin(["success", "failed"]).all() and (df["state"] == "failed").any()
+    assert int(df["credits"].sum()) == sum(charged.values())
+    assert all(charged[t] == c for t, c in zip(df["task_id"], df["credits"], strict=True))
+    failed = df[df["state"] == "failed"]
+    assert set(failed["err_code"]) <= {"AuditSubmitIllegal", "Timeout"}
+    # One worker, polling only due tasks: a few GETs per task, not one per task per tick.
+    assert gets < 200 * 12
+
+
+def test_resume_after_restart_finishes_everything(sim, tmp_path):
+    path = tmp_path / "resume.sqlite"
+    sim.faults.add("slow", delay=0.05, method="GET")
+    with ViduClient.for_simulator(sim) as first, TaskLog(path) as log:
+        poller = Poller(first, log, policy="submit_all", cache=False).start()
+        for i in range(5):
+            poller.submit(req(i))
+        while poller.queued or poller.running < 5:  # all sent, none polled to the end
+            time.sleep(0.01)
+        poller.stop()  # the "kernel" dies here
+        assert len(log.pending()) >= 1
+    with ViduClient.for_simulator(sim) as second, TaskLog(path) as log:
+        poller = log.resume(second)
+        try:
+            assert poller.wait_all(60)
+        finally:
+            poller.stop()
+        df = log.df
+    assert len(df) == 5 and (df["state"] == "success").all()
+    assert df["video_path"].notna().all()  # resumed tasks are downloaded too
+
+
+def test_uncertain_submission_is_recorded_and_reconciled(sim, client, log):
+    sim.faults.add("drop_after", count=1, method="POST")  # created, but the answer is lost
+    with Poller(client, log, cache=False) as poller:
+        handle = poller.submit(req(1))
+        assert poller.wait_all(30)
+        [row] = log.uncertain()
+        assert row["client_ref"] == handle and row["task_id"] is None
+        # The task can be found by the reference placed in its payload.
+        [view] = [t for t in sim.engine.tasks() if t.fields["payload"] == handle]
+        log.reconcile(handle, client.get(view.id))
+        poller.track(view.id)
+        assert poller.wait_all(30)
+    assert log.get(view.id)["state"] == "success" and log.uncertain() == []
+
+
+def test_refused_submission_is_recorded_as_failed(sim, log):
+    with ViduClient("wrong-key", sim.base_url) as bad, Poller(bad, log, cache=False) as poller:
+        handle = poller.submit(req(2))
+        assert poller.wait_all(30)
+    row = log.get_by_ref(handle)
+    assert row["state"] == "failed" and row["err_code"] == "Unauthorized"
+    assert "wrong-key" not in str(row)
+
+
+def test_callbacks_errors_are_not_fatal_and_unsubscribe_works(sim, client, log):
+    seen: list[str] = []
+
+    def broken(event):
+        raise RuntimeError("subscriber bug")
+
+    with Poller(client, log, cache=False) as poller:
+        poller.subscribe(broken)
+        stop_seeing = poller.subscribe(lambda e: seen.append(e.new_state))
+        poller.submit(req(0))
+        assert poller.wait_all(30)
+        stop_seeing()
+        count = len(seen)
+        poller.submit(req(1))
+        assert poller.wait_all(30)
+    assert "success" in seen and len(seen) == count
+    assert (log.df["state"] == "success").all()
+
+
+def test_foreground_never_waits_on_a_slow_service(sim, client, log):
+    sim.faults.add("slow", delay=1.0)
+    with Poller(client, log, cache=False) as poller:
+        started = time.perf_counter()
+        for i in range(3):
+            poller.submit(req(i))
+            poller.track("123456")
+        foreground = time.perf_counter() - started
+        time.sleep(0.2)
+        stopped = time.perf_counter()
+        poller.stop(timeout=5)
+        assert not poller._thread.is_alive()
+    # submit/track only touch memory: far below one slow answer (relative, not absolute)
+    assert foreground < 0.5 < 1.0
+    assert time.perf_counter() - stopped < 5
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="policy"):
+        Poller(None, None, policy="eager")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="max_running"):
+        Poller(None, None, max_running=0)  # type: ignore[arg-type]
