@@ -469,3 +469,33 @@ def test_file_preflight_allows_cross_origin_range_requests(sim):
     assert resp.status_code == 204
     assert resp.headers["Access-Control-Allow-Origin"] == "*"
     assert "Range" in resp.headers["Access-Control-Allow-Headers"]
+
+
+def test_stop_hangs_up_and_restart_keeps_tasks_on_the_same_port(tmp_path):
+    sim = Simulator(speed=200, data_dir=tmp_path)
+    with sim:
+        task_id = submit(sim).json()["task_id"]
+        url = wait_final(sim, task_id)["creations"][0]["url"]
+        session = requests.Session()  # a pooled keep-alive connection
+        assert session.get(url, timeout=10).status_code == 200
+    with pytest.raises(requests.ConnectionError):
+        session.get(url, timeout=10)
+    with sim:
+        assert query(sim, task_id)["state"] == "success"
+        assert requests.get(url, timeout=10).status_code == 200
+
+
+def test_a_batch_of_200_tasks_finishes_with_one_encode():
+    with Simulator(speed=1000, concurrency=5) as sim:
+        session = requests.Session()
+        body = {"model": "viduq3-pro", "images": [data_uri()], "duration": 1}
+        url = sim.base_url + "/ent/v2/img2video"
+        ids = [session.post(url, json=body, headers=AUTH).json()["task_id"] for _ in range(200)]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if all(sim.task_state(i).state == "success" for i in ids):
+                break
+            time.sleep(0.05)
+        views = sorted((sim.task_state(i) for i in ids), key=lambda v: v.started_at)
+        assert [v.id for v in views] == ids and all(v.state == "success" for v in views)
+        assert sim.videos.encodes == 1

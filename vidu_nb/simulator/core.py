@@ -53,7 +53,9 @@ class Simulator:
     """Serve the Vidu task API on loopback. Use as a context manager or ``start``/``stop``.
 
     ``speed`` divides all generation times; ``url_ttl`` is in real seconds. The API key is
-    never shown in ``repr``.
+    never shown in ``repr``. ``stop()`` hangs up on every client; ``start()`` again serves the
+    same tasks on the same port, like a service coming back after an outage (result files
+    survive only with a ``data_dir``).
     """
 
     def __init__(
@@ -130,6 +132,7 @@ class Simulator:
         self._stop.set()
         self._server.shutdown()
         self._server.server_close()
+        self._server.close_connections()
         for thread in self._threads:
             thread.join(timeout=5)
         if self.callbacks:
@@ -211,8 +214,9 @@ class Simulator:
         if task is None or task.final != "success" or task.video is None:
             return None
         files = task.video.result()
-        return {"video.mp4": files.video, "watermarked.mp4": files.watermarked,
+        path = {"video.mp4": files.video, "watermarked.mp4": files.watermarked,
                 "cover.jpg": files.cover}.get(name)  # fmt: skip
+        return path if path is not None and path.exists() else None
 
     def _changed(self, task: SimTask, state: str) -> None:
         if task.callback_url and self.callbacks is not None:

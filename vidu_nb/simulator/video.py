@@ -63,10 +63,11 @@ def encode(image: bytes, duration: float, height: int, fps: int, out: Path) -> V
         # Twice the output size so the zoom does not shimmer.
         frame.resize((2 * w, 2 * h), Image.LANCZOS).save(src)
         frame.resize((w, h), Image.LANCZOS).save(Path(tmp) / "cover.jpg", "JPEG", quality=85)
+        # One decoded still, zoompan emits all frames from it (d=frames): fast at any length.
         zoom = f"1+{ZOOM}*on/{frames}"
         graph = (
             f"[0:v]zoompan=z='{zoom}':x='(iw-iw/zoom)*on/{frames}':y='(ih-ih/zoom)/2'"
-            f":d=1:s={w}x{h}:fps={fps},format=yuv420p,split[a][b];"
+            f":d={frames}:s={w}x{h}:fps={fps},format=yuv420p,split[a][b];"
             f"[b]drawbox=x=iw*3/4-8:y=ih*9/10-8:w=iw/4:h=ih/10:color=white@0.6:t=fill[m]"
         )
         tmp_video, tmp_marked = Path(tmp) / "v.mp4", Path(tmp) / "m.mp4"
@@ -88,7 +89,7 @@ def encode(image: bytes, duration: float, height: int, fps: int, out: Path) -> V
         ]
         cmd = [
             imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-            "-loop", "1", "-framerate", str(fps), "-i", str(src),
+            "-i", str(src),
             "-filter_complex", graph,
             "-map", "[a]", *common, str(tmp_video),
             "-map", "[m]", *common, str(tmp_marked),
