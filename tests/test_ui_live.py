@@ -1,0 +1,121 @@
+"""The live parts against the simulator: submit from the form, cards, sweeps, credits view."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from vidu_nb import ValidationError
+from vidu_nb.client import ViduClient
+from vidu_nb.poller import Poller
+from vidu_nb.simulator import Simulator
+from vidu_nb.sweep import sweep
+from vidu_nb.tasklog import TaskLog
+from vidu_nb.ui import compare, form, run_sweep
+from vidu_nb.ui.credits import credits_table, credits_view
+
+HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+
+
+@pytest.fixture
+def live(tmp_path):
+    with Simulator(speed=60, video_height=96) as sim:
+        client = ViduClient.for_simulator(sim)
+        log = TaskLog(tmp_path / "log.sqlite")
+        with Poller(client, log) as poller:
+            yield client, log, poller
+
+
+def until(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_submit_from_the_form_and_the_card_reaches_success(live, png_bytes):
+    client, log, poller = live
+    f = form(client, log, poller)
+    f.state.image_data = png_bytes
+    f.state.model = "viduq2-turbo"
+    f.state.duration = 2
+    f.controls["prompt"].value = HOSTILE
+    started = time.monotonic()
+    card = f.submit()
+    assert time.monotonic() - started < 2.0  # submitting never waits for the service
+    assert f.card_box.children[0] is card and "submitted" in f.status.value
+    assert until(lambda: "vidu-card-state-success" in card._dom_classes)
+    assert until(lambda: card.view.get("video_path") is not None)
+    row = log.get(card.task_id)
+    assert row["prompt"] == HOSTILE and row["state"] == "success"
+    assert "<script>" not in card._details.value
+    card.update()
+    (player,) = card._player_box.children
+    assert player.items[0]["video_local"]
+    assert player.read_source(player.items[0]["key"], "video")[4:8] == b"ftyp"
+    f.refresh_seed_choices()
+    assert f.reuse.options[0][1] == row["seed"]
+    assert poller.wait_all(30)
+    f.state.prompt = "same settings, new prompt"  # any change redraws the estimate
+    assert "learned from 1 task" in f.estimate_html.value
+
+
+def test_sweep_of_three_prompts_by_two_seeds(live, png_bytes):
+    client, log, poller = live
+    from vidu_nb import Img2VideoRequest
+
+    base = Img2VideoRequest(image=png_bytes, model="viduq2-turbo", duration=2)
+    plan = sweep(base, prompts=["a fox", "a cat", HOSTILE], seeds=[1, 2])
+    run = run_sweep(plan, client=client, log=log, poller=poller, experiment="exp-1")
+    run.wait(60)
+    assert len(run.task_ids) == 6 and run.counts() == {"success": 6}
+    assert run.bar.value == 6 and "vidu-sweep-progress" in run.bar._dom_classes
+    df = log.to_frame(experiment="exp-1")
+    assert len(df) == 6 and set(df["seed"]) == {1, 2}
+    grid = run.compare()
+    assert grid.cols == 2 and len(grid.items) == 6
+    assert [i["label"].split(" \u00b7 ")[1] for i in grid.items[:2]] == ["seed=1", "seed=2"]
+    grid_from_df = compare(df, rows="prompt", cols="seed", log=log)
+    assert len(grid_from_df.items) == 6
+    assert until(lambda: poller.wait_all(1))
+    grid_from_df = compare(log.to_frame(experiment="exp-1"), rows="prompt", cols="seed", log=log)
+    assert all(item["video_local"] for item in grid_from_df.items)
+    table = credits_table(log, "model").to_html()
+    assert "viduq2-turbo" in table
+    assert "vidu-credits" in credits_view(log)._dom_classes
+
+
+def test_expensive_sweep_needs_confirmation(live, png_bytes):
+    client, log, poller = live
+    from vidu_nb import Img2VideoRequest
+
+    base = Img2VideoRequest(image=png_bytes, model="viduq3-pro", duration=16)
+    plan = sweep(base, seeds=[1, 2, 3])
+    with pytest.raises(ValidationError, match="confirm=True"):
+        run_sweep(plan, client=client, log=log, poller=poller)
+    assert poller.queued == 0 and len(log) == 0
+
+
+def test_form_sweep_panel_asks_for_confirmation_above_threshold(live, png_bytes):
+    client, log, poller = live
+    f = form(client, log, poller)
+    f.state.image_data = png_bytes
+    panel = f.sweep_panel
+    panel.seeds.value = "1, 2, 3"
+    assert panel.make_plan() is not None
+    assert "vidu-sweep-confirm" in panel.submit_button._dom_classes
+    assert "Confirm" in panel.submit_button.description
+    f.state.model = "viduq2-turbo"
+    f.state.duration = 2
+    panel.prompts.value = "one\ntwo"
+    panel.make_plan()
+    assert "vidu-sweep-confirm" not in panel.submit_button._dom_classes
+    assert "6 requests" in panel.summary.value
+    panel.submit_button.click()
+    (run,) = panel.runs.children
+    run.wait(60)
+    assert until(lambda: len(run.grid_box.children) == 1)
+    assert len(run.grid_box.children[0].items) == 6
