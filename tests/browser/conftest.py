@@ -1,0 +1,109 @@
+"""Browser-test fixtures: one fast simulator, one JupyterLab and one Chromium per session.
+
+Chromium is Debian's (``/usr/bin/chromium``) driven by the Playwright PyPI package; when it is
+missing the tests are skipped with the reason (``scripts/ensure-chromium`` installs it in CI).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from jupyter_harness import ARTIFACTS, JupyterLab, copy_notebooks, kernel_env
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+def chromium_path() -> str | None:
+    found = os.environ.get("VIDU_TEST_CHROMIUM") or shutil.which("chromium")
+    if found:
+        return found
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def fast_simulator() -> Iterator[object]:
+    """A simulator fast enough that a generation takes about a second."""
+    simulator = pytest.importorskip("vidu_nb.simulator")
+    if not hasattr(simulator, "Simulator"):
+        pytest.skip("vidu_nb.simulator.Simulator is not available yet")
+    with simulator.Simulator(speed=40.0, video_height=144) as sim:
+        yield sim
+
+
+@pytest.fixture(scope="session")
+def lab(
+    tmp_path_factory: pytest.TempPathFactory, fast_simulator, artifacts
+) -> Iterator[JupyterLab]:
+    """JupyterLab on loopback serving copies of the notebooks; kernels use ``fast_simulator``."""
+    work = tmp_path_factory.mktemp("lab")
+    root = copy_notebooks(work / "root")
+    env = kernel_env(fast_simulator.base_url, fast_simulator.api_key, work)
+    env["VIDU_LOG_PATH"] = str(root / "vidu_tasks.sqlite")
+    with JupyterLab(root, env, log_path=artifacts / "jupyterlab.log") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def browser_context(tmp_path_factory: pytest.TempPathFactory):
+    """One Chromium for the session, with a fresh profile directory."""
+    exe = chromium_path()
+    if exe is None:
+        pytest.skip("chromium is not installed (scripts/ensure-chromium installs it)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_api.sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=exe,
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1400, "height": 1000},
+        )
+        context.set_default_timeout(30_000)
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+@pytest.fixture
+def page(browser_context, request):
+    """A new tab; a screenshot is saved to ``test-artifacts/`` when the test fails."""
+    tab = browser_context.new_page()
+    messages: list[str] = []
+    tab.on("console", lambda msg: messages.append(f"{msg.type}: {msg.text}"))
+    yield tab
+    failed = getattr(request.node, "rep_call", None)
+    if failed is not None and failed.failed:
+        name = request.node.name.replace("/", "_")
+        tab.screenshot(path=str(ARTIFACTS / f"FAILED-{name}.png"), full_page=True)
+        (ARTIFACTS / f"FAILED-{name}.console.txt").write_text("\n".join(messages))
+    tab.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.rep_call = report

@@ -1,0 +1,60 @@
+"""Drive JupyterLab in Playwright: open a notebook, wait for its kernel, run all cells.
+
+Uses the application object JupyterLab exposes with ``--LabApp.expose_app_in_browser`` for
+commands (the same commands the menus run), and the DOM for everything a user would see.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Page
+
+WAIT_KERNEL_IDLE = """async () => {
+  const app = window.jupyterapp;
+  const panel = app.shell.currentWidget;
+  const timeout = new Promise((_, reject) =>
+    setTimeout(() => reject(new Error('kernel not ready after 60 s')), 60000));
+  await Promise.race([panel.sessionContext.ready, timeout]);
+  const kernel = panel.sessionContext.session.kernel;
+  for (let i = 0; i < 600 && kernel.status !== 'idle'; i++) {
+    await new Promise(r => setTimeout(r, 100));
+  }
+  return kernel.status;
+}"""
+
+RUN_ALL_AND_WAIT = """async () => {
+  const app = window.jupyterapp;
+  const panel = app.shell.currentWidget;
+  await app.commands.execute('notebook:run-all-cells');
+  const cells = panel.content.widgets.filter(c => c.model.type === 'code');
+  const errors = [];
+  for (const cell of cells) {
+    for (const out of cell.model.outputs.toJSON()) {
+      if (out.output_type === 'error') errors.push(out.ename + ': ' + out.evalue);
+    }
+  }
+  return {count: cells.length, errors};
+}"""
+
+
+def open_notebook(page: Page, base_url: str, name: str) -> None:
+    """Open ``name`` in a clean workspace and wait until its kernel is idle."""
+    page.goto(f"{base_url}/lab/tree/{name}?reset")
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell")
+    status = page.evaluate(WAIT_KERNEL_IDLE)
+    assert status == "idle", f"kernel of {name} is {status}"
+
+
+def run_all_cells(page: Page) -> None:
+    """Run every cell (as Run > Run All Cells does) and fail on any error output."""
+    result = page.evaluate(RUN_ALL_AND_WAIT)
+    assert not result["errors"], f"cells raised: {result['errors']}"
+    assert result["count"] > 0
+
+
+def screenshot(page: Page, folder: Path, name: str) -> Path:
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=False)
+    return path

@@ -1,0 +1,238 @@
+"""``vidu-nb lab``: JupyterLab on the quickstart, with a simulator subprocess when no key is set.
+
+The simulator runs as a separate process (not inside a kernel) so that every kernel shares one
+simulator that outlives kernel restarts: a task submitted before a restart can be resumed after
+it. It is started in its own session so a Ctrl-C meant for JupyterLab does not stop it, and it
+is stopped when JupyterLab exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+
+from ..config import ENV_API_KEY, ENV_BASE_URL
+from ..embedded import DEMO_SPEED, ENV_SPEED
+
+QUICKSTART = Path("notebooks") / "quickstart.ipynb"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "lab",
+        help="open JupyterLab on the quickstart (local simulator when no key is set)",
+        description="Start JupyterLab on notebooks/quickstart.ipynb. With no VIDU_API_KEY a "
+        "local simulator is started for all kernels (nothing is charged). Arguments not "
+        "listed here are passed to JupyterLab (e.g. --port 8890 --no-browser).",
+    )
+    p.add_argument("--notebook", type=Path, default=None, help="notebook to open")
+    p.add_argument(
+        "--sim-speed",
+        type=float,
+        default=None,
+        help=f"simulator time factor (default ${ENV_SPEED} or {DEMO_SPEED:g})",
+    )
+    p.add_argument("--log", default=None, help="task log for all kernels (sets VIDU_LOG_PATH)")
+    p.set_defaults(handler=run_lab, passthrough=True)
+
+
+class SimulatorProcess:
+    """``python -m vidu_nb.simulator`` on a free loopback port, as a context manager."""
+
+    def __init__(self, *, speed: float = DEMO_SPEED, extra: tuple[str, ...] = ()) -> None:
+        self.speed = speed
+        self.extra = extra
+        self.api_key = "sim-" + secrets.token_urlsafe(12)
+        self.base_url = ""
+        self.proc: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> SimulatorProcess:
+        self.start()
+        return self
+
+    def __exit__(
+        self, typ: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def start(self, timeout: float = 30.0) -> str:
+        cmd = [
+            sys.executable, "-m", "vidu_nb.simulator",
+            "--host", "127.0.0.1", "--port", "0",
+            "--speed", f"{self.speed:g}", "--api-key", self.api_key, *self.extra,
+        ]  # fmt: skip
+        self.proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,  # a Ctrl-C for JupyterLab must not reach it
+        )
+        self.base_url = self._read_url(timeout)
+        # Keep draining its output so the pipe never fills.
+        threading.Thread(target=self._drain, daemon=True, name="vidu-sim-drain").start()
+        return self.base_url
+
+    def _read_url(self, timeout: float) -> str:
+        assert self.proc is not None and self.proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
+            if ready:
+                line = self.proc.stdout.readline()
+                if not line and self.proc.poll() is not None:
+                    break
+                if "http://" in line:
+                    return line[line.index("http://") :].split()[0]
+            elif self.proc.poll() is not None:
+                break
+        self.stop()
+        raise RuntimeError("the local simulator did not start (see the messages above)")
+
+    def _drain(self) -> None:
+        proc = self.proc
+        if proc is not None and proc.stdout is not None:
+            for _ in proc.stdout:
+                pass
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+def find_notebook(given: Path | None, cwd: Path) -> Path | None:
+    """The notebook to open: the given one, ./notebooks/quickstart.ipynb, or the repo's."""
+    if given is not None:
+        return given.resolve()
+    for base in (cwd, Path(__file__).resolve().parents[2]):
+        candidate = base / QUICKSTART
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def lab_command(
+    notebook: Path | None, extra: list[str], *, as_root: bool
+) -> tuple[list[str], Path]:
+    """The JupyterLab command line and the folder to run it in (the root it serves)."""
+    cmd = [sys.executable, "-m", "jupyterlab"]
+    if as_root and "--allow-root" not in extra:
+        cmd.append("--allow-root")
+    cmd += extra
+    if notebook is None:
+        return cmd, Path.cwd()
+    root = notebook.parent.parent if notebook.parent.name == "notebooks" else notebook.parent
+    return [*cmd, str(notebook.relative_to(root))], root
+
+
+def lab_environment(
+    base: Mapping[str, str], *, base_url: str = "", api_key: str = "", log_path: Path
+) -> dict[str, str]:
+    """JupyterLab's environment: the simulator's address when one was started, and one task
+    log shared by every kernel whatever folder its notebook is in."""
+    env = dict(base)
+    if base_url:
+        env[ENV_BASE_URL] = base_url
+        env[ENV_API_KEY] = api_key
+    env["VIDU_LOG_PATH"] = str(log_path)
+    return env
+
+
+def run_lab(args: argparse.Namespace) -> int:
+    cwd = Path.cwd()
+    notebook = find_notebook(args.notebook, cwd)
+    if notebook is not None and not notebook.is_file():
+        raise FileNotFoundError(2, "no such notebook", str(notebook))
+    cmd, root = lab_command(notebook, list(args.extra), as_root=_is_root())
+    log_path = Path(args.log or os.environ.get("VIDU_LOG_PATH") or root / "vidu_tasks.sqlite")
+    log_path = log_path.resolve()
+    speed = args.sim_speed if args.sim_speed is not None else env_speed()
+    key_set = bool(os.environ.get(ENV_API_KEY, "").strip())
+    url_set = bool(os.environ.get(ENV_BASE_URL, "").strip())
+    sim = SimulatorProcess(speed=speed) if not key_set and not url_set else None
+    if notebook is None:
+        _say(f"no {QUICKSTART} here: starting JupyterLab in {cwd}")
+    try:
+        if sim is not None:
+            sim.start()
+            _say(f"no {ENV_API_KEY} set: using the local simulator at {sim.base_url}")
+            _say("  nothing is sent to Vidu and no credits are charged; it stops with JupyterLab")
+        elif key_set:
+            _say(f"{ENV_API_KEY} is set: generations go to the Vidu API and are charged")
+        else:
+            _say(f"using the API at {os.environ[ENV_BASE_URL].strip()} ({ENV_BASE_URL})")
+        _say(f"task log: {log_path}")
+        env = lab_environment(
+            os.environ,
+            base_url=sim.base_url if sim else "",
+            api_key=sim.api_key if sim else "",
+            log_path=log_path,
+        )
+        return _run_until_exit(cmd, root, env)
+    finally:
+        if sim is not None:
+            sim.stop()
+
+
+def _run_until_exit(cmd: list[str], cwd: Path, env: dict[str, str]) -> int:
+    """Run JupyterLab in the foreground; its own Ctrl-C handling (confirm, twice) applies."""
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env)
+    previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def _terminate(signum: int, frame: object) -> None:
+        proc.terminate()
+
+    previous_term = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return proc.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous_int)
+        signal.signal(signal.SIGTERM, previous_term)
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=20)
+
+
+def env_speed() -> float:
+    """``$VIDU_SIM_SPEED`` checked, or the demo default."""
+    raw = os.environ.get(ENV_SPEED, "").strip()
+    if not raw:
+        return DEMO_SPEED
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        from ..errors import ValidationError
+
+        raise ValidationError(ENV_SPEED, raw, "must be a number > 0 (1 = real-time pace)")
+    return value
+
+
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def _say(message: str) -> None:
+    print(f"vidu-nb: {message}", file=sys.stderr, flush=True)

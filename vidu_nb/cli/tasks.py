@@ -1,0 +1,323 @@
+"""``vidu-nb submit | status | cancel | log``: tasks from the shell, recorded in the task log.
+
+Machine-readable results go to stdout (the task id; with ``--wait`` the video URL or the
+downloaded path), progress and notes to stderr, so ``ID=$(vidu-nb submit ...)`` works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import APIError, SubmissionUncertain, TaskFailed
+from ..task import Task
+from .app import UsageError
+
+LIST_COLUMNS = (
+    "task_id", "state", "model", "duration", "resolution", "seed", "credits", "wall_time_s",
+    "submitted_at", "experiment", "prompt",
+)  # fmt: skip
+EXPORTS = (".csv", ".parquet")
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("submit", help="submit an image-to-video task")
+    p.add_argument("image", help="start frame: a png/jpeg/webp file or an http(s) URL")
+    p.add_argument("--prompt", "-p", default=None, help="what should happen (<= 5000 chars)")
+    p.add_argument("--model", "-m", default=None, help="model, e.g. viduq3-pro (the default)")
+    p.add_argument("--duration", "-d", type=int, default=None, help="seconds of video")
+    p.add_argument("--resolution", "-r", default=None, help="e.g. 540p, 720p, 1080p")
+    p.add_argument("--seed", type=int, default=None, help="fixed seed (random when unset)")
+    p.add_argument("--off-peak", action="store_true", default=None, help="cheaper, slower")
+    p.add_argument("--audio", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--audio-type", default=None, help="all, speech_only, sound_effect_only")
+    p.add_argument("--movement-amplitude", default=None, help="auto, small, medium, large")
+    p.add_argument("--bgm", action="store_true", default=None, help="background music")
+    p.add_argument("--is-rec", action="store_true", default=None, help="recommended prompt")
+    p.add_argument("--voice-id", default=None)
+    p.add_argument("--payload", default=None, help="passed through to the task untouched")
+    p.add_argument("--callback-url", default=None)
+    p.add_argument("--experiment", default=None, help="group name in the task log")
+    p.add_argument("--tag", action="append", default=[], help="tag in the task log (repeat)")
+    p.add_argument("--wait", "-w", action="store_true", help="wait until the task finishes")
+    p.add_argument("--timeout", type=float, default=900.0, help="seconds --wait waits (900)")
+    p.add_argument(
+        "--download", metavar="DIR", default=None, help="save the video (implies --wait)"
+    )
+    _log_option(p)
+    p.set_defaults(handler=submit)
+
+    p = sub.add_parser("status", help="show a task's state (and update the task log)")
+    p.add_argument("task_id")
+    p.add_argument("--json", action="store_true", help="print the task as JSON")
+    _log_option(p)
+    p.set_defaults(handler=status)
+
+    p = sub.add_parser("cancel", help="cancel a task (off-peak tasks only)")
+    p.add_argument("task_id")
+    _log_option(p)
+    p.set_defaults(handler=cancel)
+
+    p = sub.add_parser("log", help="list or export the task log")
+    p.add_argument("--state", action="append", default=None, help="only this state (repeat)")
+    p.add_argument("--model", action="append", default=None, help="only this model (repeat)")
+    p.add_argument("--experiment", default=None)
+    p.add_argument("--tag", default=None)
+    p.add_argument("--since", default=None, help="submitted at or after (ISO date/time, UTC)")
+    p.add_argument("--limit", type=int, default=20, help="newest N rows in the table (20; 0 = all)")
+    p.add_argument("--columns", default=None, help="comma-separated columns to show")
+    p.add_argument("--export", metavar="FILE", default=None, help="write .csv or .parquet")
+    _log_option(p)
+    p.set_defaults(handler=show_log)
+
+
+def _log_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--log", default=None, help="task log file (default $VIDU_LOG_PATH or ./vidu_tasks.sqlite)"
+    )
+
+
+def _client() -> Any:
+    from ..client import ViduClient
+    from ..embedded import ENV_SPEED
+    from ..schedule import PollSchedule
+    from .lab import env_speed
+
+    client = ViduClient()
+    if client.is_simulated and not client.config.embedded:
+        _say(f"using the simulator at {client.base_url}: nothing is charged")
+        if os.environ.get(ENV_SPEED, "").strip():  # poll a fast simulator at its pace
+            client.schedule = PollSchedule.for_speed(env_speed())
+    return client
+
+
+def _open_log(path: str | None) -> Any:
+    from ..tasklog import TaskLog
+
+    return TaskLog(path)
+
+
+# -- submit ------------------------------------------------------------------------------
+def submit(args: argparse.Namespace) -> int:
+    from ..client import new_client_ref
+    from ..spec import Img2VideoRequest
+
+    fields = {
+        name: getattr(args, name)
+        for name in (
+            "prompt", "model", "duration", "resolution", "seed", "off_peak", "audio",
+            "audio_type", "movement_amplitude", "bgm", "is_rec", "voice_id", "payload",
+            "callback_url",
+        )
+        if getattr(args, name) is not None
+    }  # fmt: skip
+    request = Img2VideoRequest(image=args.image, **fields)  # checked before any network call
+    client = _client()
+    wait = args.wait or args.download is not None
+    if client.config.embedded and not wait:
+        _say("the in-process simulator stops when this command ends: add --wait, or run "
+             "`vidu-nb simulator` and set VIDU_BASE_URL")  # fmt: skip
+    log = _open_log(args.log)
+    ref = new_client_ref()
+    common = {"experiment": args.experiment, "tags": args.tag, "base_url": client.base_url}
+    try:
+        task = client.submit(request, client_ref=ref)
+    except SubmissionUncertain as exc:
+        log.record_uncertain(request, exc.client_ref or ref, exc, **common)
+        raise
+    except APIError as exc:
+        log.record_uncertain(request, ref, exc, state="failed", err_code=exc.reason, **common)
+        raise
+    log.record_submission(request, task, client_ref=ref, **common)
+    settings = request.resolved()
+    _say(f"submitted task {task.id} ({settings['model']}, {settings['duration']} s, "
+         f"{settings['resolution']}): {task.state}"
+         + (f", {task.credits} credits" if task.credits is not None else ""))  # fmt: skip
+    args.interrupt_hint = f"task {task.id} goes on: vidu-nb status {task.id}"
+    print(task.id, flush=True)
+    if not wait:
+        return 0
+    task = _wait(client, log, task, args.timeout)
+    _say(_summary(task, log))
+    if args.download is None:
+        print(task.video_url, flush=True)
+        return 0
+    from ..cache import VideoCache
+
+    cache = VideoCache(Path(args.download))
+    try:
+        video, cover = cache.fetch(task, client, on_refresh=log.update)
+    finally:
+        cache.close()
+    log.set_files(task.id, video.resolve(), cover.resolve() if cover else None)
+    print(video, flush=True)
+    return 0
+
+
+def _wait(client: Any, log: Any, task: Task, timeout: float) -> Task:
+    start = time.monotonic()
+
+    def progress(update: Task) -> None:
+        log.update(update)
+        _say(f"{time.monotonic() - start:7.1f} s  {update.state}")
+
+    try:
+        final = client.wait(task, timeout=timeout, on_update=progress)
+    except TaskFailed as exc:
+        if exc.task is not None:
+            log.update(exc.task)
+        raise
+    log.update(final)
+    return final
+
+
+def _summary(task: Task, log: Any) -> str:
+    row = log.get(task.id) or {}
+    parts = [f"task {task.id} {task.state}"]
+    if row.get("finished_at") and row.get("submitted_at"):
+        wall = (row["finished_at"] - row["submitted_at"]).total_seconds()
+        parts.append(f"in {wall:.1f} s")
+    if task.credits is not None:
+        parts.append(f"{task.credits} credits")
+    if task.seed is not None:
+        parts.append(f"seed {task.seed}")
+    return ", ".join(parts)
+
+
+# -- status / cancel ---------------------------------------------------------------------
+def status(args: argparse.Namespace) -> int:
+    client = _client()
+    task = client.get(args.task_id)
+    _update_if_logged(args.log, task)
+    info = {
+        "id": task.id,
+        "state": task.state,
+        "model": task.model,
+        "credits": task.credits,
+        "seed": task.seed,
+        "err_code": task.err_code,
+        "off_peak": task.off_peak,
+        "created_at": task.created_at.isoformat() if task.created_at else None,
+        "video_url": task.video_url,
+        "cover_url": task.cover_url,
+        "trace_id": task.trace_id,
+    }
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        for key, value in info.items():
+            if value not in (None, ""):
+                print(f"{key + ':':<11} {value}")
+    return 4 if task.state == "failed" else 0
+
+
+def cancel(args: argparse.Namespace) -> int:
+    client = _client()
+    client.cancel(args.task_id)
+    path = Path(args.log) if args.log else None
+    if _log_exists(path):
+        log = _open_log(args.log)
+        if log.get(args.task_id) is not None:
+            log.set_state(args.task_id, "cancelled", "cancelled from the command line")
+    _say(f"cancel requested for task {args.task_id}")
+    return 0
+
+
+def _update_if_logged(path: str | None, task: Task) -> None:
+    if not _log_exists(Path(path) if path else None):
+        return
+    log = _open_log(path)
+    if log.get(task.id) is not None:
+        log.update(task)
+
+
+def _log_exists(path: Path | None) -> bool:
+    from ..tasklog import default_log_path
+
+    return (path or default_log_path()).is_file()
+
+
+# -- log ---------------------------------------------------------------------------------
+def show_log(args: argparse.Namespace) -> int:
+    from ..tasklog import default_log_path
+
+    path = Path(args.log) if args.log else default_log_path()
+    if args.export is not None and Path(args.export).suffix.lower() not in EXPORTS:
+        raise UsageError(f"--export={args.export}: the file name must end in .csv or .parquet")
+    if args.limit < 0:
+        raise UsageError(f"--limit={args.limit}: must be 0 (all) or more")
+    if not path.is_file():
+        _say(f"no task log at {path} yet (set VIDU_LOG_PATH or --log)")
+        return 0
+    filters: dict[str, Any] = {
+        "experiment": args.experiment,
+        "state": args.state,
+        "model": args.model,
+        "tag": args.tag,
+    }
+    if args.since:
+        filters["since"] = _parse_since(args.since)
+    log = _open_log(str(path))
+    frame = log.to_frame(**{k: v for k, v in filters.items() if v is not None})
+    if args.export is not None:
+        out = Path(args.export)
+        if out.suffix.lower() == ".csv":
+            log.to_csv(out, **{k: v for k, v in filters.items() if v is not None})
+        else:
+            _need_pyarrow()
+            log.to_parquet(out, **{k: v for k, v in filters.items() if v is not None})
+        _say(f"wrote {len(frame)} tasks to {out}")
+        return 0
+    print(format_table(frame, args.columns, args.limit))
+    return 0
+
+
+def format_table(frame: Any, columns: str | None, limit: int) -> str:
+    """A compact text table of the newest ``limit`` rows."""
+    if frame.empty:
+        return "(no tasks)"
+    wanted = [c.strip() for c in columns.split(",")] if columns else list(LIST_COLUMNS)
+    unknown = [c for c in wanted if c not in frame.columns]
+    if unknown:
+        raise UsageError(
+            f"--columns: unknown {', '.join(unknown)}; known: {', '.join(frame.columns)}"
+        )
+    shown = frame[wanted].tail(limit) if limit else frame[wanted]
+    shown = shown.copy()
+    for col in wanted:
+        if str(shown[col].dtype).startswith("datetime64"):
+            shown[col] = shown[col].dt.strftime("%Y-%m-%d %H:%M:%S")
+        elif col == "prompt":
+            shown[col] = shown[col].fillna("").map(lambda s: s if len(s) <= 40 else s[:39] + "…")
+        elif col.endswith("_s"):
+            shown[col] = shown[col].round(1)
+    text = shown.to_string(index=False, na_rep="-")
+    hidden = len(frame) - len(shown)
+    return text + (f"\n({hidden} older tasks not shown; --limit 0 shows all)" if hidden else "")
+
+
+def _parse_since(text: str) -> Any:
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--since={text}: use an ISO date such as 2025-01-31") from None
+
+
+def _need_pyarrow() -> None:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise UsageError(
+            "--export: .parquet needs pyarrow (pip install 'vidu-nb[parquet]'); use .csv"
+        ) from None
+
+
+def _say(message: str) -> None:
+    print(f"vidu-nb: {message}", file=sys.stderr, flush=True)
