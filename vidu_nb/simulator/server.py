@@ -163,7 +163,11 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- pieces --------------------------------------------------------------------------
     def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = max(0, int(self.headers.get("Content-Length") or 0))
+        except ValueError:
+            self.close_connection = True
+            raise Reject(400, "BadRequest", "Content-Length is not a number") from None
         if length > MAX_BODY_BYTES:
             if length <= _DRAIN_LIMIT:
                 remaining = length
