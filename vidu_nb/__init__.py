@@ -3,6 +3,8 @@
 With no API key everything runs against a local simulator of the API, so nothing is charged.
 """
 
+from typing import Any
+
 from .callbacks import verify_callback
 from .client import ViduClient
 from .config import ClientConfig, Secret
@@ -29,6 +31,33 @@ from .spec import IgnoredFieldWarning, ImageFittedWarning, Img2VideoRequest
 from .task import Creation, Task
 
 __version__ = "0.1.0"
+
+# The notebook UI pulls in ipywidgets and matplotlib: load it only when first asked for, so
+# scripts, the CLI and the simulator start fast.
+_UI_NAMES = {
+    "form": "vidu_nb.ui",
+    "Img2VideoForm": "vidu_nb.ui",
+    "show": "vidu_nb.ui",
+    "compare": "vidu_nb.ui",
+    "run_sweep": "vidu_nb.ui",
+    "credits_view": "vidu_nb.ui",
+    "sweep": "vidu_nb.sweep",
+    "SweepPlan": "vidu_nb.sweep",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _UI_NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vidu_nb' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_UI_NAMES])
+
 
 __all__ = [
     "ClientConfig",
