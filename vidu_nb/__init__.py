@@ -41,7 +41,6 @@ _UI_NAMES = {
     "compare": "vidu_nb.ui",
     "run_sweep": "vidu_nb.ui",
     "credits_view": "vidu_nb.ui",
-    "sweep": "vidu_nb.sweep",
     "SweepPlan": "vidu_nb.sweep",
 }
 
