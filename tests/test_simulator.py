@@ -167,6 +167,7 @@ def test_body_over_20_mb_is_rejected_with_the_limit(sim):
 def test_states_progress_in_order_and_finish_time_is_recorded():
     order = ["created", "queueing", "processing", "success"]
     with Simulator(speed=20) as sim:
+        sim.engine.timing.created = 6.0  # 0.3 s: long enough to be seen on a busy machine
         task_id = submit(sim, duration=1, resolution="540p").json()["task_id"]
         seen = [query(sim, task_id)["state"]]
         while seen[-1] not in FINAL:
@@ -215,6 +216,16 @@ def test_credits(sim, fields, credits):
     body = submit(sim, **fields).json()
     assert body["credits"] == credits
     assert query(sim, body["task_id"])["credits"] == credits
+
+
+def test_off_peak_tasks_wait_longer(sim):
+    off_peak = submit(sim, off_peak=True).json()["task_id"]
+    normal = submit(sim).json()["task_id"]
+    wait_final(sim, off_peak)
+    views = [sim.task_state(i) for i in (off_peak, normal)]
+    waits = [v.started_at - v.created_at for v in views]
+    assert waits[0] > waits[1]
+    assert views[0].credits * 2 == views[1].credits  # half rate
 
 
 def test_cancel_rules(sim):
