@@ -32,8 +32,8 @@ from .task import Creation, Task
 
 __version__ = "0.1.0"
 
-# The notebook UI pulls in ipywidgets and matplotlib: load it only when first asked for, so
-# scripts, the CLI and the simulator start fast.
+# The UI and the task log pull in ipywidgets, matplotlib and pandas: load them only when first
+# asked for, so scripts, the CLI and the simulator start fast.
 _UI_NAMES = {
     "form": "vidu_nb.ui",
     "Img2VideoForm": "vidu_nb.ui",
@@ -42,6 +42,14 @@ _UI_NAMES = {
     "run_sweep": "vidu_nb.ui",
     "credits_view": "vidu_nb.ui",
     "SweepPlan": "vidu_nb.sweep",
+    "TaskLog": "vidu_nb.tasklog",
+    "VideoCache": "vidu_nb.cache",
+    "DownloadError": "vidu_nb.cache",
+    "Ledger": "vidu_nb.ledger",
+    "Estimate": "vidu_nb.ledger",
+    "estimate": "vidu_nb.ledger",
+    "Poller": "vidu_nb.poller",
+    "PollerEvent": "vidu_nb.poller",
 }
 
 
