@@ -178,7 +178,7 @@ class TaskCard(w.VBox):
         if key == self._player_key:
             return
         self._player_key = key
-        self._player_box.children = (show(view),)
+        self._player_box.children = (show(view, log=self.task_log, client=self.client),)
 
 
 class _Ticker:

@@ -78,15 +78,29 @@ def _distinct(values: Iterable[Any]) -> list[Any]:
         return seen
 
 
+def client_of(tasks: Any) -> Any:
+    """The client a ``Task`` (or a list of them) is bound to, if any."""
+    if hasattr(tasks, "creations"):
+        return getattr(tasks, "_client", None)
+    if isinstance(tasks, (list, tuple)):
+        return next((c for t in tasks if (c := client_of(t)) is not None), None)
+    return None
+
+
 def compare(
     tasks: Any,
     rows: str | None = None,
     cols: str | int | None = None,
     *,
     log: Any = None,
+    client: Any = None,
     grid: VideoGrid | None = None,
 ) -> VideoGrid:
-    """A synchronized grid of players for ``tasks`` labelled by what varies among them."""
+    """A synchronized grid of players for ``tasks`` labelled by what varies among them.
+
+    ``client`` (default: the one the tasks are bound to) lets players refresh expired URLs;
+    ``log`` receives the fresh URLs and the cached files.
+    """
     views = views_of(tasks, log)
     cells, ncols = layout(views, rows, cols)
     present = [v for v in cells if v is not None]
@@ -95,15 +109,15 @@ def compare(
     filled = [v if v is not None else placeholder for v in cells]
     text = [label_for(v.row, keys) if v is not None else "" for v in cells]
     text = [t or v.task_id for t, v in zip(text, filled, strict=True)]
-    grid = grid or VideoGrid()
+    grid = grid or VideoGrid(client=client or client_of(tasks), log=log)
     grid.cols = ncols
     grid.set_players(entries_for(filled, text))
     return grid
 
 
-def show(task: Any, *, log: Any = None) -> VideoGrid:
+def show(task: Any, *, log: Any = None, client: Any = None) -> VideoGrid:
     """One player (with native controls too) for a task id, log row or Task."""
     view = views_of(task, log)[0]
-    grid = VideoGrid(cols=1, controls=True)
+    grid = VideoGrid(cols=1, controls=True, client=client or client_of(task), log=log)
     grid.set_players(entries_for([view], [view.task_id]))
     return grid

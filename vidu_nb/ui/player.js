@@ -1,5 +1,6 @@
 // Synchronized grid of videos: one control plays, pauses and seeks all; lazy loading.
 // Local files come from the kernel as binary buffers turned into blob URLs (never saved).
+// A remote URL that fails (expired) is asked of the kernel once, which refreshes it.
 // User text is set with textContent only.
 function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -15,6 +16,7 @@ function render({ model, el: host }) {
   const root = el("div", "vidu-grid-root");
   host.appendChild(root);
   const vids = new Map();
+  const cellOf = new Map();
   const blobs = [];
   let io = null;
   let seeking = false;
@@ -62,6 +64,7 @@ function render({ model, el: host }) {
   function build() {
     if (io) io.disconnect();
     vids.clear();
+    cellOf.clear();
     cells.replaceChildren();
     cells.style.gridTemplateColumns = `repeat(${Math.max(1, model.get("cols"))}, minmax(0, 1fr))`;
     io = new IntersectionObserver((entries) => {
@@ -75,8 +78,14 @@ function render({ model, el: host }) {
       Object.assign(v, { muted: model.get("muted"), loop: model.get("loop"), playsInline: true });
       v.preload = "metadata";
       v.controls = model.get("controls");
-      v.addEventListener("error", () => cell.classList.add("vidu-player-error"));
+      v.addEventListener("error", () => {
+        if (!v.src.startsWith("blob:") && !cell.dataset.retried) {
+          cell.dataset.retried = "1";
+          model.send({ type: "fetch", key: it.key, what: "video", retry: true });
+        } else cell.classList.add("vidu-player-error");
+      });
       vids.set(it.key, v);
+      cellOf.set(it.key, cell);
       const frame = el("div", "vidu-player-frame");
       frame.append(v);
       if (!it.video_local && !it.video_url) frame.append(el("div", "vidu-player-empty", it.state || ""));
@@ -88,11 +97,15 @@ function render({ model, el: host }) {
     applyMuted();
   }
   model.on("msg:custom", (msg, buffers) => {
-    if (msg.type !== "blob" || !buffers || !buffers.length) return;
     const v = vids.get(msg.key);
     if (!v) return;
-    const url = URL.createObjectURL(new Blob([buffers[0]], { type: msg.mime }));
-    blobs.push(url);
+    let url = msg.type === "url" ? msg.url : null;
+    if (msg.type === "missing" && msg.what === "video") cellOf.get(msg.key).classList.add("vidu-player-error");
+    if (msg.type === "blob" && buffers && buffers.length) {
+      url = URL.createObjectURL(new Blob([buffers[0]], { type: msg.mime }));
+      blobs.push(url);
+    }
+    if (!url) return;
     if (msg.what === "poster") v.poster = url;
     else setSrc(v, url);
   });

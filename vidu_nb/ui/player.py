@@ -2,39 +2,39 @@
 
 Video bytes never enter widget state (so never the saved notebook): when the video is cached
 on the kernel's disk, or its URL is loopback (unreachable from a browser elsewhere, as on
-Binder), the browser asks for it with a custom message and the kernel answers with the bytes as
-a binary buffer, which becomes a blob URL. Otherwise the browser loads the remote URL itself.
+Binder), or its URL is too old to trust, the browser asks for it with a custom message and the
+kernel answers with the bytes as a binary buffer, which becomes a blob URL. Otherwise the
+browser loads the remote URL itself, and asks the kernel when that fails. An expired URL is
+refreshed through the client (see ``sources``), so players outlive their URLs.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import anywidget
+import requests
 import traitlets as t
 
 from .rows import TaskView, fmt_seconds, is_loopback, labels
+from .sources import URL_MAX_AGE, Expired, Refresher, Source, download, source_of
 
+_log = logging.getLogger(__name__)
 _HERE = Path(__file__).parent
 _MIME = {".mp4": "video/mp4", ".webm": "video/webm", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 _MIME.update({".png": "image/png", ".webp": "image/webp"})
 
-
-@dataclass(frozen=True)
-class Source:
-    """Where one player's video and poster come from (kept on the kernel side only)."""
-
-    video_path: str | None = None
-    video_url: str | None = None
-    cover_path: str | None = None
-    cover_url: str | None = None
+__all__ = ["Source", "VideoGrid", "entries_for", "meta_lines", "source_of"]
 
 
 class VideoGrid(anywidget.AnyWidget):
-    """A grid of looping players with one shared play/pause/seek control; videos load lazily."""
+    """A grid of looping players with one shared play/pause/seek control; videos load lazily.
+
+    Give ``client`` (and ``log``) so players can refresh expired URLs; they stay kernel-side.
+    """
 
     _esm = (_HERE / "player.js").read_text(encoding="utf-8")
     _css = (_HERE / "player.css").read_text(encoding="utf-8")
@@ -46,53 +46,117 @@ class VideoGrid(anywidget.AnyWidget):
     loop = t.Bool(True).tag(sync=True)
     controls = t.Bool(False).tag(sync=True)
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(
+        self, *, client: Any = None, log: Any = None, cache: Any = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self._sources: dict[str, Source] = {}
+        self.refresher = Refresher(client, log, cache)
+        self.url_max_age = URL_MAX_AGE
         self.add_class("vidu-grid")
         self.on_msg(self._on_msg)
 
     def set_players(self, entries: list[tuple[dict[str, Any], Source]]) -> None:
         """Replace the players: each entry is the browser-side item and its kernel-side source."""
         self._sources = {item["key"]: src for item, src in entries}
-        self.items = [_public(item, src) for item, src in entries]
+        self.items = [self._public(item, src) for item, src in entries]
+
+    def _public(self, item: dict[str, Any], src: Source) -> dict[str, Any]:
+        """The browser-side item: the kernel serves local files, loopback and stale URLs."""
+        stale = src.stale(self.url_max_age) and self.refresher.can_refresh
+        out = dict(item)
+        for what, name in (("video", "video"), ("poster", "poster")):
+            url = src.url(what)
+            via_kernel = bool(src.path(what)) or is_loopback(url) or (stale and bool(url))
+            out[f"{name}_local"] = via_kernel
+            out[f"{name}_url"] = "" if via_kernel else (url or "")
+        return out
 
     # -- kernel side of the byte transfer ----------------------------------------------------
     def _on_msg(self, _widget: Any, content: dict[str, Any], _buffers: list[Any]) -> None:
         if isinstance(content, dict) and content.get("type") == "fetch":
-            self.answer_fetch(str(content.get("key")), str(content.get("what")))
+            retry = bool(content.get("retry"))
+            self.answer_fetch(str(content.get("key")), str(content.get("what")), retry=retry)
 
-    def answer_fetch(self, key: str, what: str) -> None:
-        """Send one video or poster as a binary buffer; remote fetches run off the kernel thread."""
+    def answer_fetch(self, key: str, what: str, *, retry: bool = False) -> None:
+        """Send one video or poster; anything needing the network runs off the kernel thread.
+
+        ``retry`` means the browser could not load the remote URL it was given.
+        """
         src = self._sources.get(key)
         if src is None or what not in ("video", "poster"):
             return
-        path = src.video_path if what == "video" else src.cover_path
-        url = src.video_url if what == "video" else src.cover_url
-        if path and Path(path).is_file():
+        path = src.path(what)
+        if path:
             self._send_blob(key, what, Path(path).read_bytes(), _mime(path, what))
-        elif url:
-            threading.Thread(target=self._fetch_url, args=(key, what, url), daemon=True).start()
+        elif src.url(what) or src.task_id:
+            args = (key, what, retry)
+            threading.Thread(target=self._resolve_and_send, args=args, daemon=True).start()
+        else:
+            self.send({"type": "missing", "key": key, "what": what})
 
-    def read_source(self, key: str, what: str) -> bytes | None:
-        """The bytes the browser would receive for a player (for tests and tools)."""
+    def resolve(self, key: str, what: str, *, retry: bool = False) -> tuple[Any, str] | None:
+        """What to give the browser: ``(bytes, mime)``, ``(url, "url")``, or ``None`` (gone).
+
+        Tries the cached file, then the URL unless it is stale or already failed, then a fresh
+        query of the task (which also caches the files when a log or cache is known).
+        """
         src = self._sources.get(key)
         if src is None:
             return None
-        path = src.video_path if what == "video" else src.cover_path
-        return Path(path).read_bytes() if path and Path(path).is_file() else None
+        path = src.path(what)
+        if path:
+            return Path(path).read_bytes(), _mime(path, what)
+        url = src.url(what)
+        fresh_enough = not retry and not src.stale(self.url_max_age)
+        if url and fresh_enough:
+            try:
+                data, mime = download(url)
+                return data, mime or _mime(url, what)
+            except Expired:
+                pass
+            except requests.RequestException:
+                return None
+        if not self.refresher.can_refresh:
+            return None
+        with self.refresher.lock_for(src.task_id):
+            current = self._sources.get(key, src)
+            if current is src:  # nobody refreshed it while we waited for the lock
+                try:
+                    current = self.refresher.refresh(src)
+                except Exception as exc:  # an API error: the player shows "unavailable"
+                    _log.warning("task %s: cannot refresh its URLs: %s", src.task_id, exc)
+                    return None
+                if current is None:
+                    return None
+                self._sources[key] = current
+        path, url = current.path(what), current.url(what)
+        if path:
+            return Path(path).read_bytes(), _mime(path, what)
+        if url and not is_loopback(url):
+            return url, "url"
+        if url:
+            try:
+                data, mime = download(url)
+            except (Expired, requests.RequestException):
+                return None
+            return data, mime or _mime(url, what)
+        return None
 
-    def _fetch_url(self, key: str, what: str, url: str) -> None:
-        import requests
+    def read_source(self, key: str, what: str) -> bytes | None:
+        """The bytes the browser would receive from the cached file (for tests and tools)."""
+        src = self._sources.get(key)
+        path = src.path(what) if src is not None else None
+        return Path(path).read_bytes() if path else None
 
-        try:
-            resp = requests.get(url, timeout=30)
-            resp.raise_for_status()
-        except requests.RequestException:
+    def _resolve_and_send(self, key: str, what: str, retry: bool) -> None:
+        answer = self.resolve(key, what, retry=retry)
+        if answer is None:
             self.send({"type": "missing", "key": key, "what": what})
-            return
-        mime = resp.headers.get("Content-Type") or _mime(url, what)
-        self._send_blob(key, what, resp.content, mime)
+        elif answer[1] == "url":
+            self.send({"type": "url", "key": key, "what": what, "url": answer[0]})
+        else:
+            self._send_blob(key, what, answer[0], answer[1])
 
     def _send_blob(self, key: str, what: str, data: bytes, mime: str) -> None:
         self.send({"type": "blob", "key": key, "what": what, "mime": mime}, buffers=[data])
@@ -101,29 +165,6 @@ class VideoGrid(anywidget.AnyWidget):
 def _mime(name: str, what: str) -> str:
     suffix = Path(name.split("?", 1)[0]).suffix.lower()
     return _MIME.get(suffix, "video/mp4" if what == "video" else "image/jpeg")
-
-
-def _public(item: dict[str, Any], src: Source) -> dict[str, Any]:
-    """The browser-side item: the kernel serves local files and loopback URLs itself."""
-    video_local = bool(src.video_path and Path(src.video_path).is_file())
-    poster_local = bool(src.cover_path and Path(src.cover_path).is_file())
-    out = dict(item)
-    out["video_local"] = video_local or is_loopback(src.video_url)
-    out["video_url"] = "" if out["video_local"] else (src.video_url or "")
-    out["poster_local"] = poster_local or is_loopback(src.cover_url)
-    out["poster_url"] = "" if out["poster_local"] else (src.cover_url or "")
-    return out
-
-
-def source_of(view: TaskView) -> Source:
-    if view.state != "success":
-        return Source()
-    return Source(
-        video_path=view.get("video_path"),
-        video_url=view.get("video_url"),
-        cover_path=view.get("cover_path"),
-        cover_url=view.get("cover_url"),
-    )
 
 
 def meta_lines(view: TaskView) -> list[str]:

@@ -86,16 +86,16 @@ class TaskView:
         return self.state in FINAL
 
     def generation_seconds(self) -> float | None:
-        start, end = _time(self.get("submitted_at")), _time(self.get("finished_at"))
+        start, end = epoch_of(self.get("submitted_at")), epoch_of(self.get("finished_at"))
         if start is None or end is None:
             return None
         return max(0.0, end - start)
 
     def elapsed_seconds(self, now: float) -> float | None:
-        start = _time(self.get("submitted_at"))
+        start = epoch_of(self.get("submitted_at"))
         if start is None:
             return None
-        end = _time(self.get("finished_at")) if self.done else None
+        end = epoch_of(self.get("finished_at")) if self.done else None
         return max(0.0, (end if end is not None else now) - start)
 
     def progress(self) -> tuple[int, int]:
@@ -131,7 +131,7 @@ def _from_task(task: Any) -> dict[str, Any]:
     return row
 
 
-def _time(value: Any) -> float | None:
+def epoch_of(value: Any) -> float | None:
     value = _clean(value)
     if value is None:
         return None

@@ -96,7 +96,8 @@ class SweepRun(w.VBox):
         if rows is None and cols is None and varying:
             rows = varying[0]
             cols = varying[1] if len(varying) > 1 else None
-        return compare(self, rows=rows, cols=cols)
+        session = self.session
+        return compare(self, rows=rows, cols=cols, log=session.log, client=session.client)
 
 
 def run_sweep(
