@@ -57,7 +57,6 @@ def kernel_env(base_url: str, api_key: str, workdir: Path) -> dict[str, str]:
         IPYTHONDIR=str(workdir / ".ipython"),
         JUPYTER_PLATFORM_DIRS="1",
         PYTHONUNBUFFERED="1",
-        MPLBACKEND="Agg",
     )
     return env
 

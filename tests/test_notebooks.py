@@ -1,0 +1,155 @@
+"""The notebooks: committed without outputs, and each runs top to bottom against a simulator.
+
+Execution uses nbclient in a real kernel whose environment points at a fast loopback simulator
+(as ``vidu-nb lab`` and Binder's ``start`` do with a simulator subprocess). Output-widget
+contents are captured by the front end, so the checks read the task log and a final cell that
+prints facts from the kernel.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from vidu_nb.tasklog import TaskLog
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+NAMES = {p.name for p in NOTEBOOKS}
+
+
+def test_the_three_notebooks_and_the_sample_image_exist():
+    assert {
+        "quickstart.ipynb",
+        "compare_prompts_and_seeds.ipynb",
+        "task_log_analysis.ipynb",
+    } <= NAMES
+    sample = REPO / "notebooks" / "sample.png"
+    assert sample.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and sample.stat().st_size < 100_000
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_without_outputs_or_widget_state(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert "widgets" not in nb.metadata
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{path.name}: outputs committed"
+            assert cell.execution_count is None, f"{path.name}: execution count committed"
+        assert "widgets" not in cell.metadata
+    text = path.read_text()
+    assert not re.search(r"VIDU_API_KEY\"\]\s*=\s*\"[^\"]", text), "a key is written in"
+    assert "/work/" not in text and "/tmp/" not in text  # no machine paths
+
+
+def test_strip_script_agrees():
+    out = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "strip-notebooks"), "--check"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout
+
+
+def test_strip_script_strips(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
+    nb.cells[0].outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "2"})]
+    nb.cells[0].execution_count = 3
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {}}
+    path = tmp_path / "x.ipynb"
+    nbformat.write(nb, path)
+    script = [sys.executable, str(REPO / "scripts" / "strip-notebooks")]
+    assert subprocess.run([*script, "--check", str(path)], capture_output=True).returncode == 1
+    assert subprocess.run([*script, str(path)], capture_output=True).returncode == 0
+    clean = json.loads(path.read_text())
+    assert clean["cells"][0]["outputs"] == [] and clean["cells"][0]["execution_count"] is None
+    assert "widgets" not in clean["metadata"]
+
+
+# -- execution ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def simulator():
+    from vidu_nb.simulator import Simulator
+
+    with Simulator(speed=40.0, video_height=96) as sim:
+        yield sim
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory, simulator):
+    """A copy of the notebooks folder with one task log, shared by the three runs in order."""
+    from jupyter_harness import copy_notebooks
+
+    return copy_notebooks(tmp_path_factory.mktemp("notebooks"))
+
+
+def execute(name: str, workdir: Path, simulator, monkeypatch, checks: str) -> list[str]:
+    """Run a notebook plus a final cell of ``checks``; return the stream text of that cell."""
+    from jupyter_harness import kernel_env
+
+    env = kernel_env(simulator.base_url, simulator.api_key, workdir.parent / f"{name}-jupyter")
+    env["VIDU_LOG_PATH"] = str(workdir / "vidu_tasks.sqlite")
+    for key in [k for k in os.environ if k.startswith("VIDU_")]:
+        monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    nb = nbformat.read(workdir / name, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(checks))
+    client = nbclient.NotebookClient(
+        nb, timeout=240, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
+    )
+    client.execute()
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors, errors
+    last = nb.cells[-1].outputs
+    return [o.text for o in last if o.output_type == "stream" and o.name == "stdout"]
+
+
+@pytest.mark.slow
+def test_quickstart_runs_against_the_simulator(workdir, simulator, monkeypatch):
+    out = execute(
+        "quickstart.ipynb", workdir, simulator, monkeypatch,
+        "print(client.is_simulated, type(form).__name__, 'vidu-form' in form._dom_classes)\n"
+        "print(task.state, task.id)",
+    )  # fmt: skip
+    simulated, kind, classed, state, task_id = "".join(out).split()
+    assert (simulated, kind, classed, state) == ("True", "Img2VideoForm", "True", "success")
+    row = TaskLog(workdir / "vidu_tasks.sqlite").get(task_id)
+    assert row["experiment"] == "quickstart" and row["state"] == "success"
+    assert Path(row["video_path"]).read_bytes()[4:8] == b"ftyp"
+
+
+@pytest.mark.slow
+def test_compare_notebook_runs_a_sweep_and_builds_the_grid(workdir, simulator, monkeypatch):
+    out = execute(
+        "compare_prompts_and_seeds.ipynb", workdir, simulator, monkeypatch,
+        "print(len(grid.items), grid.cols, run.experiment)",
+    )  # fmt: skip
+    items, cols, experiment = "".join(out).split()
+    assert (items, cols) == ("6", "2")
+    frame = TaskLog(workdir / "vidu_tasks.sqlite").to_frame(experiment=experiment)
+    assert len(frame) == 6 and set(frame["state"]) == {"success"}
+    assert frame["credits"].notna().all() and frame["prompt"].nunique() == 3
+
+
+@pytest.mark.slow
+def test_analysis_notebook_summarises_and_exports(workdir, simulator, monkeypatch):
+    out = execute(
+        "task_log_analysis.ipynb", workdir, simulator, monkeypatch,
+        "print(len(df), len(by_settings), int(by_settings['tasks'].sum()))",
+    )  # fmt: skip
+    tasks, groups, grouped = map(int, "".join(out).split())
+    assert tasks >= 8 and groups >= 8 and grouped == tasks
+    exported = (workdir / "vidu_exports" / "tasks.csv").read_text().splitlines()
+    assert len(exported) == tasks + 1
+    assert (workdir / "vidu_exports" / "tasks.parquet").stat().st_size > 0
