@@ -358,13 +358,14 @@ def test_task_failure_fault(sim):
 
 
 def test_probability_faults_repeat_with_a_seed():
-    def pattern(seed: int) -> list[str | None]:
+    def pattern(seed: int) -> list[tuple[str | None, str | None]]:
         faults = Faults(seed=seed)
         faults.add("rate_limit", probability=0.3)
         faults.add("task_failure", probability=0.5, err_code=["A", "B"])
+        path = "/ent/v2/img2video"
         return [
-            (d.action, d.fail_with)
-            for d in (faults.decide("POST", "/ent/v2/img2video", submit=True) for _ in range(50))
+            (faults.decide("POST", path).action, faults.task_outcome("POST", path))
+            for _ in range(50)
         ]
 
     assert pattern(1) == pattern(1) != pattern(2)
@@ -372,6 +373,15 @@ def test_probability_faults_repeat_with_a_seed():
     assert {f for _, f in pattern(1)} == {None, "A", "B"}
     with pytest.raises(ValueError, match="fault kind"):
         Faults().add("meteor")
+
+
+def test_task_failure_counts_created_tasks_only(sim):
+    sim.faults.add("task_failure", count=1, err_code="ModelUnavailable")
+    sim.faults.add("rate_limit", count=1)
+    assert submit(sim).status_code == 429
+    assert submit(sim, duration=99).status_code == 400
+    task_id = submit(sim).json()["task_id"]
+    assert wait_final(sim, task_id)["err_code"] == "ModelUnavailable"
 
 
 def test_faults_skip_file_downloads_unless_targeted(sim):

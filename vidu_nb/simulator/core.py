@@ -173,9 +173,9 @@ class Simulator:
     def record(self, method: str, path: str, status: int) -> None:
         self.requests.append(RequestRecord(method, path, status, time.time()))
 
-    def submit(self, endpoint: Endpoint, body: Any, fail_with: str | None) -> SimTask:
+    def submit(self, endpoint: Endpoint, body: Any, path: str) -> SimTask:
         fields, image = check_submit(endpoint, body, self._rng.randrange(0, 2**31))
-        return self.engine.submit(fields, image, fail_with)
+        return self.engine.submit(fields, image, self.faults.task_outcome("POST", path))
 
     def _task(self, task_id: str, count_query: bool = False) -> SimTask:
         try:

@@ -45,7 +45,6 @@ class Decision:
     action: str | None = None  # one of _TERMINAL, or None for a normal answer
     rule: FaultRule | None = None
     delay: float = 0.0
-    fail_with: str | None = None  # err_code the created task will end with
     fired: list[str] = field(default_factory=list)
 
 
@@ -118,12 +117,12 @@ class Faults:
         with self._lock:
             return list(self._rules)
 
-    def decide(self, method: str, path: str, *, api: bool = True, submit: bool = False) -> Decision:
-        """Which rules fire for one request; consumes counts and random draws."""
+    def decide(self, method: str, path: str, *, api: bool = True) -> Decision:
+        """Which transport rules fire for one request; consumes counts and random draws."""
         decision = Decision()
         with self._lock:
             for rule in self._rules:
-                if rule.kind == "task_failure" and not submit:
+                if rule.kind == "task_failure":
                     continue
                 if rule.kind in _TERMINAL and decision.action is not None:
                     continue
@@ -133,15 +132,25 @@ class Faults:
                 decision.fired.append(rule.kind)
                 if rule.kind == "slow":
                     decision.delay += rule.delay
-                elif rule.kind == "task_failure":
-                    codes = rule.err_code
-                    decision.fail_with = (
-                        codes if isinstance(codes, str) else self._rng.choice(codes)
-                    )
                 else:
                     decision.action = rule.kind
                     decision.rule = rule
         return decision
+
+    def task_outcome(self, method: str, path: str) -> str | None:
+        """For a task that is being created: the err_code it must fail with, or None.
+
+        Asked only once a submit passed validation, so ``count`` means created tasks.
+        """
+        with self._lock:
+            for rule in self._rules:
+                if rule.kind != "task_failure" or not rule.matches(method, path, True):
+                    continue
+                if self._fires(rule):
+                    rule.fired += 1
+                    codes = rule.err_code
+                    return codes if isinstance(codes, str) else self._rng.choice(codes)
+        return None
 
     def _fires(self, rule: FaultRule) -> bool:
         if rule.count is not None:

@@ -95,8 +95,7 @@ class Handler(BaseHTTPRequestHandler):
             self._error(exc)
             sim.record(method, path, self.status)
             return
-        is_submit = method == "POST" and self._endpoint(path) is not None
-        decision = sim.faults.decide(method, path, api=path.startswith(api_root), submit=is_submit)
+        decision = sim.faults.decide(method, path, api=path.startswith(api_root))
         if decision.action == "drop":
             return self._drop(method, path)
         try:
@@ -111,7 +110,7 @@ class Handler(BaseHTTPRequestHandler):
                 )
             if decision.action == "server_error":
                 raise Reject(500, "InternalServiceFailure", "internal service failure")
-            respond = self._route(method, path, url.query, body, decision.fail_with)
+            respond = self._route(method, path, url.query, body)
         except Reject as exc:
             respond = lambda exc=exc: self._error(exc)  # noqa: E731
         except Exception:  # a simulator bug must look like the service failing, not hang
@@ -130,12 +129,7 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         self.server.sim.record(method, path, 0)
 
-    def _endpoint(self, path: str) -> str | None:
-        head = self.server.sim.prefix + "/ent/v2/"
-        name = path[len(head) :] if path.startswith(head) else ""
-        return name if name in ENDPOINTS else None
-
-    def _route(self, method: str, path: str, query: str, body: bytes, fail_with: str | None):
+    def _route(self, method: str, path: str, query: str, body: bytes):
         """Do the work now; return a function that writes the response (faults may delay it)."""
         sim = self.server.sim
         if path.startswith("/files/") and method in ("GET", "HEAD"):
@@ -149,7 +143,7 @@ class Handler(BaseHTTPRequestHandler):
         rest = path[len(head) :]
         parts = rest.split("/")
         if method == "POST" and rest in ENDPOINTS:
-            task = sim.submit(ENDPOINTS[rest], self._json(body), fail_with)
+            task = sim.submit(ENDPOINTS[rest], self._json(body), path)
             return lambda: self._json_response(200, submit_body(task))
         if len(parts) == 3 and parts[0] == "tasks":
             task_id, action = parts[1], parts[2]
