@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
 from datetime import datetime, timezone
+
+import ipywidgets as w
+from ipywidgets.widgets.widget import _remove_buffers
+from PIL import Image
 
 from vidu_nb.ui.form import Img2VideoForm, form
 
@@ -131,3 +137,55 @@ def test_reuse_seed_of_a_finished_task():
     f.reuse_button.click()
     assert f.state.seed_mode == "fixed" and f.controls["seed"].value == 4242
     assert not f.controls["seed"].disabled
+
+
+def widgets_in(widget, seen=None):
+    """Every widget reachable from ``widget`` through its synced traits (what gets saved)."""
+    seen = {} if seen is None else seen
+    if widget.model_id in seen:
+        return seen
+    seen[widget.model_id] = widget
+    for name in widget.keys:
+        value = getattr(widget, name)
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, w.Widget):
+                widgets_in(item, seen)
+    return seen
+
+
+def state_bytes(widget):
+    """Bytes a widget's state would take in a saved notebook (binary buffers included)."""
+    state = widget.get_state()
+    _state, _paths, buffers = _remove_buffers(state)
+    return len(json.dumps(_state, default=str)) + sum(len(b) for b in buffers)
+
+
+def test_uploaded_image_does_not_stay_in_widget_state():
+    big = photo(1600, 1200)
+    assert len(big) > 1_000_000
+    f = form()
+    f.controls["image"].value = (upload("holiday <b>photo</b>.png", big),)
+    assert f.controls["image"].value == ()  # moved into the Python state, widget emptied
+    assert f.state.image_data == big and f.state.build().ok
+    assert "holiday &lt;b&gt;photo&lt;/b&gt;.png: 1600x1200 PNG" in f.image_info.value
+    assert 0 < len(f.thumbnail.value) <= 4096 and f.thumbnail.value[:2] == b"\xff\xd8"
+    sizes = {type(x).__name__: state_bytes(x) for x in widgets_in(f).values()}
+    assert len(widgets_in(f)) > 50 and max(sizes.values()) < 6_000, sizes
+    f.state.prompt = "a redraw keeps the image"
+    assert f.state.image_data == big and f.thumbnail.value
+
+
+def test_a_bad_upload_still_names_the_file():
+    f = form()
+    f.controls["image"].value = (upload("notes.txt", b"not an image at all" * 100),)
+    assert f.controls["image"].value == ()
+    assert "notes.txt: 2 KB" in f.image_info.value and f.messages["image"].value
+    assert f.submit_button.disabled
+
+
+def photo(width, height):
+    """A large noisy PNG (a worst case for thumbnails)."""
+    im = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
+    out = io.BytesIO()
+    im.save(out, "PNG", compress_level=1)
+    return out.getvalue()

@@ -7,6 +7,7 @@ are one line each, so what they do is tested through ``FormState`` and ``refresh
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -46,6 +47,7 @@ class Img2VideoForm(w.VBox):
         self.state = state or FormState()
         self.cards: list[TaskCard] = []
         self._refreshing = False
+        self._preview_of: Any = None
         self.controls: dict[str, w.Widget] = {}
         self.messages: dict[str, w.HTML] = {}
         self._trait_of: dict[str, str] = {}
@@ -64,15 +66,24 @@ class Img2VideoForm(w.VBox):
             widget.observe(lambda c: self._from_control(trait, c.new), "value")
         return w.HBox([widget, self.messages[name]])
 
+    def _take_upload(self, value: Any) -> None:
+        """Move the uploaded file into the form state and empty the widget.
+
+        Widget state is saved with the notebook; the image must live only in the kernel.
+        """
+        if not value:
+            return  # the widget being emptied below
+        self.state.set_upload(value)
+        self.controls["image"].value = ()
+
     def _from_control(self, trait: str, value: Any) -> None:
         """A user edit goes into the state (not the transient values set while redrawing)."""
         if not self._refreshing:
             setattr(self.state, trait, value)
 
     def _build(self) -> list[w.Widget]:
-        s = self.state
         upload = w.FileUpload(accept=".png,.jpg,.jpeg,.webp", multiple=False, description="Image")
-        upload.observe(lambda c: s.set_upload(c.new), "value")
+        upload.observe(lambda c: self._take_upload(c.new), "value")
         self.thumbnail = w.Image(format="jpeg", layout=w.Layout(max_width="160px"))
         self.image_info = w.HTML()
         image_url = w.Text(placeholder="https://... (instead of a file)", description="or URL")
@@ -251,16 +262,25 @@ class Img2VideoForm(w.VBox):
             img = self.state.start_image()
         except Exception:
             img = None
+        name = self.state.image_name or "image"
         if img is None or img.is_remote:
-            self.thumbnail.value = b""
+            self.thumbnail.value, self._preview_of = b"", None
             self.thumbnail.layout.display = "none"
-            self.image_info.value = esc(img.url) if img is not None else ""
+            if img is not None:
+                self.image_info.value = esc(img.url)
+            elif self.state.image_data:  # an upload that failed its checks: still say which
+                size = len(self.state.image_data) / 1024
+                self.image_info.value = esc(f"{name}: {size:,.0f} KB")
+            else:
+                self.image_info.value = ""
             return
-        self.thumbnail.value = img.thumbnail(160) or b""
+        if self._preview_of is not img:  # decoding a large image on every keystroke is slow
+            self.thumbnail.value = small_preview(img)
+            self._preview_of = img
         self.thumbnail.layout.display = None
         ratio = img.aspect_ratio or 0
         self.image_info.value = esc(
-            f"{self.state.image_name or 'image'}: {img.width}x{img.height} {img.format.upper()}, "
+            f"{name}: {img.width}x{img.height} {img.format.upper()}, "
             f"{img.size_bytes / 1024:,.0f} KB, ratio {ratio:.2f}"
         )
 
@@ -309,6 +329,28 @@ class Img2VideoForm(w.VBox):
         self.cards.insert(0, card)
         self.card_box.children = (card, *self.card_box.children)
         return card
+
+
+#: The preview thumbnail is widget state (saved with the notebook): keep it this small.
+PREVIEW_MAX_BYTES = 4096
+
+
+def small_preview(img: Any, max_side: int = 160) -> bytes:
+    """A JPEG thumbnail of at most ``PREVIEW_MAX_BYTES`` (smaller side/quality until it fits)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(img.data)) as im:
+        im.draft("RGB", (max_side, max_side))  # JPEG: decode at a reduced scale
+        base = im.convert("RGB")
+    base.thumbnail((max_side, max_side))
+    for side, quality in ((max_side, 80), (max_side, 60), (max_side * 3 // 4, 50), (64, 40)):
+        thumb = base.copy()
+        thumb.thumbnail((side, side))
+        out = io.BytesIO()
+        thumb.save(out, "JPEG", quality=quality)
+        if out.tell() <= PREVIEW_MAX_BYTES:
+            break
+    return out.getvalue()
 
 
 def form(client: Any = None, log: Any = None, poller: Any = None, **kwargs: Any) -> Img2VideoForm:
