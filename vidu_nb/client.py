@@ -3,7 +3,9 @@
 With no key and no base URL it talks to the embedded local simulator (see ``embedded``), so
 a notebook works out of the box and nothing is charged. Every task it returns is bound to it,
 so ``client.submit(req).wait()`` works. Waiting follows ``PollSchedule``: a first check within
-seconds, then backing off; it rides out transient errors until its own timeout.
+seconds, then backing off; it rides out transient errors until its own timeout. The client
+learns how long processing takes from the tasks it waits on (``client.timing``, in memory),
+so later waits check densely only around the predicted finish.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from .errors import (
 from .schedule import PollSchedule
 from .spec import ImageFittedWarning
 from .task import Task
+from .timing import Timing, Watch, task_key
 from .transport import RetryPolicy, Transport
 
 log = logging.getLogger("vidu_nb.client")
@@ -67,6 +70,7 @@ class ViduClient:
         timeout: float | tuple[float, float] = (5, 60),
         max_retries: int = 4,
         schedule: PollSchedule | None = None,
+        timing: Timing | None = None,
     ) -> None:
         config = ClientConfig.resolve(api_key, base_url, auth_scheme)
         if config.embedded:
@@ -81,6 +85,8 @@ class ViduClient:
             raise ValidationError("max_retries", max_retries, "must be >= 0")
         self.config = config
         self.schedule = schedule or PollSchedule()
+        #: Processing times learned from the tasks this client waited on (see ``Timing``).
+        self.timing = timing if timing is not None else Timing()
         self._transport = Transport(
             config.base_url,
             config.api_key,
@@ -212,26 +218,34 @@ class ViduClient:
         else:
             task, seen = Task(id=_task_id(task_or_id), state="").bind(self), ""
         attempt, retry_after = 0, None
+        watch = Watch(task_key(task))
         while not task.done:
             if seen or attempt:  # an id alone is checked at once, then by the schedule
+                now = time.monotonic()
                 delay = self.schedule.next_delay(
-                    time.monotonic() - start,
+                    now - start,
                     task.state or "created",
                     attempt,
                     off_peak=bool(task.off_peak),
                     retry_after=retry_after,
+                    expected=self.timing.forecast(watch, now),
                 )
                 if deadline is not None:
                     delay = min(delay, max(0.0, deadline - time.monotonic()))
                 time.sleep(delay)
             attempt += 1
             retry_after = None
+            sent = time.monotonic()
             try:
                 task = self.get(task)
             except _TRANSIENT as exc:
                 retry_after = getattr(exc, "retry_after", None)
                 log.warning("checking task %s failed (%s); will retry", task.id, exc)
             else:
+                watch.key = watch.key or task_key(task)
+                answered = time.monotonic()
+                watch.seen(task.state, sent, answered)
+                self.timing.learn(watch, task.state, answered)
                 if task.state != seen:
                     seen, attempt = task.state, 0
                     if on_update is not None:

@@ -1,10 +1,14 @@
 """``Poller``: one background thread that submits, follows and downloads every task.
 
 The notebook never waits on the network: ``submit`` and ``track`` only put work in memory and
-return. A single daemon thread keeps a heap of due times and polls only the tasks that are due,
-with the same ``PollSchedule`` as ``ViduClient.wait`` (200 pending tasks are one thread and a
-few requests a second, not 200 threads). Every state change is written to the ``TaskLog`` and
-sent to subscribers; succeeded videos go to the ``VideoCache`` through a small download pool.
+return. A single daemon thread keeps a heap of due times and hands the tasks that are due to a
+small bounded pool of HTTP workers (``http_workers``), so a slow answer does not delay the other
+due checks, and 200 pending tasks are one scheduler and a few workers, not 200 threads.
+Submissions are sent one at a time, in order. Checks follow the same ``PollSchedule`` as
+``ViduClient.wait``, with a ``Timing`` learned from the log's finished tasks (so it survives a
+kernel restart) and from every task seen finishing. Every state change is written to the
+``TaskLog`` and sent to subscribers; succeeded videos go to the ``VideoCache`` through a small
+download pool.
 
 Concurrency policy (``policy``):
 
@@ -43,6 +47,7 @@ from .errors import (
 from .schedule import PollSchedule
 from .task import FINAL_STATES, Creation, Task
 from .tasklog import TaskLog
+from .timing import Timing, Watch, history, make_key, task_key
 
 log = logging.getLogger(__name__)
 POLICIES = ("queue", "submit_all")
@@ -90,6 +95,7 @@ class _Tracked:
     due: float = 0.0
     off_peak: bool = False
     primed: bool = False  # read its row from the log already
+    watch: Watch = field(default_factory=lambda: Watch(None))
 
 
 @dataclass
@@ -114,11 +120,15 @@ class Poller:
         policy: str = "queue",
         schedule: PollSchedule | None = None,
         download_workers: int = 2,
+        http_workers: int = 4,
+        timing: Timing | None = None,
     ) -> None:
         if policy not in POLICIES:
             raise ValidationError("policy", policy, "must be one of " + ", ".join(POLICIES))
         if max_running < 1:
             raise ValidationError("max_running", max_running, "must be >= 1")
+        if not 1 <= http_workers <= 32:
+            raise ValidationError("http_workers", http_workers, "must be between 1 and 32")
         self.client = client
         self.log = log
         self.policy = policy
@@ -126,6 +136,11 @@ class Poller:
         self.schedule = schedule or getattr(client, "schedule", None) or PollSchedule()
         self.cache = VideoCache(log.cache_dir) if cache is True else (cache or None)
         self.stats = _Stats()
+        #: Processing times, learned from the log when the worker starts and from every
+        #: task seen finishing (shared with the client's own waits when it has one).
+        self.timing = timing or getattr(client, "timing", None) or Timing()
+        self.http_workers = http_workers
+        self._learned = False
         self._cond = threading.Condition()
         self._queue: deque[_Queued] = deque()
         self._tracked: dict[str, _Tracked] = {}
@@ -135,8 +150,10 @@ class Poller:
         self._subscribers: list[Callable[[PollerEvent], None]] = []
         self._downloads: set[Future[None]] = set()
         self._pool = ThreadPoolExecutor(download_workers, thread_name_prefix="vidu-download")
+        self._http = ThreadPoolExecutor(http_workers, thread_name_prefix="vidu-http")
+        self._inflight: set[Future[None]] = set()
         self._not_before = 0.0
-        self._busy = False
+        self._submitting = False  # one submission at a time, in queue order
         self._stopping = False
         self._thread: threading.Thread | None = None
 
@@ -211,7 +228,7 @@ class Poller:
     def pending(self) -> int:
         """Submissions not yet sent plus tasks not yet finished (downloads not counted)."""
         with self._cond:
-            return len(self._queue) + len(self._tracked) + (1 if self._busy else 0)
+            return len(self._queue) + len(self._tracked) + (1 if self._submitting else 0)
 
     @property
     def queued(self) -> int:
@@ -241,8 +258,11 @@ class Poller:
             unsent = len(self._queue)
         if self._thread is not None:
             self._thread.join(max(0.0, deadline - time.monotonic()))
+        self._http.shutdown(wait=False, cancel_futures=True)
         self._pool.shutdown(wait=False, cancel_futures=True)
-        for fut in list(self._downloads):
+        with self._cond:
+            running = list(self._inflight) + list(self._downloads)
+        for fut in running:
             try:
                 fut.result(max(0.0, deadline - time.monotonic()))
             except Exception:
@@ -257,7 +277,7 @@ class Poller:
             raise ViduError("the poller is not started; call start() first")
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
-            while self._queue or self._tracked or self._busy or self._downloads:
+            while self._queue or self._tracked or self._inflight or self._downloads:
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     return False
@@ -281,9 +301,10 @@ class Poller:
         now = time.monotonic()
         if now < self._not_before:
             return None
-        if self._queue and self._queue[0].not_before <= now:  # sending comes first
-            if self.policy == "submit_all" or len(self._tracked) < self.max_running:
-                return ("submit", self._queue.popleft())
+        if len(self._inflight) >= self.http_workers:
+            return None
+        if self._queue and self._queue[0].not_before <= now and self._may_submit():
+            return ("submit", self._queue.popleft())  # sending comes first
         while self._heap:
             due, _, tid = self._heap[0]
             tr = self._tracked.get(tid)
@@ -296,16 +317,27 @@ class Poller:
             break
         return None
 
+    def _may_submit(self) -> bool:
+        if self._submitting:
+            return False
+        return self.policy == "submit_all" or len(self._tracked) < self.max_running
+
     def _sleep_for(self) -> float | None:
+        if len(self._inflight) >= self.http_workers:
+            return None  # a finishing job notifies
         now = time.monotonic()
         times = [self._heap[0][0]] if self._heap else []
-        if self._queue and (self.policy == "submit_all" or len(self._tracked) < self.max_running):
+        if self._queue and self._may_submit():
             times.append(self._queue[0].not_before)
         if not times:
             return None
         return max(0.0, max(min(times), self._not_before) - now)
 
     def _run(self) -> None:
+        """The scheduler: pick what is due, hand it to an HTTP worker, repeat."""
+        if not self._learned:
+            self._learned = True
+            self._learn_history()
         while True:
             with self._cond:
                 while not self._stopping:
@@ -315,26 +347,51 @@ class Poller:
                     self._cond.wait(self._sleep_for())
                 if self._stopping:
                     return
-                self._busy = True
-            try:
-                if job[0] == "poll":
-                    self._poll(job[1])
-                else:
-                    self._submit(job[1])
-            except Exception:  # a bug must not kill the worker; the task is retried later
-                log.exception("poller: unexpected error")
-                if job[0] == "poll":
-                    with self._cond:
-                        self._reschedule(job[1], failure=True)
-                else:  # never drop a request silently: record it as failed
-                    try:
-                        self._refused(job[1], RuntimeError("internal error"), None, {})
-                    except Exception:
-                        log.exception("poller: cannot record a failed submission")
-            finally:
+                if job[0] == "submit":
+                    self._submitting = True
+                try:
+                    fut = self._http.submit(self._execute, job)
+                except RuntimeError:  # shut down under us: stopping
+                    if job[0] == "submit":
+                        self._queue.appendleft(job[1])
+                    return
+                self._inflight.add(fut)
+                fut.add_done_callback(self._job_done)
+
+    def _learn_history(self) -> None:
+        base_url = getattr(self.client, "base_url", None)
+        try:
+            url = base_url if isinstance(base_url, str) else None
+            for key, seconds in history(self.log.path, url):
+                self.timing.observe(key, seconds)
+        except Exception:  # learning is an optimisation; never fatal
+            log.exception("poller: cannot learn timings from the log")
+
+    def _job_done(self, fut: Future[None]) -> None:
+        with self._cond:
+            self._inflight.discard(fut)
+            self._cond.notify_all()
+
+    def _execute(self, job: tuple[str, Any]) -> None:
+        try:
+            if job[0] == "poll":
+                self._poll(job[1])
+            else:
+                self._submit(job[1])
+        except Exception:  # a bug must not kill the worker; the task is retried later
+            log.exception("poller: unexpected error")
+            if job[0] == "poll":
                 with self._cond:
-                    self._busy = False
-                    self._cond.notify_all()
+                    self._reschedule(job[1], failure=True)
+            else:  # never drop a request silently: record it as failed
+                try:
+                    self._refused(job[1], RuntimeError("internal error"), None, {})
+                except Exception:
+                    log.exception("poller: cannot record a failed submission")
+        finally:
+            if job[0] == "submit":
+                with self._cond:
+                    self._submitting = False
 
     def _submit(self, item: _Queued) -> None:
         self.stats.submits += 1
@@ -370,6 +427,8 @@ class Poller:
         now = time.monotonic()
         tr = _Tracked(task.id, item.handle, now, task, task.state, off_peak=bool(task.off_peak))
         tr.primed = True
+        tr.watch = Watch(task_key(task))
+        tr.watch.seen(task.state, now)
         with self._cond:
             self._ids[item.handle] = task.id
             self._follow(tr, now + self._delay(tr))
@@ -390,10 +449,15 @@ class Poller:
             if row is not None:
                 tr.state, tr.off_peak = row["state"], bool(row.get("off_peak"))
                 tr.handle = row.get("client_ref") or tr.handle
+                tr.watch.key = make_key(
+                    row.get("model"), row.get("resolution"), row.get("duration"), tr.off_peak
+                )
                 if row.get("submitted_at") is not None:
                     age = time.time() - row["submitted_at"].timestamp()
                     tr.started = time.monotonic() - max(0.0, age)
-        self.stats.polls += 1
+        with self._cond:
+            self.stats.polls += 1
+        sent = time.monotonic()
         try:
             task = self.client.get(tr.task or tr.task_id)
         except RateLimited as exc:
@@ -418,6 +482,10 @@ class Poller:
             self._fault(tr, exc, getattr(exc, "retry_after", None))
             return
         tr.failures = tr.not_found = 0
+        answered = time.monotonic()
+        tr.watch.key = tr.watch.key or task_key(task)
+        tr.watch.seen(task.state, sent, answered)
+        self.timing.learn(tr.watch, task.state, answered)
         changed = self.log.update(task)
         old, tr.task = tr.state, task
         tr.off_peak = bool(task.off_peak) if task.off_peak is not None else tr.off_peak
@@ -448,10 +516,18 @@ class Poller:
             self._reschedule(tr, failure=True, retry_after=retry_after)
 
     def _delay(self, tr: _Tracked, *, retry_after: float | None = None) -> float:
-        elapsed = time.monotonic() - tr.started
+        now = time.monotonic()
         attempt = tr.attempt + tr.failures
+        expected = None  # failing checks back off as before; a forecast is for healthy ones
+        if tr.state == "processing" and not tr.failures:
+            expected = self.timing.forecast(tr.watch, now)
         return self.schedule.next_delay(
-            elapsed, tr.state, attempt, off_peak=tr.off_peak, retry_after=retry_after
+            now - tr.started,
+            tr.state,
+            attempt,
+            off_peak=tr.off_peak,
+            retry_after=retry_after,
+            expected=expected,
         )
 
     def _reschedule(self, tr: _Tracked, *, failure: bool = False, retry_after=None) -> None:
@@ -493,8 +569,9 @@ class Poller:
                                video_path=str(video), cover_path=str(cover) if cover else None))  # fmt: skip
 
     def _note(self, exc: BaseException) -> None:
-        self.stats.errors += 1
-        self.stats.last_error = f"{type(exc).__name__}: {exc}"
+        with self._cond:
+            self.stats.errors += 1
+            self.stats.last_error = f"{type(exc).__name__}: {exc}"
 
     def _emit(self, event: PollerEvent) -> None:
         with self._cond:

@@ -10,6 +10,12 @@ A server ``Retry-After`` is always honoured (it is real time, never scaled).
 
 ``time_scale`` multiplies every delay it computes, so a simulator running ``speed`` times
 faster than real is polled with ``PollSchedule.for_speed(speed)``.
+
+With a ``Forecast`` (``expected=``, from ``Timing``) the schedule stops guessing: it sleeps
+until the predicted window opens (checking at least every ``sparse_cap``), checks every
+``dense`` seconds inside it (the step widens when the window is wide, so it never costs more
+than about ``window_checks`` checks), and backs off in proportion to the overrun when the task
+is late. Without one it is the plain backoff above.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import random
 from dataclasses import dataclass, field, replace
 
 from .task import FINAL_STATES
+from .timing import Forecast
 
 
 @dataclass(frozen=True)
@@ -38,13 +45,18 @@ class PollSchedule:
     off_peak_max_cap: float = 900.0
     jitter: float = 0.15
     retry_after_cap: float = 300.0
+    dense: float = 0.6
+    window_checks: int = 20
+    sparse_cap: float = 60.0
+    overrun_fraction: float = 0.25
     time_scale: float = 1.0
     min_delay: float = 0.01
     seed: int | None = None
     _rng: random.Random = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("first", "processing_first", "cap", "off_peak_first", "off_peak_cap"):
+        names = ("first", "processing_first", "cap", "off_peak_first", "off_peak_cap", "dense")
+        for name in (*names, "sparse_cap", "window_checks"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"PollSchedule.{name} must be > 0")
         if self.factor < 1:
@@ -91,20 +103,38 @@ class PollSchedule:
         *,
         off_peak: bool = False,
         retry_after: float | None = None,
+        expected: Forecast | None = None,
     ) -> float:
         """Seconds to sleep before the next check.
 
         ``elapsed``: real seconds since the task was submitted (or since waiting began);
         ``state``: the last state seen; ``attempt``: checks made since that state was first
         seen (0 right after a submit or a state change); ``retry_after``: the server's hint
-        from the last response, if any.
+        from the last response, if any; ``expected``: when the task should finish (real
+        seconds from now), which replaces the backoff (see the module docstring).
         """
         if state in FINAL_STATES:
             return 0.0
-        delay = self.base_delay(elapsed, state, attempt, off_peak=off_peak)
-        if self.jitter:
-            delay *= self._rng.uniform(1.0 - self.jitter, 1.0 + self.jitter)
-        delay = max(self.min_delay, delay * self.time_scale)
+        if expected is not None:
+            delay = self._forecast_delay(expected, elapsed, state, off_peak)
+        else:
+            delay = self.base_delay(elapsed, state, attempt, off_peak=off_peak)
+            if self.jitter:
+                delay *= self._rng.uniform(1.0 - self.jitter, 1.0 + self.jitter)
+            delay *= self.time_scale
+        delay = max(self.min_delay, delay)
         if retry_after is not None and retry_after > 0:
             delay = max(delay, min(float(retry_after), self.retry_after_cap))
         return delay
+
+    def _forecast_delay(self, f: Forecast, elapsed: float, state: str, off_peak: bool) -> float:
+        """Real seconds to sleep given a finish window (see the module docstring)."""
+        ts = self.time_scale
+        step = max(self.dense * ts, (f.late - f.early) / self.window_checks)
+        cap = self.base_delay(elapsed, state, 200, off_peak=off_peak) * ts
+        if f.early > 0:  # before the window: one long sleep, jittered only downward
+            sparse = min(f.early, self.sparse_cap * ts)
+            return sparse * (self._rng.uniform(1.0 - self.jitter, 1.0) if self.jitter else 1.0)
+        if f.late >= 0:
+            return min(step, cap)
+        return min(max(step, -f.late * self.overrun_fraction), max(cap, step))

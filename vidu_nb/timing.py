@@ -1,0 +1,236 @@
+"""``Timing``: how long tasks take to process, learned from the tasks already seen (pure).
+
+A waiter that knows a generation takes about 40 s can sleep through most of it and check
+densely only when the end is due: fewer requests *and* a shorter detection lag than a fixed
+poller. Nothing is ever observed exactly: a check says only "not started / processing /
+finished" at one instant. So each finished task yields an *interval* for its processing time:
+started in ``(a, b]`` (last check before processing, first check in it), finished in
+``(c, d]`` (last unfinished check, first final one), hence ``D`` in ``(c - b, d - a)``.
+Intervals of one setting are intersected (robustly, by quantiles), which gets tight quickly
+when the service is steady and stays honest (wide) when it is not.
+
+Settings are keyed by ``(model, resolution, duration, off_peak)``. An unseen key is predicted
+from the same model and resolution at other durations (a straight line through them), else
+scaled from any known key by duration x pixels (with a wide margin), else not at all: then
+the schedule falls back to plain backoff. Queueing time depends on everybody's load, so it
+is not predicted; the forecast starts once a task is seen processing.
+
+All times are in the caller's seconds (monotonic clock for live observations), so a fast
+simulator simply yields short durations; nothing here knows about real-time scales.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .task import FINAL_STATES, Task
+
+#: ``(model, resolution, duration, off_peak)``
+Key = tuple[str, str, int, bool]
+_NOT_STARTED = ("created", "queueing")
+
+
+def task_key(task: Task | None) -> Key | None:
+    """The timing key of a task from its submit echo, or None when the echo lacks it."""
+    if task is None:
+        return None
+    req = task.request or {}
+    return make_key(task.model or req.get("model"), req.get("resolution"), req.get("duration"),
+                    task.off_peak if task.off_peak is not None else req.get("off_peak"))  # fmt: skip
+
+
+def make_key(model: Any, resolution: Any, duration: Any, off_peak: Any) -> Key | None:
+    try:
+        seconds = int(duration)
+    except (TypeError, ValueError):
+        return None
+    if not model or not resolution or seconds <= 0:
+        return None
+    return (str(model), str(resolution), seconds, bool(off_peak))
+
+
+def pixels(resolution: str) -> float:
+    """Frame pixels of ``"720p"``-style names (16:9), for scaling a known duration."""
+    m = re.fullmatch(r"(\d+)p", resolution.strip().lower())
+    height = int(m.group(1)) if m else 720
+    return height * height * 16 / 9
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """When a task should finish, in seconds from now: between ``early`` and ``late``
+    (negative ``late`` means it is overdue by that much)."""
+
+    early: float
+    late: float
+
+
+@dataclass
+class Watch:
+    """What one waiter saw of one task: check instants by state (caller's clock)."""
+
+    key: Key | None
+    not_started: float | None = None  # last check that saw created/queueing
+    started: tuple[float | None, float] | None = None  # processing began in (a, b]
+    unfinished: float | None = None  # last check that saw an unfinished state
+
+    def seen(self, state: str, sent: float, answered: float | None = None) -> None:
+        """A check sent at ``sent`` and answered at ``answered`` said ``state``. (The server
+        looked in between: "not yet" counts from the send, "already" from the answer.)"""
+        answered = sent if answered is None else answered
+        if state in _NOT_STARTED:
+            self.not_started = sent
+        elif state == "processing" and self.started is None:
+            self.started = (self.not_started, answered)
+        if state not in FINAL_STATES:
+            self.unfinished = sent
+
+    def processing_interval(self, finished_at: float) -> tuple[float, float] | None:
+        """Bounds of the processing time once the task is seen final at ``finished_at``."""
+        if self.started is None or self.started[0] is None or self.unfinished is None:
+            return None
+        a, b = self.started
+        return (max(0.0, self.unfinished - b), finished_at - a)
+
+
+class Timing:
+    """Recent processing-time intervals per key; thread-safe, kept in memory.
+
+    ``window``: observations kept per key (recent ones describe today's service best);
+    ``margin``: relative padding of every prediction.
+    """
+
+    def __init__(self, window: int = 20, margin: float = 0.05) -> None:
+        if window < 1:
+            raise ValueError("Timing.window must be >= 1")
+        self.window = window
+        self.margin = margin
+        self._obs: dict[Key, deque[tuple[float, float]]] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Timing({len(self._obs)} settings known)"
+
+    def __len__(self) -> int:
+        with self._lock:
+            return sum(len(v) for v in self._obs.values())
+
+    def observe(self, key: Key | None, low: float, high: float | None = None) -> None:
+        """Record that processing for ``key`` took between ``low`` and ``high`` seconds."""
+        high = low if high is None else high
+        if key is None or not 0 <= low <= high:
+            return
+        with self._lock:
+            self._obs.setdefault(key, deque(maxlen=self.window)).append((low, high))
+
+    def learn(self, watch: Watch, state: str, at: float) -> None:
+        """Learn from a task seen ``state`` at ``at`` (only successes: failures end early)."""
+        if state == "success":
+            bounds = watch.processing_interval(at)
+            if bounds is not None:
+                self.observe(watch.key, *bounds)
+
+    def duration(self, key: Key | None) -> tuple[float, float] | None:
+        """Likely processing time ``(low, high)`` for ``key``, or None when unknown."""
+        if key is None:
+            return None
+        with self._lock:
+            known = {k: _window(list(v)) for k, v in self._obs.items()}
+        if key in known:
+            lo, hi = known[key]
+            pad = self.margin * (lo + hi) / 2
+            return (max(0.0, lo - pad), hi + pad)
+        mids = {k: (lo + hi) / 2 for k, (lo, hi) in known.items()}
+        line = [
+            (k[2], y) for k, y in mids.items() if (k[0], k[1], k[3]) == (key[0], key[1], key[3])
+        ]
+        if len({d for d, _ in line}) >= 2:
+            guess, spread = _line(line, key[2])
+            pad = max(spread, 2 * self.margin) * guess
+            return (max(0.0, guess - pad), guess + pad)
+        if mids:
+            rates = sorted(y / (k[2] * pixels(k[1])) for k, y in mids.items())
+            guess = rates[len(rates) // 2] * key[2] * pixels(key[1])
+            return (0.5 * guess, 1.5 * guess)
+        return None
+
+    def forecast(self, watch: Watch, now: float) -> Forecast | None:
+        """When the watched task should finish, or None (not processing yet, or unknown)."""
+        if watch.started is None:
+            return None
+        span = self.duration(watch.key)
+        if span is None:
+            return None
+        a, b = watch.started
+        early = (a if a is not None else b - span[1]) + span[0]
+        return Forecast(max(early, b) - now, b + span[1] - now)
+
+
+def _q(values: list[float], p: float) -> float:
+    """The ``p`` quantile of sorted ``values`` (linear interpolation)."""
+    pos = p * (len(values) - 1)
+    i = int(pos)
+    j = min(i + 1, len(values) - 1)
+    return values[i] + (values[j] - values[i]) * (pos - i)
+
+
+def _window(obs: list[tuple[float, float]]) -> tuple[float, float]:
+    """Robust intersection of intervals; when they disagree, the spread of their centres."""
+    lo = _q(sorted(o[0] for o in obs), 0.8)
+    hi = _q(sorted(o[1] for o in obs), 0.2)
+    if lo <= hi:
+        return (lo, hi)
+    mids = sorted((a + b) / 2 for a, b in obs)
+    return (_q(mids, 0.1), _q(mids, 0.9))
+
+
+def _line(points: list[tuple[int, float]], x: int) -> tuple[float, float]:
+    """Least-squares line through ``points`` evaluated at ``x``; also its worst relative miss."""
+    n = len(points)
+    mx = sum(p[0] for p in points) / n
+    my = sum(p[1] for p in points) / n
+    sxx = sum((p[0] - mx) ** 2 for p in points)
+    slope = sum((p[0] - mx) * (p[1] - my) for p in points) / sxx
+    fit = lambda d: my + slope * (d - mx)  # noqa: E731
+    miss = max(abs(y - fit(d)) / max(fit(d), 1e-9) for d, y in points)
+    return (max(fit(x), 1e-9), miss)
+
+
+def history(
+    path: str | Path, base_url: str | None = None, limit: int = 5000
+) -> list[tuple[Key, float]]:
+    """``(key, seconds)`` of recent successes in a task log file, from its detection times.
+
+    Read-only and straight from SQLite (no DataFrame), so a big log costs milliseconds. Only
+    rows from ``base_url`` count when given: another service (or simulator speed) has other
+    durations. The logged times are when the poller *saw* each state, a slight underestimate.
+    """
+    uri = Path(path).resolve().as_uri() + "?mode=ro"
+    sql = (
+        "SELECT model, resolution, duration, off_peak, finished_at - processing_at FROM tasks"
+        " WHERE state = 'success' AND processing_at IS NOT NULL AND finished_at IS NOT NULL"
+    )
+    args: tuple[Any, ...] = ()
+    if base_url is not None:
+        sql += " AND base_url = ?"
+        args = (base_url,)
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=5)
+        try:
+            rows = conn.execute(sql + " ORDER BY row_id DESC LIMIT ?", (*args, limit)).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return []
+    out: list[tuple[Key, float]] = []
+    for model, resolution, duration, off_peak, seconds in reversed(rows):
+        key = make_key(model, resolution, duration, off_peak)
+        if key is not None and seconds is not None and seconds > 0:
+            out.append((key, float(seconds)))
+    return out
