@@ -58,3 +58,16 @@ def screenshot(page: Page, folder: Path, name: str) -> Path:
     path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=False)
     return path
+
+
+def video_times(page: Page, scope, *, samples: int = 2, gap_ms: int = 700) -> list[list[float]]:
+    """``currentTime`` of every ``<video>`` under ``scope``, sampled ``samples`` times."""
+    handle = scope.element_handle()
+    out = []
+    for i in range(samples):
+        if i:
+            page.wait_for_timeout(gap_ms)
+        out.append(
+            page.evaluate("s => [...s.querySelectorAll('video')].map(v => v.currentTime)", handle)
+        )
+    return out
