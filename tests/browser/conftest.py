@@ -28,10 +28,10 @@ CHROMIUM_FLAGS = [
 
 
 def chromium_path() -> str | None:
-    found = os.environ.get("VIDU_TEST_CHROMIUM") or shutil.which("chromium")
-    if found:
-        return found
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+    """``$VIDU_TEST_CHROMIUM``, else ``chromium`` on PATH, else Debian's path; None if absent."""
+    given = os.environ.get("VIDU_TEST_CHROMIUM")
+    found = given or shutil.which("chromium") or "/usr/bin/chromium"
+    return found if os.path.isfile(found) and os.access(found, os.X_OK) else None
 
 
 @pytest.fixture(scope="session")
@@ -68,7 +68,9 @@ def browser_context(tmp_path_factory: pytest.TempPathFactory):
     """One Chromium for the session, with a fresh profile directory."""
     exe = chromium_path()
     if exe is None:
-        pytest.skip("chromium is not installed (scripts/ensure-chromium installs it)")
+        pytest.skip(
+            "chromium not found (scripts/ensure-chromium installs it; or set VIDU_TEST_CHROMIUM)"
+        )
     sync_api = pytest.importorskip("playwright.sync_api")
     profile = tmp_path_factory.mktemp("chromium-profile")
     with sync_api.sync_playwright() as pw:

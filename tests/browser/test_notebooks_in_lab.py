@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SAMPLE = Path(__file__).resolve().parents[2] / "notebooks" / "sample.png"
 
 
-def test_quickstart_form_submits_and_the_video_plays(lab, page, artifacts):
+def test_quickstart_form_submits_and_the_video_plays(page, lab, artifacts):
     open_notebook(page, lab.url, "quickstart.ipynb")
     run_all_cells(page)
     form = page.locator(".vidu-form")
@@ -41,7 +41,7 @@ def test_quickstart_form_submits_and_the_video_plays(lab, page, artifacts):
     screenshot(page, artifacts, "quickstart-2-video-playing")
 
 
-def test_comparison_grid_plays_every_video_from_one_control(lab, page, artifacts):
+def test_comparison_grid_plays_every_video_from_one_control(page, lab, artifacts):
     open_notebook(page, lab.url, "compare_prompts_and_seeds.ipynb")
     run_all_cells(page)
     grid = page.locator(".vidu-grid").last
