@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from lab_page import open_notebook, run_all_cells, screenshot, video_times
+
+from .lab_page import open_notebook, run_all_cells, screenshot, video_times
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
