@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
 import http.server
+import json
+import re
+import shutil
+import subprocess
 import threading
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from test_ui_frontend import frontend  # noqa: F401  (fixture)
 
+import vidu_nb.ui
 from vidu_nb.ui.compare import compare, layout, show
-from vidu_nb.ui.player import VideoGrid
+from vidu_nb.ui.minify import tokens
+from vidu_nb.ui.player import VideoGrid, player_code
 from vidu_nb.ui.rows import TaskView, is_loopback
 
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
@@ -125,10 +134,32 @@ def test_hostile_prompt_is_plain_text_in_state_and_escaped_in_html():
     grid = compare([row(1, prompt=HOSTILE), row(2, prompt="ok")])
     # Labels travel as plain text and the JS sets them with textContent (never innerHTML).
     assert HOSTILE[:40] in grid.items[0]["label"]
-    js = VideoGrid._esm
+    js, _css = player_code()
     assert "innerHTML" not in js and "textContent" in js
+    assert "innerHTML" not in VideoGrid._esm
 
 
 @pytest.mark.parametrize("value", [float("nan"), None])
 def test_missing_values_from_pandas(value):
     assert TaskView({"seed": value}).seed_text() == "seed: \u2014"
+
+
+def test_widget_carries_the_minified_player_code_packed():
+    esm = VideoGrid._esm
+    packed = re.search(r'"([A-Za-z0-9+/=]{500,})"', esm).group(1)
+    payload = json.loads(gzip.decompress(base64.b64decode(packed)))
+    js, css = player_code()
+    assert payload == {"js": js, "css": css}
+    raw = (Path(vidu_nb.ui.__file__).parent / "player.js").read_text()
+    assert [t for t, _ in tokens(js)] == [t for t, _ in tokens(raw)]  # same program
+    assert len(esm) < 4_000 < len(raw)
+    assert "vidu-player-error" in css and "\n" not in css
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node not installed")
+def test_packed_and_minified_code_parses(tmp_path):
+    js, _css = player_code()
+    for name, code in (("player.mjs", js), ("loader.mjs", VideoGrid._esm)):
+        (tmp_path / name).write_text(code)
+        done = subprocess.run(["node", "--check", str(tmp_path / name)], capture_output=True)
+        assert done.returncode == 0, done.stderr.decode()

@@ -19,7 +19,7 @@ from .form_state import FormState
 from .rows import esc
 from .session import Session, estimate
 
-_WIDE = w.Layout(width="420px")
+_WIDE = {"width": "420px"}  # a dict, not a Layout: no widget exists (or is saved) at import
 _LABEL = {"description_width": "110px"}
 _TRI = [("on", True), ("off", False)]
 
@@ -156,12 +156,12 @@ class Img2VideoForm(w.VBox):
                 ),
                 self._control(
                     "payload",
-                    w.Textarea(description="Payload", layout=_WIDE, style=_LABEL),
+                    w.Textarea(description="Payload", layout=w.Layout(**_WIDE), style=_LABEL),
                     "payload",
                 ),
                 self._control(
                     "callback_url",
-                    w.Text(description="Callback URL", layout=_WIDE, style=_LABEL),
+                    w.Text(description="Callback URL", layout=w.Layout(**_WIDE), style=_LABEL),
                     "callback_url",
                 ),
             ]
