@@ -163,3 +163,10 @@ def test_packed_and_minified_code_parses(tmp_path):
         (tmp_path / name).write_text(code)
         done = subprocess.run(["node", "--check", str(tmp_path / name)], capture_output=True)
         assert done.returncode == 0, done.stderr.decode()
+
+
+def test_show_of_several_tasks_is_one_grid_with_controls():
+    grid = show([row(1, seed=1), row(2, seed=2), row(3, seed=3), row(4, seed=4)])
+    assert grid.controls and grid.cols == 3 and len(grid.items) == 4
+    assert [i["label"] for i in grid.items[:2]] == ["seed=1", "seed=2"]
+    assert show(row(7)).items[0]["label"] == "t7"

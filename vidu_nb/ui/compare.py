@@ -115,9 +115,16 @@ def compare(
     return grid
 
 
-def show(task: Any, *, log: Any = None, client: Any = None) -> VideoGrid:
-    """One player (with native controls too) for a task id, log row or Task."""
-    view = views_of(task, log)[0]
-    grid = VideoGrid(cols=1, controls=True, client=client or client_of(task), log=log)
-    grid.set_players(entries_for([view], [view.task_id]))
+def show(tasks: Any, *, log: Any = None, client: Any = None) -> VideoGrid:
+    """Players (with native controls too) for a task id, log row or Task, or several in one
+    widget: one grid costs the saved notebook far less than a widget per task."""
+    views = views_of(tasks, log)
+    grid = VideoGrid(
+        cols=min(3, max(1, len(views))),
+        controls=True,
+        client=client or client_of(tasks),
+        log=log,
+    )
+    text = [v.task_id for v in views] if len(views) == 1 else None
+    grid.set_players(entries_for(views, text))
     return grid
