@@ -223,9 +223,14 @@ def test_lab_command_and_environment(tmp_path):
     assert root == tmp_path and cmd[-1] == "notebooks/quickstart.ipynb"
     assert "--allow-root" in cmd and cmd[cmd.index("--port") + 1] == "9999"
     env = lab_environment(
-        {"PATH": "/bin"}, base_url="http://127.0.0.1:1", api_key="k", log_path=tmp_path / "l"
+        {"PATH": "/bin"},
+        base_url="http://127.0.0.1:1",
+        api_key="k",
+        log_path=tmp_path / "l",
+        speed=7.5,
     )
     assert env["VIDU_BASE_URL"] == "http://127.0.0.1:1" and env["VIDU_API_KEY"] == "k"
+    assert env["VIDU_SIM_SPEED"] == "7.5"
     assert env["VIDU_LOG_PATH"] == str(tmp_path / "l")
     keep = lab_environment({"VIDU_API_KEY": "real"}, log_path=tmp_path / "l")
     assert keep["VIDU_API_KEY"] == "real" and "VIDU_BASE_URL" not in keep

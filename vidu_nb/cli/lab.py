@@ -147,14 +147,21 @@ def lab_command(
 
 
 def lab_environment(
-    base: Mapping[str, str], *, base_url: str = "", api_key: str = "", log_path: Path
+    base: Mapping[str, str],
+    *,
+    base_url: str = "",
+    api_key: str = "",
+    log_path: Path,
+    speed: float | None = None,
 ) -> dict[str, str]:
-    """JupyterLab's environment: the simulator's address when one was started, and one task
-    log shared by every kernel whatever folder its notebook is in."""
+    """JupyterLab's environment: the simulator's address (and pace) when one was started, and
+    one task log shared by every kernel whatever folder its notebook is in."""
     env = dict(base)
     if base_url:
         env[ENV_BASE_URL] = base_url
         env[ENV_API_KEY] = api_key
+        if speed is not None:
+            env[ENV_SPEED] = f"{speed:g}"
     env["VIDU_LOG_PATH"] = str(log_path)
     return env
 
@@ -188,6 +195,7 @@ def run_lab(args: argparse.Namespace) -> int:
             base_url=sim.base_url if sim else "",
             api_key=sim.api_key if sim else "",
             log_path=log_path,
+            speed=sim.speed if sim else None,
         )
         return _run_until_exit(cmd, root, env)
     finally:
