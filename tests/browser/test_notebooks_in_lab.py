@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from .lab_page import open_notebook, run_all_cells, screenshot, video_times
+expect = pytest.importorskip("playwright.sync_api").expect
+
+from .lab_page import open_notebook, run_all_cells, screenshot, video_times  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -26,11 +28,12 @@ def test_quickstart_form_submits_and_the_video_plays(page, lab, artifacts):
     with page.expect_file_chooser() as chooser:
         form.locator(".vidu-field-image").click()
     chooser.value.set_files(str(SAMPLE))
+    form.get_by_text("sample.png: 640x360").wait_for()  # the kernel read the upload
     form.locator(".vidu-field-prompt textarea").fill("Gentle waves, the sun sets slowly")
-    form.locator("img").first.wait_for()  # the thumbnail preview of the upload
-    screenshot(page, artifacts, "quickstart-1-form-filled")
+    form.get_by_text("33 / 5,000").wait_for()  # the prompt reached the kernel (its counter)
     submit = form.locator("button.vidu-submit")
-    assert submit.is_enabled()
+    expect(submit).to_be_enabled()
+    screenshot(page, artifacts, "quickstart-1-form-filled")
     submit.click()
     card = form.locator(".vidu-card.vidu-card-state-success")
     card.wait_for(timeout=90_000)
