@@ -15,7 +15,7 @@ from typing import Any
 import ipywidgets as w
 
 from .compare import show
-from .rows import STEPS, TaskView, esc, fmt_seconds
+from .rows import STEPS, TaskView, css_token, esc, fmt_seconds
 
 _STEP_NAMES = STEPS[1:4]  # created, queueing, processing
 _BAR_STYLE = {"success": "success", "failed": "danger", "cancelled": "warning"}
@@ -28,7 +28,7 @@ def card_html(view: TaskView, now: float) -> dict[str, str]:
     name = view.task_id or ("queued" if state == "queued" else "no task id")
     header = (
         f"<b>{esc(name)}</b> "
-        f"<span class='vidu-card-badge vidu-card-badge-{esc(state)}'>{esc(state)}</span> "
+        f"<span class='vidu-card-badge vidu-card-badge-{css_token(state)}'>{esc(state)}</span> "
         f"<span class='vidu-card-elapsed'>{esc(elapsed)}</span>"
     )
     reached, _total = view.progress()
@@ -140,7 +140,7 @@ class TaskCard(w.VBox):
         off_peak = bool(view.get("off_peak")) and not view.done and self.client is not None
         cancellable = (queued or off_peak) and bool(self.task_id or queued)
         self._cancel.layout.display = None if cancellable else "none"
-        self._set_state_class(f"vidu-card-state-{view.state}")
+        self._set_state_class(f"vidu-card-state-{css_token(view.state)}")
         self._show_player()
 
     def tick(self) -> bool:

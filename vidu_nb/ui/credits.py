@@ -7,18 +7,25 @@ from typing import Any
 import ipywidgets as w
 
 from ..ledger import ledger_for
+from .rows import esc
 
 
 def credits_table(log: Any, by: str | list[str] = "model", **filters: Any) -> Any:
-    """Totals per group as a pandas Styler (credits bar, integers, per-second rate)."""
+    """Totals per group as a pandas Styler (credits bar, integers, per-second rate).
+
+    Group labels (experiment names are free text) are HTML-escaped: Styler does not by default.
+    """
     totals = ledger_for(log).totals(by, **filters)
+    caption = f"Credits by {by if isinstance(by, str) else ', '.join(by)}"
     return (
         totals.style.format(
             {"credits_per_s": "{:.2f}", "credits": "{:,}", "pending_credits": "{:,}"},
             na_rep="\u2014",
+            escape="html",
         )
+        .format_index(escape="html", na_rep="\u2014")
         .bar(subset=["credits"], color="#8ab4f8")
-        .set_caption(f"Credits by {by if isinstance(by, str) else ', '.join(by)}")
+        .set_caption(esc(caption))
     )
 
 

@@ -24,7 +24,7 @@ import requests
 import traitlets as t
 
 from .minify import minify_css, minify_js
-from .rows import TaskView, fmt_seconds, is_loopback, labels
+from .rows import TaskView, css_token, fmt_seconds, is_loopback, labels
 from .sources import URL_MAX_AGE, Expired, Refresher, Source, download, source_of
 
 _log = logging.getLogger(__name__)
@@ -229,6 +229,7 @@ def entries_for(
     out = []
     for i, (view, label) in enumerate(zip(views, label_text, strict=True)):
         key = f"{i}:{view.task_id}"
-        item = {"key": key, "label": label, "meta": meta_lines(view), "state": view.state}
+        state = css_token(view.state)  # a CSS class suffix in the browser
+        item = {"key": key, "label": label, "meta": meta_lines(view), "state": state}
         out.append((item, source_of(view)))
     return out

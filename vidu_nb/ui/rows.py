@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -171,6 +172,11 @@ def labels(views: list[TaskView]) -> tuple[list[str], list[str]]:
     """The parameters that vary among the tasks, and a plain-text label for each task."""
     keys = varying_keys([v.row for v in views])
     return keys, [label_for(v.row, keys) or v.task_id for v in views]
+
+
+def css_token(value: Any) -> str:
+    """A server-supplied word (a state) made safe as a CSS class suffix."""
+    return re.sub(r"[^a-z0-9_-]+", "_", str(value).lower())[:40] or "unknown"
 
 
 def esc(value: Any) -> str:
