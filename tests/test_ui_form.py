@@ -11,7 +11,7 @@ import ipywidgets as w
 from ipywidgets.widgets.widget import _remove_buffers
 from PIL import Image
 
-from vidu_nb.ui.form import Img2VideoForm, form
+from vidu_nb.ui.form import DEFAULT, Img2VideoForm, form
 
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
 
@@ -109,15 +109,15 @@ def test_model_switch_updates_allowed_options_and_disables_fields():
     assert [v for _l, v in c["duration"].options][1:] == list(range(1, 17))
     c["duration"].value = 12
     c["model"].value = "viduq1"
-    assert [v for _l, v in c["duration"].options] == [None, 5]
-    assert [v for _l, v in c["resolution"].options] == [None, "1080p"]
+    assert [v for _l, v in c["duration"].options] == [DEFAULT, 5]
+    assert [v for _l, v in c["resolution"].options] == [DEFAULT, "1080p"]
     assert f.state.duration == 5
     c["model"].value = "viduq3-turbo"
     assert c["bgm"].disabled and "Q3" in f.messages["bgm"].value
     assert c["movement_amplitude"].disabled
     c["model"].value = "vidu2.0"
     c["duration"].value = 8
-    assert [v for _l, v in c["resolution"].options] == [None, "720p"]
+    assert [v for _l, v in c["resolution"].options] == [DEFAULT, "720p"]
     assert not c["bgm"].disabled and not c["movement_amplitude"].disabled
 
 
@@ -189,3 +189,14 @@ def photo(width, height):
     out = io.BytesIO()
     im.save(out, "PNG", compress_level=1)
     return out.getvalue()
+
+
+def test_default_choices_are_shown_selected_not_empty():
+    f = form()
+    for name in ("duration", "resolution", "audio", "audio_type", "movement_amplitude"):
+        control = f.controls[name]
+        assert control.index == 0 and control.label.startswith("default"), name
+    f.controls["duration"].value = 8
+    assert f.state.duration == 8
+    f.controls["duration"].value = DEFAULT
+    assert f.state.duration is None and "duration" not in f.state.kwargs()

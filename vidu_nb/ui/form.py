@@ -22,6 +22,9 @@ from .session import Session, estimate
 _WIDE = {"width": "420px"}  # a dict, not a Layout: no widget exists (or is saved) at import
 _LABEL = {"description_width": "110px"}
 _TRI = [("on", True), ("off", False)]
+#: The "model's default" choice of a dropdown. Not ``None``: ipywidgets reads a ``None`` value
+#: as "nothing selected" and shows an empty box.
+DEFAULT = "(default)"
 
 
 def _msg() -> w.HTML:
@@ -79,7 +82,7 @@ class Img2VideoForm(w.VBox):
     def _from_control(self, trait: str, value: Any) -> None:
         """A user edit goes into the state (not the transient values set while redrawing)."""
         if not self._refreshing:
-            setattr(self.state, trait, value)
+            setattr(self.state, trait, None if value == DEFAULT else value)
 
     def _build(self) -> list[w.Widget]:
         upload = w.FileUpload(accept=".png,.jpg,.jpeg,.webp", multiple=False, description="Image")
@@ -125,7 +128,7 @@ class Img2VideoForm(w.VBox):
                 self._control(
                     "audio_type",
                     w.Dropdown(
-                        options=[("default (all)", None), *[(a, a) for a in AUDIO_TYPES]],
+                        options=[("default (all)", DEFAULT), *[(a, a) for a in AUDIO_TYPES]],
                         description="Audio type",
                         style=_LABEL,
                     ),
@@ -140,7 +143,10 @@ class Img2VideoForm(w.VBox):
                 self._control(
                     "movement_amplitude",
                     w.Dropdown(
-                        options=[("default (auto)", None), *[(m, m) for m in MOVEMENT_AMPLITUDES]],
+                        options=[
+                            ("default (auto)", DEFAULT),
+                            *[(m, m) for m in MOVEMENT_AMPLITUDES],
+                        ],
                         description="Movement",
                         style=_LABEL,
                     ),
@@ -207,17 +213,21 @@ class Img2VideoForm(w.VBox):
         spec = s.spec
         c = self.controls
         options = {
-            "duration": [(f"default ({spec.default_duration} s)", None)]
+            "duration": [(f"default ({spec.default_duration} s)", DEFAULT)]
             + [(f"{d} s", d) for d in s.allowed_durations()],
-            "resolution": [(f"default ({spec.default_resolution_for(s.effective_duration)})", None)]
+            "resolution": [
+                (f"default ({spec.default_resolution_for(s.effective_duration)})", DEFAULT)
+            ]
             + [(r, r) for r in s.allowed_resolutions()],
-            "audio": [(f"default ({'on' if spec.audio_default else 'off'})", None), *_TRI],
+            "audio": [(f"default ({'on' if spec.audio_default else 'off'})", DEFAULT), *_TRI],
         }
         for name, opts in options.items():
             if list(c[name].options) != opts:
                 c[name].options = opts
         for name, trait in self._trait_of.items():
             value = getattr(s, trait)
+            if value is None and isinstance(c[name], w.Dropdown):
+                value = DEFAULT
             if c[name].value != value:
                 c[name].value = value
         c["seed"].disabled = s.seed_mode != "fixed"
