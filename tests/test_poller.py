@@ -11,6 +11,7 @@ from conftest import make_image
 from vidu_nb.client import ViduClient
 from vidu_nb.poller import Poller, PollerEvent
 from vidu_nb.simulator import Simulator
+from vidu_nb.simulator import server as sim_server
 from vidu_nb.spec import Img2VideoRequest
 from vidu_nb.tasklog import TaskLog
 
@@ -199,3 +200,53 @@ def test_bad_arguments():
         Poller(None, None, policy="eager")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="max_running"):
         Poller(None, None, max_running=0)  # type: ignore[arg-type]
+
+
+def test_slow_answers_do_not_delay_other_due_checks(sim, log, monkeypatch):
+    monkeypatch.setattr(sim_server.Handler, "disable_nagle_algorithm", True)
+    delay = 1.5
+    with ViduClient.for_simulator(sim) as c:
+        tasks = [c.submit(req(i)) for i in range(9)]
+    slow, fast = tasks[:3], tasks[3:]
+    for t in slow:  # the first check of each of these hangs, occupying 3 of 4 HTTP workers
+        sim.faults.add("slow", count=1, method="GET", path=f"/tasks/{t.id}/", delay=delay)
+    seen: dict[str, float] = {}
+
+    def note(event: PollerEvent) -> None:
+        if event.task_id:
+            seen.setdefault(f"{event.task_id}:{event.new_state}", time.perf_counter())
+
+    with ViduClient.for_simulator(sim) as client, Poller(client, log, cache=False) as poller:
+        poller.subscribe(note)
+        began = time.perf_counter()
+        for t in tasks:
+            poller.track(t.id)
+        assert poller.wait_all(60)
+        took = time.perf_counter() - began
+    first_slow_answer = min(v for k, v in seen.items() if k.split(":")[0] in {t.id for t in slow})
+    assert all(seen[f"{t.id}:success"] < first_slow_answer for t in fast)
+    assert took < 0.75 * len(slow) * delay  # the slow answers overlapped (sequential: 3x)
+
+
+def test_timings_learned_from_the_log_survive_a_restart(sim, tmp_path):
+    path = tmp_path / "learn.sqlite"
+    with ViduClient.for_simulator(sim) as first, TaskLog(path) as log:
+        with Poller(first, log, cache=False, policy="submit_all") as poller:
+            for i in range(4):
+                poller.submit(req(i))
+            assert poller.wait_all(60)
+        assert len(poller.timing) == 4  # learned while following
+    with ViduClient.for_simulator(sim) as second, TaskLog(path) as log:
+        assert len(second.timing) == 0  # a new kernel knows nothing...
+        with Poller(second, log, cache=False) as poller:
+            assert len(poller.timing) == 4  # ...until it reads the log
+            key = ("viduq3-pro", "720p", 2, False)
+            span = poller.timing.duration(key)
+            truth = [sim.task_state(t) for t in log.df["task_id"]]
+            real = [v.finished_at - v.started_at for v in truth if v.duration == 2]
+            assert span is not None and span[0] <= max(real) * 1.5 and span[1] >= min(real) * 0.5
+
+
+def test_http_workers_are_bounded():
+    with pytest.raises(ValueError, match="http_workers"):
+        Poller(None, None, http_workers=0)  # type: ignore[arg-type]

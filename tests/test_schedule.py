@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from vidu_nb.schedule import PollSchedule
+from vidu_nb.timing import Forecast, Timing, Watch
 
 
 def delays(schedule: PollSchedule, states: list[str], *, off_peak: bool = False) -> list[float]:
@@ -113,3 +114,78 @@ def test_total_requests_for_a_typical_job_are_few():
         attempt += 1
         checks += 1
     assert checks < 20
+
+
+# -- with a forecast (``expected=``) ---------------------------------------------------------
+
+
+def run_waiter(schedule: PollSchedule, timing: Timing, start: float, finish: float) -> list[float]:
+    """A virtual waiter on a task queued until ``start``, processing until ``finish``; returns
+    the check instants (attempt restarts at each state change, as the real callers do)."""
+    watch, now, attempt, last, checks = Watch(("m", "720p", 5, False)), 0.0, 0, None, []
+    while True:
+        state = "queueing" if now < start else "processing" if now < finish else "success"
+        checks.append(now)
+        watch.seen(state, now)
+        if state == "success":
+            timing.learn(watch, state, now)
+            return checks
+        if state != last:
+            attempt, last = 0, state
+        now += schedule.next_delay(now, state, attempt, expected=timing.forecast(watch, now))
+        attempt += 1
+
+
+def test_checks_cluster_around_the_predicted_finish():
+    s, timing = PollSchedule(jitter=0), Timing()
+    run_waiter(s, timing, start=20, finish=80)  # cold: plain backoff, but it learns
+    run_waiter(s, timing, start=12, finish=72)
+    checks = run_waiter(s, timing, start=31, finish=91)
+    processing = [t for t in checks if t >= 31]
+    near = [t for t in processing if 91 - 20 <= t <= 91 + s.dense]
+    assert len(near) >= len(processing) - 2  # at most a sparse check or two before the window
+    assert checks[-1] - 91 <= s.dense  # noticed within one dense step
+    assert len(checks) < 40  # a fixed 1 s poller would need 91
+
+
+def test_cold_start_is_the_plain_backoff():
+    timing = Timing()
+    plain = run_waiter(PollSchedule(jitter=0), Timing(), start=20, finish=80)
+    watch = Watch(("m", "720p", 5, False))
+    watch.seen("processing", 5.0)
+    assert timing.forecast(watch, 6.0) is None
+    s = PollSchedule(jitter=0)
+    assert run_waiter(s, timing, start=20, finish=80) == plain
+    assert s.next_delay(30, "processing", 2, expected=None) == s.next_delay(30, "processing", 2)
+
+
+def test_before_the_window_one_sparse_sleep():
+    s = PollSchedule(jitter=0)
+    assert s.next_delay(0, "processing", 0, expected=Forecast(25, 30)) == pytest.approx(25)
+    far = s.next_delay(0, "processing", 0, expected=Forecast(500, 510))
+    assert far == pytest.approx(s.sparse_cap)  # still looks now and then
+
+
+def test_inside_the_window_dense_and_bounded_in_count():
+    s = PollSchedule(jitter=0)
+    assert s.next_delay(0, "processing", 5, expected=Forecast(-1, 5)) == pytest.approx(s.dense)
+    wide = s.next_delay(0, "processing", 5, expected=Forecast(-1, 119))
+    assert wide == pytest.approx(120 / s.window_checks)  # a wide window costs no more checks
+    fast = PollSchedule.for_speed(50, jitter=0)
+    assert fast.next_delay(0, "processing", 5, expected=Forecast(-0.01, 0.05)) == pytest.approx(
+        s.dense / 50
+    )
+
+
+def test_overrun_backs_off_in_proportion_and_is_capped():
+    s = PollSchedule(jitter=0)
+    late = [
+        s.next_delay(0, "processing", 9, expected=Forecast(-x - 5, -x)) for x in (1, 8, 40, 400)
+    ]
+    assert late[0] == pytest.approx(s.dense)
+    assert late[0] < late[1] < late[2] <= late[3] == pytest.approx(s.cap)
+
+
+def test_retry_after_still_wins_over_a_forecast():
+    s = PollSchedule(jitter=0, time_scale=0.01)
+    assert s.next_delay(0, "processing", 0, expected=Forecast(-1, 1), retry_after=3) == 3

@@ -242,6 +242,9 @@ class Poller:
             return len(self._tracked)
 
     def start(self) -> Poller:
+        if not self._learned:  # a local read of a few thousand rows at most: milliseconds
+            self._learned = True
+            self._learn_history()
         with self._cond:
             if self._thread is None or not self._thread.is_alive():
                 self._stopping = False
@@ -335,9 +338,6 @@ class Poller:
 
     def _run(self) -> None:
         """The scheduler: pick what is due, hand it to an HTTP worker, repeat."""
-        if not self._learned:
-            self._learned = True
-            self._learn_history()
         while True:
             with self._cond:
                 while not self._stopping:

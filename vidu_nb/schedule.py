@@ -46,7 +46,7 @@ class PollSchedule:
     jitter: float = 0.15
     retry_after_cap: float = 300.0
     dense: float = 0.6
-    window_checks: int = 20
+    window_checks: int = 30
     sparse_cap: float = 60.0
     overrun_fraction: float = 0.25
     time_scale: float = 1.0

@@ -106,7 +106,7 @@ class Timing:
     ``margin``: relative padding of every prediction.
     """
 
-    def __init__(self, window: int = 20, margin: float = 0.05) -> None:
+    def __init__(self, window: int = 20, margin: float = 0.03) -> None:
         if window < 1:
             raise ValueError("Timing.window must be >= 1")
         self.window = window
@@ -142,21 +142,21 @@ class Timing:
             return None
         with self._lock:
             known = {k: _window(list(v)) for k, v in self._obs.items()}
-        if key in known:
-            lo, hi = known[key]
-            pad = self.margin * (lo + hi) / 2
-            return (max(0.0, lo - pad), hi + pad)
-        mids = {k: (lo + hi) / 2 for k, (lo, hi) in known.items()}
-        line = [
-            (k[2], y) for k, y in mids.items() if (k[0], k[1], k[3]) == (key[0], key[1], key[3])
+        group = [
+            (k[2], *w) for k, w in known.items() if (k[0], k[1], k[3]) == (key[0], key[1], key[3])
         ]
-        if len({d for d, _ in line}) >= 2:
-            guess, spread = _line(line, key[2])
-            pad = max(spread, 2 * self.margin) * guess
-            return (max(0.0, guess - pad), guess + pad)
-        if mids:
-            rates = sorted(y / (k[2] * pixels(k[1])) for k, y in mids.items())
-            guess = rates[len(rates) // 2] * key[2] * pixels(key[1])
+        line = _line(group, key[2]) if len({d for d, _, _ in group}) >= 2 else None
+        span = known.get(key)
+        if span is not None and line is not None:  # both: their overlap, when they agree
+            both = (max(span[0], line[0]), min(span[1], line[1]))
+            span = both if both[0] <= both[1] else span
+        span = span or line
+        if span is not None:
+            pad = self.margin * (span[0] + span[1]) / 2
+            return (max(0.0, span[0] - pad), span[1] + pad)
+        if known:  # another resolution or model: scale by duration x pixels, widely
+            mids = sorted((lo + hi) / 2 / (k[2] * pixels(k[1])) for k, (lo, hi) in known.items())
+            guess = mids[len(mids) // 2] * key[2] * pixels(key[1])
             return (0.5 * guess, 1.5 * guess)
         return None
 
@@ -190,16 +190,25 @@ def _window(obs: list[tuple[float, float]]) -> tuple[float, float]:
     return (_q(mids, 0.1), _q(mids, 0.9))
 
 
-def _line(points: list[tuple[int, float]], x: int) -> tuple[float, float]:
-    """Least-squares line through ``points`` evaluated at ``x``; also its worst relative miss."""
-    n = len(points)
-    mx = sum(p[0] for p in points) / n
-    my = sum(p[1] for p in points) / n
-    sxx = sum((p[0] - mx) ** 2 for p in points)
-    slope = sum((p[0] - mx) * (p[1] - my) for p in points) / sxx
-    fit = lambda d: my + slope * (d - mx)  # noqa: E731
-    miss = max(abs(y - fit(d)) / max(fit(d), 1e-9) for d, y in points)
-    return (max(fit(x), 1e-9), miss)
+def _line(points: list[tuple[int, float, float]], x: int) -> tuple[float, float]:
+    """A line through duration -> ``(low, high)`` intervals, evaluated at ``x``, as a window.
+
+    Weighted least squares on the centres (tight intervals count more); the window's half
+    width is how far the line misses the intervals it was fitted on (robustly).
+    """
+    w = [1.0 / max(hi - lo, 1e-3 * max(hi, 1e-9), 1e-9) ** 2 for _, lo, hi in points]
+    ys = [(lo + hi) / 2 for _, lo, hi in points]
+    sw = sum(w)
+    mx = sum(wi * p[0] for wi, p in zip(w, points, strict=True)) / sw
+    my = sum(wi * y for wi, y in zip(w, ys, strict=True)) / sw
+    sxx = sum(wi * (p[0] - mx) ** 2 for wi, p in zip(w, points, strict=True))
+    sxy = sum(wi * (p[0] - mx) * (y - my) for wi, p, y in zip(w, points, ys, strict=True))
+    slope = sxy / sxx if sxx > 0 else 0.0
+    fits = [my + slope * (d - mx) for d, _, _ in points]
+    misses = sorted(max(lo - f, f - hi, 0.0) for f, (_, lo, hi) in zip(fits, points, strict=True))
+    miss = _q(misses, 0.9)
+    guess = max(my + slope * (x - mx), 0.0)
+    return (max(0.0, guess - miss), guess + miss)
 
 
 def history(
