@@ -1,4 +1,5 @@
-"""Browser-test fixtures: one fast simulator, one JupyterLab and one Chromium per session.
+"""Browser-test fixtures: one fast simulator, one Chromium, and JupyterLab, Notebook 7 and
+Voila servers, started when a test first needs them.
 
 Chromium is Debian's (``/usr/bin/chromium``) driven by the Playwright PyPI package; when it is
 missing the tests are skipped with the reason (``scripts/ensure-chromium`` installs it in CI).
@@ -12,7 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from jupyter_harness import ARTIFACTS, JupyterLab, copy_notebooks, kernel_env
+from jupyter_harness import (
+    ARTIFACTS,
+    JupyterLab,
+    JupyterServer,
+    NotebookServer,
+    VoilaServer,
+    copy_notebooks,
+    kernel_env,
+)
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -50,27 +59,57 @@ def fast_simulator() -> Iterator[object]:
         yield sim
 
 
+def _serve(
+    kind: type[JupyterServer], tmp_path_factory: pytest.TempPathFactory, sim, artifacts: Path
+) -> Iterator[JupyterServer]:
+    """Run ``kind`` over copies of the notebooks; kernels use ``sim`` and a private task log."""
+    chromium_or_skip()  # before paying for a server the tests could not use
+    work = tmp_path_factory.mktemp(kind.name.replace(" ", "-"))
+    root = copy_notebooks(work / "root")
+    env = kernel_env(sim.base_url, sim.api_key, work)
+    env["VIDU_LOG_PATH"] = str(root / "vidu_tasks.sqlite")
+    log_name = kind.name.replace(" ", "") + ".log"
+    with kind(root, env, log_path=artifacts / log_name) as server:
+        yield server
+
+
 @pytest.fixture(scope="session")
 def lab(
     tmp_path_factory: pytest.TempPathFactory, fast_simulator, artifacts
 ) -> Iterator[JupyterLab]:
     """JupyterLab on loopback serving copies of the notebooks; kernels use ``fast_simulator``."""
-    work = tmp_path_factory.mktemp("lab")
-    root = copy_notebooks(work / "root")
-    env = kernel_env(fast_simulator.base_url, fast_simulator.api_key, work)
-    env["VIDU_LOG_PATH"] = str(root / "vidu_tasks.sqlite")
-    with JupyterLab(root, env, log_path=artifacts / "jupyterlab.log") as server:
-        yield server
+    yield from _serve(JupyterLab, tmp_path_factory, fast_simulator, artifacts)
 
 
-@pytest.fixture(scope="session")
-def browser_context(tmp_path_factory: pytest.TempPathFactory):
-    """One Chromium for the session, with a fresh profile directory."""
+@pytest.fixture(scope="module")  # stopped when its tests are done: 2 cores
+def notebook7(
+    tmp_path_factory: pytest.TempPathFactory, fast_simulator, artifacts
+) -> Iterator[NotebookServer]:
+    """Jupyter Notebook 7 on loopback, set up like ``lab``."""
+    yield from _serve(NotebookServer, tmp_path_factory, fast_simulator, artifacts)
+
+
+@pytest.fixture(scope="module")  # stopped when its tests are done: 2 cores
+def voila(
+    tmp_path_factory: pytest.TempPathFactory, fast_simulator, artifacts
+) -> Iterator[VoilaServer]:
+    """Voila on loopback serving the notebooks as apps, set up like ``lab``."""
+    yield from _serve(VoilaServer, tmp_path_factory, fast_simulator, artifacts)
+
+
+def chromium_or_skip() -> str:
     exe = chromium_path()
     if exe is None:
         pytest.skip(
             "chromium not found (scripts/ensure-chromium installs it; or set VIDU_TEST_CHROMIUM)"
         )
+    return exe
+
+
+@pytest.fixture(scope="session")
+def browser_context(tmp_path_factory: pytest.TempPathFactory):
+    """One Chromium for the session, with a fresh profile directory."""
+    exe = chromium_or_skip()
     sync_api = pytest.importorskip("playwright.sync_api")
     profile = tmp_path_factory.mktemp("chromium-profile")
     with sync_api.sync_playwright() as pw:

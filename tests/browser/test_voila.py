@@ -1,0 +1,35 @@
+"""The notebooks as Voila apps in Chromium: the comparison grid's one control plays every
+video, and the quickstart's form renders, submits and plays its video.
+
+Voila runs the whole notebook in a fresh kernel for each page and shows only the outputs, with
+its own widget manager: the same widgets must work there with no notebook around them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("playwright.sync_api")
+pytest.importorskip("voila")
+
+from .widget_flows import fill_form, play_grid, submit_and_play  # noqa: E402
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_voila_comparison_grid_plays_every_video_from_one_control(page, voila, artifacts):
+    page.goto(voila.render_url("compare_prompts_and_seeds.ipynb"), timeout=120_000)
+    grid = page.locator(".vidu-grid").last  # the sweep's own grid comes first
+    grid.wait_for(timeout=120_000)
+    play_grid(page, grid, players=6)
+    grid.screenshot(path=str(artifacts / "voila-compare-grid-playing.png"))
+
+
+def test_voila_quickstart_form_submits_and_the_video_plays(page, voila, artifacts):
+    page.goto(voila.render_url("quickstart.ipynb"), timeout=120_000)
+    form = page.locator(".vidu-form")
+    form.wait_for(timeout=120_000)
+    submit = fill_form(page, form)
+    assert submit.is_visible()
+    card = submit_and_play(page, form)
+    card.screenshot(path=str(artifacts / "voila-quickstart-video-playing.png"))
