@@ -45,7 +45,7 @@ class PollSchedule:
     off_peak_max_cap: float = 900.0
     jitter: float = 0.15
     retry_after_cap: float = 300.0
-    dense: float = 0.6
+    dense: float = 0.5
     window_checks: int = 30
     sparse_cap: float = 60.0
     overrun_fraction: float = 0.25
