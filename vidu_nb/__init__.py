@@ -50,6 +50,8 @@ _UI_NAMES = {
     "estimate": "vidu_nb.ledger",
     "Poller": "vidu_nb.poller",
     "PollerEvent": "vidu_nb.poller",
+    "Timing": "vidu_nb.timing",
+    "Forecast": "vidu_nb.timing",
 }
 
 
