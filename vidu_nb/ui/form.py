@@ -18,6 +18,7 @@ from .card import TaskCard
 from .form_state import FormState
 from .rows import esc
 from .session import Session, estimate
+from .style import style_widget
 
 _WIDE = {"width": "420px"}  # a dict, not a Layout: no widget exists (or is saved) at import
 _LABEL = {"description_width": "110px"}
@@ -85,10 +86,26 @@ class Img2VideoForm(w.VBox):
             setattr(self.state, trait, None if value == DEFAULT else value)
 
     def _build(self) -> list[w.Widget]:
-        upload = w.FileUpload(accept=".png,.jpg,.jpeg,.webp", multiple=False, description="Image")
+        # The button's own text ("<description> (<count>)") is hidden by the stylesheet, which
+        # writes "Choose image..." instead: the count of the emptied widget would read 0.
+        upload = w.FileUpload(
+            accept=".png,.jpg,.jpeg,.webp",
+            multiple=False,
+            description="Choose image",
+            tooltip="a PNG, JPEG or WebP start frame (up to 50 MB)",
+        )
+        upload.add_class("vidu-upload")
         upload.observe(lambda c: self._take_upload(c.new), "value")
         self.thumbnail = w.Image(format="jpeg", layout=w.Layout(max_width="160px"))
+        self.thumbnail.add_class("vidu-thumbnail")
         self.image_info = w.HTML()
+        self.image_info.add_class("vidu-image-info")
+        image_label = w.HTML("Image")
+        image_label.add_class("vidu-image-label")
+        field = self._control("image", upload)  # the button and its message
+        field.children = (upload, self.image_info, self.messages["image"])
+        image_row = w.HBox([image_label, field])
+        image_row.add_class("vidu-image-row")
         image_url = w.Text(placeholder="https://... (instead of a file)", description="or URL")
         image_url.style = _LABEL
         prompt = w.Textarea(description="Prompt", layout=w.Layout(width="420px", height="80px"))
@@ -108,8 +125,8 @@ class Img2VideoForm(w.VBox):
         self.reuse_button.on_click(lambda _b: self.reuse_selected_seed())
         essentials = w.VBox(
             [
-                w.HBox([self._control("image", upload), self.thumbnail]),
-                self.image_info,
+                image_row,
+                self.thumbnail,
                 self._control("image_url", image_url, "image_url"),
                 self._control("prompt", prompt, "prompt"),
                 self.counter,
@@ -194,7 +211,8 @@ class Img2VideoForm(w.VBox):
         self.card_box = w.VBox()
         self.card_box.add_class("vidu-cards")
         footer = w.HBox([self.submit_button, self.estimate_html, self.status])
-        return [essentials, more, sweep_box, footer, self.card_box]
+        footer.add_class("vidu-form-footer")
+        return [style_widget(), essentials, more, sweep_box, footer, self.card_box]
 
     # -- redraw ----------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -239,7 +257,7 @@ class Img2VideoForm(w.VBox):
         for name, html in self.messages.items():
             key = "image" if name == "image_url" else name
             if key in result.errors:
-                html.value = f"<span class='vidu-error'>\u26a0 {esc(result.errors[key])}</span>"
+                html.value = f"<span class='vidu-error'>{esc(result.errors[key])}</span>"
             elif name in inactive:
                 html.value = f"<span class='vidu-inactive'>{esc(inactive[name])}</span>"
             elif name in result.warnings:
@@ -257,7 +275,7 @@ class Img2VideoForm(w.VBox):
         req = result.request
         self.submit_button.disabled = not result.ok
         if req is None:
-            self.estimate_html.value = "<i>fix the fields marked \u26a0 to submit</i>"
+            self.estimate_html.value = "<i>fix the fields marked in red to submit</i>"
             self.preview_json.value = self.preview_curl.value = ""
             return
         credits, source = estimate(req, self.session.log_if_open)
@@ -282,7 +300,7 @@ class Img2VideoForm(w.VBox):
                 size = len(self.state.image_data) / 1024
                 self.image_info.value = esc(f"{name}: {size:,.0f} KB")
             else:
-                self.image_info.value = ""
+                self.image_info.value = "<span class='vidu-inactive'>no image chosen</span>"
             return
         if self._preview_of is not img:  # decoding a large image on every keystroke is slow
             self.thumbnail.value = small_preview(img)
@@ -315,7 +333,7 @@ class Img2VideoForm(w.VBox):
         result = self.state.build()
         if not result.ok:
             self.status.value = (
-                "<span class='vidu-error'>not submitted: fix the fields marked \u26a0</span>"
+                "<span class='vidu-error'>not submitted: fix the fields marked in red</span>"
             )
             return None
         session = self.session

@@ -1,0 +1,56 @@
+"""The form's and cards' look: one small ``<style>`` block shipped inside the form.
+
+ipywidgets has no stylesheet hook, but an ``HTML`` widget's ``<style>`` applies in JupyterLab,
+Notebook 7 and Voila alike. Every rule is scoped by our own ``vidu-`` classes. The grid's CSS
+travels with its anywidget code instead (see ``player.css``).
+"""
+
+from __future__ import annotations
+
+import ipywidgets as w
+
+from .minify import minify_css
+
+_CSS = """
+.vidu-form .vidu-upload { font-size: 0 !important; width: auto; min-width: 148px; }
+.vidu-form .vidu-upload i.fa { font-size: var(--jp-widgets-font-size, 13px); margin-right: 6px; }
+.vidu-form .vidu-upload::after {
+  content: "Choose image\\2026"; font-size: var(--jp-widgets-font-size, 13px);
+}
+.vidu-image-row { align-items: center; }
+.vidu-image-row .vidu-image-label { width: 110px; text-align: right; padding-right: 8px; }
+.vidu-image-info { color: var(--jp-ui-font-color2, #555); margin-left: 8px; }
+.vidu-thumbnail { margin: 2px 0 6px 118px; border-radius: 3px; }
+.vidu-field-msg { margin-left: 8px; line-height: 28px; }
+.vidu-error { color: #c62828; }
+.vidu-warning { color: #a15c00; }
+.vidu-inactive { color: var(--jp-ui-font-color3, #888); font-style: italic; }
+.vidu-counter { color: var(--jp-ui-font-color2, #777); }
+.vidu-prompt-counter { margin-left: 118px; }
+.vidu-form-footer { align-items: center; margin-top: 6px; }
+.vidu-form-footer .widget-html { margin-left: 8px; }
+.vidu-card {
+  border: 1px solid var(--jp-border-color2, #ddd); border-radius: 4px;
+  padding: 6px 8px; margin: 6px 0;
+}
+.vidu-card-state-failed { border-color: #e0a0a0; }
+.vidu-card-badge {
+  display: inline-block; padding: 0 7px; border-radius: 9px; font-size: 11px;
+  line-height: 18px; background: #e8eaf0; color: #334;
+}
+.vidu-card-badge-success { background: #e3f3e4; color: #1b5e20; }
+.vidu-card-badge-failed, .vidu-card-badge-uncertain { background: #fbe4e4; color: #b71c1c; }
+.vidu-card-badge-processing, .vidu-card-badge-queueing { background: #e3effb; color: #0d47a1; }
+.vidu-card-elapsed, .vidu-card-steps { color: var(--jp-ui-font-color2, #666); }
+.vidu-card-error-text { color: #c62828; }
+"""
+
+#: The stylesheet, minified (it is widget state, saved with the notebook once per form).
+CSS = minify_css(_CSS)
+
+
+def style_widget() -> w.HTML:
+    """An ``HTML`` widget that carries the stylesheet (it renders nothing visible)."""
+    html = w.HTML(f"<style>{CSS}</style>")
+    html.add_class("vidu-style")
+    return html
