@@ -1,7 +1,7 @@
 // Synchronized grid of videos: one control plays, pauses and seeks all; lazy loading.
 // Local files come from the kernel as binary buffers turned into blob URLs (never saved).
 // A remote URL that fails (expired) is asked of the kernel once, which refreshes it.
-// User text is set with textContent only.
+// User text is set with textContent only. Icons are drawn in CSS: no emoji font needed.
 function el(tag, cls, text) {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
@@ -12,6 +12,12 @@ function fmt(t) {
   if (!isFinite(t)) t = 0;
   return Math.floor(t / 60) + ":" + String(Math.floor(t % 60)).padStart(2, "0");
 }
+function label(btn, icon, text) {
+  btn.replaceChildren(el("span", `vidu-icon vidu-icon-${icon}`), text);
+}
+// Cells are at most 640 px wide (a 720p video is not stretched across a wide notebook).
+const CELL = 640;
+const GAP = 8;
 function render({ model, el: host }) {
   const root = el("div", "vidu-grid-root");
   host.appendChild(root);
@@ -21,7 +27,7 @@ function render({ model, el: host }) {
   let io = null;
   let seeking = false;
   const bar = el("div", "vidu-grid-bar");
-  const play = el("button", "vidu-grid-play", "\u25B6 Play all");
+  const play = el("button", "vidu-grid-play");
   const seek = el("input", "vidu-grid-seek");
   Object.assign(seek, { type: "range", min: 0, max: 1000, value: 0, step: 1 });
   const clock = el("span", "vidu-grid-time", "0:00");
@@ -36,7 +42,7 @@ function render({ model, el: host }) {
   }
   function applyPlaying() {
     const on = model.get("playing");
-    play.textContent = on ? "\u23F8 Pause all" : "\u25B6 Play all";
+    label(play, on ? "pause" : "play", on ? "Pause all" : "Play all");
     for (const v of list()) {
       if (on && v.src) v.play().catch(() => {});
       else v.pause();
@@ -44,7 +50,7 @@ function render({ model, el: host }) {
   }
   function applyMuted() {
     const m = model.get("muted");
-    mute.textContent = m ? "\uD83D\uDD07" : "\uD83D\uDD0A";
+    mute.textContent = m ? "Unmute" : "Mute";
     for (const v of list()) v.muted = m;
   }
   function load(key, cell) {
@@ -66,7 +72,9 @@ function render({ model, el: host }) {
     vids.clear();
     cellOf.clear();
     cells.replaceChildren();
-    cells.style.gridTemplateColumns = `repeat(${Math.max(1, model.get("cols"))}, minmax(0, 1fr))`;
+    const n = Math.max(1, model.get("cols"));
+    cells.style.gridTemplateColumns = `repeat(${n}, minmax(160px, ${CELL}px))`;
+    root.style.maxWidth = `${n * CELL + (n - 1) * GAP}px`;
     io = new IntersectionObserver((entries) => {
       for (const e of entries) if (e.isIntersecting) load(e.target.dataset.key, e.target);
     }, { rootMargin: "200px" });
@@ -74,10 +82,14 @@ function render({ model, el: host }) {
       const cell = el("div", `vidu-player vidu-state-${it.state || "unknown"}`);
       cell.dataset.key = it.key;
       if (it.label) cell.append(el("div", "vidu-player-label", it.label));
+      const frame = el("div", "vidu-player-frame");
       const v = el("video", "vidu-player-video");
       Object.assign(v, { muted: model.get("muted"), loop: model.get("loop"), playsInline: true });
       v.preload = "metadata";
       v.controls = model.get("controls");
+      v.addEventListener("loadedmetadata", () => {
+        if (v.videoWidth && v.videoHeight) frame.style.aspectRatio = `${v.videoWidth} / ${v.videoHeight}`;
+      });
       v.addEventListener("error", () => {
         if (!v.src.startsWith("blob:") && !cell.dataset.retried) {
           cell.dataset.retried = "1";
@@ -86,7 +98,6 @@ function render({ model, el: host }) {
       });
       vids.set(it.key, v);
       cellOf.set(it.key, cell);
-      const frame = el("div", "vidu-player-frame");
       frame.append(v);
       if (!it.video_local && !it.video_url) frame.append(el("div", "vidu-player-empty", it.state || ""));
       cell.append(frame);
