@@ -242,10 +242,7 @@ class ViduClient:
                 retry_after = getattr(exc, "retry_after", None)
                 log.warning("checking task %s failed (%s); will retry", task.id, exc)
             else:
-                watch.key = watch.key or task_key(task)
-                answered = time.monotonic()
-                watch.seen(task.state, sent, answered)
-                self.timing.learn(watch, task.state, answered)
+                self.timing.record(watch, task, sent, time.monotonic())
                 if task.state != seen:
                     seen, attempt = task.state, 0
                     if on_update is not None:

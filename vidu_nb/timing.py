@@ -136,6 +136,20 @@ class Timing:
             if bounds is not None:
                 self.observe(watch.key, *bounds)
 
+    def record(self, watch: Watch, task: Task, sent: float, answered: float) -> None:
+        """A check sent at ``sent`` answered ``task`` at ``answered``: note what it said of the
+        watched task and learn from it when it succeeded (shared by ``wait`` and the poller)."""
+        watch.key = watch.key or task_key(task)
+        watch.seen(task.state, sent, answered)
+        self.learn(watch, task.state, answered)
+
+    def learn_history(self, path: str | Path, base_url: str | None = None) -> int:
+        """Learn from the successes in a task log file (see ``history``); returns how many."""
+        rows = history(path, base_url)
+        for key, seconds in rows:
+            self.observe(key, seconds)
+        return len(rows)
+
     def duration(self, key: Key | None) -> tuple[float, float] | None:
         """Likely processing time ``(low, high)`` for ``key``, or None when unknown."""
         if key is None:

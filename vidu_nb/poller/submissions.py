@@ -1,0 +1,151 @@
+"""Requests waiting to be sent, the concurrency policy that releases them, and sending one.
+
+A submit is never retried when it may have reached the service (``SubmissionUncertain`` is
+recorded as such, to be reconciled); only answers that prove nothing was created (429, a
+connection that failed before sending) put the request back at the head of the queue, later.
+Any other refusal is recorded as a failed row, so no request ever disappears silently.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ConnectionFailed, RateLimited, SubmissionUncertain, ViduError
+from ..task import Task
+from .events import PollerEvent, Stats, Subscribers
+
+POLICIES = ("queue", "submit_all")
+MAX_SUBMIT_TRIES = 6
+
+
+@dataclass
+class Queued:
+    """A request not sent yet; ``handle`` is the client reference put in its payload."""
+
+    handle: str
+    request: Any
+    experiment: str | None
+    tags: tuple[str, ...]
+    notes: str
+    tries: int = 0
+    not_before: float = 0.0
+
+    @property
+    def labels(self) -> dict[str, Any]:
+        return {"experiment": self.experiment, "tags": self.tags, "notes": self.notes}
+
+
+class Submissions:
+    """The submission queue (guarded by the poller's lock) and the job that sends its head.
+
+    ``policy="queue"`` releases a request only while fewer than ``max_running`` followed tasks
+    are unfinished; ``"submit_all"`` releases everything and lets the service queue it. Either
+    way one request is in flight at a time, so tasks are created in the order submitted.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        tasklog: Any,
+        stats: Stats,
+        subscribers: Subscribers,
+        *,
+        policy: str,
+        max_running: int,
+        pause: Callable[[float], None],
+        created: Callable[[str, Task], None],
+    ) -> None:
+        self.client = client
+        self.log = tasklog
+        self.stats = stats
+        self.subscribers = subscribers
+        self.policy = policy
+        self.max_running = max_running
+        self.sending = False
+        self._pause = pause  # stop every request until a monotonic time (a 429)
+        self._created = created  # the service answered with a task: follow it
+        self._items: deque[Queued] = deque()
+
+    # -- the queue (caller holds the poller's lock) -----------------------------------------
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def add(self, item: Queued) -> None:
+        self._items.append(item)
+
+    def put_back(self, item: Queued) -> None:
+        self._items.appendleft(item)
+
+    def cancel(self, handle: str) -> bool:
+        for item in self._items:
+            if item.handle == handle:
+                self._items.remove(item)
+                return True
+        return False
+
+    def may_send(self, running: int) -> bool:
+        if self.sending:
+            return False
+        return self.policy == "submit_all" or running < self.max_running
+
+    def take(self, now: float, running: int) -> Queued | None:
+        """The head of the queue when it may be sent now (then ``sending`` until ``done``)."""
+        if self._items and self._items[0].not_before <= now and self.may_send(running):
+            self.sending = True
+            return self._items.popleft()
+        return None
+
+    def next_time(self, running: int) -> float | None:
+        """When the head may be sent, or None when nothing can be sent before a change."""
+        if self._items and self.may_send(running):
+            return self._items[0].not_before
+        return None
+
+    # -- the job (an HTTP worker, no lock held) ----------------------------------------------
+    def send(self, item: Queued) -> Queued | None:
+        """Send ``item`` and record the outcome; returns it when it must be queued again."""
+        self.stats.count("submits")
+        base_url = getattr(self.client, "base_url", None)
+        try:
+            task = self.client.submit(item.request, client_ref=item.handle)
+        except SubmissionUncertain as exc:
+            self.stats.note(exc)
+            self.log.record_uncertain(
+                item.request, item.handle, exc, base_url=base_url, **item.labels
+            )
+            self.subscribers.emit(PollerEvent(item.handle, None, None, "uncertain", error=str(exc)))
+            return None
+        except (RateLimited, ConnectionFailed) as exc:  # provably not created: send it later
+            self.stats.note(exc)
+            item.tries += 1
+            if item.tries < MAX_SUBMIT_TRIES:
+                delay = getattr(exc, "retry_after", None) or min(30.0, 0.5 * 2**item.tries)
+                item.not_before = time.monotonic() + delay
+                if isinstance(exc, RateLimited):
+                    self._pause(item.not_before)
+                return item
+            self.refuse(item, exc)
+            return None
+        except ViduError as exc:  # refused (bad request, auth, credits...): recorded as failed
+            self.stats.note(exc)
+            self.refuse(item, exc)
+            return None
+        self.log.record_submission(
+            item.request, task, client_ref=item.handle, base_url=base_url, **item.labels
+        )
+        self._created(item.handle, task)
+        self.subscribers.emit(PollerEvent(item.handle, task.id, None, task.state, task))
+        return None
+
+    def refuse(self, item: Queued, exc: BaseException) -> None:
+        """Record a request that will never be sent as a failed row."""
+        code = getattr(exc, "reason", "") or type(exc).__name__
+        self.log.record_uncertain(
+            item.request, item.handle, exc, state="failed", err_code=code,
+            base_url=getattr(self.client, "base_url", None), **item.labels,
+        )  # fmt: skip
+        self.subscribers.emit(PollerEvent(item.handle, None, None, "failed", error=str(exc)))
