@@ -299,6 +299,29 @@ def test_key_never_in_repr_errors_or_logs(sim, request_, caplog):
     assert not [t for t in texts if KEY in t]
 
 
+# -- a simulator started elsewhere (vidu-nb lab, Binder) ----------------------------------------
+def test_loopback_client_polls_at_the_pace_in_the_environment(sim, request_, monkeypatch):
+    monkeypatch.setenv("VIDU_SIM_SPEED", str(SPEED))
+    with ViduClient(KEY, sim.base_url) as c:
+        assert c.schedule == PollSchedule.for_speed(SPEED)
+        task = c.submit(request_)
+        gets = sim.count("GET", "/creations")
+        done = c.wait(task, timeout=60)  # about as many checks as on the real service
+        assert done.succeeded and sim.count("GET", "/creations") - gets < 30
+    explicit = PollSchedule(first=9)
+    with ViduClient(KEY, sim.base_url, schedule=explicit) as c:
+        assert c.schedule is explicit  # an explicit schedule still wins
+    monkeypatch.delenv("VIDU_SIM_SPEED")
+    with ViduClient(KEY, sim.base_url) as c:
+        assert c.schedule == PollSchedule()  # unset: real-API pace
+
+
+def test_remote_client_ignores_the_simulator_speed(monkeypatch):
+    monkeypatch.setenv("VIDU_SIM_SPEED", "50")
+    with ViduClient(KEY, "https://api.vidu.com") as c:  # nothing is sent
+        assert c.schedule == PollSchedule()
+
+
 # -- the embedded default ----------------------------------------------------------------------
 def test_no_configuration_starts_the_embedded_simulator_once(monkeypatch, request_):
     for name in ("VIDU_API_KEY", "VIDU_BASE_URL", "VIDU_AUTH_SCHEME"):

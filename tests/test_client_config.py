@@ -113,3 +113,22 @@ def test_secret_never_shows_itself():
 def test_config_repr_hides_key():
     cfg = resolve(KEY, "https://api.powertokens.ai/vidu")
     assert KEY not in repr(cfg) and KEY not in str(cfg)
+
+
+# -- a simulator started elsewhere: its pace from VIDU_SIM_SPEED ------------------------------
+def test_loopback_base_url_takes_the_simulator_speed_from_the_environment():
+    cfg = resolve(VIDU_BASE_URL="http://localhost:8765", VIDU_SIM_SPEED=" 7.5 ")
+    assert cfg.is_loopback and cfg.sim_speed == 7.5
+    assert resolve(base_url="http://127.0.0.1:1/v").sim_speed is None  # unset: real pace
+
+
+def test_simulator_speed_is_ignored_off_loopback_and_for_the_embedded_default():
+    assert resolve(KEY, "https://api.vidu.com", VIDU_SIM_SPEED="50").sim_speed is None
+    assert resolve(VIDU_SIM_SPEED="50").sim_speed is None  # embedded: the simulator's own speed
+
+
+@pytest.mark.parametrize("raw", ["fast", "0", "-3", "nan", "inf"])
+def test_bad_simulator_speed_names_the_variable_and_limit(raw):
+    with pytest.raises(ValidationError) as info:
+        resolve(base_url="http://127.0.0.1:8765", VIDU_SIM_SPEED=raw)
+    assert info.value.field == "VIDU_SIM_SPEED" and "> 0" in str(info.value)

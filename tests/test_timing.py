@@ -99,3 +99,16 @@ def test_history_reads_successes_of_the_same_service_from_a_log(tmp_path):
     assert {k for k, _ in rows} == {("viduq3-pro", "1080p", 4, False)}
     assert all(seconds > 0 for _, seconds in rows)
     assert history(tmp_path / "missing.sqlite") == []
+    learned = Timing()
+    assert learned.learn_history(log.path, "http://b") == 1 and len(learned) == 1
+
+
+def test_record_keys_the_watch_from_the_answer_and_learns_successes():
+    t = Timing(margin=0)
+    echo = {"task_id": "1", "model": "viduq3-pro", "resolution": "720p", "duration": 5}
+    w = Watch(None)
+    for sent, state in [(0.0, "queueing"), (4.0, "processing"), (40.0, "processing")]:
+        t.record(w, Task.from_response({**echo, "state": state}), sent, sent + 1)
+    assert w.key == K5 and len(t) == 0
+    t.record(w, Task.from_response({**echo, "state": "success"}), 44.0, 45.0)
+    assert t.duration(K5) == pytest.approx((35.0, 45.0))  # started (0, 5], ended (40, 45]

@@ -5,7 +5,8 @@ a notebook works out of the box and nothing is charged. Every task it returns is
 so ``client.submit(req).wait()`` works. Waiting follows ``PollSchedule``: a first check within
 seconds, then backing off; it rides out transient errors until its own timeout. The client
 learns how long processing takes from the tasks it waits on (``client.timing``, in memory),
-so later waits check densely only around the predicted finish.
+so later waits check densely only around the predicted finish. A loopback simulator started
+elsewhere (``vidu-nb lab``, Binder) is polled at its pace when ``VIDU_SIM_SPEED`` says it.
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ class ViduClient:
             config = config.with_server(sim.base_url, sim.api_key)
             if schedule is None:
                 schedule = PollSchedule.for_speed(embedded.speed_of(sim))
+        elif schedule is None and config.sim_speed is not None:  # a simulator started elsewhere
+            schedule = PollSchedule.for_speed(config.sim_speed)
         assert config.api_key is not None
         if max_retries < 0:
             raise ValidationError("max_retries", max_retries, "must be >= 0")

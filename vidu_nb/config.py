@@ -10,7 +10,9 @@ Resolution (arguments win over ``VIDU_API_KEY``, ``VIDU_BASE_URL``, ``VIDU_AUTH_
 - a base URL and no key: an error, except on a loopback host, where a separately started
   simulator is assumed and its default key ``sim-key`` is used;
 - the auth scheme defaults by host: ``vidu.com`` / ``vidu.cn`` use ``Token``, the
-  ``powertokens`` reseller uses ``Bearer``, anything else ``Token``.
+  ``powertokens`` reseller uses ``Bearer``, anything else ``Token``;
+- on a loopback host, ``VIDU_SIM_SPEED`` (set by ``vidu-nb lab`` and Binder for their kernels)
+  gives the simulator's pace as ``sim_speed``, so the client polls it at that pace.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ SIMULATOR_DEFAULT_KEY = "sim-key"
 ENV_API_KEY = "VIDU_API_KEY"
 ENV_BASE_URL = "VIDU_BASE_URL"
 ENV_AUTH_SCHEME = "VIDU_AUTH_SCHEME"
+ENV_SIM_SPEED = "VIDU_SIM_SPEED"
 _REDACTED = "<redacted>"
 
 
@@ -76,6 +79,8 @@ class ClientConfig:
     base_url: str
     auth_scheme: str
     embedded: bool = False
+    #: How much faster than real time a loopback simulator runs (from ``VIDU_SIM_SPEED``).
+    sim_speed: float | None = None
 
     @classmethod
     def resolve(
@@ -106,7 +111,8 @@ class ClientConfig:
                     "to use the local simulator",
                 )
             key = Secret(SIMULATOR_DEFAULT_KEY)
-        return cls(key, url, _normalise_scheme(scheme) or default_auth_scheme(url))
+        speed = env_sim_speed(env) if is_loopback_url(url) else None
+        return cls(key, url, _normalise_scheme(scheme) or default_auth_scheme(url), False, speed)
 
     @property
     def host(self) -> str:
@@ -139,6 +145,20 @@ def normalise_base_url(url: str) -> str:
             "base_url", url, "must use https (plain http only for loopback hosts)"
         )
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def env_sim_speed(env: Mapping[str, str] | None = None) -> float | None:
+    """``VIDU_SIM_SPEED`` as a number > 0, or None when unset; anything else is an error."""
+    raw = (os.environ if env is None else env).get(ENV_SIM_SPEED, "").strip()
+    if not raw:
+        return None
+    try:
+        speed = float(raw)
+    except ValueError:
+        speed = 0.0
+    if not 0 < speed < float("inf"):
+        raise ValidationError(ENV_SIM_SPEED, raw, "must be a number > 0 (1 = real-time pace)")
+    return speed
 
 
 def is_loopback_url(url: str) -> bool:

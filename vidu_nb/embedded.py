@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import atexit
 import logging
-import os
 import threading
 import warnings
 from typing import Any
 
+from .config import ENV_SIM_SPEED, env_sim_speed
+
 log = logging.getLogger("vidu_nb.embedded")
 
 DEMO_SPEED = 5.0
-ENV_SPEED = "VIDU_SIM_SPEED"
+ENV_SPEED = ENV_SIM_SPEED
 
 _lock = threading.Lock()
 _sim: Any = None
@@ -73,15 +74,4 @@ def speed_of(sim: Any) -> float:
 
 
 def _demo_speed() -> float:
-    raw = os.environ.get(ENV_SPEED, "").strip()
-    if not raw:
-        return DEMO_SPEED
-    try:
-        speed = float(raw)
-    except ValueError:
-        speed = 0.0
-    if not speed > 0:
-        from .errors import ValidationError
-
-        raise ValidationError(ENV_SPEED, raw, "must be a number > 0 (1 = real-time pace)")
-    return speed
+    return env_sim_speed() or DEMO_SPEED

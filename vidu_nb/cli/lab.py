@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
-from ..config import ENV_API_KEY, ENV_BASE_URL
+from ..config import ENV_API_KEY, ENV_BASE_URL, env_sim_speed
 from ..embedded import DEMO_SPEED, ENV_SPEED
 
 QUICKSTART = Path("notebooks") / "quickstart.ipynb"
@@ -224,18 +224,7 @@ def _run_until_exit(cmd: list[str], cwd: Path, env: dict[str, str]) -> int:
 
 def env_speed() -> float:
     """``$VIDU_SIM_SPEED`` checked, or the demo default."""
-    raw = os.environ.get(ENV_SPEED, "").strip()
-    if not raw:
-        return DEMO_SPEED
-    try:
-        value = float(raw)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        from ..errors import ValidationError
-
-        raise ValidationError(ENV_SPEED, raw, "must be a number > 0 (1 = real-time pace)")
-    return value
+    return env_sim_speed() or DEMO_SPEED
 
 
 def _is_root() -> bool:

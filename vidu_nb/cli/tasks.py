@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -84,15 +83,10 @@ def _log_option(p: argparse.ArgumentParser) -> None:
 
 def _client() -> Any:
     from ..client import ViduClient
-    from ..embedded import ENV_SPEED
-    from ..schedule import PollSchedule
-    from .lab import env_speed
 
-    client = ViduClient()
+    client = ViduClient()  # polls a loopback simulator at $VIDU_SIM_SPEED's pace
     if client.is_simulated and not client.config.embedded:
         _say(f"using the simulator at {client.base_url}: nothing is charged")
-        if os.environ.get(ENV_SPEED, "").strip():  # poll a fast simulator at its pace
-            client.schedule = PollSchedule.for_speed(env_speed())
     return client
 
 
