@@ -14,6 +14,7 @@ from simhelpers import CallbackReceiver, data_uri
 
 from vidu_nb.callbacks import callback_headers, sign_callback, verify_callback
 from vidu_nb.simulator import Faults, Simulator
+from vidu_nb.simulator.video import MOTIONS, look_for
 
 AUTH = {"Authorization": "Token sim-key"}
 FINAL = ("success", "failed")
@@ -291,8 +292,8 @@ def test_expired_url_is_403_and_a_fresh_query_gives_a_working_one():
 
 
 def test_encodes_are_cached_by_image_and_duration(sim):
-    ids = [submit(sim, duration=2).json()["task_id"] for _ in range(4)]
-    ids.append(submit(sim, duration=1).json()["task_id"])
+    ids = [submit(sim, duration=2, seed=5).json()["task_id"] for _ in range(4)]
+    ids.append(submit(sim, duration=1, seed=5).json()["task_id"])
     for task_id in ids:
         assert wait_final(sim, task_id)["state"] == "success"
     assert sim.videos.encodes == 2
@@ -506,7 +507,8 @@ def test_stop_hangs_up_and_restart_keeps_tasks_on_the_same_port(tmp_path):
         assert requests.get(url, timeout=10).status_code == 200
 
 
-def test_a_batch_of_200_tasks_finishes_with_one_encode():
+def test_a_batch_of_200_tasks_finishes_with_few_encodes():
+    """No prompt and drawn seeds: the seed only picks one of a few motions (no caption)."""
     with Simulator(speed=1000, concurrency=5) as sim:
         session = requests.Session()
         body = {"model": "viduq3-pro", "images": [data_uri()], "duration": 1}
@@ -519,4 +521,50 @@ def test_a_batch_of_200_tasks_finishes_with_one_encode():
             time.sleep(0.05)
         views = sorted((sim.task_state(i) for i in ids), key=lambda v: v.started_at)
         assert [v.id for v in views] == ids and all(v.state == "success" for v in views)
-        assert sim.videos.encodes == 1
+        assert 1 <= sim.videos.encodes <= len(MOTIONS)
+
+
+# -- what a clip shows depends on the request ---------------------------------------------
+def test_look_motion_from_the_seed_caption_from_prompt_and_seed():
+    assert look_for("a cat", 6).motion == 6 % len(MOTIONS) != look_for("a cat", 7).motion
+    assert (look_for("a  cat\n", 6).prompt, look_for("a cat", 6).seed) == (
+        "\u201ca cat\u201d",
+        "seed 6",
+    )
+    assert look_for("a cat", 6, show_seed=False).seed == ""  # a seed the server drew
+    assert look_for().caption == "" and look_for(seed=3).caption == "seed 3"
+    long = look_for("x" * 5000, 1).prompt
+    assert len(long) < 100 and long.endswith("\u2026\u201d")
+
+
+def frames_of(url: str, tmp_path, name: str):
+    path = tmp_path / name
+    path.write_bytes(requests.get(url, timeout=10).content)
+    reader = imageio_ffmpeg.read_frames(str(path))
+    next(reader)
+    frames = list(reader)
+    return frames
+
+
+def test_clips_differ_by_seed_and_prompt_and_repeat_for_the_same_request(sim, tmp_path):
+    def clip(**fields):
+        task_id = submit(sim, duration=1, **fields).json()["task_id"]
+        return wait_final(sim, task_id)["creations"][0]
+
+    base = clip(seed=1, prompt="waves")
+    again, other_seed, other_prompt = (
+        clip(seed=1, prompt="waves"),
+        clip(seed=2, prompt="waves"),
+        clip(seed=1, prompt="sky"),
+    )
+    encodes = sim.videos.encodes
+    assert encodes == 3  # the repeat was served from the cache
+    last = [
+        frames_of(c["url"], tmp_path, f"{i}.mp4")[-1]
+        for i, c in enumerate((base, again, other_seed, other_prompt))
+    ]
+    assert last[0] == last[1] and last[0] != last[2] and last[0] != last[3]
+    covers = [
+        requests.get(c["cover_url"], timeout=10).content for c in (base, other_seed, other_prompt)
+    ]
+    assert len(set(covers)) == 3  # each poster shows its own first frame and caption

@@ -143,6 +143,7 @@ def check_submit(endpoint: Endpoint, body: Any, rng_seed: int) -> tuple[dict[str
         "audio": spec.audio_default if audio is None else audio,
         "audio_type": audio_type or "all",
         "seed": seed if seed is not None else rng_seed,
+        "seed_given": seed is not None,  # a drawn seed is not captioned (see simulator.video)
         "resolution": resolution,
         "movement_amplitude": body.get("movement_amplitude") or "auto",
         "payload": body.get("payload") or "",

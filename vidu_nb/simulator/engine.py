@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..models import IS_REC_CREDITS, get_model
-from .video import VideoFiles, VideoMaker
+from .video import VideoFiles, VideoMaker, look_for
 
 FINAL = ("success", "failed")
 
@@ -170,7 +170,12 @@ class Engine:
             self._tasks[task.id] = task
             self._queued.append(task)
         if fail_with is None and self.videos is not None and image is not None:
-            task.video = self.videos.request(image, fields["duration"])
+            look = look_for(
+                fields.get("prompt") or "",
+                fields.get("seed"),
+                show_seed=fields.get("seed_given", True),
+            )  # the seed picks the motion, the caption names prompt and seed
+            task.video = self.videos.request(image, fields["duration"], look)
             task.video.add_done_callback(lambda _f, task=task: self._video_done(task))
         return task
 

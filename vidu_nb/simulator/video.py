@@ -1,9 +1,13 @@
-"""Real, playable result videos: a slow pan and zoom over the start frame, H.264 in MP4.
+"""Real, playable result videos: a pan and zoom over the start frame, H.264 in MP4.
 
-Encoding runs in a small worker pool with ffmpeg from imageio-ffmpeg, never in an HTTP thread.
-Results are cached by (image hash, duration, height, fps): a batch of 200 tasks with one image
-encodes once. Each result is three files: the video, a "watermarked" variant (a mark drawn in
-the corner, encoded in the same ffmpeg run) and a JPEG cover (the first frame).
+The clip depends on the request, so a comparison grid shows different videos: the seed picks
+one of ``MOTIONS`` (push in and drift right, pull out and drift left, ...), and a caption band
+names the prompt (and the seed, when the request set one). Encoding runs in a small worker pool
+with ffmpeg from imageio-ffmpeg, never in an HTTP thread. Results are cached by everything that
+shows (image hash, duration, height, fps, motion, caption): 200 tasks with one image, no
+prompt and random seeds encode at most ``len(MOTIONS)`` times. Each result is three files: the
+video, a "watermarked" variant (a mark drawn in the corner, encoded in the same ffmpeg run)
+and a JPEG cover (the first frame).
 """
 
 from __future__ import annotations
@@ -18,9 +22,59 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
-ZOOM = 0.12  # how far the camera moves in over the whole clip
+
+@dataclass(frozen=True)
+class Motion:
+    """A camera move: zoom factor and crop position (0 = left/top, 1 = right/bottom), from
+    the first frame to the last."""
+
+    zoom: tuple[float, float]
+    x: tuple[float, float]
+    y: tuple[float, float]
+
+    def at(self, p: float) -> tuple[float, float, float]:
+        """Zoom, x and y at ``p`` in 0..1 along the clip."""
+        return tuple(a + (b - a) * p for a, b in (self.zoom, self.x, self.y))  # type: ignore[return-value]
+
+
+#: The seed picks one (``seed % len(MOTIONS)``); few, so random seeds share encodes.
+MOTIONS = (
+    Motion(zoom=(1.05, 1.25), x=(0.0, 1.0), y=(0.5, 0.5)),  # push in, drift right
+    Motion(zoom=(1.3, 1.08), x=(1.0, 0.0), y=(0.5, 0.5)),  # pull out, drift left
+    Motion(zoom=(1.2, 1.35), x=(0.5, 0.5), y=(1.0, 0.0)),  # push in, tilt up
+    Motion(zoom=(1.35, 1.15), x=(0.0, 1.0), y=(0.0, 1.0)),  # pull out, down and right
+)
+CAPTION_CHARS = 80  # longer prompts are cut (the band shows one line anyway)
+
+
+@dataclass(frozen=True)
+class Look:
+    """What a clip shows besides the image: which motion, and the caption band's text."""
+
+    motion: int = 0
+    prompt: str = ""  # left in the band, cut to fit
+    seed: str = ""  # right in the band, always whole
+
+    @property
+    def caption(self) -> str:
+        return "  ".join(p for p in (self.prompt, self.seed) if p)
+
+
+def look_for(prompt: str = "", seed: int | None = None, *, show_seed: bool = True) -> Look:
+    """The clip's look for a request: motion from the seed, caption from prompt and seed.
+
+    ``show_seed=False`` for a seed the server drew (it would make every clip a new encode).
+    """
+    text = " ".join(prompt.split())
+    if len(text) > CAPTION_CHARS:
+        text = text[: CAPTION_CHARS - 1] + "\u2026"
+    return Look(
+        motion=0 if seed is None else seed % len(MOTIONS),
+        prompt=f"\u201c{text}\u201d" if text else "",
+        seed=f"seed {seed}" if seed is not None and show_seed else "",
+    )
 
 
 @dataclass(frozen=True)
@@ -48,7 +102,37 @@ def _names(out: Path) -> tuple[Path, Path, Path]:
     )
 
 
-def encode(image: bytes, duration: float, height: int, fps: int, out: Path) -> VideoFiles:
+def caption_band(look: Look, width: int, height: int) -> Image.Image:
+    """A translucent band across the top of the frame: the prompt (cut to fit), the seed."""
+    size = max(8, height // 16)
+    font = ImageFont.load_default(size=size)
+    band = Image.new("RGBA", (width, size + size // 2 + 4), (0, 0, 0, 150))
+    draw = ImageDraw.Draw(band)
+    pad, middle, white = size // 2, band.height // 2, (255, 255, 255, 235)
+    room = width - 2 * pad
+    if look.seed:
+        draw.text((width - pad, middle), look.seed, font=font, fill=white, anchor="rm")
+        room -= int(draw.textlength(look.seed, font=font)) + size
+    text = look.prompt
+    if draw.textlength(text, font=font) > room:
+        while text and draw.textlength(text + "\u2026", font=font) > room:
+            text = text[:-1]
+        text = text.rstrip() + "\u2026"
+    draw.text((pad, middle), text, font=font, fill=white, anchor="lm")
+    return band
+
+
+def _first_frame(big: Image.Image, motion: Motion, size: tuple[int, int]) -> Image.Image:
+    """The clip's first frame, cropped as zoompan crops it (the cover matches the video)."""
+    zoom, fx, fy = motion.at(0.0)
+    cw, ch = big.width / zoom, big.height / zoom
+    x, y = (big.width - cw) * fx, (big.height - ch) * fy
+    return big.crop((int(x), int(y), int(x + cw), int(y + ch))).resize(size, Image.LANCZOS)
+
+
+def encode(
+    image: bytes, duration: float, height: int, fps: int, out: Path, look: Look = Look()
+) -> VideoFiles:
     """Encode the clip for ``image`` into files named after ``out`` (``.mp4``, ``-wm.mp4``, ``.jpg``)."""
     import imageio_ffmpeg
 
@@ -56,40 +140,42 @@ def encode(image: bytes, duration: float, height: int, fps: int, out: Path) -> V
         frame = im.convert("RGB")
     w, h = frame_size(frame.width, frame.height, height)
     frames = max(1, int(round(duration * fps)))
+    motion = MOTIONS[look.motion % len(MOTIONS)]
     out.parent.mkdir(parents=True, exist_ok=True)
     video, marked, cover = _names(out)
     with tempfile.TemporaryDirectory(prefix="vidu-sim-") as tmp:
-        src = Path(tmp) / "frame.png"
-        # Twice the output size so the zoom does not shimmer.
-        frame.resize((2 * w, 2 * h), Image.LANCZOS).save(src)
-        frame.resize((w, h), Image.LANCZOS).save(Path(tmp) / "cover.jpg", "JPEG", quality=85)
+        src, band_png = Path(tmp) / "frame.png", Path(tmp) / "caption.png"
+        big = frame.resize((2 * w, 2 * h), Image.LANCZOS)  # twice the size: no zoom shimmer
+        big.save(src)
+        first = _first_frame(big, motion, (w, h))
+        inputs = ["-i", str(src)]
         # One decoded still, zoompan emits all frames from it (d=frames): fast at any length.
-        zoom = f"1+{ZOOM}*on/{frames}"
+        p = f"(on/{frames})"
+        (z0, z1), (x0, x1), (y0, y1) = motion.zoom, motion.x, motion.y
         graph = (
-            f"[0:v]zoompan=z='{zoom}':x='(iw-iw/zoom)*on/{frames}':y='(ih-ih/zoom)/2'"
-            f":d={frames}:s={w}x{h}:fps={fps},format=yuv420p,split[a][b];"
-            f"[b]drawbox=x=iw*3/4-8:y=ih*9/10-8:w=iw/4:h=ih/10:color=white@0.6:t=fill[m]"
+            f"[0:v]zoompan=z='{z0}+({z1 - z0:.4f})*{p}'"
+            f":x='(iw-iw/zoom)*({x0}+({x1 - x0})*{p})':y='(ih-ih/zoom)*({y0}+({y1 - y0})*{p})'"
+            f":d={frames}:s={w}x{h}:fps={fps}"
         )
+        if look.caption:
+            band = caption_band(look, w, h)
+            band.save(band_png)
+            first.paste(band, (0, 0), band)
+            inputs += ["-i", str(band_png)]
+            graph += "[z];[z][1:v]overlay=0:0"
+        graph += (
+            ",format=yuv420p,split[a][b];"
+            "[b]drawbox=x=iw*3/4-8:y=ih*9/10-8:w=iw/4:h=ih/10:color=white@0.6:t=fill[m]"
+        )
+        first.save(Path(tmp) / "cover.jpg", "JPEG", quality=85)
         tmp_video, tmp_marked = Path(tmp) / "v.mp4", Path(tmp) / "m.mp4"
         common = [
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-crf",
-            "28",
-            "-pix_fmt",
-            "yuv420p",
-            "-r",
-            str(fps),
-            "-frames:v",
-            str(frames),
-            "-movflags",
-            "+faststart",
-        ]
+            "-c:v", "libx264", "-preset", "veryfast", "-crf", "28", "-pix_fmt", "yuv420p",
+            "-r", str(fps), "-frames:v", str(frames), "-movflags", "+faststart",
+        ]  # fmt: skip
         cmd = [
             imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-            "-i", str(src),
+            *inputs,
             "-filter_complex", graph,
             "-map", "[a]", *common, str(tmp_video),
             "-map", "[m]", *common, str(tmp_marked),
@@ -115,12 +201,15 @@ class VideoMaker:
         self._futures: dict[str, Future[VideoFiles]] = {}
         self.encodes = 0  # how many ffmpeg runs happened (tests check the cache works)
 
-    def key(self, image: bytes, duration: float) -> str:
+    def key(self, image: bytes, duration: float, look: Look = Look()) -> str:
         digest = hashlib.sha256(image).hexdigest()[:20]
-        return f"{digest}-{duration:g}s-{self.height}p-{self.fps}fps"
+        key = f"{digest}-{duration:g}s-{self.height}p-{self.fps}fps-m{look.motion}"
+        if look.caption:
+            key += "-c" + hashlib.sha256(look.caption.encode()).hexdigest()[:12]
+        return key
 
-    def request(self, image: bytes, duration: float) -> Future[VideoFiles]:
-        key = self.key(image, duration)
+    def request(self, image: bytes, duration: float, look: Look = Look()) -> Future[VideoFiles]:
+        key = self.key(image, duration, look)
         with self._lock:
             future = self._futures.get(key)
             if future is not None and not (future.done() and future.exception()):
@@ -131,14 +220,14 @@ class VideoMaker:
                 future = Future()
                 future.set_result(existing)
             else:
-                future = self._pool.submit(self._encode, image, duration, out)
+                future = self._pool.submit(self._encode, image, duration, out, look)
             self._futures[key] = future
             return future
 
-    def _encode(self, image: bytes, duration: float, out: Path) -> VideoFiles:
+    def _encode(self, image: bytes, duration: float, out: Path, look: Look) -> VideoFiles:
         with self._lock:
             self.encodes += 1
-        return encode(image, duration, self.height, self.fps, out)
+        return encode(image, duration, self.height, self.fps, out, look)
 
     def _existing(self, out: Path) -> VideoFiles | None:
         """Files left by an earlier run in a persistent ``data_dir`` are reused."""
