@@ -1,7 +1,9 @@
 """The durable task log: ``TaskLog`` (SQLite file, pandas DataFrame view).
 
-``log.py`` holds the class, ``schema.py`` the versioned schema, migrations and dtypes,
-``rows.py`` the pure conversions between requests, tasks and rows.
+``log.py`` holds the facade class; ``store.py`` the connection and transactions, ``writes.py``
+the changes, ``reads.py`` the lookups, ``frame.py`` the typed DataFrame, ``exports.py`` CSV and
+Parquet files, ``schema.py`` the versioned schema and migrations, ``rows.py`` the pure
+conversions between requests, tasks and rows.
 """
 
 from .log import DEFAULT_PATH, TaskLog, default_log_path

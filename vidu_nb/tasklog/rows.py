@@ -104,6 +104,40 @@ def task_values(task: Task) -> dict[str, Any]:
     }
 
 
+def update_values(
+    stored: dict[str, Any], task: Task, error: BaseException | str | None, now: float
+) -> dict[str, Any]:
+    """The columns to set when the service reports ``task`` for the ``stored`` row.
+
+    Unknown fields keep their stored values; the first time a state is reached, and the moment
+    the task closes, are stamped with ``now``; a success clears the last error.
+    """
+    values: dict[str, Any] = {"state": task.state, "err_code": task.err_code, "updated_at": now}
+    if task.credits is not None:
+        values["credits"] = task.credits
+    if task.seed is not None:
+        values["seed"] = task.seed
+    if task.created_at is not None:
+        values["created_at"] = epoch(task.created_at)
+    if task.creations and task.video_url != stored["video_url"]:
+        values.update(video_url=task.video_url, cover_url=task.cover_url, urls_fetched_at=now)
+    merged = merge_traces(stored["trace_ids"], task.trace_ids)
+    if merged != stored["trace_ids"]:
+        values["trace_ids"] = merged
+    if error is not None:
+        values["error"] = error_text(error)
+    elif task.state == "success":
+        values["error"] = None
+    if task.state != stored["state"]:
+        if task.state == "queueing" and stored["queueing_at"] is None:
+            values["queueing_at"] = now
+        if task.state == "processing" and stored["processing_at"] is None:
+            values["processing_at"] = now
+        if task.state in CLOSED_STATES:
+            values["finished_at"] = now
+    return values
+
+
 def check_tags(tags: Iterable[str]) -> list[str]:
     if isinstance(tags, str):
         tags = [tags]

@@ -1,4 +1,4 @@
-"""The task log's SQLite schema, its migrations and the DataFrame dtypes of each column.
+"""The task log's SQLite schema, its migrations and the kind (dtype) of each column.
 
 The schema version lives in ``PRAGMA user_version``; ``MIGRATIONS[i]`` takes a log from
 version ``i`` to ``i + 1``. A later release appends a function and never edits an old one, so
@@ -196,36 +196,3 @@ COLUMNS = (
     "cover_path",
     "base_url",
 )
-
-
-def to_frame(rows: list[tuple], columns: list[str]):  # -> pandas.DataFrame
-    """Rows of ``tasks`` as a DataFrame with real dtypes and derived timing columns."""
-    import pandas as pd
-
-    df = pd.DataFrame.from_records(rows, columns=columns)
-    for col in TIME_COLUMNS:
-        if col in df:
-            seconds = df[col].astype("float64")
-            df[col] = pd.to_datetime(seconds, unit="s", utc=True).astype("datetime64[ns, UTC]")
-    for col in INT_COLUMNS:
-        if col in df:
-            df[col] = df[col].astype("Int64")
-    for col in BOOL_COLUMNS:
-        if col in df:
-            df[col] = df[col].astype("Int64").astype("boolean")
-    for col in CATEGORY_COLUMNS:
-        if col in df:
-            df[col] = df[col].astype("category")
-    typed = {*TIME_COLUMNS, *INT_COLUMNS, *BOOL_COLUMNS, *CATEGORY_COLUMNS}
-    for col in df.columns:
-        if col not in typed:
-            df[col] = df[col].astype("string")
-    if "finished_at" in df and "submitted_at" in df:
-        df["wall_time_s"] = (df["finished_at"] - df["submitted_at"]).dt.total_seconds()
-        start = df["processing_at"].fillna(df["submitted_at"])
-        df["generation_s"] = (df["finished_at"] - start).dt.total_seconds()
-        df["queue_s"] = (df["processing_at"] - df["submitted_at"]).dt.total_seconds()
-    if "row_id" in df:
-        df = df.set_index("row_id", drop=False)
-        df.index.name = None
-    return df

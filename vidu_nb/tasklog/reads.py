@@ -1,0 +1,96 @@
+"""Reading the task log: single tasks as dicts, what is left to follow, and DataFrames.
+
+Reads share the process's connection under the store's lock, so the notebook can read
+``log.df`` while the poller thread writes; other processes' commits are visible at once (WAL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from . import frame
+from .rows import CLOSED_STATES
+from .store import Store
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class Reads(Store):
+    """The questions a task log answers (mixed into ``TaskLog``)."""
+
+    def get(self, task_id: str) -> dict[str, Any] | None:
+        """One task as a dict of Python values (times as aware datetimes), or ``None``."""
+        found = self._dicts("SELECT * FROM tasks WHERE task_id = ?", (task_id,))
+        return found[0] if found else None
+
+    def get_by_ref(self, client_ref: str) -> dict[str, Any] | None:
+        found = self._dicts(
+            "SELECT * FROM tasks WHERE client_ref = ? ORDER BY row_id DESC LIMIT 1", (client_ref,)
+        )
+        return found[0] if found else None
+
+    def pending(self) -> list[str]:
+        """Ids of tasks that are not finished yet, oldest first (what ``resume`` follows)."""
+        marks = ", ".join("?" for _ in CLOSED_STATES)
+        _, rows = self._query(
+            f"SELECT task_id FROM tasks WHERE task_id IS NOT NULL AND state NOT IN ({marks})"
+            " AND state != 'uncertain' ORDER BY row_id",
+            tuple(CLOSED_STATES),
+        )
+        return [r[0] for r in rows]
+
+    def missing_files(self) -> list[str]:
+        """Ids of succeeded tasks whose video is not cached yet (``resume`` fetches them)."""
+        _, rows = self._query(
+            "SELECT task_id FROM tasks WHERE state = 'success' AND task_id IS NOT NULL"
+            " AND video_path IS NULL ORDER BY row_id"
+        )
+        return [r[0] for r in rows]
+
+    def uncertain(self) -> list[dict[str, Any]]:
+        """Submissions whose outcome is unknown, to reconcile by their ``client_ref``."""
+        return self._dicts("SELECT * FROM tasks WHERE state = 'uncertain'")
+
+    def charged_credits(self) -> list[tuple[Any, ...]]:
+        """``(model, resolution, duration, off_peak, is_rec, credits, count)`` over successful
+        tasks, grouped: the ledger learns its estimates from this."""
+        _, rows = self._query(
+            "SELECT model, resolution, duration, COALESCE(off_peak, 0), COALESCE(is_rec, 0),"
+            " credits, COUNT(*) FROM tasks WHERE state = 'success' AND credits IS NOT NULL"
+            " AND model IS NOT NULL AND resolution IS NOT NULL AND duration IS NOT NULL"
+            " GROUP BY 1, 2, 3, 4, 5, 6"
+        )
+        return rows
+
+    def events(self, task_id: str | None = None) -> pd.DataFrame:
+        """State changes (all, or one task's) with UTC timestamps."""
+        sql = f"SELECT {', '.join(frame.EVENT_COLUMNS)} FROM events"
+        args: tuple = ()
+        if task_id is not None:
+            sql += " WHERE row_id = (SELECT row_id FROM tasks WHERE task_id = ?)"
+            args = (task_id,)
+        _, rows = self._query(sql + " ORDER BY event_id", args)
+        return frame.events_frame(rows)
+
+    def to_frame(
+        self,
+        experiment: str | None = None,
+        state: str | Iterable[str] | None = None,
+        model: str | Iterable[str] | None = None,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        tag: str | None = None,
+    ) -> pd.DataFrame:
+        """The log as a DataFrame (one row per task), filtered in SQL; ``since``/``until``
+        bound ``submitted_at`` (naive datetimes are taken as UTC)."""
+        clause, args = frame.where(experiment, state, model, since, until, tag)
+        cols, rows = self._query(f"SELECT * FROM tasks{clause} ORDER BY row_id", args)
+        return frame.tasks_frame(rows, cols)
+
+    @property
+    def df(self) -> pd.DataFrame:
+        """The whole log as a DataFrame (``to_frame()`` with no filter)."""
+        return self.to_frame()

@@ -1,0 +1,238 @@
+"""Writing the task log: submissions, state changes, events, tags and cached files.
+
+Each public method is one change and one transaction (``Store._write``); every state change
+also appends a row to ``events``, in the same transaction. The API key is never among the
+values: requests are stored as their parameters and an image fingerprint (sha256, format, size)
+plus a small thumbnail file in the cache folder.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ViduError
+from ..task import Task
+from .rows import (
+    CLOSED_STATES,
+    check_tags,
+    error_text,
+    join_tags,
+    request_values,
+    task_values,
+    update_values,
+)
+from .store import Store
+
+if TYPE_CHECKING:
+    from ..spec import Img2VideoRequest
+
+
+class Writes(Store):
+    """The changes a task log accepts (mixed into ``TaskLog``)."""
+
+    def record_submission(
+        self,
+        request: Img2VideoRequest,
+        task: Task,
+        *,
+        experiment: str | None = None,
+        tags: Iterable[str] = (),
+        notes: str = "",
+        client_ref: str | None = None,
+        base_url: str | None = None,
+    ) -> int:
+        """Record a task the service accepted; returns the local row id.
+
+        A row already holding this task id or ``client_ref`` (an uncertain submission) is
+        completed instead of duplicated.
+        """
+        values = self._request_values(request, experiment, tags, notes, base_url)
+        values.update(task_values(task))
+        values["client_ref"] = client_ref
+        with self._write() as conn:
+            row_id = self._row_id(conn, task.id)
+            if row_id is None and client_ref:
+                row_id = self._ref_row(conn, client_ref)
+            if row_id is None:
+                row_id = self._insert(conn, values)
+            else:
+                values.pop("submitted_at", None)
+                self._set(conn, row_id, {k: v for k, v in values.items() if v is not None})
+            self._event(conn, row_id, task.id, task.state, "submitted")
+        return row_id
+
+    def record_uncertain(
+        self,
+        request: Img2VideoRequest,
+        client_ref: str,
+        error: BaseException | str,
+        *,
+        experiment: str | None = None,
+        tags: Iterable[str] = (),
+        notes: str = "",
+        state: str = "uncertain",
+        err_code: str = "",
+        base_url: str | None = None,
+    ) -> int:
+        """Record a submission without a task id: its outcome is unknown (``SubmissionUncertain``)
+        or it was refused (``state="failed"``). ``reconcile`` fills the id in later."""
+        if not client_ref:
+            raise ViduError("record_uncertain needs the client_ref that identifies the request")
+        values = self._request_values(request, experiment, tags, notes, base_url)
+        values.update(client_ref=client_ref, state=state, err_code=err_code, error=str(error))
+        if state in CLOSED_STATES:
+            values["finished_at"] = values["submitted_at"]
+        with self._write() as conn:
+            row_id = self._ref_row(conn, client_ref)
+            if row_id is None:
+                row_id = self._insert(conn, values)
+            else:
+                self._set(conn, row_id, values)
+            self._event(conn, row_id, None, state, str(error))
+        return row_id
+
+    def reconcile(self, client_ref: str, task: Task) -> int:
+        """Attach the task found for an uncertain submission to its row."""
+        with self._write() as conn:
+            row_id = self._ref_row(conn, client_ref)
+            if row_id is None:
+                raise ViduError(f"no task with client_ref {client_ref!r} in {self.path}")
+            other = self._row_id(conn, task.id)
+            if other is not None and other != row_id:
+                raise ViduError(f"task {task.id} is already in the log (row {other})")
+            values = {k: v for k, v in task_values(task).items() if v is not None}
+            values.pop("submitted_at", None)
+            values["error"] = None
+            self._set(conn, row_id, values)
+            self._event(conn, row_id, task.id, task.state, f"reconciled {client_ref}")
+        return row_id
+
+    def update(self, task: Task, *, error: BaseException | str | None = None) -> bool:
+        """Store what the service says now; returns True when the state changed.
+
+        An unknown task id gets a new row (e.g. a task tracked by id only).
+        """
+        with self._write() as conn:
+            cur = conn.execute("SELECT * FROM tasks WHERE task_id = ?", (task.id,))
+            row = cur.fetchone()
+            if row is None:
+                values = task_values(task)
+                values.update(
+                    model=task.model or None, off_peak=task.off_peak, error=error_text(error)
+                )
+                row_id = self._insert(conn, values)
+                self._event(conn, row_id, task.id, task.state, "tracked")
+                return True
+            stored = dict(zip([d[0] for d in cur.description], row, strict=True))
+            values = update_values(stored, task, error, time.time())
+            self._set(conn, stored["row_id"], values)
+            changed = task.state != stored["state"]
+            if changed:
+                self._event(conn, stored["row_id"], task.id, task.state, task.err_code)
+        return changed
+
+    def note_error(self, task_id: str, error: BaseException | str) -> None:
+        """Remember the last error met while following a task (it keeps being followed)."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE tasks SET error = ?, updated_at = ? WHERE task_id = ?",
+                (error_text(error), time.time(), task_id),
+            )
+
+    def set_state(self, task_id: str, state: str, detail: str = "") -> None:
+        """Set a local state such as ``cancelled`` (recorded as an event)."""
+        with self._write() as conn:
+            row_id = self._existing(conn, task_id)
+            values: dict[str, Any] = {"state": state, "updated_at": time.time()}
+            if state in CLOSED_STATES:
+                values["finished_at"] = values["updated_at"]
+            self._set(conn, row_id, values)
+            self._event(conn, row_id, task_id, state, detail)
+
+    def set_files(
+        self, task_id: str, video_path: str | os.PathLike[str] | None, cover_path=None
+    ) -> None:
+        """Record where the cached video and cover are (stored relative to the log folder)."""
+        values = {"video_path": self._rel(video_path), "cover_path": self._rel(cover_path)}
+        with self._write() as conn:
+            row_id = self._existing(conn, task_id)
+            self._set(conn, row_id, {k: v for k, v in values.items() if v is not None})
+
+    def tag(
+        self, task_id: str, tags: Iterable[str] | None = None, notes: str | None = None
+    ) -> None:
+        """Add tags and/or replace the notes of a task."""
+        with self._write() as conn:
+            row_id = self._existing(conn, task_id)
+            values: dict[str, Any] = {}
+            if tags is not None:
+                (stored,) = conn.execute(
+                    "SELECT tags FROM tasks WHERE row_id = ?", (row_id,)
+                ).fetchone()
+                values["tags"] = join_tags([*stored.split(","), *check_tags(tags)])
+            if notes is not None:
+                values["notes"] = str(notes)
+            if values:
+                self._set(conn, row_id, values)
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _existing(self, conn: sqlite3.Connection, task_id: str) -> int:
+        row_id = self._row_id(conn, task_id)
+        if row_id is None:
+            raise ViduError(f"task {task_id} is not in {self.path}")
+        return row_id
+
+    def _insert(self, conn: sqlite3.Connection, values: dict[str, Any]) -> int:
+        cols = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        cur = conn.execute(f"INSERT INTO tasks ({cols}) VALUES ({marks})", tuple(values.values()))
+        return int(cur.lastrowid or 0)
+
+    def _set(self, conn: sqlite3.Connection, row_id: int, values: dict[str, Any]) -> None:
+        sets = ", ".join(f"{k} = ?" for k in values)
+        conn.execute(f"UPDATE tasks SET {sets} WHERE row_id = ?", (*values.values(), row_id))
+
+    def _event(self, conn, row_id: int, task_id: str | None, state: str, detail: str = "") -> None:
+        conn.execute(
+            "INSERT INTO events (row_id, task_id, state, at, detail) VALUES (?, ?, ?, ?, ?)",
+            (row_id, task_id, state, time.time(), detail or None),
+        )
+
+    def _request_values(
+        self,
+        request: Img2VideoRequest,
+        experiment: str | None,
+        tags: Iterable[str],
+        notes: str,
+        base_url: str | None,
+    ) -> dict[str, Any]:
+        return request_values(
+            request,
+            experiment=experiment,
+            tags=tags,
+            notes=notes,
+            base_url=base_url,
+            thumbnail_path=self._thumbnail(request.start_image),
+        )
+
+    def _thumbnail(self, img: Any) -> str | None:
+        """Write the image's thumbnail once per distinct image (named by its sha256)."""
+        try:
+            folder = self.cache_dir / "thumbs"
+            target = folder / f"{img.sha256}.jpg"
+            if not target.exists():
+                data = img.thumbnail()
+                if data is None:
+                    return None
+                folder.mkdir(parents=True, exist_ok=True)
+                tmp = folder / f".{img.sha256}.{os.getpid()}.{threading.get_ident()}.tmp"
+                tmp.write_bytes(data)
+                os.replace(tmp, target)
+            return self._rel(target)
+        except OSError:
+            return None  # a thumbnail is a convenience; never lose the record over it
