@@ -76,6 +76,7 @@ def test_card_follows_a_task_to_success_with_player(sim, tmp_path, png_bytes):
     assert "<script>" not in card._details.value
     (player,) = card._player_box.children
     assert isinstance(player, VideoGrid) and player.items[0]["video_local"]  # loopback URL
+    assert player.items[0]["label"] == ""  # the card's header already names the task
     assert len(seen) >= 1
 
 

@@ -145,6 +145,7 @@ def test_one_player_is_capped_and_keeps_the_video_aspect_ratio(page, clip_url):
     assert width / height == pytest.approx(320 / 180, rel=0.03)  # the clip's, not a fixed one
     bar = boxes(page, grid, ".vidu-grid-bar")[0]
     assert bar[2] <= 660, bar  # the control bar spans the grid, not the page
+    assert page.inner_text(f"#{grid} .vidu-grid-play").strip() == "Play"  # not "all" of one
 
 
 @pytest.mark.slow

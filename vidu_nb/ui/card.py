@@ -178,7 +178,9 @@ class TaskCard(w.VBox):
         if key == self._player_key:
             return
         self._player_key = key
-        self._player_box.children = (show(view, log=self.task_log, client=self.client),)
+        self._player_box.children = (
+            show(view, log=self.task_log, client=self.client, label=False),
+        )
 
 
 class _Ticker:

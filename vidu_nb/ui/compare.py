@@ -115,9 +115,12 @@ def compare(
     return grid
 
 
-def show(tasks: Any, *, log: Any = None, client: Any = None) -> VideoGrid:
+def show(tasks: Any, *, log: Any = None, client: Any = None, label: bool = True) -> VideoGrid:
     """Players (with native controls too) for a task id, log row or Task, or several in one
-    widget: one grid costs the saved notebook far less than a widget per task."""
+    widget: one grid costs the saved notebook far less than a widget per task.
+
+    ``label=False`` leaves out the label above each player (a task card already names it).
+    """
     views = views_of(tasks, log)
     grid = VideoGrid(
         cols=min(3, max(1, len(views))),
@@ -126,5 +129,7 @@ def show(tasks: Any, *, log: Any = None, client: Any = None) -> VideoGrid:
         log=log,
     )
     text = [v.task_id for v in views] if len(views) == 1 else None
+    if not label:
+        text = [""] * len(views)
     grid.set_players(entries_for(views, text))
     return grid

@@ -28,6 +28,15 @@ _TRI = [("on", True), ("off", False)]
 DEFAULT = "(default)"
 
 
+def _labelled(text: str, field: w.Widget) -> w.HBox:
+    """A row with a label in the description column, for widgets without a usable one."""
+    label = w.HTML(text)
+    label.add_class("vidu-row-label")
+    row = w.HBox([label, field])
+    row.add_class("vidu-row")
+    return row
+
+
 def _msg() -> w.HTML:
     html = w.HTML()
     html.add_class("vidu-field-msg")
@@ -100,12 +109,9 @@ class Img2VideoForm(w.VBox):
         self.thumbnail.add_class("vidu-thumbnail")
         self.image_info = w.HTML()
         self.image_info.add_class("vidu-image-info")
-        image_label = w.HTML("Image")
-        image_label.add_class("vidu-image-label")
         field = self._control("image", upload)  # the button and its message
         field.children = (upload, self.image_info, self.messages["image"])
-        image_row = w.HBox([image_label, field])
-        image_row.add_class("vidu-image-row")
+        image_row = _labelled("Image", field)
         image_url = w.Text(placeholder="https://... (instead of a file)", description="or URL")
         image_url.style = _LABEL
         prompt = w.Textarea(description="Prompt", layout=w.Layout(width="420px", height="80px"))
@@ -117,7 +123,8 @@ class Img2VideoForm(w.VBox):
         model = w.Dropdown(options=list(MODELS), description="Model", style=_LABEL)
         duration = w.Dropdown(description="Duration", style=_LABEL)
         resolution = w.Dropdown(description="Resolution", style=_LABEL)
-        seed_mode = w.ToggleButtons(options=["random", "fixed"], description="Seed", style=_LABEL)
+        # Our own label: a ToggleButtons' description sits above the buttons, out of line.
+        seed_mode = w.ToggleButtons(options=["random", "fixed"], style={"button_width": "80px"})
         seed = w.BoundedIntText(min=-(2**32), max=2**33, description="Seed value", style=_LABEL)
         self.reuse = w.Dropdown(description="from task", style=_LABEL, options=[])
         self.reuse_button = w.Button(description="Use its seed", icon="repeat")
@@ -133,7 +140,7 @@ class Img2VideoForm(w.VBox):
                 self._control("model", model, "model"),
                 self._control("duration", duration, "duration"),
                 self._control("resolution", resolution, "resolution"),
-                self._control("seed_mode", seed_mode, "seed_mode"),
+                _labelled("Seed", self._control("seed_mode", seed_mode, "seed_mode")),
                 self._control("seed", seed, "seed"),
                 w.HBox([self.reuse, self.reuse_button]),
             ]

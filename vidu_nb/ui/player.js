@@ -42,7 +42,8 @@ function render({ model, el: host }) {
   }
   function applyPlaying() {
     const on = model.get("playing");
-    label(play, on ? "pause" : "play", on ? "Pause all" : "Play all");
+    const all = model.get("items").length > 1 ? " all" : "";
+    label(play, on ? "pause" : "play", (on ? "Pause" : "Play") + all);
     for (const v of list()) {
       if (on && v.src) v.play().catch(() => {});
       else v.pause();
@@ -148,7 +149,7 @@ function render({ model, el: host }) {
         v.currentTime = lead.currentTime;
     }
   }, 250);
-  model.on("change:items", build);
+  model.on("change:items", () => (build(), applyPlaying()));
   model.on("change:cols", build);
   model.on("change:playing", applyPlaying);
   model.on("change:muted", applyMuted);

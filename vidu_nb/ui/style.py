@@ -17,16 +17,17 @@ _CSS = """
 .vidu-form .vidu-upload::after {
   content: "Choose image\\2026"; font-size: var(--jp-widgets-font-size, 13px);
 }
-.vidu-image-row { align-items: center; }
-.vidu-image-row .vidu-image-label { width: 110px; text-align: right; padding-right: 8px; }
+.vidu-form { max-width: 900px; }
+.vidu-row { align-items: center; }
+.vidu-row .vidu-row-label { width: 110px; flex: none; text-align: right; margin-right: 6px; }
 .vidu-image-info { color: var(--jp-ui-font-color2, #555); margin-left: 8px; }
-.vidu-thumbnail { margin: 2px 0 6px 118px; border-radius: 3px; }
+.vidu-thumbnail { margin: 2px 0 6px 120px; border-radius: 3px; }
 .vidu-field-msg { margin-left: 8px; line-height: 28px; }
 .vidu-error { color: #c62828; }
 .vidu-warning { color: #a15c00; }
 .vidu-inactive { color: var(--jp-ui-font-color3, #888); font-style: italic; }
 .vidu-counter { color: var(--jp-ui-font-color2, #777); }
-.vidu-prompt-counter { margin-left: 118px; }
+.vidu-prompt-counter { margin-left: 120px; }
 .vidu-form-footer { align-items: center; margin-top: 6px; }
 .vidu-form-footer .widget-html { margin-left: 8px; }
 .vidu-card {
