@@ -6,8 +6,16 @@ Parquet files, ``schema.py`` the versioned schema and migrations, ``rows.py`` th
 conversions between requests, tasks and rows.
 """
 
+from .exports import read_export
 from .log import DEFAULT_PATH, TaskLog, default_log_path
 from .rows import CLOSED_STATES
 from .schema import SCHEMA_VERSION
 
-__all__ = ["CLOSED_STATES", "DEFAULT_PATH", "SCHEMA_VERSION", "TaskLog", "default_log_path"]
+__all__ = [
+    "CLOSED_STATES",
+    "DEFAULT_PATH",
+    "SCHEMA_VERSION",
+    "TaskLog",
+    "default_log_path",
+    "read_export",
+]

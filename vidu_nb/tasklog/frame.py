@@ -76,10 +76,13 @@ def events_frame(rows: list[tuple]) -> pd.DataFrame:
 
 
 def typed(df: pd.DataFrame) -> pd.DataFrame:
-    """The log's dtypes on every known column; any other column (a later schema's) as text.
+    """The log's dtypes on every known column; other text columns as ``string``.
 
-    Time columns must already be datetimes; derived float columns are left alone.
+    Time columns must already be datetimes; derived float columns are left alone, and so is a
+    numeric column this release does not know (added by a later schema).
     """
+    import pandas as pd
+
     for col in INT_COLUMNS:
         if col in df:
             df[col] = df[col].astype("Int64")
@@ -91,7 +94,7 @@ def typed(df: pd.DataFrame) -> pd.DataFrame:
             df[col] = df[col].astype("category")
     typed = {*TIME_COLUMNS, *INT_COLUMNS, *BOOL_COLUMNS, *CATEGORY_COLUMNS, *DERIVED_COLUMNS}
     for col in df.columns:
-        if col not in typed:
+        if col not in typed and not pd.api.types.is_numeric_dtype(df[col]):
             df[col] = df[col].astype("string")
     return df
 

@@ -147,6 +147,8 @@ CATEGORY_COLUMNS = (
     "image_format",
     "experiment",
 )
+#: Text columns stored as ``''`` rather than NULL when empty (``NOT NULL DEFAULT ''``).
+TEXT_NOT_NULL = ("tags", "notes", "err_code", "trace_ids")
 #: Every column of the ``tasks`` table, in table order.
 COLUMNS = (
     "row_id",

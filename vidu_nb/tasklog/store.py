@@ -97,16 +97,22 @@ class Store:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; the write lock is taken up front so it never deadlocks."""
+        """One write transaction; the write lock is taken up front so it never deadlocks.
+
+        SQLite ends some failed transactions itself (a full disk, ``RAISE(ROLLBACK)``): then
+        there is nothing to roll back, and the original error is the one raised. A failed
+        ``COMMIT`` is rolled back too, so the connection never stays inside a transaction.
+        """
         with self._lock:
             conn = self._db
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
             self._writes += 1
 
     def _query(self, sql: str, args: Sequence[Any] = ()) -> tuple[list[str], list[tuple]]:

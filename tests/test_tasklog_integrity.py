@@ -1,0 +1,210 @@
+"""The task log's promises under stress, on real SQLite files: one transaction per change,
+failed changes leave nothing behind, a reader alongside a writer thread, migrations that keep
+(or on failure do not touch) old rows, exports that read back with the log's dtypes."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+import pandas as pd
+import pytest
+
+from vidu_nb.errors import ViduError
+from vidu_nb.spec import Img2VideoRequest
+from vidu_nb.task import Creation, Task
+from vidu_nb.tasklog import TaskLog, read_export
+from vidu_nb.tasklog import schema as tasklog_schema
+
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+@pytest.fixture
+def log(tmp_path):
+    with TaskLog(tmp_path / "tasks.sqlite") as log:
+        yield log
+
+
+@pytest.fixture
+def request_(png_bytes):
+    return Img2VideoRequest(image=png_bytes, prompt='a fox, "quoted"\nsecond line', seed=7)
+
+
+def transactions(statements: list[str]) -> list[list[str]]:
+    """The statements grouped by transaction; fails on any write outside one."""
+    groups: list[list[str]] = []
+    current: list[str] | None = None
+    for sql in (s.strip() for s in statements):
+        if sql.startswith("BEGIN"):
+            assert current is None, "nested transaction"
+            current = []
+        elif sql in ("COMMIT", "ROLLBACK"):
+            assert current is not None
+            groups.append(current)
+            current = None
+        elif sql.upper().startswith(WRITES):
+            assert current is not None, f"write outside a transaction: {sql}"
+            current.append(sql)
+    assert current is None, "transaction left open"
+    return groups
+
+
+def test_every_change_is_exactly_one_transaction(log, request_, tmp_path):
+    statements: list[str] = []
+    log._db.set_trace_callback(statements.append)
+    changes = [
+        lambda: log.record_submission(request_, Task(id="t1"), experiment="ex"),
+        lambda: log.update(Task(id="t1", state="processing")),
+        lambda: log.note_error("t1", "HTTP 500"),
+        lambda: log.tag("t1", tags=["best"], notes="keep"),
+        lambda: log.update(
+            Task(id="t1", state="success", credits=8, creations=(Creation("c", "u", "v"),))
+        ),
+        lambda: log.set_files("t1", tmp_path / "t1.mp4"),
+        lambda: log.update(Task(id="other", state="queueing")),
+        lambda: log.set_state("other", "cancelled", "by user"),
+        lambda: log.record_uncertain(request_, "ref-1", "read timeout"),
+        lambda: log.reconcile("ref-1", Task(id="t2", state="queueing")),
+    ]
+    for change in changes:
+        before, version = len(statements), log.version[0]
+        change()
+        groups = transactions(statements[before:])
+        assert len(groups) == 1 and groups[0], statements[before:]
+        assert log.version[0] == version + 1
+    # A state change and its event land together.
+    assert list(log.events("t1")["state"]) == ["created", "processing", "success"]
+
+
+def test_failed_change_leaves_nothing_and_the_log_keeps_working(log, request_):
+    log.record_submission(request_, Task(id="t1"))
+    log._db.execute(
+        "CREATE TRIGGER no_explode BEFORE INSERT ON events WHEN NEW.state = 'explode'"
+        " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    )
+    with pytest.raises(sqlite3.IntegrityError, match="refused"):
+        log.update(Task(id="t1", state="explode"))
+    assert log.get("t1")["state"] == "created"  # the row update went with the event
+    assert log.update(Task(id="t1", state="queueing"))
+    assert list(log.events("t1")["state"]) == ["created", "queueing"]
+
+
+def test_sqlite_own_rollback_surfaces_the_real_error(log, request_):
+    """Some failures end the transaction inside SQLite (full disk, RAISE(ROLLBACK)); the log
+    must report that error, not a failed ROLLBACK of its own, and stay usable."""
+    log.record_submission(request_, Task(id="t1"))
+    log._db.execute(
+        "CREATE TRIGGER no_explode BEFORE INSERT ON events WHEN NEW.state = 'explode'"
+        " BEGIN SELECT RAISE(ROLLBACK, 'disk trouble'); END"
+    )
+    with pytest.raises(sqlite3.IntegrityError, match="disk trouble"):
+        log.set_state("t1", "explode")
+    assert not log._db.in_transaction
+    assert log.get("t1")["state"] == "created"
+    log.set_state("t1", "cancelled")
+    assert log.get("t1")["state"] == "cancelled"
+
+
+def test_reader_sees_whole_changes_while_a_thread_writes(log, request_):
+    """The notebook reads ``log.df`` while the poller's thread writes through the same
+    connection: every read works and shows each task's row and events from one moment."""
+    count = 60
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            for i in range(count):
+                log.record_submission(request_, Task(id=f"t{i}"), experiment="x")
+                for state in ("queueing", "processing", "success"):
+                    log.update(Task(id=f"t{i}", state=state, credits=i))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    reads, seen = 0, 0
+    while thread.is_alive() or reads == 0:
+        df = log.df
+        assert len(df) >= seen and df["task_id"].is_unique
+        seen = len(df)
+        done = df[df["state"] == "success"]
+        assert done["finished_at"].notna().all() and done["credits"].notna().all()
+        reads += 1
+    thread.join()
+    assert not errors, errors
+    assert len(log.df) == count and (log.df["state"] == "success").all()
+    assert len(log.events()) == 4 * count and log.integrity_check() == "ok"
+
+
+def _v2_rating(conn: sqlite3.Connection) -> None:
+    conn.execute("ALTER TABLE tasks ADD COLUMN rating INTEGER")
+    conn.execute("UPDATE tasks SET rating = 3 WHERE state = 'success'")
+
+
+def _make_v1_log(path, request_) -> None:
+    with TaskLog(path) as log:
+        log.record_submission(request_, Task(id="t1"), experiment="old", tags=["a"])
+        log.update(Task(id="t1", state="success", credits=40))
+        log.record_submission(request_, Task(id="t2"), experiment="old")
+
+
+def test_migration_from_version_1_keeps_rows_and_events(tmp_path, request_, monkeypatch):
+    path = tmp_path / "v1.sqlite"
+    _make_v1_log(path, request_)
+    monkeypatch.setattr(tasklog_schema, "MIGRATIONS", [*tasklog_schema.MIGRATIONS, _v2_rating])
+    monkeypatch.setattr(tasklog_schema, "SCHEMA_VERSION", 2)
+    with TaskLog(path) as log:
+        df = log.df
+        assert list(df["task_id"]) == ["t1", "t2"]
+        assert df["rating"].iloc[0] == 3 and pd.isna(df["rating"].iloc[1])
+        assert list(df["experiment"]) == ["old", "old"] and int(df["credits"].iloc[0]) == 40
+        assert list(log.events("t1")["state"]) == ["created", "success"]
+        log.update(Task(id="t2", state="processing"))  # still writable after the upgrade
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+def test_failed_migration_leaves_the_old_log_untouched(tmp_path, request_, monkeypatch):
+    path = tmp_path / "v1.sqlite"
+    _make_v1_log(path, request_)
+
+    def broken(conn: sqlite3.Connection) -> None:
+        _v2_rating(conn)
+        raise RuntimeError("migration bug")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(tasklog_schema, "MIGRATIONS", [*tasklog_schema.MIGRATIONS, broken])
+        patch.setattr(tasklog_schema, "SCHEMA_VERSION", 2)
+        with pytest.raises(RuntimeError, match="migration bug"):
+            TaskLog(path)
+    with TaskLog(path) as log:  # this release opens it as it was
+        assert "rating" not in log.df and len(log) == 2
+        assert log.get("t1")["state"] == "success"
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+
+
+def _varied_log(log: TaskLog, request_: Img2VideoRequest) -> pd.DataFrame:
+    log.record_submission(request_, Task(id="t1", credits=5), experiment="ex", tags=["a", "b"])
+    log.update(Task(id="t1", state="success", credits=5, creations=(Creation("c", "u", "v"),)))
+    log.record_submission(request_.replace(model="viduq2-pro"), Task(id="t2"), notes="n")
+    log.record_uncertain(request_, "ref-1", "dropped")
+    return log.df
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_exports_read_back_with_the_log_dtypes(log, request_, tmp_path, kind):
+    df = _varied_log(log, request_)
+    path = getattr(log, f"to_{kind}")(tmp_path / f"log.{kind}")
+    back = read_export(path)
+    pd.testing.assert_frame_equal(back, df)
+    plain = pd.read_csv(path) if kind == "csv" else pd.read_parquet(path)
+    assert list(plain["task_id"].iloc[:2]) == ["t1", "t2"]  # plain pandas reads it too
+
+
+def test_filtered_export_and_bad_suffix(log, request_, tmp_path):
+    _varied_log(log, request_)
+    back = read_export(log.to_csv(tmp_path / "ex.csv", experiment="ex"))
+    assert list(back["task_id"]) == ["t1"] and str(back["state"].dtype) == "category"
+    with pytest.raises(ViduError, match="log.json"):
+        read_export(tmp_path / "log.json")
