@@ -43,7 +43,13 @@ def test_progress_moves_through_states():
     assert steps == [1, 2, 3]
     assert TaskView({"state": "success"}).progress() == (4, 4)
     html = card_html(TaskView({"state": "queueing"}), now=0)["steps"]
-    assert html == "<b>created</b> \u203a <b>queueing</b> \u203a processing"
+    todo = "<span class='vidu-card-todo'>{}</span>"
+    assert html == (
+        f"<b>created</b> \u203a <b>queueing</b> \u203a {todo.format('processing')} \u203a "
+        + todo.format("done")
+    )
+    done = card_html(TaskView({"state": "failed"}), now=0)["steps"]
+    assert done.endswith("<b>processing</b> \u203a <b>failed</b>")
 
 
 @pytest.fixture(scope="module")

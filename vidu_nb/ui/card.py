@@ -32,8 +32,13 @@ def card_html(view: TaskView, now: float) -> dict[str, str]:
         f"<span class='vidu-card-elapsed'>{esc(elapsed)}</span>"
     )
     reached, _total = view.progress()
+    names = [*_STEP_NAMES, state if view.done else "done"]
     steps = " \u203a ".join(
-        f"<b>{esc(name)}</b>" if STEPS.index(name) <= reached else esc(name) for name in _STEP_NAMES
+        f"<b>{esc(name)}</b>"
+        if (name == names[-1] and view.done)
+        or (name in _STEP_NAMES and STEPS.index(name) <= reached)
+        else f"<span class='vidu-card-todo'>{esc(name)}</span>"
+        for name in names
     )
     settings = [
         view.get("model", ""),

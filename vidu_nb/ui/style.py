@@ -44,6 +44,7 @@ _CSS = """
 .vidu-card-badge-processing, .vidu-card-badge-queueing { background: #e3effb; color: #0d47a1; }
 .vidu-card-elapsed, .vidu-card-steps { color: var(--jp-ui-font-color2, #666); }
 .vidu-card-error-text { color: #c62828; }
+.vidu-card-todo { color: var(--jp-ui-font-color3, #999); }
 """
 
 #: The stylesheet, minified (it is widget state, saved with the notebook once per form).
