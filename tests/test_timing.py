@@ -52,6 +52,16 @@ def test_other_resolutions_are_scaled_by_pixels_widely():
     assert lo < 90 < hi and hi - lo >= 80
 
 
+def test_a_guess_from_other_settings_never_means_a_long_sleep():
+    t = Timing()
+    t.observe(("viduq3-pro", "540p", 1, False), 9.0)  # mostly fixed overhead: 4x1080p is ~30 s
+    w = Watch(("viduq3-pro", "1080p", 4, False))
+    w.seen("queueing", 0.0)
+    w.seen("processing", 1.0)
+    f = t.forecast(w, 1.0)
+    assert f.early <= 0 < f.late  # checked from the start, at a pace set by the guess
+
+
 def test_watch_brackets_start_and_finish_and_learns_successes_only():
     t = Timing(margin=0)
     w = Watch(K5)

@@ -11,9 +11,10 @@ when the service is steady and stays honest (wide) when it is not.
 
 Settings are keyed by ``(model, resolution, duration, off_peak)``. An unseen key is predicted
 from the same model and resolution at other durations (a straight line through them), else
-scaled from any known key by duration x pixels (with a wide margin), else not at all: then
-the schedule falls back to plain backoff. Queueing time depends on everybody's load, so it
-is not predicted; the forecast starts once a task is seen processing.
+scaled from any known key by duration x pixels (a wide window open from the start, as the
+guess may be far off), else not at all: then the schedule falls back to plain backoff.
+Queueing time depends on everybody's load, so it is not predicted; the forecast starts once a
+task is seen processing.
 
 All times are in the caller's seconds (monotonic clock for live observations), so a fast
 simulator simply yields short durations; nothing here knows about real-time scales.
@@ -171,7 +172,9 @@ class Timing:
         if known:  # another resolution or model: scale by duration x pixels, widely
             mids = sorted((lo + hi) / 2 / (k[2] * pixels(k[1])) for k, (lo, hi) in known.items())
             guess = mids[len(mids) // 2] * key[2] * pixels(key[1])
-            return (0.5 * guess, 1.5 * guess)
+            # A fixed overhead per task makes this several-fold off either way, so it sets
+            # only the pace of checks, never a long sleep: the window opens at once.
+            return (0.0, 1.5 * guess)
         return None
 
     def forecast(self, watch: Watch, now: float) -> Forecast | None:
