@@ -1,4 +1,4 @@
-"""The task log as pandas: filters in SQL, then real dtypes and derived timing columns.
+"""The task log as pandas: real dtypes, derived timing columns, the events table.
 
 Times become ``datetime64[ns, UTC]``, counts nullable ``Int64``, flags nullable ``boolean``,
 repeated labels (model, state, ...) ``category`` and other text ``string``, so a filter or a
@@ -7,47 +7,16 @@ groupby in the notebook behaves the same on every log (the column kinds live in 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .rows import epoch
 from .schema import BOOL_COLUMNS, CATEGORY_COLUMNS, INT_COLUMNS, TIME_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
 
 EVENT_COLUMNS = ["event_id", "row_id", "task_id", "state", "at", "detail"]
-
-
-def where(
-    experiment: str | None = None,
-    state: str | Iterable[str] | None = None,
-    model: str | Iterable[str] | None = None,
-    since: datetime | str | None = None,
-    until: datetime | str | None = None,
-    tag: str | None = None,
-) -> tuple[str, list[Any]]:
-    """The ``WHERE`` clause (empty when unfiltered) and its arguments for ``to_frame``."""
-    clauses, args = [], []
-    if experiment is not None:
-        clauses.append("experiment = ?")
-        args.append(experiment)
-    for col, want in (("state", state), ("model", model)):
-        if want is not None:
-            values = [want] if isinstance(want, str) else list(want)
-            clauses.append(f"{col} IN ({', '.join('?' for _ in values)})")
-            args.extend(values)
-    if since is not None:
-        clauses.append("submitted_at >= ?")
-        args.append(epoch(since))
-    if until is not None:
-        clauses.append("submitted_at < ?")
-        args.append(epoch(until))
-    if tag is not None:
-        clauses.append("(',' || tags || ',') LIKE ?")
-        args.append(f"%,{tag},%")
-    return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
+#: Computed by ``tasks_frame`` from the stored times (seconds, float).
+DERIVED_COLUMNS = ("wall_time_s", "generation_s", "queue_s")
 
 
 def tasks_frame(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
@@ -97,10 +66,6 @@ def typed(df: pd.DataFrame) -> pd.DataFrame:
         if col not in typed and not pd.api.types.is_numeric_dtype(df[col]):
             df[col] = df[col].astype("string")
     return df
-
-
-#: Computed by ``tasks_frame`` from the stored times (seconds, float).
-DERIVED_COLUMNS = ("wall_time_s", "generation_s", "queue_s")
 
 
 def indexed(df: pd.DataFrame) -> pd.DataFrame:

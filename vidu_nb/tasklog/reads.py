@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from . import frame
-from .rows import CLOSED_STATES
+from .rows import CLOSED_STATES, epoch
 from .store import Store
 
 if TYPE_CHECKING:
@@ -86,7 +86,25 @@ class Reads(Store):
     ) -> pd.DataFrame:
         """The log as a DataFrame (one row per task), filtered in SQL; ``since``/``until``
         bound ``submitted_at`` (naive datetimes are taken as UTC)."""
-        clause, args = frame.where(experiment, state, model, since, until, tag)
+        where, args = [], []
+        if experiment is not None:
+            where.append("experiment = ?")
+            args.append(experiment)
+        for col, want in (("state", state), ("model", model)):
+            if want is not None:
+                values = [want] if isinstance(want, str) else list(want)
+                where.append(f"{col} IN ({', '.join('?' for _ in values)})")
+                args.extend(values)
+        if since is not None:
+            where.append("submitted_at >= ?")
+            args.append(epoch(since))
+        if until is not None:
+            where.append("submitted_at < ?")
+            args.append(epoch(until))
+        if tag is not None:
+            where.append("(',' || tags || ',') LIKE ?")
+            args.append(f"%,{tag},%")
+        clause = " WHERE " + " AND ".join(where) if where else ""
         cols, rows = self._query(f"SELECT * FROM tasks{clause} ORDER BY row_id", args)
         return frame.tasks_frame(rows, cols)
 
