@@ -76,6 +76,13 @@ def test_every_change_is_exactly_one_transaction(log, request_, tmp_path):
     assert list(log.events("t1")["state"]) == ["created", "processing", "success"]
 
 
+def test_every_connection_is_wal_with_full_sync(log):
+    """``synchronous`` is per connection: FULL makes each COMMIT durable against power loss."""
+    assert log._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert log._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert log._db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
 def test_failed_change_leaves_nothing_and_the_log_keeps_working(log, request_):
     log.record_submission(request_, Task(id="t1"))
     log._db.execute(

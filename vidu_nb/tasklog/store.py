@@ -44,7 +44,13 @@ class Store:
             self.path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None,
             check_same_thread=False,
         )  # fmt: skip
-        conn = self._conn
+        try:
+            self._setup(self._conn)
+        except BaseException:
+            self.close()  # a log that cannot open (newer schema, failed migration) holds no file
+            raise
+
+    def _setup(self, conn: sqlite3.Connection) -> None:
         conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
