@@ -26,6 +26,7 @@ import requests
 
 from .errors import ViduError
 from .task import Task
+from .transport import direct_if_loopback, file_session
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +89,7 @@ class VideoCache:
         self.backoff = backoff
         self.timeout = timeout
         self.chunk_size = chunk_size
-        self._session = requests.Session()
-        self._session.trust_env = False  # no netrc credentials are attached to file hosts
-        self._session.headers.update({"Accept-Encoding": "identity"})
+        self._session = file_session()
 
     def __repr__(self) -> str:
         return f"VideoCache({str(self.folder)!r})"
@@ -206,7 +205,9 @@ class VideoCache:
             raise DownloadError(target.stem, "file", f"refusing a non-http(s) URL {_public(url)}")
         self.folder.mkdir(parents=True, exist_ok=True)
         try:
-            resp = self._session.get(url, stream=True, timeout=self.timeout)
+            resp = self._session.get(
+                url, stream=True, timeout=self.timeout, proxies=direct_if_loopback(url)
+            )
         except requests.RequestException as exc:
             raise _Transient(f"{type(exc).__name__} from {_public(url)}") from None
         with resp:

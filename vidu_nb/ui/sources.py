@@ -16,8 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import requests
-
+from ..transport import direct_if_loopback, file_session
 from .rows import TaskView, epoch_of
 
 log = logging.getLogger(__name__)
@@ -73,9 +72,8 @@ class Expired(Exception):
 
 def download(url: str, timeout: float = 30.0) -> tuple[bytes, str]:
     """GET a pre-signed URL (no credentials attached); raises ``Expired`` on 403/410."""
-    with requests.Session() as session:
-        session.trust_env = False  # no netrc credentials go to file hosts
-        resp = session.get(url, timeout=timeout)
+    with file_session() as session:
+        resp = session.get(url, timeout=timeout, proxies=direct_if_loopback(url))
     if resp.status_code in _EXPIRED:
         raise Expired(f"HTTP {resp.status_code}")
     resp.raise_for_status()
