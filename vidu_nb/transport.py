@@ -32,7 +32,7 @@ from requests.auth import AuthBase
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util.retry import Retry
 
-from .config import Secret
+from .config import Secret, is_loopback_url
 from .errors import (
     APIError,
     ConnectionFailed,
@@ -90,6 +90,27 @@ class _Auth(AuthBase):
         return f"_Auth({self.scheme!r}, <redacted>)"
 
 
+class _NoCredentials(AuthBase):
+    """Attaches nothing; setting any auth keeps requests from reading ``~/.netrc``."""
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        return r
+
+
+def file_session() -> requests.Session:
+    """A session for pre-signed file URLs: no credentials at all (ours or ``~/.netrc``), but
+    the environment's proxies and CA bundle. Pass ``proxies=direct_if_loopback(url)``."""
+    session = requests.Session()
+    session.auth = _NoCredentials()
+    session.headers.update({"User-Agent": USER_AGENT, "Accept-Encoding": "identity"})
+    return session
+
+
+def direct_if_loopback(url: str) -> dict[str, None] | None:
+    """Per-request proxies that bypass any configured proxy for a loopback URL."""
+    return {"http": None, "https": None} if is_loopback_url(url) else None
+
+
 class Transport:
     """A ``requests.Session`` wrapper bound to one base URL and key."""
 
@@ -114,7 +135,10 @@ class Transport:
         self.requests_sent = 0
         self.session = requests.Session()
         self.session.auth = _Auth(auth_scheme, api_key)
-        self.session.trust_env = False  # no netrc credentials or env proxies override ours
+        # The environment's proxies and CA bundle are honoured (corporate networks need them);
+        # ~/.netrc is never read because the session has its own auth. A loopback simulator is
+        # always reached directly, whatever HTTP(S)_PROXY says.
+        self.session.trust_env = not is_loopback_url(base_url)
         self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
         adapter = HTTPAdapter(max_retries=Retry(total=0, read=False, redirect=False))
         self.session.mount("http://", adapter)
