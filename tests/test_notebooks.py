@@ -81,7 +81,8 @@ def test_strip_script_strips(tmp_path):
 def simulator():
     from vidu_nb.simulator import Simulator
 
-    with Simulator(speed=40.0, video_height=96) as sim:
+    # A distinctive key, so that finding it anywhere in a saved notebook is unambiguous.
+    with Simulator(speed=40.0, video_height=96, api_key="vidu-test-key-5f3a9c0e7d21") as sim:
         yield sim
 
 
@@ -111,6 +112,10 @@ def execute(name: str, workdir: Path, simulator, monkeypatch, checks: str) -> li
     client.execute()
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors, errors
+    # Saved as a user would save it (outputs and widget state included): the key is not there.
+    saved = nbformat.writes(nb)
+    assert simulator.api_key not in saved
+    assert "widgets" in nb.metadata or "application/vnd.jupyter.widget-view+json" in saved
     last = nb.cells[-1].outputs
     return [o.text for o in last if o.output_type == "stream" and o.name == "stdout"]
 
