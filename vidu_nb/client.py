@@ -51,7 +51,9 @@ class Submittable(Protocol):
     endpoint: str
     payload: str | None
 
-    def fitted_body(self) -> tuple[dict[str, Any], str | None]: ...
+    def fitted_body(
+        self, *, default_payload: str | None = None
+    ) -> tuple[dict[str, Any], str | None]: ...
 
 
 def new_client_ref() -> str:
@@ -152,12 +154,11 @@ class ViduClient:
         (``SubmissionUncertain``) the task can still be recognised. The submit is never sent
         twice when the first attempt may have arrived.
         """
-        body, note = request.fitted_body()
+        # The reference goes in before the image is sized, so the body still fits 20 MB.
+        body, note = request.fitted_body(default_payload=client_ref or new_client_ref())
         if note:
             log.info("start image fitted: %s", note)
             warnings.warn(note, ImageFittedWarning, stacklevel=2)
-        if not body.get("payload"):
-            body["payload"] = client_ref or new_client_ref()
         ref = client_ref or str(body["payload"])
         resp = self._transport.post(request.endpoint, body, client_ref=ref)
         task = Task.from_response(resp.data, trace_id=resp.trace_id)

@@ -132,10 +132,16 @@ class Img2VideoRequest:
 
     # -- serialisation -------------------------------------------------------------------
     def fitted_body(
-        self, max_body_bytes: int = MAX_BODY_BYTES
+        self, max_body_bytes: int = MAX_BODY_BYTES, *, default_payload: str | None = None
     ) -> tuple[dict[str, Any], str | None]:
-        """The JSON body and, when the image had to be shrunk to fit, a note saying how."""
+        """The JSON body and, when the image had to be shrunk to fit, a note saying how.
+
+        ``default_payload`` fills ``payload`` when the request has none (the client puts its
+        reference there); it is part of the body before the image is sized to fit.
+        """
         body = {"model": self.model, "images": [""], **_without_model(self.options())}
+        if default_payload and not body.get("payload"):
+            body["payload"] = default_payload
         overhead = len(json.dumps(body).encode())
         image, note = fit_image(self.start_image, max_body_bytes - overhead)
         body["images"] = [image.to_data_uri()]

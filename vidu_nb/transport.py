@@ -205,14 +205,16 @@ class Transport:
         with self._count_lock:
             self.requests_sent += 1
         started = time.monotonic()
+        failure: Exception | None = None
         try:
             resp = self.session.request(method, url, json=body, timeout=self.timeout)
         except requests.exceptions.RequestException as exc:
-            error = ConnectionFailed(f"{method} {path}: {self._scrub(_describe(exc))}")
-            log.info("%s %s failed: %s", method, path, error)
-            if not was_sent(exc) and not isinstance(exc, requests.exceptions.SSLError):
-                raise _NotSent(error) from exc
-            raise error from None
+            failure = self._connection_failure(method, path, exc)
+        if failure is not None:
+            # Raised outside the except block on purpose: the requests exception holds the
+            # prepared request, Authorization header included, and must not stay reachable
+            # through __context__ (error reporters walk it; pickles carry it).
+            raise failure
         elapsed = time.monotonic() - started
         trace_id = _trace_from_headers(resp.headers)
         data: Any = None
@@ -241,6 +243,15 @@ class Transport:
         return Response(
             resp.status_code, data if data is not None else {}, trace_id, dict(resp.headers)
         )
+
+    def _connection_failure(
+        self, method: str, path: str, exc: requests.exceptions.RequestException
+    ) -> Exception:
+        error = ConnectionFailed(f"{method} {path}: {self._scrub(_describe(exc))}")
+        log.info("%s %s failed: %s", method, path, error)
+        unsent = not was_sent(exc) and not isinstance(exc, requests.exceptions.SSLError)
+        # Only a POST needs to know: a GET is retried on any connection failure.
+        return _NotSent(error) if unsent and method == "POST" else error
 
     def _error(self, resp: requests.Response, data: Any, text: str, trace_id: str) -> APIError:
         reason, message = resp.reason or "", ""
