@@ -153,6 +153,14 @@ def test_tag_and_notes_and_files(log, request_, tmp_path):
         log.tag("nope", tags=["a"])
 
 
+def test_tag_filter_takes_wildcards_literally(log, request_):
+    for tid, tag in [("t1", "v_1"), ("t2", "vx1"), ("t3", "50%"), ("t4", "50 off"), ("t5", "a\\b")]:
+        log.record_submission(request_, Task(id=tid), tags=[tag, "other"])
+    picked = {tag: list(log.to_frame(tag=tag)["task_id"]) for tag in ("v_1", "50%", "a\\b", "%")}
+    assert picked == {"v_1": ["t1"], "50%": ["t3"], "a\\b": ["t5"], "%": []}
+    assert list(log.to_frame(tag="_")["task_id"]) == []
+
+
 def test_default_path_and_env(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("VIDU_LOG_PATH", raising=False)

@@ -101,9 +101,9 @@ class Reads(Store):
         if until is not None:
             where.append("submitted_at < ?")
             args.append(epoch(until))
-        if tag is not None:
-            where.append("(',' || tags || ',') LIKE ?")
-            args.append(f"%,{tag},%")
+        if tag is not None:  # a literal tag: its % and _ are not wildcards
+            where.append("(',' || tags || ',') LIKE ? ESCAPE '\\'")
+            args.append(f"%,{like_literal(tag)},%")
         clause = " WHERE " + " AND ".join(where) if where else ""
         cols, rows = self._query(f"SELECT * FROM tasks{clause} ORDER BY row_id", args)
         return frame.tasks_frame(rows, cols)
@@ -112,3 +112,9 @@ class Reads(Store):
     def df(self) -> pd.DataFrame:
         """The whole log as a DataFrame (``to_frame()`` with no filter)."""
         return self.to_frame()
+
+
+def like_literal(text: str) -> str:
+    """``text`` for a LIKE pattern with ``ESCAPE '\\'``: its ``\\``, ``%`` and ``_`` match
+    themselves (ASCII letters still match either case, as LIKE does)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
