@@ -3,6 +3,7 @@ uncertain submissions, subscribers, clean stop."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -87,6 +88,7 @@ def test_submit_all_lets_the_service_queue(log):
 def test_200_tasks_survive_faults_with_exact_credits(log):
     # A fast service with room for many running tasks keeps this test short; the point is
     # the faults, the count and the credits.
+    before = threading.active_count()
     with Simulator(speed=500, concurrency=20, video_height=64, seed=3) as sim:
         sim.faults.add("rate_limit", count=15, method="GET", retry_after=0.05)
         sim.faults.add("server_error", probability=0.05, method="GET")
@@ -99,7 +101,11 @@ def test_200_tasks_survive_faults_with_exact_credits(log):
         ):
             for i in range(200):
                 poller.submit(req(i), experiment="big")
-            assert poller.wait_all(180)
+            threads = []  # sampled while 200 tasks are pending: a bounded pool, not one each
+            deadline = time.monotonic() + 180
+            while not poller.wait_all(0.02) and time.monotonic() < deadline:
+                threads.append(threading.active_count())
+            assert poller.wait_all(0)
         charged = {t.id: t.credits for t in map(sim.task_state, log.to_frame()["task_id"])}
         gets = sim.count("GET", "/creations")
     df = log.to_frame(experiment="big")
@@ -111,6 +117,8 @@ def test_200_tasks_survive_faults_with_exact_credits(log):
     assert set(failed["err_code"]) <= {"AuditSubmitIllegal", "Timeout"}
     # One worker, polling only due tasks: a few GETs per task, not one per task per tick.
     assert gets < 200 * 12
+    # Threads (the in-process simulator's included) stay bounded while 200 tasks are pending.
+    assert len(threads) > 10 and max(threads) < 20 + before
 
 
 def test_resume_after_restart_finishes_everything(sim, tmp_path):
