@@ -14,6 +14,8 @@ from vidu_nb.task import Creation, Task
 from vidu_nb.tasklog import TaskLog
 from vidu_nb.tasklog import schema as tasklog_schema
 
+NEXT = tasklog_schema.SCHEMA_VERSION + 1  # a later release's schema, for migration tests
+
 
 @pytest.fixture
 def log(tmp_path):
@@ -188,11 +190,11 @@ def test_old_log_is_migrated(tmp_path, request_, monkeypatch):
         conn.execute("ALTER TABLE tasks ADD COLUMN rating INTEGER")
 
     monkeypatch.setattr(tasklog_schema, "MIGRATIONS", [*tasklog_schema.MIGRATIONS, add_rating])
-    monkeypatch.setattr(tasklog_schema, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(tasklog_schema, "SCHEMA_VERSION", NEXT)
     with TaskLog(path) as log:
         assert log.get("t1")["rating"] is None and log.df.loc[1, "task_id"] == "t1"
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == NEXT
     conn.close()
 
 

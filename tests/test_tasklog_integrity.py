@@ -16,6 +16,8 @@ from vidu_nb.task import Creation, Task
 from vidu_nb.tasklog import TaskLog, read_export
 from vidu_nb.tasklog import schema as tasklog_schema
 
+NEXT = tasklog_schema.SCHEMA_VERSION + 1  # a later release's schema, for migration tests
+
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 
@@ -159,7 +161,7 @@ def test_migration_from_version_1_keeps_rows_and_events(tmp_path, request_, monk
     path = tmp_path / "v1.sqlite"
     _make_v1_log(path, request_)
     monkeypatch.setattr(tasklog_schema, "MIGRATIONS", [*tasklog_schema.MIGRATIONS, _v2_rating])
-    monkeypatch.setattr(tasklog_schema, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(tasklog_schema, "SCHEMA_VERSION", NEXT)
     with TaskLog(path) as log:
         df = log.df
         assert list(df["task_id"]) == ["t1", "t2"]
@@ -167,6 +169,25 @@ def test_migration_from_version_1_keeps_rows_and_events(tmp_path, request_, monk
         assert list(df["experiment"]) == ["old", "old"] and int(df["credits"].iloc[0]) == 40
         assert list(log.events("t1")["state"]) == ["created", "success"]
         log.update(Task(id="t2", state="processing"))  # still writable after the upgrade
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == NEXT
+
+
+def test_version_1_log_gains_the_columns_of_unsent_requests(tmp_path, request_, monkeypatch):
+    path = tmp_path / "v1.sqlite"
+    with monkeypatch.context() as patch:  # a log written by the first release
+        patch.setattr(tasklog_schema, "MIGRATIONS", tasklog_schema.MIGRATIONS[:1])
+        patch.setattr(tasklog_schema, "SCHEMA_VERSION", 1)
+        TaskLog(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "INSERT INTO tasks (task_id, state) VALUES ('t1', 'success'), ('t2', 'created')"
+        )
+    with TaskLog(path) as log:
+        assert list(log.df["task_id"]) == ["t1", "t2"] and log.get("t1")["state"] == "success"
+        assert {"image_path", "owner"} <= set(log.df.columns)
+        log.record_submission(request_, Task(id="t3"))
+        assert log.get("t3")["image_path"] is not None
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
 
@@ -181,14 +202,14 @@ def test_failed_migration_leaves_the_old_log_untouched(tmp_path, request_, monke
 
     with monkeypatch.context() as patch:
         patch.setattr(tasklog_schema, "MIGRATIONS", [*tasklog_schema.MIGRATIONS, broken])
-        patch.setattr(tasklog_schema, "SCHEMA_VERSION", 2)
+        patch.setattr(tasklog_schema, "SCHEMA_VERSION", NEXT)
         with pytest.raises(RuntimeError, match="migration bug"):
             TaskLog(path)
     with TaskLog(path) as log:  # this release opens it as it was
         assert "rating" not in log.df and len(log) == 2
         assert log.get("t1")["state"] == "success"
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == NEXT - 1
 
 
 def _varied_log(log: TaskLog, request_: Img2VideoRequest) -> pd.DataFrame:

@@ -1,6 +1,7 @@
 """``Poller``: the public face of the background poller, and its scheduler loop.
 
-The foreground methods only touch memory. One daemon thread picks what is due (the head of the
+The foreground methods never touch the network (``submit`` records the request in the local
+log first, so nothing queued is lost with the kernel). One daemon thread picks what is due (the head of the
 submission queue first, then the earliest due check) and hands it to a bounded pool of HTTP
 workers; the pieces it coordinates live in ``submissions``, ``checks``, ``due`` and
 ``downloads``, all guarded by one lock (a re-entrant ``Condition`` that also wakes the loop).
@@ -21,6 +22,7 @@ from ..errors import ValidationError, ViduError
 from ..schedule import PollSchedule
 from ..task import Creation, Task
 from ..tasklog import TaskLog
+from ..tasklog.owners import Owner
 from ..timing import Timing
 from .checks import Checks
 from .downloads import Downloads
@@ -64,9 +66,11 @@ class Poller:
         self.http_workers = http_workers
         self._cond = threading.Condition()
         self._subscribers = Subscribers()
+        self._owner = Owner(log.owners_dir)  # proves to other kernels that we hold our rows
+        self._owner_lock = threading.Lock()
         self._queue = Submissions(
             client, log, self.stats, self._subscribers, policy=policy,
-            max_running=max_running, pause=self._pause, created=self._created,
+            max_running=max_running, pause=self._pause, created=self._created, owner=self._hold,
         )  # fmt: skip
         self._checks = Checks(
             client, log, self.schedule, self.timing, self._cond, self.stats, self._subscribers,
@@ -108,12 +112,34 @@ class Poller:
         notes: str = "",
     ) -> str:
         """Queue a request; returns its handle (the ``client_ref`` put in its payload).
+
+        The request is recorded in the log at once (state ``queued``, a local write of a few
+        milliseconds), so it survives a kernel restart: ``TaskLog.resume`` sends it then.
         ``task_id(handle)`` gives the task id once the service has answered."""
         handle = new_client_ref()
+        item = Queued(handle, request, experiment, tuple(tags), notes)
+        self.log.record_queued(
+            request, handle, owner=self._hold(),
+            base_url=getattr(self.client, "base_url", None), **item.labels,
+        )  # fmt: skip
         with self._cond:
-            self._queue.add(Queued(handle, request, experiment, tuple(tags), notes))
+            self._queue.add(item)
             self._cond.notify_all()
         return handle
+
+    def recover(self) -> int:
+        """Take over what pollers that are gone left unsent in the log (``TaskLog.resume``
+        calls this): ``queued`` rows are sent again; ``submitting`` rows, whose POST may have
+        arrived, become ``uncertain`` and are not resent. Returns how many were re-queued."""
+        queued, uncertain = self.log.take_over(self._hold())
+        with self._cond:
+            for row, request in queued:
+                labels = (row["experiment"], tuple(row["tags"]), row["notes"] or "")
+                self._queue.add(Queued(row["client_ref"], request, *labels))
+            self._cond.notify_all()
+        if uncertain:
+            log.warning("%d submission(s) interrupted mid-send are now 'uncertain'", uncertain)
+        return len(queued)
 
     def track(self, task_id: str) -> None:
         """Follow a task already submitted (e.g. found in the log after a restart)."""
@@ -136,12 +162,15 @@ class Poller:
             return self._ids.get(handle, handle if handle in self._checks.due else None)
 
     def cancel_queued(self, handle: str) -> bool:
-        """Drop a submission that has not been sent yet; True when it was still queued."""
+        """Drop a submission that has not been sent yet (its row becomes ``cancelled``); True
+        when it was still queued."""
         with self._cond:
-            if self._queue.cancel(handle):
-                self._cond.notify_all()
-                return True
-        return False
+            if not self._queue.cancel(handle):
+                return False
+            self._cond.notify_all()
+        self.log.cancel_queued(handle, self._hold())
+        self._subscribers.emit(PollerEvent(handle, None, "queued", "cancelled"))
+        return True
 
     def subscribe(self, callback: Callable[[PollerEvent], None]) -> Callable[[], None]:
         """Call ``callback(event)`` from the worker threads on every event; returns a function
@@ -193,8 +222,13 @@ class Poller:
                 fut.result(max(0.0, deadline - time.monotonic()))
             except Exception:
                 pass
+        with self._owner_lock:  # from now on resume() (here or in another kernel) may take
+            self._owner.release()  # over our queued rows
         if unsent:
-            log.warning("poller stopped with %d submission(s) never sent", unsent)
+            log.warning(
+                "poller stopped with %d submission(s) not sent: they stay 'queued' in the log "
+                "and TaskLog.resume(client) sends them", unsent,
+            )  # fmt: skip
 
     def wait_all(self, timeout: float | None = None) -> bool:
         """Block until every submission is sent, every task finished and downloaded; False on
@@ -217,6 +251,11 @@ class Poller:
         self.stop()
 
     # -- called by the parts -----------------------------------------------------------------
+    def _hold(self) -> str:
+        """This poller's owner token, its lock taken (again after a stop) when needed."""
+        with self._owner_lock:
+            return self._owner.hold()
+
     def _pause(self, until: float) -> None:
         with self._cond:
             self._not_before = max(self._not_before, until)

@@ -1,9 +1,12 @@
 """Requests waiting to be sent, the concurrency policy that releases them, and sending one.
 
-A submit is never retried when it may have reached the service (``SubmissionUncertain`` is
-recorded as such, to be reconciled); only answers that prove nothing was created (429, a
-connection that failed before sending) put the request back at the head of the queue, later.
-Any other refusal is recorded as a failed row, so no request ever disappears silently.
+Every request is in the log before it is sent (``queued``, written by ``Poller.submit``) and
+moves to ``submitting`` in its own transaction right before the POST, so a process killed at
+any moment leaves a row saying how far it got. A submit is never retried when it may have
+reached the service (``SubmissionUncertain`` is recorded as such, to be reconciled); only
+answers that prove nothing was created (429, a connection that failed before sending) put the
+request back in the queue (row ``queued`` again), later. Any other refusal is recorded as a
+failed row, so no request ever disappears silently.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ class Submissions:
         max_running: int,
         pause: Callable[[float], None],
         created: Callable[[str, Task], None],
+        owner: Callable[[], str],
     ) -> None:
         self.client = client
         self.log = tasklog
@@ -68,6 +72,7 @@ class Submissions:
         self.sending = False
         self._pause = pause  # stop every request until a monotonic time (a 429)
         self._created = created  # the service answered with a task: follow it
+        self._owner = owner  # the token of the poller holding the queued rows
         self._items: deque[Queued] = deque()
 
     # -- the queue (caller holds the poller's lock) -----------------------------------------
@@ -108,6 +113,10 @@ class Submissions:
     # -- the job (an HTTP worker, no lock held) ----------------------------------------------
     def send(self, item: Queued) -> Queued | None:
         """Send ``item`` and record the outcome; returns it when it must be queued again."""
+        owner = self._owner()
+        if not self.log.start_sending(item.handle, owner):
+            return None  # cancelled, or taken over by another poller after a stop: not ours
+        self.subscribers.emit(PollerEvent(item.handle, None, "queued", "submitting"))
         self.stats.count("submits")
         base_url = getattr(self.client, "base_url", None)
         try:
@@ -127,7 +136,10 @@ class Submissions:
                 item.not_before = time.monotonic() + delay
                 if isinstance(exc, RateLimited):
                     self._pause(item.not_before)
-                return item
+                if self.log.back_to_queue(item.handle, owner, exc):
+                    self.subscribers.emit(PollerEvent(item.handle, None, "submitting", "queued"))
+                    return item
+                return None
             self.refuse(item, exc)
             return None
         except ViduError as exc:  # refused (bad request, auth, credits...): recorded as failed

@@ -1,26 +1,34 @@
 """``TaskLog``: a durable SQLite record of every task, read back as a pandas DataFrame.
 
 The class is a facade over one module per concern: ``store`` (the file, WAL, transactions),
-``writes`` (submissions, state changes, events), ``reads`` and ``frame`` (lookups and the
-typed DataFrame), ``exports`` (CSV, Parquet). Following unfinished tasks after a restart
-(``resume``) lives here, because it hands the log to a poller.
+``writes`` (submissions, state changes, events), ``unsent`` (requests recorded before they are
+sent), ``reads`` and ``frame`` (lookups and the typed DataFrame), ``exports`` (CSV, Parquet).
+Following unfinished tasks after a restart (``resume``) lives here, because it hands the log
+to a poller.
 """
 
 from __future__ import annotations
 
+import logging
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from .exports import Exports
 from .store import DEFAULT_PATH, default_log_path
-from .writes import Writes
+from .unsent import Unsent
 
 if TYPE_CHECKING:
     from ..poller import Poller
 
-__all__ = ["DEFAULT_PATH", "TaskLog", "default_log_path"]
+__all__ = ["DEFAULT_PATH", "TaskLog", "UncertainSubmissionsWarning", "default_log_path"]
+log = logging.getLogger("vidu_nb.tasklog")
 
 
-class TaskLog(Writes, Exports):
+class UncertainSubmissionsWarning(UserWarning):
+    """Some submissions may or may not have created a task: reconcile them (``resume``)."""
+
+
+class TaskLog(Unsent, Exports):
     """Every task submitted through vidu-nb, in one SQLite file that outlives the kernel.
 
     ``TaskLog(path=None)`` opens (or creates) ``$VIDU_LOG_PATH`` or ``./vidu_tasks.sqlite``;
@@ -29,13 +37,28 @@ class TaskLog(Writes, Exports):
 
     def resume(self, client: Any, **poller_kwargs: Any) -> Poller:
         """Start a background poller following every unfinished task (after a restart), and
-        fetching the videos of succeeded tasks that are not cached yet."""
+        fetching the videos of succeeded tasks that are not cached yet.
+
+        Requests a stopped or dead poller left unsent are taken over: ``queued`` ones are sent,
+        ``submitting`` ones (the POST may have arrived) become ``uncertain``. When any
+        submission is uncertain a ``UncertainSubmissionsWarning`` says how to reconcile it.
+        """
         from ..poller import Poller
 
         poller = Poller(client, self, **poller_kwargs)
         for task_id in self.pending():
             poller.track(task_id)
+        poller.recover()
         poller.start()
+        uncertain = len(self.uncertain())
+        if uncertain:
+            message = (
+                f"{uncertain} uncertain submission(s): see log.uncertain(); find each task by "
+                "its client_ref (in the task's payload) and call log.reconcile(client_ref, "
+                "task_id) or log.reconcile_from_callback(body)"
+            )
+            log.warning(message)
+            warnings.warn(message, UncertainSubmissionsWarning, stacklevel=2)
         if poller.cache is not None:
             for task_id in self.missing_files():
                 poller.download(task_id)

@@ -77,7 +77,7 @@ def pythonic(row: dict[str, Any], base_dir: Path) -> dict[str, Any]:
     for col in schema.BOOL_COLUMNS:
         if row.get(col) is not None:
             row[col] = bool(row[col])
-    for col in ("video_path", "cover_path", "thumbnail_path"):
+    for col in ("video_path", "cover_path", "thumbnail_path", "image_path"):
         if row.get(col):
             row[col] = str(base_dir / row[col])
     row["tags"] = [t for t in (row.get("tags") or "").split(",") if t]

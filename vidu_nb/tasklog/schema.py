@@ -85,8 +85,15 @@ def _v1(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX events_row ON events(row_id)")
 
 
+def _v2(conn: sqlite3.Connection) -> None:
+    """Requests are recorded before they are sent: the start image is kept as a file so a
+    ``queued`` row can be sent after a restart, and ``owner`` names the poller holding it."""
+    conn.execute("ALTER TABLE tasks ADD COLUMN image_path TEXT")
+    conn.execute("ALTER TABLE tasks ADD COLUMN owner TEXT")
+
+
 #: ``MIGRATIONS[i]`` upgrades a log from schema version ``i`` to ``i + 1``.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

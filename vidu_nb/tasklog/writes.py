@@ -13,6 +13,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ViduError
@@ -61,7 +62,7 @@ class Writes(Store):
             if row_id is None:
                 row_id = self._insert(conn, values)
             else:
-                values.pop("submitted_at", None)
+                self._keep_sent_time(conn, row_id, values)
                 self._set(conn, row_id, {k: v for k, v in values.items() if v is not None})
             self._event(conn, row_id, task.id, task.state, "submitted")
         return row_id
@@ -92,6 +93,7 @@ class Writes(Store):
             if row_id is None:
                 row_id = self._insert(conn, values)
             else:
+                self._keep_sent_time(conn, row_id, values)
                 self._set(conn, row_id, values)
             self._event(conn, row_id, None, state, str(error))
         return row_id
@@ -187,6 +189,14 @@ class Writes(Store):
             raise ViduError(f"task {task_id} is not in {self.path}")
         return row_id
 
+    def _keep_sent_time(self, conn: sqlite3.Connection, row_id: int, values: dict) -> None:
+        """A row recorded earlier (queued, sent) keeps the time its request was sent."""
+        (sent,) = conn.execute(
+            "SELECT submitted_at FROM tasks WHERE row_id = ?", (row_id,)
+        ).fetchone()
+        if sent is not None:
+            values.pop("submitted_at", None)
+
     def _insert(self, conn: sqlite3.Connection, values: dict[str, Any]) -> int:
         cols = ", ".join(values)
         marks = ", ".join("?" for _ in values)
@@ -211,7 +221,7 @@ class Writes(Store):
         notes: str,
         base_url: str | None,
     ) -> dict[str, Any]:
-        return request_values(
+        values = request_values(
             request,
             experiment=experiment,
             tags=tags,
@@ -219,20 +229,35 @@ class Writes(Store):
             base_url=base_url,
             thumbnail_path=self._thumbnail(request.start_image),
         )
+        values["image_path"] = self._keep_image(request.start_image)
+        return values
 
     def _thumbnail(self, img: Any) -> str | None:
         """Write the image's thumbnail once per distinct image (named by its sha256)."""
         try:
-            folder = self.cache_dir / "thumbs"
-            target = folder / f"{img.sha256}.jpg"
-            if not target.exists():
-                data = img.thumbnail()
-                if data is None:
-                    return None
-                folder.mkdir(parents=True, exist_ok=True)
-                tmp = folder / f".{img.sha256}.{os.getpid()}.{threading.get_ident()}.tmp"
-                tmp.write_bytes(data)
-                os.replace(tmp, target)
-            return self._rel(target)
+            target = self._cache_file("thumbs", f"{img.sha256}.jpg", img.thumbnail)
+            return None if target is None else self._rel(target)
         except OSError:
             return None  # a thumbnail is a convenience; never lose the record over it
+
+    def _keep_image(self, img: Any) -> str | None:
+        """Keep a local start image as ``images/<sha256>.<format>`` (once per distinct image),
+        so the request can be rebuilt and sent after a restart; a URL is in ``image_url``."""
+        if img.data is None:
+            return None
+        target = self._cache_file("images", f"{img.sha256}.{img.format}", lambda: img.data)
+        return None if target is None else self._rel(target)
+
+    def _cache_file(self, kind: str, name: str, data: Any) -> Path | None:
+        """``<cache>/<kind>/<name>``, written atomically with ``data()`` unless it exists."""
+        folder = self.cache_dir / kind
+        target = folder / name
+        if not target.exists():
+            content = data()
+            if content is None:
+                return None
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = folder / f".{name}.{os.getpid()}.{threading.get_ident()}.tmp"
+            tmp.write_bytes(content)
+            os.replace(tmp, target)
+        return target
