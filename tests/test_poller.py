@@ -1,5 +1,6 @@
 """The background poller against the simulator over real HTTP: policies, faults, resume,
-uncertain submissions, subscribers, clean stop."""
+refused submissions, subscribers, clean stop (uncertain and unsent submissions:
+``test_poller_unsent.py`` and ``test_tasklog_reconcile.py``)."""
 
 from __future__ import annotations
 
@@ -141,21 +142,6 @@ def test_resume_after_restart_finishes_everything(sim, tmp_path):
         df = log.df
     assert len(df) == 5 and (df["state"] == "success").all()
     assert df["video_path"].notna().all()  # resumed tasks are downloaded too
-
-
-def test_uncertain_submission_is_recorded_and_reconciled(sim, client, log):
-    sim.faults.add("drop_after", count=1, method="POST")  # created, but the answer is lost
-    with Poller(client, log, cache=False) as poller:
-        handle = poller.submit(req(1))
-        assert poller.wait_all(30)
-        [row] = log.uncertain()
-        assert row["client_ref"] == handle and row["task_id"] is None
-        # The task can be found by the reference placed in its payload.
-        [view] = [t for t in sim.engine.tasks() if t.fields["payload"] == handle]
-        log.reconcile(handle, client.get(view.id))
-        poller.track(view.id)
-        assert poller.wait_all(30)
-    assert log.get(view.id)["state"] == "success" and log.uncertain() == []
 
 
 def test_refused_submission_is_recorded_as_failed(sim, log):

@@ -98,22 +98,6 @@ class Writes(Store):
             self._event(conn, row_id, None, state, str(error))
         return row_id
 
-    def reconcile(self, client_ref: str, task: Task) -> int:
-        """Attach the task found for an uncertain submission to its row."""
-        with self._write() as conn:
-            row_id = self._ref_row(conn, client_ref)
-            if row_id is None:
-                raise ViduError(f"no task with client_ref {client_ref!r} in {self.path}")
-            other = self._row_id(conn, task.id)
-            if other is not None and other != row_id:
-                raise ViduError(f"task {task.id} is already in the log (row {other})")
-            values = {k: v for k, v in task_values(task).items() if v is not None}
-            values.pop("submitted_at", None)
-            values["error"] = None
-            self._set(conn, row_id, values)
-            self._event(conn, row_id, task.id, task.state, f"reconciled {client_ref}")
-        return row_id
-
     def update(self, task: Task, *, error: BaseException | str | None = None) -> bool:
         """Store what the service says now; returns True when the state changed.
 
