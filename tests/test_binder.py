@@ -151,13 +151,14 @@ def _clean_env(tmp_path: Path) -> dict[str, str]:
 CHECK_SIMULATOR = """
 import os
 from vidu_nb import Img2VideoRequest, ViduClient
-from vidu_nb.schedule import PollSchedule
 url = os.environ["VIDU_BASE_URL"]
 assert url.startswith("http://127.0.0.1:"), url
-client = ViduClient(schedule=PollSchedule.for_speed(50))
+client = ViduClient()  # as a notebook makes it: the pace comes from the environment
 assert client.is_simulated
-task = client.submit(Img2VideoRequest(image="notebooks/sample.png", duration=1, resolution="540p"))
-print("STATE", task.wait(timeout=60).state)
+print("SPEED", os.environ.get("VIDU_SIM_SPEED"), round(1 / client.schedule.time_scale, 3))
+if os.environ["VIDU_SIM_SPEED"] != "5":
+    req = Img2VideoRequest(image="notebooks/sample.png", duration=1, resolution="540p")
+    print("STATE", client.submit(req).wait(timeout=60).state)
 print("LOG", os.environ["VIDU_LOG_PATH"])
 """
 
@@ -169,8 +170,21 @@ def test_start_runs_a_simulator_when_no_key_is_set(tmp_path):
     env.update(VIDU_SIM_PORT=str(free_port()), VIDU_SIM_SPEED="50")
     out = _start([sys.executable, "-c", CHECK_SIMULATOR], env, tmp_path / "out.txt")
     assert "nothing is charged" in out
+    assert "SPEED 50 50.0" in out  # the kernel polls at the simulator's pace
     assert "STATE success" in out
     assert f"LOG {tmp_path / 'log.sqlite'}" in out  # a given log path is kept
+
+
+def test_start_gives_kernels_the_default_simulator_pace(tmp_path):
+    """No VIDU_SIM_SPEED given: the simulator runs at the default 5x and kernels see it too
+    (else they would poll a 5x simulator at the real service's pace)."""
+    from jupyter_harness import free_port
+
+    env = _clean_env(tmp_path)
+    env["VIDU_SIM_PORT"] = str(free_port())
+    assert "VIDU_SIM_SPEED" not in env
+    out = _start([sys.executable, "-c", CHECK_SIMULATOR], env, tmp_path / "out.txt")
+    assert "SPEED 5 5.0" in out, out
 
 
 def test_start_leaves_a_configured_key_alone(tmp_path):
