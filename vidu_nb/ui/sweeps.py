@@ -8,6 +8,7 @@ that builds a plan from text boxes.
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from datetime import datetime
@@ -100,6 +101,13 @@ class SweepRun(w.VBox):
         return compare(self, rows=rows, cols=cols, log=session.log, client=session.client)
 
 
+def default_experiment(now: datetime | None = None) -> str:
+    """``sweep-YYYYmmdd-HHMMSS-xxxxxx``: sortable by time, and two sweeps started in the same
+    second (two kernels, or a loop) still get an experiment each (the suffix is random)."""
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    return f"sweep-{stamp}-{secrets.token_hex(3)}"
+
+
 def run_sweep(
     plan: SweepPlan,
     *,
@@ -124,7 +132,7 @@ def run_sweep(
             f"this sweep of {len(plan)} tasks would cost about {total:,} credits (over "
             f"{threshold:,.0f}); pass confirm=True to submit it",
         )
-    experiment = experiment or datetime.now().strftime("sweep-%Y%m%d-%H%M%S")
+    experiment = experiment or default_experiment()
     run = SweepRun(plan, session, experiment)
     from .live import hub_for
 
