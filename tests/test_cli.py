@@ -212,6 +212,7 @@ def test_simulator_process_serves_and_stops():
         assert info.value.code == 404  # authenticated, answered by the simulator
         child = proc.proc
     assert child is not None and child.poll() is not None  # stopped on exit
+    assert child.stdout is not None and child.stdout.closed  # no "unclosed file" at exit
 
 
 def test_lab_command_and_environment(tmp_path):
@@ -267,7 +268,8 @@ def test_lab_starts_jupyterlab_with_a_simulator_and_stops_both(tmp_path):
         else:
             pytest.fail("JupyterLab did not answer")
         proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        _, rest = proc.communicate(timeout=30)
+        assert "unclosed" not in rest and "Traceback" not in rest, rest
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -55,6 +55,7 @@ class SimulatorProcess:
         self.api_key = "sim-" + secrets.token_urlsafe(12)
         self.base_url = ""
         self.proc: subprocess.Popen[str] | None = None
+        self._drainer: threading.Thread | None = None
 
     def __enter__(self) -> SimulatorProcess:
         self.start()
@@ -80,7 +81,8 @@ class SimulatorProcess:
         )
         self.base_url = self._read_url(timeout)
         # Keep draining its output so the pipe never fills.
-        threading.Thread(target=self._drain, daemon=True, name="vidu-sim-drain").start()
+        self._drainer = threading.Thread(target=self._drain, daemon=True, name="vidu-sim-drain")
+        self._drainer.start()
         return self.base_url
 
     def _read_url(self, timeout: float) -> str:
@@ -106,15 +108,24 @@ class SimulatorProcess:
                 pass
 
     def stop(self) -> None:
+        """Stop the simulator and close its output pipe (no "unclosed file" warning at exit)."""
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
+        if proc is None:
             return
-        proc.terminate()
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout=5)
+        finally:
+            drainer, self._drainer = self._drainer, None
+            if drainer is not None:
+                drainer.join(timeout=5)  # it ends at the pipe's end-of-file
+            if proc.stdout is not None and (drainer is None or not drainer.is_alive()):
+                proc.stdout.close()
 
     @property
     def running(self) -> bool:
