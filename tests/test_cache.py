@@ -3,6 +3,8 @@ the simulator for expired URLs; plus hostile task ids against the real file syst
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -90,6 +92,17 @@ def test_download_and_skip_when_cached(cache, host):
     assert FileHost.hits == {"/v.mp4": 1, "/c.png": 1}  # the second fetch did not download
     assert FileHost.auth_headers == []  # the file host never sees credentials
     assert no_temp_files(cache)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_downloaded_files_get_the_usual_mode_not_mkstemps_0600(cache, host, umask):
+    previous = os.umask(umask)
+    try:
+        video, cover = cache.fetch(task_with(f"{host}/m.mp4", f"{host}/m.png", tid=f"m{umask}"))
+    finally:
+        os.umask(previous)
+    for path in (video, cover):
+        assert path is not None and stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
 
 
 def test_truncated_body_is_retried_and_never_left_in_place(cache, host):

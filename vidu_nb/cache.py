@@ -72,6 +72,23 @@ def _public(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
+def _file_mode() -> int:
+    """The mode ``open()`` would give a new file (0666 less the umask, e.g. 0644).
+
+    Read from ``/proc`` where possible: setting the umask to read it is not thread-safe.
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 class VideoCache:
     """Task results as local files in ``folder`` (created on first use)."""
 
@@ -242,6 +259,7 @@ class VideoCache:
                     raise _Transient(f"got {written} of {expected} bytes from {_public(url)}")
                 if written == 0:
                     raise _Transient(f"empty body from {_public(url)}")
+                os.chmod(tmp, _file_mode())  # mkstemp made it 0600; the player/server reads it
                 os.replace(tmp, target)
             except BaseException:
                 try:
