@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -97,6 +98,19 @@ def test_submit_without_wait_prints_the_id_then_status_and_log(env, capsys):
     assert TaskLog(env / "log.sqlite").get(task_id)["state"] == "success"  # status updated it
     code, out, _ = run(capsys, "log", "--state", "success", "--columns", "task_id,state,credits")
     assert code == 0 and task_id in out and "credits" in out.splitlines()[0]
+
+
+def test_status_takes_model_and_seed_from_the_log_when_get_omits_them(env, capsys):
+    code, out, _ = run(
+        capsys, "submit", str(SAMPLE), "-p", "x", "-m", "viduq2-turbo", "-d", "1", "-r", "540p",
+        "--seed", "7", "--wait",
+    )  # fmt: skip
+    task_id = out.split()[0]
+    code, out, _ = run(capsys, "status", task_id)
+    assert code == 0 and "model:      viduq2-turbo" in out and "seed:       7" in out
+    code, out, _ = run(capsys, "status", task_id, "--json")
+    info = json.loads(out)
+    assert (info["model"], info["seed"]) == ("viduq2-turbo", 7)
 
 
 def test_log_export_csv_and_parquet_with_filters(env, capsys):

@@ -187,13 +187,14 @@ def _summary(task: Task, log: Any) -> str:
 def status(args: argparse.Namespace) -> int:
     client = _client()
     task = client.get(args.task_id)
-    _update_if_logged(args.log, task)
+    row = _update_if_logged(args.log, task) or {}
+    seed = task.seed if task.seed is not None else _first(row, "seed", "seed_requested")
     info = {
         "id": task.id,
         "state": task.state,
-        "model": task.model,
+        "model": task.model or row.get("model"),  # GET does not return it: the log knows
         "credits": task.credits,
-        "seed": task.seed,
+        "seed": seed,
         "err_code": task.err_code,
         "off_peak": task.off_peak,
         "created_at": task.created_at.isoformat() if task.created_at else None,
@@ -202,12 +203,26 @@ def status(args: argparse.Namespace) -> int:
         "trace_id": task.trace_id,
     }
     if args.json:
-        print(json.dumps(info, indent=2))
+        print(json.dumps(info, indent=2, default=_plain))
     else:
         for key, value in info.items():
             if value not in (None, ""):
                 print(f"{key + ':':<11} {value}")
     return 4 if task.state == "failed" else 0
+
+
+def _first(row: dict[str, Any], *names: str) -> Any:
+    """The first of ``names`` the log row has a value for (pandas' missing values skipped)."""
+    for name in names:
+        value = row.get(name)
+        if value is not None and value == value:  # NaN != NaN
+            return _plain(value)
+    return None
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars as plain Python numbers, for JSON and printing."""
+    return value.item() if hasattr(value, "item") else value
 
 
 def cancel(args: argparse.Namespace) -> int:
@@ -222,12 +237,15 @@ def cancel(args: argparse.Namespace) -> int:
     return 0
 
 
-def _update_if_logged(path: str | None, task: Task) -> None:
+def _update_if_logged(path: str | None, task: Task) -> dict[str, Any] | None:
+    """Record ``task`` in the log when the log knows it; return its (updated) row."""
     if not _log_exists(Path(path) if path else None):
-        return
+        return None
     log = _open_log(path)
-    if log.get(task.id) is not None:
-        log.update(task)
+    if log.get(task.id) is None:
+        return None
+    log.update(task)
+    return log.get(task.id)
 
 
 def _log_exists(path: Path | None) -> bool:
