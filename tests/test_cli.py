@@ -113,6 +113,14 @@ def test_status_takes_model_and_seed_from_the_log_when_get_omits_them(env, capsy
     assert (info["model"], info["seed"]) == ("viduq2-turbo", 7)
 
 
+def test_log_rejects_unknown_states_naming_the_allowed_ones(env, capsys):
+    code, _, err = run(capsys, "log", "--state", "success", "--state", "bogus")
+    line = one_line_error(err)
+    assert code == EXIT["usage"] and "bogus" in line and "processing" in line
+    assert "queued" in line and "cancelled" in line
+    assert run(capsys, "log", "--state", "Success")[0] == EXIT["ok"]  # names are not case-bound
+
+
 def test_log_export_csv_and_parquet_with_filters(env, capsys):
     for prompt, model in (("a", "viduq3-pro"), ("b", "viduq2-turbo")):
         args = ["submit", str(SAMPLE), "-p", prompt, "-m", model, "-d", "1", "-r", "720p"]

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import APIError, SubmissionUncertain, TaskFailed
-from ..task import Task
+from ..task import LOCAL_STATES as TASK_LOCAL_STATES
+from ..task import STATES, Task
+from ..tasklog import LOCAL_STATES as LOG_LOCAL_STATES
 from .app import UsageError
 
 LIST_COLUMNS = (
@@ -22,6 +24,7 @@ LIST_COLUMNS = (
     "submitted_at", "experiment", "prompt",
 )  # fmt: skip
 EXPORTS = (".csv", ".parquet")
+STATE_NAMES = tuple(dict.fromkeys((*STATES, *TASK_LOCAL_STATES, *LOG_LOCAL_STATES)))
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -263,6 +266,13 @@ def show_log(args: argparse.Namespace) -> int:
         raise UsageError(f"--export={args.export}: the file name must end in .csv or .parquet")
     if args.limit < 0:
         raise UsageError(f"--limit={args.limit}: must be 0 (all) or more")
+    if args.state:
+        args.state = [state.strip().lower() for state in args.state]
+        unknown = [state for state in args.state if state not in STATE_NAMES]
+        if unknown:
+            raise UsageError(
+                f"--state={','.join(unknown)}: unknown state; use {', '.join(STATE_NAMES)}"
+            )
     if not path.is_file():
         _say(f"no task log at {path} yet (set VIDU_LOG_PATH or --log)")
         return 0
