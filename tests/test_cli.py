@@ -100,6 +100,19 @@ def test_submit_without_wait_prints_the_id_then_status_and_log(env, capsys):
     assert code == 0 and task_id in out and "credits" in out.splitlines()[0]
 
 
+def test_submit_without_wait_refuses_the_in_process_simulator(tmp_path, capsys, monkeypatch):
+    """No key, no base URL: the simulator would die with the command, and the task with it."""
+    monkeypatch.chdir(tmp_path)
+    for name in [k for k in os.environ if k.startswith("VIDU_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("VIDU_LOG_PATH", str(tmp_path / "log.sqlite"))
+    code, out, err = run(capsys, "submit", str(SAMPLE), "-p", "x", "-d", "1")
+    line = one_line_error(err)
+    assert code == EXIT["usage"] and out == ""
+    assert "--wait" in line and "vidu-nb simulator" in line and "VIDU_BASE_URL" in line
+    assert not (tmp_path / "log.sqlite").exists()  # nothing sent, nothing recorded
+
+
 def test_status_takes_model_and_seed_from_the_log_when_get_omits_them(env, capsys):
     code, out, _ = run(
         capsys, "submit", str(SAMPLE), "-p", "x", "-m", "viduq2-turbo", "-d", "1", "-r", "540p",

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..config import ENV_API_KEY, ENV_BASE_URL, ClientConfig
 from ..errors import APIError, SubmissionUncertain, TaskFailed
 from ..task import LOCAL_STATES as TASK_LOCAL_STATES
 from ..task import STATES, Task
@@ -114,11 +115,15 @@ def submit(args: argparse.Namespace) -> int:
         if getattr(args, name) is not None
     }  # fmt: skip
     request = Img2VideoRequest(image=args.image, **fields)  # checked before any network call
-    client = _client()
     wait = args.wait or args.download is not None
-    if client.config.embedded and not wait:
-        _say("the in-process simulator stops when this command ends: add --wait, or run "
-             "`vidu-nb simulator` and set VIDU_BASE_URL")  # fmt: skip
+    if not wait and ClientConfig.resolve().embedded:
+        # The task would die with this command's simulator; `status` would then answer 404.
+        raise UsageError(
+            f"with no {ENV_API_KEY} or {ENV_BASE_URL} the simulator runs inside this command "
+            "and stops with it, so the task could never finish: use --wait, or start "
+            f"`vidu-nb simulator` and set {ENV_BASE_URL}"
+        )
+    client = _client()
     log = _open_log(args.log)
     ref = new_client_ref()
     common = {"experiment": args.experiment, "tags": args.tag, "base_url": client.base_url}
