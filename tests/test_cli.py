@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import select
 import signal
 import subprocess
 import sys
@@ -61,11 +63,13 @@ def test_submit_wait_records_progress_and_result(env, capsys):
     code, out, err = run(
         capsys, "submit", str(SAMPLE), "--prompt", "sunset", "--duration", "2",
         "--resolution", "540p", "--seed", "7", "--experiment", "cli", "--tag", "t1", "--wait",
+        "--progress-every", "0.01",
     )  # fmt: skip
     assert code == EXIT["ok"], err
     task_id, url = out.split()
     assert url.startswith("http://127.0.0.1")
     assert "processing" in err and "success" in err and " s " in err  # states with elapsed
+    assert "still waiting" not in err  # not a terminal: only state changes
     row = TaskLog(env / "log.sqlite").get(task_id)
     assert row["state"] == "success" and row["seed_requested"] == 7 and row["seed"] == 7
     assert row["experiment"] == "cli" and row["tags"] == ["t1"] and row["credits"] > 0
@@ -216,6 +220,39 @@ def test_wait_timeout_exits_5_and_cancel_marks_the_log(env, capsys):
 def test_debug_shows_the_traceback(env, capsys):
     code, _, err = run(capsys, "--debug", "status", "no-such-task")
     assert code == EXIT["api"] and "Traceback" in err
+
+
+def test_wait_on_a_terminal_prints_elapsed_time_between_state_changes(sim, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDU_")}
+    env.update(VIDU_BASE_URL=sim.base_url, VIDU_API_KEY=KEY, VIDU_SIM_SPEED=str(SPEED),
+               VIDU_LOG_PATH=str(tmp_path / "l"))  # fmt: skip
+    cmd = [sys.executable, "-m", "vidu_nb.cli", "submit", str(SAMPLE), "-p", "x", "-d", "16",
+           "-r", "540p", "--wait", "--progress-every", "0.1"]  # fmt: skip
+    leader, follower = pty.openpty()  # stderr is a real terminal
+    try:
+        proc = subprocess.run(
+            cmd, env=env, stdout=subprocess.PIPE, stderr=follower, timeout=60, check=False
+        )
+        os.close(follower)
+        follower = -1
+        err = b""
+        while select.select([leader], [], [], 0.5)[0]:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal's other end is closed: all read
+                break
+            if not chunk:
+                break
+            err += chunk
+    finally:
+        os.close(leader)
+        if follower >= 0:
+            os.close(follower)
+    text = err.decode()
+    assert proc.returncode == 0, text
+    ticks = [line for line in text.splitlines() if "processing (still waiting)" in line]
+    assert ticks, text
+    assert KEY not in text
 
 
 @pytest.mark.slow

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timeout", type=float, default=900.0, help="seconds --wait waits (900)")
     p.add_argument(
         "--download", metavar="DIR", default=None, help="save the video (implies --wait)"
+    )
+    p.add_argument(
+        "--progress-every",
+        metavar="SECONDS",
+        type=float,
+        default=10.0,
+        help="on a terminal, print the elapsed time this often while waiting (10; 0 = only "
+        "state changes)",
     )
     _log_option(p)
     p.set_defaults(handler=submit)
@@ -144,7 +153,7 @@ def submit(args: argparse.Namespace) -> int:
     print(task.id, flush=True)
     if not wait:
         return 0
-    task = _wait(client, log, task, args.timeout)
+    task = _wait(client, log, task, args.timeout, args.progress_every)
     _say(_summary(task, log))
     if args.download is None:
         print(task.video_url, flush=True)
@@ -161,21 +170,55 @@ def submit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _wait(client: Any, log: Any, task: Task, timeout: float) -> Task:
+def _wait(client: Any, log: Any, task: Task, timeout: float, every: float = 0.0) -> Task:
+    """Wait for ``task``, one stderr line per state change; on a terminal also a line every
+    ``every`` seconds without a change, so a long generation does not look hung."""
     start = time.monotonic()
+    ticker = _Ticker(start, every, task.state) if every > 0 and sys.stderr.isatty() else None
 
     def progress(update: Task) -> None:
         log.update(update)
+        if ticker is not None:
+            ticker.changed(update.state)
         _say(f"{time.monotonic() - start:7.1f} s  {update.state}")
 
+    if ticker is not None:
+        ticker.start()
     try:
         final = client.wait(task, timeout=timeout, on_update=progress)
     except TaskFailed as exc:
         if exc.task is not None:
             log.update(exc.task)
         raise
+    finally:
+        if ticker is not None:
+            ticker.stop()
     log.update(final)
     return final
+
+
+class _Ticker(threading.Thread):
+    """Prints the elapsed time every ``every`` seconds since the last line."""
+
+    def __init__(self, began: float, every: float, state: str) -> None:
+        super().__init__(daemon=True, name="vidu-nb-progress")
+        self.every = every
+        self.state = state
+        self.began = self.last = began
+        self._stop_event = threading.Event()
+
+    def changed(self, state: str) -> None:
+        self.state, self.last = state, time.monotonic()
+
+    def run(self) -> None:
+        while not self._stop_event.wait(min(self.every, 1.0)):
+            if time.monotonic() - self.last >= self.every:
+                self.last = time.monotonic()
+                _say(f"{self.last - self.began:7.1f} s  {self.state} (still waiting)")
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=2)
 
 
 def _summary(task: Task, log: Any) -> str:
