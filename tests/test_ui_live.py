@@ -54,7 +54,7 @@ def test_submit_from_the_form_and_the_card_reaches_success(live, png_bytes):
     assert "<script>" not in card._details.value
     card.update()
     (player,) = card._player_box.children
-    assert player.items[0]["video_local"]
+    assert player.items[0]["video_local"] and player.items[0]["meta"] == []  # the card says it
     assert player.read_source(player.items[0]["key"], "video")[4:8] == b"ftyp"
     f.refresh_seed_choices()
     assert f.reuse.options[0][1] == row["seed"]
@@ -77,7 +77,7 @@ def test_sweep_of_three_prompts_by_two_seeds(live, png_bytes):
     assert len(df) == 6 and set(df["seed"]) == {1, 2}
     grid = run.compare()
     assert grid.cols == 2 and len(grid.items) == 6
-    assert [i["label"].split(" \u00b7 ")[1] for i in grid.items[:2]] == ["seed=1", "seed=2"]
+    assert grid.col_titles == ["seed=1", "seed=2"] and len(grid.row_titles) == 3
     grid_from_df = compare(df, rows="prompt", cols="seed", log=log)
     assert len(grid_from_df.items) == 6
     assert until(lambda: poller.wait_all(1))

@@ -17,7 +17,7 @@ import pytest
 from test_ui_frontend import frontend  # noqa: F401  (fixture)
 
 import vidu_nb.ui
-from vidu_nb.ui.compare import compare, layout, show
+from vidu_nb.ui.compare import arrange, compare, show
 from vidu_nb.ui.minify import tokens
 from vidu_nb.ui.player import VideoGrid, player_code
 from vidu_nb.ui.rows import TaskView, is_loopback
@@ -48,8 +48,8 @@ def test_grid_labels_only_the_varying_parameters():
         row(i, prompt=p, seed=s)
         for i, (p, s) in enumerate([(p, s) for p in ("a", "b", "c") for s in (1, 2)])
     ]
-    grid = compare(rows, rows="prompt", cols="seed")
-    assert grid.cols == 2 and len(grid.items) == 6
+    grid = compare(rows)
+    assert grid.cols == 3 and len(grid.items) == 6 and not grid.row_titles
     assert [i["label"] for i in grid.items[:2]] == [
         "\u201ca\u201d \u00b7 seed=1",
         "\u201ca\u201d \u00b7 seed=2",
@@ -59,13 +59,46 @@ def test_grid_labels_only_the_varying_parameters():
     assert "vidu-grid" in grid._dom_classes
 
 
+def test_rows_and_cols_get_headers_and_cells_name_only_the_rest():
+    rows = [
+        row(i, prompt=p, seed=s, duration=d)
+        for i, (p, s, d) in enumerate([(p, s, 4 + i) for i, p in enumerate("ab") for s in (1, 2)])
+    ]
+    grid = compare(rows, rows="prompt", cols="seed")
+    assert grid.cols == 2 and len(grid.items) == 4
+    assert grid.row_titles == ["\u201ca\u201d", "\u201cb\u201d"]
+    assert grid.col_titles == ["seed=1", "seed=2"]
+    assert [i["label"] for i in grid.items] == ["4 s", "4 s", "5 s", "5 s"]  # not prompt/seed
+    same = compare(rows[:2], rows="prompt", cols="seed")
+    assert [i["label"] for i in same.items] == ["", ""]  # the headers say it all
+    by_seed = compare(rows, cols="seed")
+    assert by_seed.row_titles == [] and by_seed.col_titles == ["seed=1", "seed=2"]
+
+
 def test_layout_fills_missing_combinations_and_counts_columns():
     views = [TaskView(row(1, "a", 1)), TaskView(row(2, "b", 2))]
-    cells, ncols = layout(views, rows="prompt", cols="seed")
-    assert ncols == 2 and len(cells) == 4
-    assert cells[1] is None and cells[2] is None
-    assert layout(views, cols=1)[1] == 1
-    assert layout(views)[1] == 2
+    plan = arrange(views, rows="prompt", cols="seed")
+    assert plan.cols == 2 and len(plan.cells) == 4
+    assert plan.cells[1] is None and plan.cells[2] is None
+    assert arrange(views, cols=1).cols == 1 and not arrange(views, cols=1).col_titles
+    assert arrange(views).cols == 2
+
+
+def test_repeated_combinations_stack_under_one_row_header():
+    views = [TaskView(row(i, "a", 1)) for i in range(2)] + [TaskView(row(3, "b", 1))]
+    plan = arrange(views, rows="prompt", cols="seed")
+    assert plan.row_titles == ["\u201ca\u201d", "", "\u201cb\u201d", ""]
+    assert [c.task_id if c else None for c in plan.cells] == ["t0", "t1", "t3", None]
+
+
+@pytest.mark.parametrize("rows, cols", [("prompt", "seed"), (None, None), (None, 2)])
+def test_nothing_to_compare_gives_an_empty_grid_that_says_so(rows, cols):
+    import pandas as pd
+
+    empty = pd.DataFrame(columns=["task_id", "state", "prompt", "seed"])
+    grid = compare(empty, rows=rows, cols=cols)
+    assert grid.items == [] and "Nothing to compare" in grid.note
+    assert compare([row(1)], grid=grid).note == ""  # reused with tasks: the note goes
 
 
 def test_dataframe_input(tmp_path):
@@ -152,7 +185,7 @@ def test_widget_carries_the_minified_player_code_packed():
     assert payload == {"js": js, "css": css}
     raw = (Path(vidu_nb.ui.__file__).parent / "player.js").read_text()
     assert [t for t, _ in tokens(js)] == [t for t, _ in tokens(raw)]  # same program
-    assert len(esm) < 4_500 < len(raw)
+    assert len(esm) < 5_000 < len(raw)
     assert "vidu-player-error" in css and "\n" not in css
 
 
@@ -170,3 +203,5 @@ def test_show_of_several_tasks_is_one_grid_with_controls():
     assert grid.controls and grid.cols == 3 and len(grid.items) == 4
     assert [i["label"] for i in grid.items[:2]] == ["seed=1", "seed=2"]
     assert show(row(7)).items[0]["label"] == "t7"
+    bare = show(row(7), label=False, meta=False).items[0]  # as inside a task card
+    assert bare["label"] == "" and bare["meta"] == []

@@ -184,7 +184,7 @@ class TaskCard(w.VBox):
             return
         self._player_key = key
         self._player_box.children = (
-            show(view, log=self.task_log, client=self.client, label=False),
+            show(view, log=self.task_log, client=self.client, label=False, meta=False),
         )
 
 

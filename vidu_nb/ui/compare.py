@@ -1,13 +1,14 @@
 """``show`` and ``compare``: players for one task or a labelled, synchronized grid of many.
 
 Labels name only the parameters that vary among the tasks. With ``rows=``/``cols=`` naming
-parameters (say ``rows="prompt", cols="seed"``) the grid is laid out as that table, with an
-empty cell where a combination is missing.
+parameters (say ``rows="prompt", cols="seed"``) the grid is laid out as that table, one header
+per row and per column, with an empty cell where a combination is missing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,31 +44,58 @@ def _is_single(obj: Any) -> bool:
     return hasattr(obj, "to_dict") and hasattr(obj, "index")  # one pandas row
 
 
-def layout(
-    views: Sequence[TaskView], rows: str | None = None, cols: str | int | None = None
-) -> tuple[list[TaskView | None], int]:
-    """Cells in row-major order (``None`` = empty) and the number of columns.
+@dataclass
+class Arrangement:
+    """Where each task goes in a grid, and the headers that name its rows and columns.
 
-    ``cols`` may be a parameter name or a column count; ``rows`` a parameter name.
+    ``cells`` is row-major (``None`` = empty); ``row_titles`` has one entry per grid row, ``""``
+    where a row continues the group above (several tasks share a combination); either list of
+    titles is empty when the grid has no such header. ``in_headers`` are the parameters the
+    headers name, so cell labels leave them out.
     """
+
+    cells: list[TaskView | None]
+    cols: int
+    row_titles: list[str] = field(default_factory=list)
+    col_titles: list[str] = field(default_factory=list)
+    in_headers: tuple[str, ...] = ()
+
+
+def arrange(
+    views: Sequence[TaskView], rows: str | None = None, cols: str | int | None = None
+) -> Arrangement:
+    """Lay ``views`` out by parameter (``rows="prompt", cols="seed"``) or by a column count."""
     if isinstance(cols, int):
-        return list(views), max(1, cols)
+        return Arrangement(list(views), max(1, cols))
     if rows is None and cols is None:
-        return list(views), min(3, max(1, len(views)))
+        return Arrangement(list(views), min(3, max(1, len(views))))
     row_keys = _distinct(v.get(rows) for v in views) if rows else [None]
     col_keys = _distinct(v.get(cols) for v in views) if cols else [None]
     by_cell: dict[tuple[Any, Any], list[TaskView]] = {}
     for v in views:
         key = (v.get(rows) if rows else None, v.get(cols) if cols else None)
         by_cell.setdefault(key, []).append(v)
-    depth = max(len(group) for group in by_cell.values())
+    depth = max((len(group) for group in by_cell.values()), default=1)
     cells: list[TaskView | None] = []
+    row_titles: list[str] = []
     for r in row_keys:
         for layer in range(depth):
+            row_titles.append(header(rows, r) if rows and layer == 0 else "")
             for c in col_keys:
                 group = by_cell.get((r, c), [])
                 cells.append(group[layer] if layer < len(group) else None)
-    return cells, len(col_keys)
+    return Arrangement(
+        cells,
+        len(col_keys),
+        row_titles if rows else [],
+        [header(cols, c) for c in col_keys] if cols else [],
+        tuple(k for k in (rows, cols) if k),
+    )
+
+
+def header(key: str, value: Any) -> str:
+    """A row or column title: the value of ``key`` as cell labels write it."""
+    return label_for({key: value}, [key], prompt_chars=90)
 
 
 def _distinct(values: Iterable[Any]) -> list[Any]:
@@ -87,6 +115,10 @@ def client_of(tasks: Any) -> Any:
     return None
 
 
+#: What an empty grid says (a filter that matched nothing, a sweep with every combination skipped).
+EMPTY_NOTE = "Nothing to compare: no tasks were given (an empty selection or sweep)."
+
+
 def compare(
     tasks: Any,
     rows: str | None = None,
@@ -98,28 +130,43 @@ def compare(
 ) -> VideoGrid:
     """A synchronized grid of players for ``tasks`` labelled by what varies among them.
 
+    With ``rows``/``cols`` naming parameters, each row and column gets a header with its value
+    and the cell labels name only what else varies. No tasks give an empty grid that says so.
+
     ``client`` (default: the one the tasks are bound to) lets players refresh expired URLs;
     ``log`` receives the fresh URLs and the cached files.
     """
     views = views_of(tasks, log)
-    cells, ncols = layout(views, rows, cols)
-    present = [v for v in cells if v is not None]
-    keys, _ = labels(present)
-    placeholder = TaskView({"task_id": "", "state": "empty"})
-    filled = [v if v is not None else placeholder for v in cells]
-    text = [label_for(v.row, keys) if v is not None else "" for v in cells]
-    text = [t or v.task_id for t, v in zip(text, filled, strict=True)]
     grid = grid or VideoGrid(client=client or client_of(tasks), log=log)
-    grid.cols = ncols
-    grid.set_players(entries_for(filled, text))
+    if not views:
+        with grid.hold_sync():
+            grid.cols, grid.row_titles, grid.col_titles = 1, [], []
+            grid.note = EMPTY_NOTE
+            grid.set_players([])
+        return grid
+    plan = arrange(views, rows, cols)
+    present = [v for v in plan.cells if v is not None]
+    keys = [k for k in labels(present)[0] if k not in plan.in_headers]
+    placeholder = TaskView({"task_id": "", "state": "empty"})
+    filled = [v if v is not None else placeholder for v in plan.cells]
+    text = [label_for(v.row, keys) if v is not None else "" for v in plan.cells]
+    if not plan.in_headers:  # with headers an empty label is right: they say it all
+        text = [t or v.task_id for t, v in zip(text, filled, strict=True)]
+    with grid.hold_sync():  # one message, one redraw in the browser
+        grid.cols, grid.note = plan.cols, ""
+        grid.row_titles, grid.col_titles = plan.row_titles, plan.col_titles
+        grid.set_players(entries_for(filled, text))
     return grid
 
 
-def show(tasks: Any, *, log: Any = None, client: Any = None, label: bool = True) -> VideoGrid:
+def show(
+    tasks: Any, *, log: Any = None, client: Any = None, label: bool = True, meta: bool = True
+) -> VideoGrid:
     """Players (with native controls too) for a task id, log row or Task, or several in one
     widget: one grid costs the saved notebook far less than a widget per task.
 
-    ``label=False`` leaves out the label above each player (a task card already names it).
+    ``label=False`` and ``meta=False`` leave out the label above each player and the line of
+    state, credits and time under it (a task card already shows both).
     """
     views = views_of(tasks, log)
     grid = VideoGrid(
@@ -131,5 +178,5 @@ def show(tasks: Any, *, log: Any = None, client: Any = None, label: bool = True)
     text = [v.task_id for v in views] if len(views) == 1 else None
     if not label:
         text = [""] * len(views)
-    grid.set_players(entries_for(views, text))
+    grid.set_players(entries_for(views, text, meta=meta))
     return grid

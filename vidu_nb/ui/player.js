@@ -18,6 +18,7 @@ function label(btn, icon, text) {
 // Cells are at most 640 px wide (a 720p video is not stretched across a wide notebook).
 const CELL = 640;
 const GAP = 8;
+const HEAD = 160; // the row headers' column
 function render({ model, el: host }) {
   const root = el("div", "vidu-grid-root");
   host.appendChild(root);
@@ -33,12 +34,15 @@ function render({ model, el: host }) {
   const clock = el("span", "vidu-grid-time", "0:00");
   const mute = el("button", "vidu-grid-mute");
   bar.append(play, seek, clock, mute);
+  const note = el("div", "vidu-grid-note");
   const cells = el("div", "vidu-grid-cells");
-  root.append(bar, cells);
+  root.append(bar, note, cells);
   const list = () => [...vids.values()];
   const longest = () => Math.max(0, ...list().map((v) => v.duration || 0));
+  // The timeline is the longest video's: it leads the clock and the slider.
   function leader() {
-    return list().find((v) => v.readyState > 0 && !v.paused) || list().find((v) => v.readyState > 0);
+    const ready = list().filter((v) => v.readyState > 0);
+    return ready.reduce((a, v) => ((v.duration || 0) > (a.duration || 0) ? v : a), ready[0]);
   }
   function applyPlaying() {
     const on = model.get("playing");
@@ -74,12 +78,32 @@ function render({ model, el: host }) {
     cellOf.clear();
     cells.replaceChildren();
     const n = Math.max(1, model.get("cols"));
-    cells.style.gridTemplateColumns = `repeat(${n}, minmax(160px, ${CELL}px))`;
-    root.style.maxWidth = `${n * CELL + (n - 1) * GAP}px`;
+    const items = model.get("items");
+    const rowT = model.get("row_titles") || [];
+    const colT = model.get("col_titles") || [];
+    const head = rowT.length ? HEAD + GAP : 0;
+    const side = rowT.length ? `minmax(72px, ${HEAD}px) ` : "";
+    cells.style.gridTemplateColumns = `${side}repeat(${n}, minmax(160px, ${CELL}px))`;
+    root.style.maxWidth = `${head + n * CELL + (n - 1) * GAP}px`;
+    note.textContent = model.get("note") || "";
+    note.hidden = !note.textContent;
+    bar.hidden = !items.length;
+    if (colT.length) {
+      if (rowT.length) cells.append(el("div"));
+      for (const t of colT) cells.append(el("div", "vidu-grid-head vidu-grid-colhead", t));
+    }
     io = new IntersectionObserver((entries) => {
       for (const e of entries) if (e.isIntersecting) load(e.target.dataset.key, e.target);
     }, { rootMargin: "200px" });
-    for (const it of model.get("items")) {
+    items.forEach((it, i) => {
+      const r = i / n;
+      if (rowT.length && Number.isInteger(r) && (rowT[r] || !r)) {
+        let span = 1;
+        while (r + span < rowT.length && !rowT[r + span]) span++;
+        const h = el("div", "vidu-grid-head vidu-grid-rowhead", rowT[r]);
+        h.style.gridRow = `span ${span}`;
+        cells.append(h);
+      }
       const cell = el("div", `vidu-player vidu-state-${it.state || "unknown"}`);
       cell.dataset.key = it.key;
       if (it.label) cell.append(el("div", "vidu-player-label", it.label));
@@ -105,7 +129,7 @@ function render({ model, el: host }) {
       for (const line of it.meta || []) cell.append(el("div", "vidu-player-meta", line));
       cells.append(cell);
       io.observe(cell);
-    }
+    });
     applyMuted();
   }
   model.on("msg:custom", (msg, buffers) => {
@@ -129,10 +153,14 @@ function render({ model, el: host }) {
     model.set("muted", !model.get("muted"));
     model.save_changes();
   });
+  // Seeking moves every video to the same moment; a shorter one to where its own loop is then.
   seek.addEventListener("input", () => {
     seeking = true;
     const t = (seek.value / 1000) * longest();
-    for (const v of list()) if (v.readyState > 0) v.currentTime = Math.min(t, v.duration || 0);
+    for (const v of list()) {
+      const d = v.duration || 0;
+      if (v.readyState > 0) v.currentTime = t > d && d ? t % d : t;
+    }
     clock.textContent = fmt(t);
   });
   seek.addEventListener("change", () => (seeking = false));
@@ -150,7 +178,7 @@ function render({ model, el: host }) {
     }
   }, 250);
   model.on("change:items", () => (build(), applyPlaying()));
-  model.on("change:cols", build);
+  for (const k of ["cols", "row_titles", "col_titles", "note"]) model.on(`change:${k}`, build);
   model.on("change:playing", applyPlaying);
   model.on("change:muted", applyMuted);
   model.on("change:loop", () => list().forEach((v) => (v.loop = model.get("loop"))));
