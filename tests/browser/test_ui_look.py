@@ -7,76 +7,24 @@ server; they share the session's Chromium (a second Playwright in one thread can
 
 from __future__ import annotations
 
-import base64
-
 import pytest
 
-from vidu_nb.simulator.video import encode
 from vidu_nb.ui.player import VideoGrid
 from vidu_nb.ui.style import CSS
+
+from .grid_page import boxes, clip, items, render
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def clip_url(tmp_path_factory, png_bytes_module):
-    files = encode(png_bytes_module, 1.0, 96, 8, tmp_path_factory.mktemp("clip") / "clip")
-    return "data:video/mp4;base64," + base64.b64encode(files.video.read_bytes()).decode()
-
-
-@pytest.fixture(scope="module")
-def png_bytes_module():
-    import io
-
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.new("RGB", (320, 180), (200, 120, 40)).save(out, "PNG")
-    return out.getvalue()
-
-
-RENDER = """
-async ({esm, items, cols}) => {
-  const host = document.createElement("div");
-  host.id = "grid" + document.querySelectorAll("[id^=grid]").length;
-  document.body.append(host);
-  const state = {items, cols, playing: false, muted: true, loop: true, controls: false};
-  const handlers = {};
-  const model = {
-    get: (k) => state[k],
-    set: (k, v) => { state[k] = v; (handlers["change:" + k] || []).forEach((f) => f()); },
-    save_changes: () => {},
-    on: (ev, f) => { (handlers[ev] ||= []).push(f); },
-    send: () => {},
-  };
-  const url = URL.createObjectURL(new Blob([esm], {type: "text/javascript"}));
-  const mod = await import(url);
-  await mod.default.render({model, el: host});
-  window[host.id] = model;
-  return host.id;
-}
-"""
-
-
-def items(n, url):
-    return [
-        {"key": f"{i}", "label": f"seed={i}", "meta": ["success"], "state": "success",
-         "video_local": False, "video_url": url, "poster_local": False, "poster_url": ""}
-        for i in range(n)
-    ]  # fmt: skip
-
-
-def boxes(page, grid_id, selector):
-    return page.eval_on_selector_all(
-        f"#{grid_id} {selector}",
-        "els => els.map(e => { const r = e.getBoundingClientRect();"
-        " return [Math.round(r.x), Math.round(r.y), r.width, r.height]; })",
-    )
+def clip_url(tmp_path_factory):
+    return clip(tmp_path_factory.mktemp("clip"))
 
 
 @pytest.mark.slow
 def test_one_player_is_capped_and_keeps_the_video_aspect_ratio(page, clip_url):
-    grid = page.evaluate(RENDER, {"esm": VideoGrid._esm, "items": items(1, clip_url), "cols": 1})
+    grid = render(page, VideoGrid._esm, items(1, clip_url), 1)
     page.wait_for_function(f"document.querySelector('#{grid} video').readyState >= 1")
     ((_x, _y, width, height),) = boxes(page, grid, ".vidu-player-frame")
     assert 300 < width <= 640, width  # not stretched across the 1400 px page
@@ -88,7 +36,7 @@ def test_one_player_is_capped_and_keeps_the_video_aspect_ratio(page, clip_url):
 
 @pytest.mark.slow
 def test_grid_keeps_rows_by_cols_and_its_controls_read_in_words(page, clip_url):
-    grid = page.evaluate(RENDER, {"esm": VideoGrid._esm, "items": items(6, clip_url), "cols": 3})
+    grid = render(page, VideoGrid._esm, items(6, clip_url), 3)
     cells = boxes(page, grid, ".vidu-player")
     assert len({x for x, *_ in cells}) == 3 and len({y for _x, y, *_ in cells}) == 2
     assert all(w <= 650 for *_xy, w, _h in cells)

@@ -59,6 +59,11 @@ def packed_esm() -> str:
 class VideoGrid(anywidget.AnyWidget):
     """A grid of looping players with one shared play/pause/seek control; videos load lazily.
 
+    Videos of different lengths: the control's timeline is the longest video's (the slider and
+    clock follow it). Seeking to time ``t`` puts every video at ``t``, and a shorter one at
+    ``t`` modulo its own length, where its loop would be; while playing, each video loops on
+    its own, and videos as long as the longest are kept in step with it.
+
     Give ``client`` (and ``log``) so players can refresh expired URLs; they stay kernel-side.
     """
 
@@ -70,6 +75,11 @@ class VideoGrid(anywidget.AnyWidget):
     muted = t.Bool(True).tag(sync=True)
     loop = t.Bool(True).tag(sync=True)
     controls = t.Bool(False).tag(sync=True)
+    #: Header per grid row ("" continues the row above) and per column; empty: no header.
+    row_titles = t.List(t.Unicode()).tag(sync=True)
+    col_titles = t.List(t.Unicode()).tag(sync=True)
+    #: A line shown above the players (says why when there are none).
+    note = t.Unicode("").tag(sync=True)
 
     def __init__(
         self, *, client: Any = None, log: Any = None, cache: Any = None, **kwargs: Any
@@ -222,7 +232,7 @@ def meta_lines(view: TaskView) -> list[str]:
 
 
 def entries_for(
-    views: list[TaskView], label_text: list[str] | None = None
+    views: list[TaskView], label_text: list[str] | None = None, *, meta: bool = True
 ) -> list[tuple[dict[str, Any], Source]]:
     if label_text is None:
         _keys, label_text = labels(views)
@@ -230,6 +240,11 @@ def entries_for(
     for i, (view, label) in enumerate(zip(views, label_text, strict=True)):
         key = f"{i}:{view.task_id}"
         state = css_token(view.state)  # a CSS class suffix in the browser
-        item = {"key": key, "label": label, "meta": meta_lines(view), "state": state}
+        item = {
+            "key": key,
+            "label": label,
+            "meta": meta_lines(view) if meta else [],
+            "state": state,
+        }
         out.append((item, source_of(view)))
     return out
