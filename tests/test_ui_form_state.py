@@ -59,6 +59,9 @@ def test_all_errors_reported_at_once():
     assert set(result.errors) == {"image", "seed", "prompt", "callback_url", "payload"}
     assert "5000" in result.errors["prompt"]
     assert "http" in result.errors["callback_url"]
+    assert result.errors["payload"] == (
+        "is 1,048,577 characters; at most 1,048,576 characters"  # the length, like the prompt's
+    )
     assert s.prompt_counter() == ("5,001 / 5,000", True)
 
 

@@ -190,7 +190,7 @@ class FormState(t.HasTraits):
                 break
             except ValidationError as exc:
                 name = "image" if exc.field == "images" else exc.field
-                errors.setdefault(name, exc.limit)
+                errors.setdefault(name, self._message(name, exc.limit))
                 if name not in kw or name == "model":
                     break
                 kw.pop(name)
@@ -201,6 +201,12 @@ class FormState(t.HasTraits):
         if errors:
             return FormResult(None, errors, notes)
         return FormResult(request, {}, notes)
+
+    def _message(self, name: str, limit: str) -> str:
+        """The message next to a field: a text that is too long also says how long it is."""
+        if name == "payload" and not limit.startswith("is "):
+            return f"is {len(self.payload.strip()):,} characters; {limit}"
+        return limit
 
 
 _PLACEHOLDER: StartImage | None = None
