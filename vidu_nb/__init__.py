@@ -44,6 +44,7 @@ _UI_NAMES = {
     "SweepPlan": "vidu_nb.sweep",
     "TaskLog": "vidu_nb.tasklog",
     "read_export": "vidu_nb.tasklog",
+    "UncertainSubmissionsWarning": "vidu_nb.tasklog",
     "VideoCache": "vidu_nb.cache",
     "DownloadError": "vidu_nb.cache",
     "Ledger": "vidu_nb.ledger",
