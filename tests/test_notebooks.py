@@ -94,12 +94,30 @@ def workdir(tmp_path_factory, simulator):
     return copy_notebooks(tmp_path_factory.mktemp("notebooks"))
 
 
-def execute(name: str, workdir: Path, simulator, monkeypatch, checks: str) -> list[str]:
+def execute(
+    name: str, workdir: Path, simulator, monkeypatch, checks: str, **extra_env: str
+) -> list[str]:
     """Run a notebook plus a final cell of ``checks``; return the stream text of that cell."""
+    nb = run_notebook(name, workdir, simulator, monkeypatch, checks, **extra_env)
+    saved = nbformat.writes(nb)
+    assert "widgets" in nb.metadata or "application/vnd.jupyter.widget-view+json" in saved
+    return stdout_of(nb.cells[-1])
+
+
+def stdout_of(*cells) -> list[str]:
+    return [
+        o.text for c in cells for o in c.get("outputs", [])
+        if o.output_type == "stream" and o.name == "stdout"
+    ]  # fmt: skip
+
+
+def run_notebook(name: str, workdir: Path, simulator, monkeypatch, checks: str, **extra_env: str):
+    """Run a notebook plus a final cell of ``checks`` in a kernel pointed at ``simulator``."""
     from jupyter_harness import kernel_env
 
     env = kernel_env(simulator.base_url, simulator.api_key, workdir.parent / f"{name}-jupyter")
     env["VIDU_LOG_PATH"] = str(workdir / "vidu_tasks.sqlite")
+    env.update(extra_env)
     for key in [k for k in os.environ if k.startswith("VIDU_")]:
         monkeypatch.delenv(key)
     for key, value in env.items():
@@ -115,9 +133,7 @@ def execute(name: str, workdir: Path, simulator, monkeypatch, checks: str) -> li
     # Saved as a user would save it (outputs and widget state included): the key is not there.
     saved = nbformat.writes(nb)
     assert simulator.api_key not in saved
-    assert "widgets" in nb.metadata or "application/vnd.jupyter.widget-view+json" in saved
-    last = nb.cells[-1].outputs
-    return [o.text for o in last if o.output_type == "stream" and o.name == "stdout"]
+    return nb
 
 
 @pytest.mark.slow
@@ -158,3 +174,28 @@ def test_analysis_notebook_summarises_and_exports(workdir, simulator, monkeypatc
     exported = (workdir / "vidu_exports" / "tasks.csv").read_text().splitlines()
     assert len(exported) == tasks + 1
     assert (workdir / "vidu_exports" / "tasks.parquet").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_analysis_notebook_on_an_empty_log_as_with_a_real_key(tmp_path, simulator, monkeypatch):
+    """Unchanged with a real key and nothing submitted yet: no demo batch (nothing spent), and
+    the summaries, charts, grid and export say there is nothing yet instead of failing.
+
+    The kernel has a key and a base URL like a real configuration; the only loopback tell,
+    ``client.is_simulated``, is overridden by ``VIDU_DEMO_BATCH=0``, which takes the very branch
+    a real key takes (the notebook documents it).
+    """
+    from jupyter_harness import copy_notebooks
+
+    workdir = copy_notebooks(tmp_path / "notebooks")
+    posts = sum(1 for r in simulator.requests if r.method == "POST")
+    nb = run_notebook(
+        "task_log_analysis.ipynb", workdir, simulator, monkeypatch,
+        "print('ROWS', len(df), len(by_settings), demo)", VIDU_DEMO_BATCH="0",
+    )  # fmt: skip
+    text = "".join(stdout_of(*nb.cells))
+    assert "ROWS 0 0 False" in text
+    assert "No demo batch" in text and "No finished videos yet" in text
+    assert "No videos to watch yet" in text and "Nothing to export yet" in text
+    assert sum(1 for r in simulator.requests if r.method == "POST") == posts
+    assert not (workdir / "vidu_exports").exists()
