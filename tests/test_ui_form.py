@@ -132,6 +132,7 @@ def test_hostile_prompt_is_escaped_in_preview():
 
 def test_reuse_seed_of_a_finished_task():
     f = form()
+    assert f.reuse_button.disabled and f.reuse.disabled  # no finished task to take it from
     f.reuse.options = [("t1 (seed 4242)", 4242)]
     f.reuse.value = 4242
     f.reuse_button.click()

@@ -119,3 +119,40 @@ def test_form_sweep_panel_asks_for_confirmation_above_threshold(live, png_bytes)
     run.wait(60)
     assert until(lambda: len(run.grid_box.children) == 1)
     assert len(run.grid_box.children[0].items) == 6
+
+
+def test_two_rapid_clicks_on_submit_send_one_task(live, png_bytes):
+    client, log, poller = live
+    f = form(client, log, poller)
+    f.state.image_data = png_bytes
+    f.state.model, f.state.duration = "viduq2-turbo", 2
+    f.click_cooldown = 0.3
+    seen = []
+    f.submit_button.observe(lambda c: seen.append(c.new), "disabled")
+    f.submit_button.click()
+    f.submit_button.click()  # queued behind the first: a double click
+    assert len(log) == 1 and len(f.cards) == 1
+    assert True in seen  # disabled while the submit ran
+    assert until(lambda: not f.submit_button.disabled, 5)  # enabled again: the form is valid
+    f.submit_button.click()
+    assert len(log) == 2 and len(f.cards) == 2
+    f.state.prompt = "x" * 5001
+    assert until(lambda: f.submit_button.disabled and not f._busy, 5)
+    f.state.prompt = "ok"
+    assert until(lambda: not f.submit_button.disabled, 5)
+
+
+def test_seed_choices_at_construction_and_when_a_task_succeeds(live, png_bytes):
+    client, log, poller = live
+    from vidu_nb import Img2VideoRequest
+
+    f = form(client, log, poller)
+    assert f.reuse.options == () and f.reuse_button.disabled
+    request = Img2VideoRequest(image=png_bytes, model="viduq2-turbo", duration=2, seed=31)
+    poller.submit(request)  # not through this form: it hears of the success from the poller
+    assert until(lambda: len(f.reuse.options) == 1)
+    assert f.reuse.options[0][1] == 31 and not f.reuse_button.disabled
+    f.reuse_button.click()
+    assert f.state.seed_mode == "fixed" and f.state.seed == 31
+    later = form(client, log, poller)  # a new form: filled from the log at once
+    assert [v for _l, v in later.reuse.options] == [31] and not later.reuse_button.disabled

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+import time
+import weakref
 from typing import Any
 
 import ipywidgets as w
@@ -26,6 +29,8 @@ _TRI = [("on", True), ("off", False)]
 #: The "model's default" choice of a dropdown. Not ``None``: ipywidgets reads a ``None`` value
 #: as "nothing selected" and shows an empty box.
 DEFAULT = "(default)"
+#: Seconds after a click on Submit during which another click counts as a double click.
+CLICK_COOLDOWN = 1.0
 
 
 def _labelled(text: str, field: w.Widget) -> w.HBox:
@@ -66,8 +71,15 @@ class Img2VideoForm(w.VBox):
         self._trait_of: dict[str, str] = {}
         super().__init__(self._build())
         self.add_class("vidu-form")
+        self._busy = False
+        self._cooldown_until = 0.0
+        self.click_cooldown = CLICK_COOLDOWN
+        self._listening = False
         self.state.observe(lambda _c: self.refresh())
         self.refresh()
+        self.refresh_seed_choices()
+        if self.session.has_poller:
+            self._listen()
 
     # -- layout ----------------------------------------------------------------------------
     def _control(self, name: str, widget: w.Widget, trait: str | None = None) -> w.HBox:
@@ -126,8 +138,8 @@ class Img2VideoForm(w.VBox):
         # Our own label: a ToggleButtons' description sits above the buttons, out of line.
         seed_mode = w.ToggleButtons(options=["random", "fixed"], style={"button_width": "80px"})
         seed = w.BoundedIntText(min=-(2**32), max=2**33, description="Seed value", style=_LABEL)
-        self.reuse = w.Dropdown(description="from task", style=_LABEL, options=[])
-        self.reuse_button = w.Button(description="Use its seed", icon="repeat")
+        self.reuse = w.Dropdown(description="from task", style=_LABEL, options=[], disabled=True)
+        self.reuse_button = w.Button(description="Use its seed", icon="repeat", disabled=True)
         self.reuse_button.add_class("vidu-reuse-seed")
         self.reuse_button.on_click(lambda _b: self.reuse_selected_seed())
         essentials = w.VBox(
@@ -212,7 +224,7 @@ class Img2VideoForm(w.VBox):
         self.estimate_html.add_class("vidu-estimate")
         self.submit_button = w.Button(description="Submit", button_style="primary", icon="play")
         self.submit_button.add_class("vidu-submit")
-        self.submit_button.on_click(lambda _b: self.submit())
+        self.submit_button.on_click(lambda _b: self.click_submit())
         self.status = w.HTML()
         self.status.add_class("vidu-form-status")
         self.card_box = w.VBox()
@@ -280,7 +292,8 @@ class Img2VideoForm(w.VBox):
         self.counter.value = f"<span class='{cls}'>{text} characters</span>"
         self._show_image()
         req = result.request
-        self.submit_button.disabled = not result.ok
+        self._valid = result.ok
+        self._enable_submit()
         if req is None:
             self.estimate_html.value = "<i>fix the fields marked in red to submit</i>"
             self.preview_json.value = self.preview_curl.value = ""
@@ -325,18 +338,78 @@ class Img2VideoForm(w.VBox):
             self.state.reuse_seed(self.reuse.value)
 
     def refresh_seed_choices(self) -> None:
-        """Finished tasks in the log, newest first, as choices for "use its seed"."""
+        """Finished tasks in the log, newest first, as choices for "use its seed".
+
+        Filled when the form is built (from the log it was given, or the default one if that
+        file exists), after each submit and whenever a task succeeds.
+        """
         log = self.session.log_if_open
         if log is None:
-            return
+            from ..tasklog import default_log_path
+
+            if not default_log_path().exists():
+                return
+            log = self.session.log
         df = log.to_frame()
         done = df[(df["state"] == "success") & df["seed"].notna()].tail(30).iloc[::-1]
-        self.reuse.options = [
-            (f"{r.task_id} (seed {int(r.seed)})", int(r.seed)) for r in done.itertuples()
-        ]
+        options = [(f"{r.task_id} (seed {int(r.seed)})", int(r.seed)) for r in done.itertuples()]
+        with self.hold_sync():
+            if list(self.reuse.options) != options:
+                keep = self.reuse.value
+                self.reuse.options = options
+                values = [v for _label, v in options]
+                self.reuse.value = keep if keep in values else (values[0] if values else None)
+            self.reuse.disabled = self.reuse_button.disabled = not options
+
+    def _listen(self) -> None:
+        """Refresh the seed choices when a task succeeds (held weakly: the form may go)."""
+        if self._listening:
+            return
+        from .live import hub_for
+
+        self._listening = True
+        method = weakref.WeakMethod(self._on_event)
+        hub_for(self.session).add_listener(lambda e: (m := method()) is not None and m(e))
+
+    def _on_event(self, event: Any) -> None:
+        if getattr(event, "new_state", None) == "success" and event.kind == "state":
+            self.refresh_seed_choices()
+
+    def click_submit(self) -> TaskCard | None:
+        """The Submit button: a second click within ``click_cooldown`` seconds is a double
+        click (it may have queued while the first submit ran) and is ignored."""
+        if self._busy or time.monotonic() < self._cooldown_until:
+            return None
+        self._cooldown_until = time.monotonic() + self.click_cooldown
+        try:
+            return self.submit()
+        finally:
+            self._enable_submit()
+            timer = threading.Timer(self.click_cooldown + 0.05, self._enable_submit)
+            timer.daemon = True
+            timer.start()
+
+    def _enable_submit(self) -> None:
+        """Enabled when the form is valid, no submit runs and no click was just taken."""
+        wait = self._busy or time.monotonic() < self._cooldown_until
+        self.submit_button.disabled = wait or not getattr(self, "_valid", False)
 
     def submit(self) -> TaskCard | None:
-        """Submit the request through the poller and show its card (never blocks for long)."""
+        """Submit the request through the poller and show its card (never blocks for long).
+
+        The Submit button is disabled while this runs, so it cannot send the request twice.
+        """
+        if self._busy:
+            return None
+        self._busy = True
+        self.submit_button.disabled = True
+        try:
+            return self._submit()
+        finally:
+            self._busy = False
+            self._enable_submit()
+
+    def _submit(self) -> TaskCard | None:
         result = self.state.build()
         if not result.ok:
             self.status.value = (
@@ -361,6 +434,7 @@ class Img2VideoForm(w.VBox):
         from .live import card_for
 
         card = card_for(handle, self.session)
+        self._listen()
         self.cards.insert(0, card)
         self.card_box.children = (card, *self.card_box.children)
         return card

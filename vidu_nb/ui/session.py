@@ -45,6 +45,10 @@ class Session:
         return self._log
 
     @property
+    def has_poller(self) -> bool:
+        return self._poller is not None
+
+    @property
     def poller(self) -> Any:
         with self._lock:
             if self._poller is None:
