@@ -13,7 +13,7 @@ from vidu_nb.simulator import Simulator
 from vidu_nb.sweep import sweep
 from vidu_nb.tasklog import TaskLog
 from vidu_nb.ui import compare, form, run_sweep
-from vidu_nb.ui.credits import credits_table, credits_view
+from vidu_nb.ui.credits import credits_figure, credits_table, credits_view
 
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
 
@@ -86,6 +86,10 @@ def test_sweep_of_three_prompts_by_two_seeds(live, png_bytes):
     table = credits_table(log, "model").to_html()
     assert "viduq2-turbo" in table
     assert "vidu-credits" in credits_view(log)._dom_classes
+    fig = credits_figure(log)
+    for ax in fig.axes:  # all on one day: that panel is one bar too, not a lone point
+        assert ax.get_ylabel() == "credits" and len(ax.patches) == 1 and not ax.lines
+    assert fig.axes[3].containers[0].datavalues[0] == df["credits"].sum()
 
 
 def test_expensive_sweep_needs_confirmation(live, png_bytes):

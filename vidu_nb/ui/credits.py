@@ -29,23 +29,39 @@ def credits_table(log: Any, by: str | list[str] = "model", **filters: Any) -> An
     )
 
 
+#: Each panel: the ledger grouping, its title and its x-axis label.
+_PANELS = (
+    ("model", "by model", "model"),
+    ("resolution", "by resolution", "resolution"),
+    ("duration", "by duration", "duration (s)"),
+    ("day", "per day (UTC)", "day"),
+)
+
+
 def credits_figure(log: Any, **filters: Any) -> Any:
-    """Four panels: credits by model, resolution, duration, and per day."""
+    """Four bar charts of credits: by model, resolution, duration, and per day.
+
+    Bars everywhere (one day is one bar, not a lone dot), each labelled with its total.
+    """
     from matplotlib.figure import Figure  # no pyplot: no global state, no backend switch
 
     ledger = ledger_for(log)
     fig = Figure(figsize=(10, 6), layout="constrained")
     axes = fig.subplots(2, 2)
-    for ax, by in zip(axes.flat, ("model", "resolution", "duration", "day"), strict=True):
+    for ax, (by, title, xlabel) in zip(axes.flat, _PANELS, strict=True):
         totals = ledger.totals(by, **filters)["credits"].fillna(0).astype(float)
         labels = [str(i) for i in totals.index]
-        if by == "day":
-            ax.plot(labels, totals.cumsum().to_numpy(), marker="o")
-            ax.set_title("cumulative credits per day")
-        else:
-            ax.bar(labels, totals.to_numpy())
-            ax.set_title(f"credits by {by}")
-        ax.tick_params(axis="x", labelrotation=30)
+        bars = ax.bar(labels, totals.to_numpy(), color="#5b8def", width=0.6)
+        ax.bar_label(bars, fmt="{:,.0f}", padding=2, fontsize=8)
+        ax.set_title(f"credits {title}")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("credits")
+        ax.margins(y=0.15)  # room for the labels above the bars
+        pad = max(0.0, (3 - len(labels)) / 2)  # one or two bars stay bar-wide, not panel-wide
+        ax.set_xlim(-0.5 - pad, len(labels) - 0.5 + pad)
+        ax.tick_params(axis="x", labelrotation=30 if by in ("model", "day") else 0)
+        if not labels:
+            ax.text(0.5, 0.5, "no tasks", ha="center", va="center", transform=ax.transAxes)
     return fig
 
 
