@@ -150,6 +150,40 @@ def test_quickstart_runs_against_the_simulator(workdir, simulator, monkeypatch):
     assert Path(row["video_path"]).read_bytes()[4:8] == b"ftyp"
 
 
+REAL_LOOKING = """
+class RealLooking(type(client)):
+    is_simulated = False  # what a client of the real service reports
+
+client = RealLooking()
+"""
+
+
+@pytest.mark.slow
+def test_quickstart_run_all_with_a_real_key_spends_nothing_unless_asked(
+    tmp_path, simulator, monkeypatch
+):
+    """Run All with a real key: the code cell prints what it would cost and submits nothing
+    unless ``SPEND_CREDITS = True``. The client is made to report a real service."""
+    from jupyter_harness import copy_notebooks
+
+    workdir = copy_notebooks(tmp_path / "notebooks")
+    nb = nbformat.read(workdir / "quickstart.ipynb", as_version=4)
+    at = next(i for i, c in enumerate(nb.cells) if "client = ViduClient()" in c.source)
+    nb.cells.insert(at + 1, nbformat.v4.new_code_cell(REAL_LOOKING))
+    nbformat.write(nb, workdir / "real.ipynb")
+    posts = sum(1 for r in simulator.requests if r.method == "POST")
+    nb = run_notebook(
+        "real.ipynb", workdir, simulator, monkeypatch,
+        "print('RESULT', client.is_simulated, SPEND_CREDITS, task)",
+    )  # fmt: skip
+    text = "".join(stdout_of(*nb.cells))
+    assert "RESULT False False None" in text
+    assert "Not submitted: on the real API this costs ~70 credits" in text, text
+    assert "SPEND_CREDITS = True" in text
+    assert sum(1 for r in simulator.requests if r.method == "POST") == posts
+    assert TaskLog(workdir / "vidu_tasks.sqlite").to_frame().empty
+
+
 @pytest.mark.slow
 def test_compare_notebook_runs_a_sweep_and_builds_the_grid(workdir, simulator, monkeypatch):
     out = execute(
