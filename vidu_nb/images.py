@@ -103,10 +103,10 @@ class StartImage:
         from PIL import Image
 
         with Image.open(io.BytesIO(self.data)) as im:
-            im = im.convert("RGB")
-            im.thumbnail((max_side, max_side))
+            rgb = im.convert("RGB")
+            rgb.thumbnail((max_side, max_side))
             out = io.BytesIO()
-            im.save(out, "JPEG", quality=80)
+            rgb.save(out, "JPEG", quality=80)
             return out.getvalue()
 
 
@@ -240,7 +240,7 @@ def _encode(im: Any, fmt: str, quality: int, scale: float) -> bytes:
 
     if scale < 1.0:
         size = (max(1, round(im.width * scale)), max(1, round(im.height * scale)))
-        im = im.resize(size, Image.LANCZOS)
+        im = im.resize(size, Image.Resampling.LANCZOS)
     out = io.BytesIO()
     im.save(out, fmt.upper(), quality=quality)
     return out.getvalue()

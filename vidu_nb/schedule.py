@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from .task import FINAL_STATES
 from .timing import Forecast
@@ -68,7 +69,7 @@ class PollSchedule:
         object.__setattr__(self, "_rng", random.Random(self.seed))
 
     @classmethod
-    def for_speed(cls, speed: float, **kwargs: float) -> PollSchedule:
+    def for_speed(cls, speed: float, **kwargs: Any) -> PollSchedule:
         """A schedule for a simulator running ``speed`` times faster than the real service."""
         if not speed > 0:
             raise ValueError("speed must be > 0")

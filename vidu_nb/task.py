@@ -82,7 +82,8 @@ class Task:
             creations=creations,
             seed=_int_or(seed, None),
             model=str(data.get("model") or (previous.model if previous else "")),
-            created_at=_parse_time(data.get("created_at")) or (previous and previous.created_at),
+            created_at=_parse_time(data.get("created_at"))
+            or (previous.created_at if previous else None),
             payload=str(data.get("payload") or (previous.payload if previous else "")),
             off_peak=data.get("off_peak", previous.off_peak if previous else None),
             request=echo,

@@ -94,9 +94,11 @@ class Watch:
 
     def processing_interval(self, finished_at: float) -> tuple[float, float] | None:
         """Bounds of the processing time once the task is seen final at ``finished_at``."""
-        if self.started is None or self.started[0] is None or self.unfinished is None:
+        if self.started is None or self.unfinished is None:
             return None
         a, b = self.started
+        if a is None:
+            return None
         return (max(0.0, self.unfinished - b), finished_at - a)
 
 

@@ -106,8 +106,11 @@ def file_session() -> requests.Session:
     return session
 
 
-def direct_if_loopback(url: str) -> dict[str, None] | None:
-    """Per-request proxies that bypass any configured proxy for a loopback URL."""
+def direct_if_loopback(url: str) -> dict[str, Any] | None:
+    """Per-request proxies that bypass any configured proxy for a loopback URL.
+
+    Each value is ``None`` (requests drops a scheme mapped to ``None``, so no proxy is used);
+    typed ``Any`` because requests' own hints allow only strings there."""
     return {"http": None, "https": None} if is_loopback_url(url) else None
 
 

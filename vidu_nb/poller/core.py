@@ -296,12 +296,13 @@ class Poller:
         """Pick what is due, hand it to an HTTP worker, repeat until stopped."""
         while True:
             with self._cond:
+                job: Job | None = None
                 while not self._stopping:
                     job = self._next_job()
                     if job is not None:
                         break
                     self._cond.wait(self._sleep_for())
-                if self._stopping:
+                if self._stopping or job is None:
                     return
                 try:
                     fut = self._http.submit(self._execute, job)

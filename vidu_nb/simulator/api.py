@@ -41,7 +41,7 @@ class Reject(Exception):
 
 
 #: Fields every generation endpoint accepts, with their JSON type.
-COMMON_FIELDS: dict[str, type | tuple[type, ...]] = {
+COMMON_FIELDS: dict[str, type] = {
     "model": str,
     "prompt": str,
     "duration": int,
@@ -66,8 +66,8 @@ class Endpoint:
     required: tuple[str, ...]
 
     @property
-    def fields(self) -> dict[str, type | tuple[type, ...]]:
-        extra = {"images": list} if self.images else {}
+    def fields(self) -> dict[str, type]:
+        extra: dict[str, type] = {"images": list} if self.images else {}
         return {**COMMON_FIELDS, **extra}
 
 
@@ -81,7 +81,12 @@ ENDPOINTS: dict[str, Endpoint] = {
 }
 
 _DATA_URI = re.compile(r"^data:image/(?P<fmt>[a-zA-Z0-9.+-]+);base64,(?P<data>.*)$", re.S)
-_TYPE_NAMES = {str: "a string", int: "an integer", bool: "a boolean", list: "an array"}
+_TYPE_NAMES: dict[type, str] = {
+    str: "a string",
+    int: "an integer",
+    bool: "a boolean",
+    list: "an array",
+}
 
 
 def check_submit(endpoint: Endpoint, body: Any, rng_seed: int) -> tuple[dict[str, Any], bytes]:
@@ -125,9 +130,9 @@ def check_submit(endpoint: Endpoint, body: Any, rng_seed: int) -> tuple[dict[str
     seed = body.get("seed")
     if seed is not None and not 0 <= seed <= MAX_SEED:
         raise Reject(400, "FieldInvalid", f"seed {seed} is outside 0..{MAX_SEED}")
-    audio_type = {"sound-effect_only": "sound_effect_only"}.get(
-        body.get("audio_type"), body.get("audio_type")
-    )
+    audio_type = body.get("audio_type")
+    if audio_type == "sound-effect_only":  # the reference's prose spelling of the enum value
+        audio_type = "sound_effect_only"
     _enum("audio_type", audio_type, AUDIO_TYPES)
     _enum("movement_amplitude", body.get("movement_amplitude"), MOVEMENT_AMPLITUDES)
     callback = body.get("callback_url")

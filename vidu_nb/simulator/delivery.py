@@ -34,7 +34,9 @@ class Delivery:
 
 
 class CallbackSender:
-    def __init__(self, key: str, *, retries: int = 3, retry_delay: float = 0.2, timeout=5.0):
+    def __init__(
+        self, key: str, *, retries: int = 3, retry_delay: float = 0.2, timeout: float = 5.0
+    ) -> None:
         self._key = key
         self.retries = retries
         self.retry_delay = retry_delay

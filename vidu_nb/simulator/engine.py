@@ -176,7 +176,7 @@ class Engine:
                 show_seed=fields.get("seed_given", True),
             )  # the seed picks the motion, the caption names prompt and seed
             task.video = self.videos.request(image, fields["duration"], look)
-            task.video.add_done_callback(lambda _f, task=task: self._video_done(task))
+            task.video.add_done_callback(lambda _f: self._video_done(task))
         return task
 
     def _video_done(self, task: SimTask) -> None:

@@ -9,6 +9,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -112,7 +113,8 @@ class Handler(BaseHTTPRequestHandler):
                 raise Reject(500, "InternalServiceFailure", "internal service failure")
             respond = self._route(method, path, url.query, body)
         except Reject as exc:
-            respond = lambda exc=exc: self._error(exc)  # noqa: E731
+            rejected = exc  # ``exc`` is unbound after the except block
+            respond = lambda: self._error(rejected)  # noqa: E731
         except Exception:  # a simulator bug must look like the service failing, not hang
             log.exception("simulator error on %s %s", method, path)
             failure = Reject(500, "InternalServiceFailure", "simulator error (see its log)")
@@ -129,7 +131,7 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         self.server.sim.record(method, path, 0)
 
-    def _route(self, method: str, path: str, query: str, body: bytes):
+    def _route(self, method: str, path: str, query: str, body: bytes) -> Callable[[], None]:
         """Do the work now; return a function that writes the response (faults may delay it)."""
         sim = self.server.sim
         if path.startswith("/files/") and method in ("GET", "HEAD"):
@@ -199,7 +201,7 @@ class Handler(BaseHTTPRequestHandler):
         if not secrets.compare_digest(key.strip().encode(), sim.api_key.encode()):
             raise Reject(401, "Unauthorized", "invalid API key")
 
-    def _file(self, path: str, query: str, head: bool):
+    def _file(self, path: str, query: str, head: bool) -> Callable[[], None]:
         sim = self.server.sim
         parts = path.split("/")  # ["", "files", task_id, name]
         if len(parts) != 4 or parts[3] not in NAMES:

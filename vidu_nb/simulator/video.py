@@ -127,7 +127,9 @@ def _first_frame(big: Image.Image, motion: Motion, size: tuple[int, int]) -> Ima
     zoom, fx, fy = motion.at(0.0)
     cw, ch = big.width / zoom, big.height / zoom
     x, y = (big.width - cw) * fx, (big.height - ch) * fy
-    return big.crop((int(x), int(y), int(x + cw), int(y + ch))).resize(size, Image.LANCZOS)
+    return big.crop((int(x), int(y), int(x + cw), int(y + ch))).resize(
+        size, Image.Resampling.LANCZOS
+    )
 
 
 def encode(
@@ -145,7 +147,8 @@ def encode(
     video, marked, cover = _names(out)
     with tempfile.TemporaryDirectory(prefix="vidu-sim-") as tmp:
         src, band_png = Path(tmp) / "frame.png", Path(tmp) / "caption.png"
-        big = frame.resize((2 * w, 2 * h), Image.LANCZOS)  # twice the size: no zoom shimmer
+        # twice the size: no zoom shimmer
+        big = frame.resize((2 * w, 2 * h), Image.Resampling.LANCZOS)
         big.save(src)
         first = _first_frame(big, motion, (w, h))
         inputs = ["-i", str(src)]

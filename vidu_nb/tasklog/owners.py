@@ -11,11 +11,12 @@ would create and charge two tasks).
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from pathlib import Path
 from typing import IO
 
-try:  # POSIX
+if sys.platform != "win32":  # POSIX
     import fcntl
 
     def _try_lock(fh: IO[bytes]) -> bool:
@@ -25,7 +26,7 @@ try:  # POSIX
             return False
         return True
 
-except ImportError:  # pragma: no cover - Windows
+else:  # pragma: no cover - Windows
     import msvcrt
 
     def _try_lock(fh: IO[bytes]) -> bool:

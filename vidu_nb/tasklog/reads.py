@@ -86,7 +86,8 @@ class Reads(Store):
     ) -> pd.DataFrame:
         """The log as a DataFrame (one row per task), filtered in SQL; ``since``/``until``
         bound ``submitted_at`` (naive datetimes are taken as UTC)."""
-        where, args = [], []
+        where: list[str] = []
+        args: list[Any] = []
         if experiment is not None:
             where.append("experiment = ?")
             args.append(experiment)

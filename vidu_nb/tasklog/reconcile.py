@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import ViduError
 from ..task import Task
+from .reads import Reads
 from .rows import CLOSED_STATES, task_values
 from .writes import Writes
 
@@ -22,7 +23,7 @@ RECONCILABLE = ("uncertain", "submitting")
 _ORDER = {"created": 0, "queueing": 1, "processing": 2}
 
 
-class Reconcile(Writes):
+class Reconcile(Writes, Reads):
     """Reconciliation of uncertain submissions (mixed into ``TaskLog``)."""
 
     def reconcile(self, client_ref: str, task_or_id: Task | str, client: Any = None) -> int:

@@ -18,6 +18,7 @@ import json
 import time
 import warnings
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ViduError
@@ -37,7 +38,7 @@ class Unsent(Writes):
     """The local life of a request before the service answers (mixed into ``TaskLog``)."""
 
     @property
-    def owners_dir(self):
+    def owners_dir(self) -> Path:
         return self.cache_dir / "owners"
 
     def record_queued(

@@ -141,7 +141,10 @@ class Writes(Store):
             self._event(conn, row_id, task_id, state, detail)
 
     def set_files(
-        self, task_id: str, video_path: str | os.PathLike[str] | None, cover_path=None
+        self,
+        task_id: str,
+        video_path: str | os.PathLike[str] | None,
+        cover_path: str | os.PathLike[str] | None = None,
     ) -> None:
         """Record where the cached video and cover are (stored relative to the log folder)."""
         values = {"video_path": self._rel(video_path), "cover_path": self._rel(cover_path)}
@@ -191,7 +194,14 @@ class Writes(Store):
         sets = ", ".join(f"{k} = ?" for k in values)
         conn.execute(f"UPDATE tasks SET {sets} WHERE row_id = ?", (*values.values(), row_id))
 
-    def _event(self, conn, row_id: int, task_id: str | None, state: str, detail: str = "") -> None:
+    def _event(
+        self,
+        conn: sqlite3.Connection,
+        row_id: int,
+        task_id: str | None,
+        state: str,
+        detail: str = "",
+    ) -> None:
         conn.execute(
             "INSERT INTO events (row_id, task_id, state, at, detail) VALUES (?, ?, ?, ?, ?)",
             (row_id, task_id, state, time.time(), detail or None),
