@@ -9,6 +9,7 @@ import traceback
 import warnings
 from collections.abc import Callable, Sequence
 from types import MappingProxyType
+from typing import TextIO
 
 from ..errors import (
     APIError,
@@ -125,5 +126,12 @@ def _error(message: str, args: argparse.Namespace) -> None:
     print(f"vidu-nb: error: {text}", file=sys.stderr)
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
     print(f"vidu-nb: note: {' '.join(str(message).split())}", file=sys.stderr)
