@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from vidu_nb import ViduClient
 from vidu_nb.cli import EXIT, main
 from vidu_nb.cli.lab import SimulatorProcess, find_notebook, lab_command, lab_environment
 from vidu_nb.simulator import Simulator
@@ -269,6 +270,35 @@ def test_ctrl_c_during_wait_exits_130(sim, tmp_path):
     assert proc.returncode == EXIT["interrupted"]
     assert task_id and f"vidu-nb status {task_id}" in err and "Traceback" not in err
     assert KEY not in out + err
+
+
+def test_submit_killed_while_sending_leaves_a_row_resume_marks_uncertain(sim, tmp_path):
+    """The row is written before the POST: a kill mid-send loses nothing and resends nothing."""
+    log_path = tmp_path / "l.sqlite"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDU_")}
+    env.update(VIDU_BASE_URL=sim.base_url, VIDU_API_KEY=KEY, VIDU_LOG_PATH=str(log_path))
+    sim.faults.add("slow", count=1, method="POST", delay=5.0)
+    cmd = [sys.executable, "-m", "vidu_nb.cli", "submit", str(SAMPLE), "-p", "killed", "--wait"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        state = None
+        while time.monotonic() < deadline and state != "submitting":
+            time.sleep(0.05)
+            if log_path.exists():
+                frame = TaskLog(log_path).to_frame()
+                state = frame["state"].iloc[0] if len(frame) else None
+        assert state == "submitting"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        sim.faults.clear()
+    log = TaskLog(log_path)
+    with pytest.warns(UserWarning, match="uncertain"):
+        log.resume(ViduClient(KEY, sim.base_url)).stop()
+    (row,) = log.to_frame().itertuples()
+    assert row.state == "uncertain" and row.prompt == "killed" and row.client_ref
+    log.close()
 
 
 # -- lab and simulator ---------------------------------------------------------------------

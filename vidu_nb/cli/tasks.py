@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from ..config import ENV_API_KEY, ENV_BASE_URL, ClientConfig
-from ..errors import APIError, SubmissionUncertain, TaskFailed
+from ..errors import SubmissionUncertain, TaskFailed, ViduError
 from ..task import LOCAL_STATES as TASK_LOCAL_STATES
 from ..task import STATES, Task
 from ..tasklog import LOCAL_STATES as LOG_LOCAL_STATES
+from ..tasklog.owners import Owner
 from .app import UsageError
 
 LIST_COLUMNS = (
@@ -136,15 +137,25 @@ def submit(args: argparse.Namespace) -> int:
     log = _open_log(args.log)
     ref = new_client_ref()
     common = {"experiment": args.experiment, "tags": args.tag, "base_url": client.base_url}
+    # The row is written before the POST (queued -> submitting), so a command killed while
+    # sending leaves a row that `TaskLog.resume` marks uncertain instead of losing the task.
+    owner = Owner(log.owners_dir)
     try:
-        task = client.submit(request, client_ref=ref)
-    except SubmissionUncertain as exc:
-        log.record_uncertain(request, exc.client_ref or ref, exc, **common)
-        raise
-    except APIError as exc:
-        log.record_uncertain(request, ref, exc, state="failed", err_code=exc.reason, **common)
-        raise
-    log.record_submission(request, task, client_ref=ref, **common)
+        token = owner.hold()
+        log.record_queued(request, ref, owner=token, **common)
+        log.start_sending(ref, token)
+        try:
+            task = client.submit(request, client_ref=ref)
+        except SubmissionUncertain as exc:
+            log.record_uncertain(request, exc.client_ref or ref, exc, **common)
+            raise
+        except ViduError as exc:  # refused, or provably never sent: nothing was created
+            code = getattr(exc, "reason", "") or type(exc).__name__
+            log.record_uncertain(request, ref, exc, state="failed", err_code=code, **common)
+            raise
+        log.record_submission(request, task, client_ref=ref, **common)
+    finally:
+        owner.release()
     settings = request.resolved()
     _say(f"submitted task {task.id} ({settings['model']}, {settings['duration']} s, "
          f"{settings['resolution']}): {task.state}"
