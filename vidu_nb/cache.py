@@ -19,7 +19,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import requests
@@ -27,6 +27,9 @@ import requests
 from .errors import ViduError
 from .task import Task
 from .transport import direct_if_loopback, file_session
+
+if TYPE_CHECKING:
+    from .client import TaskReader
 
 log = logging.getLogger(__name__)
 
@@ -142,9 +145,9 @@ class VideoCache:
     def fetch(
         self,
         task: Task,
-        client: Any = None,
+        client: TaskReader | None = None,
         *,
-        on_refresh: Callable[[Task], None] | None = None,
+        on_refresh: Callable[[Task], object] | None = None,
     ) -> tuple[Path, Path | None]:
         """Download a succeeded task's video and cover (skipped when already cached).
 

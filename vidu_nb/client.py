@@ -17,7 +17,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from .config import ClientConfig, Secret
@@ -37,6 +37,9 @@ from .task import Task
 from .timing import Timing, Watch, task_key
 from .transport import RetryPolicy, Transport
 
+if TYPE_CHECKING:
+    from .simulator import Simulator
+
 log = logging.getLogger("vidu_nb.client")
 
 TASK_PATH = "/ent/v2/tasks/{id}/creations"
@@ -48,12 +51,28 @@ _TRANSIENT = (ConnectionFailed, ServerError, RateLimited)
 class Submittable(Protocol):
     """A generation request: ``Img2VideoRequest`` and, later, the other endpoints."""
 
-    endpoint: str
-    payload: str | None
+    @property
+    def endpoint(self) -> str: ...  # the path it is POSTed to
+
+    @property
+    def payload(self) -> str | None: ...
 
     def fitted_body(
         self, *, default_payload: str | None = None
     ) -> tuple[dict[str, Any], str | None]: ...
+
+
+class TaskReader(Protocol):
+    """Fetches a task's current view (``ViduClient`` is one): enough to refresh an expired
+    URL or to check a task id before reconciling."""
+
+    def get(self, task_or_id: Task | str) -> Task: ...
+
+
+class TaskService(TaskReader, Protocol):
+    """What a poller needs of a client (``ViduClient`` is one): submit, then fetch."""
+
+    def submit(self, request: Submittable, *, client_ref: str | None = None) -> Task: ...
 
 
 def new_client_ref() -> str:
@@ -101,7 +120,7 @@ class ViduClient:
         )
 
     @classmethod
-    def for_simulator(cls, sim: Any, **kwargs: Any) -> ViduClient:
+    def for_simulator(cls, sim: Simulator, **kwargs: Any) -> ViduClient:
         """A client for a running ``Simulator``, polling at the simulator's speed."""
         kwargs.setdefault("schedule", PollSchedule.for_speed(getattr(sim, "speed", 1.0) or 1.0))
         return cls(sim.api_key, sim.base_url, **kwargs)

@@ -12,9 +12,12 @@ import atexit
 import logging
 import threading
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .config import ENV_SIM_SPEED, env_sim_speed
+
+if TYPE_CHECKING:
+    from .simulator import Simulator
 
 log = logging.getLogger("vidu_nb.embedded")
 
@@ -22,7 +25,7 @@ DEMO_SPEED = 5.0
 ENV_SPEED = ENV_SIM_SPEED
 
 _lock = threading.Lock()
-_sim: Any = None
+_sim: Simulator | None = None
 _atexit_registered = False
 
 
@@ -30,7 +33,7 @@ class LocalSimulatorWarning(UserWarning):
     """No key is configured, so requests go to the local simulator (nothing is charged)."""
 
 
-def get_simulator() -> Any:
+def get_simulator() -> Simulator:
     """The running embedded ``Simulator``, started (and announced) on the first call."""
     global _sim, _atexit_registered
     with _lock:
@@ -69,7 +72,7 @@ def shutdown() -> None:
             log.debug("embedded simulator did not stop cleanly: %s", exc)
 
 
-def speed_of(sim: Any) -> float:
+def speed_of(sim: object) -> float:
     return float(getattr(sim, "speed", None) or DEMO_SPEED)
 
 

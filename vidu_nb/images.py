@@ -16,9 +16,12 @@ import io
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from .errors import ImageError
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
 
 MAX_IMAGE_BYTES = 50 * 1024 * 1024
 MAX_BODY_BYTES = 20 * 1024 * 1024
@@ -158,7 +161,7 @@ def from_data_uri(uri: str, field_name: str = "image") -> StartImage:
     return from_bytes(data, "data URI", field_name)
 
 
-def from_pil(image: Any, field_name: str = "image") -> StartImage:
+def from_pil(image: PILImage, field_name: str = "image") -> StartImage:
     fmt = "PNG" if image.mode in ("RGBA", "LA", "P", "1", "L") else "JPEG"
     out = io.BytesIO()
     im = image if fmt == "PNG" or image.mode == "RGB" else image.convert("RGB")

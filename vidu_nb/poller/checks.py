@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..errors import NotFound, RateLimited, ViduError
 from ..schedule import PollSchedule
@@ -20,6 +20,10 @@ from ..task import FINAL_STATES, Task
 from ..timing import Timing, Watch, make_key, task_key
 from .due import DueChecks, Tracked
 from .events import PollerEvent, Stats, Subscribers, record_error
+
+if TYPE_CHECKING:
+    from ..client import TaskService
+    from ..tasklog import TaskLog
 
 log = logging.getLogger("vidu_nb.poller")
 MAX_NOT_FOUND = 5
@@ -30,8 +34,8 @@ class Checks:
 
     def __init__(
         self,
-        client: Any,
-        tasklog: Any,
+        client: TaskService,
+        tasklog: TaskLog,
         schedule: PollSchedule,
         timing: Timing,
         lock: threading.Condition,

@@ -14,10 +14,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..cache import VideoCache
-from ..client import new_client_ref
+from ..client import TaskService, new_client_ref
 from ..errors import ValidationError, ViduError
 from ..schedule import PollSchedule
 from ..task import Creation, Task
@@ -29,6 +29,9 @@ from .downloads import Downloads
 from .events import PollerEvent, Stats, Subscribers
 from .submissions import POLICIES, Queued, Submissions
 
+if TYPE_CHECKING:
+    from ..spec import Img2VideoRequest
+
 log = logging.getLogger("vidu_nb.poller")
 Job = tuple[str, Any]  # ("submit", Queued) or ("poll", Tracked)
 
@@ -38,7 +41,7 @@ class Poller:
 
     def __init__(
         self,
-        client: Any,
+        client: TaskService,
         log: TaskLog,
         *,
         cache: bool | VideoCache | None = True,
@@ -105,7 +108,7 @@ class Poller:
     # -- foreground API (never touches the network) --------------------------------------
     def submit(
         self,
-        request: Any,
+        request: Img2VideoRequest,
         *,
         experiment: str | None = None,
         tags: Iterable[str] = (),

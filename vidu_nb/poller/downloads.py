@@ -7,11 +7,15 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..cache import VideoCache
 from ..task import Task
 from .events import PollerEvent, Stats, Subscribers, record_error
+
+if TYPE_CHECKING:
+    from ..client import TaskReader
+    from ..tasklog import TaskLog
 
 log = logging.getLogger("vidu_nb.poller")
 
@@ -22,8 +26,8 @@ class Downloads:
     def __init__(
         self,
         cache: VideoCache | None,
-        client: Any,
-        tasklog: Any,
+        client: TaskReader,
+        tasklog: TaskLog,
         cond: threading.Condition,
         stats: Stats,
         subscribers: Subscribers,

@@ -11,9 +11,12 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..task import Task
+
+if TYPE_CHECKING:
+    from ..tasklog import TaskLog
 
 log = logging.getLogger("vidu_nb.poller")
 
@@ -92,7 +95,7 @@ class Subscribers:
                 log.exception("poller subscriber %r failed", callback)
 
 
-def record_error(tasklog: Any, task_id: str, error: BaseException | str) -> None:
+def record_error(tasklog: TaskLog, task_id: str, error: BaseException | str) -> None:
     """Keep ``error`` as the task's last error in the log, never raising."""
     try:
         tasklog.note_error(task_id, error)

@@ -15,11 +15,16 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConnectionFailed, RateLimited, SubmissionUncertain, ViduError
 from ..task import Task
 from .events import PollerEvent, Stats, Subscribers
+
+if TYPE_CHECKING:
+    from ..client import TaskService
+    from ..spec import Img2VideoRequest
+    from ..tasklog import TaskLog
 
 POLICIES = ("queue", "submit_all")
 MAX_SUBMIT_TRIES = 6
@@ -30,7 +35,7 @@ class Queued:
     """A request not sent yet; ``handle`` is the client reference put in its payload."""
 
     handle: str
-    request: Any
+    request: Img2VideoRequest
     experiment: str | None
     tags: tuple[str, ...]
     notes: str
@@ -52,8 +57,8 @@ class Submissions:
 
     def __init__(
         self,
-        client: Any,
-        tasklog: Any,
+        client: TaskService,
+        tasklog: TaskLog,
         stats: Stats,
         subscribers: Subscribers,
         *,

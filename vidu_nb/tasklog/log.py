@@ -19,6 +19,7 @@ from .store import DEFAULT_PATH, default_log_path
 from .unsent import Unsent
 
 if TYPE_CHECKING:
+    from ..client import TaskService
     from ..poller import Poller
 
 __all__ = ["DEFAULT_PATH", "TaskLog", "UncertainSubmissionsWarning", "default_log_path"]
@@ -36,7 +37,7 @@ class TaskLog(Unsent, Reconcile, Exports):
     the API key is never stored. Use as a context manager or ``close()`` it.
     """
 
-    def resume(self, client: Any, **poller_kwargs: Any) -> Poller:
+    def resume(self, client: TaskService, **poller_kwargs: Any) -> Poller:
         """Start a background poller following every unfinished task (after a restart), and
         fetching the videos of succeeded tasks that are not cached yet.
 

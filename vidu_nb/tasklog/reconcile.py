@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ViduError
 from ..task import Task
 from .reads import Reads
 from .rows import CLOSED_STATES, task_values
 from .writes import Writes
+
+if TYPE_CHECKING:
+    from ..client import TaskReader
 
 #: Rows that may still get a task id: the POST was (maybe) sent, the answer never came.
 RECONCILABLE = ("uncertain", "submitting")
@@ -26,7 +29,9 @@ _ORDER = {"created": 0, "queueing": 1, "processing": 2}
 class Reconcile(Writes, Reads):
     """Reconciliation of uncertain submissions (mixed into ``TaskLog``)."""
 
-    def reconcile(self, client_ref: str, task_or_id: Task | str, client: Any = None) -> int:
+    def reconcile(
+        self, client_ref: str, task_or_id: Task | str, client: TaskReader | None = None
+    ) -> int:
         """Attach a task to the uncertain submission ``client_ref``; returns the row id.
 
         ``task_or_id`` is a ``Task`` or a task id (say, found on the service's dashboard).
