@@ -84,13 +84,15 @@ def test_every_control_reaches_the_request(png_bytes):
 def test_validation_messages_next_to_fields_and_submit_disabled(png_bytes):
     f = form()
     c = f.controls
+    assert "choose an image" in f.messages["image"].value
+    assert f.messages["image_url"].value == ""  # said once, not next to both
     c["image_url"].value = "ftp://nope"
     c["prompt"].value = "x" * 5001
     c["seed_mode"].value = "fixed"
     c["seed"].value = -1
     c["callback_url"].value = "not a url"
     assert f.submit_button.disabled
-    assert "http" in f.messages["image_url"].value
+    assert "http" in f.messages["image_url"].value and f.messages["image"].value == ""
     assert "5000" in f.messages["prompt"].value and "vidu-error" in f.counter.value
     assert "0 to" in f.messages["seed"].value
     assert "http" in f.messages["callback_url"].value

@@ -16,6 +16,7 @@ import ipywidgets as w
 
 from .compare import show
 from .rows import STEPS, TaskView, css_token, esc, fmt_seconds
+from .shared import hbox, html, make, shared_layout, vbox
 
 _STEP_NAMES = STEPS[1:4]  # created, queueing, processing
 _BAR_STYLE = {"success": "success", "failed": "danger", "cancelled": "warning"}
@@ -85,26 +86,34 @@ class TaskCard(w.VBox):
             self.view = TaskView({"task_id": "", "state": "queued", "client_ref": handle})
         else:
             self.view = TaskView.of(task, log)
-        self._header = w.HTML()
-        self._steps = w.HTML()
-        self._bar = w.IntProgress(min=0, max=len(STEPS) - 1, layout=w.Layout(width="240px"))
-        self._details = w.HTML()
-        self._error = w.HTML()
-        self._cancel = w.Button(description="Cancel", icon="times", tooltip="cancel this task")
+        self._header = html()
+        self._steps = html()
+        self._bar = make(w.IntProgress, min=0, max=len(STEPS) - 1, layout={"width": "240px"})
+        self._details = html()
+        self._error = html()
+        # Its own Layout: it is shown and hidden through it (shared ones never change).
+        self._cancel = make(
+            w.Button,
+            description="Cancel",
+            icon="times",
+            tooltip="cancel this task",
+            layout=w.Layout(),
+        )
         self._cancel.add_class("vidu-card-cancel")
         self._cancel.on_click(lambda _b: self.cancel())
-        self._player_box = w.VBox()
+        self._player_box = vbox()
         self._player_key: tuple[Any, ...] | None = None
         self._state_class = ""
         super().__init__(
             [
                 self._header,
-                w.HBox([self._bar, self._steps]),
+                hbox([self._bar, self._steps]),
                 self._details,
                 self._error,
                 self._cancel,
                 self._player_box,
-            ]
+            ],
+            layout=shared_layout(),
         )
         self.add_class("vidu-card")
         self._lock = threading.Lock()

@@ -16,40 +16,42 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..spec import AUDIO_TYPES, MOVEMENT_AMPLITUDES
+from . import form_sections as sections
 from .card import TaskCard
+from .form_sections import DEFAULT
 from .form_state import FormState
 from .rows import esc
 from .session import Session, estimate
+from .shared import hbox, html, make, shared_layout, vbox
 from .style import style_widget
 
-_WIDE = {"width": "420px"}  # a dict, not a Layout: no widget exists (or is saved) at import
-_LABEL = {"description_width": "110px"}
-_TRI = [("on", True), ("off", False)]
-#: The "model's default" choice of a dropdown. Not ``None``: ipywidgets reads a ``None`` value
-#: as "nothing selected" and shows an empty box.
-DEFAULT = "(default)"
 #: Seconds after a click on Submit during which another click counts as a double click.
 CLICK_COOLDOWN = 1.0
+_TRI = [("on", True), ("off", False)]
 
 
-def _labelled(text: str, field: w.Widget) -> w.HBox:
-    """A row with a label in the description column, for widgets without a usable one."""
-    label = w.HTML(text)
-    label.add_class("vidu-row-label")
-    row = w.HBox([label, field])
-    row.add_class("vidu-row")
-    return row
+class _Controls(dict):
+    """``form.controls``/``form.messages``: asking for a control of a folded section that was
+    never opened builds that section (so code and tests can set any field)."""
 
+    def __init__(self, form: Img2VideoForm) -> None:
+        super().__init__()
+        self._form = form
 
-def _msg() -> w.HTML:
-    html = w.HTML()
-    html.add_class("vidu-field-msg")
-    return html
+    def __missing__(self, name: str) -> Any:
+        section = sections.SECTION_OF.get(name)
+        if section is None or section in self._form.built:
+            raise KeyError(name)
+        self._form.open_section(section)
+        return self[name]
 
 
 class Img2VideoForm(w.VBox):
-    """The request form; ``display(form)`` or ``vidu_nb.ui.form()`` to show it."""
+    """The request form; ``display(form)`` or ``vidu_nb.ui.form()`` to show it.
+
+    Essentials first; Audio, Advanced, Request preview and Sweep are folded and built when
+    first opened (``open_section``), which keeps the saved notebook small.
+    """
 
     def __init__(
         self,
@@ -66,15 +68,17 @@ class Img2VideoForm(w.VBox):
         self.cards: list[TaskCard] = []
         self._refreshing = False
         self._preview_of: Any = None
-        self.controls: dict[str, w.Widget] = {}
-        self.messages: dict[str, w.HTML] = {}
+        self.controls: dict[str, w.Widget] = _Controls(self)
+        self.messages: dict[str, w.HTML] = _Controls(self)
         self._trait_of: dict[str, str] = {}
-        super().__init__(self._build())
-        self.add_class("vidu-form")
+        self.built: set[str] = set()
+        self._valid = False
         self._busy = False
         self._cooldown_until = 0.0
         self.click_cooldown = CLICK_COOLDOWN
         self._listening = False
+        super().__init__(self._build(), layout=shared_layout())
+        self.add_class("vidu-form")
         self.state.observe(lambda _c: self.refresh())
         self.refresh()
         self.refresh_seed_choices()
@@ -82,16 +86,17 @@ class Img2VideoForm(w.VBox):
             self._listen()
 
     # -- layout ----------------------------------------------------------------------------
-    def _control(self, name: str, widget: w.Widget, trait: str | None = None) -> w.HBox:
+    def control(self, name: str, widget: w.Widget, trait: str | None = None) -> w.HBox:
+        """Register a control (and its message) under ``name``; returns its row."""
         self.controls[name] = widget
-        self.messages[name] = _msg()
+        self.messages[name] = html(cls="vidu-field-msg")
         widget.add_class(f"vidu-field-{name}")
         if trait is not None:
             self._trait_of[name] = trait
             widget.observe(lambda c: self._from_control(trait, c.new), "value")
-        return w.HBox([widget, self.messages[name]])
+        return hbox([widget, self.messages[name]])
 
-    def _take_upload(self, value: Any) -> None:
+    def take_upload(self, value: Any) -> None:
         """Move the uploaded file into the form state and empty the widget.
 
         Widget state is saved with the notebook; the image must live only in the kernel.
@@ -107,131 +112,53 @@ class Img2VideoForm(w.VBox):
             setattr(self.state, trait, None if value == DEFAULT else value)
 
     def _build(self) -> list[w.Widget]:
-        # The button's own text ("<description> (<count>)") is hidden by the stylesheet, which
-        # writes "Choose image..." instead: the count of the emptied widget would read 0.
-        upload = w.FileUpload(
-            accept=".png,.jpg,.jpeg,.webp",
-            multiple=False,
-            description="Choose image",
-            tooltip="a PNG, JPEG or WebP start frame (up to 50 MB)",
+        essentials = sections.essentials(self)
+        self._panes = {key: vbox() for key, _title in sections.SECTIONS}
+        self.sections = make(
+            w.Accordion,
+            list(self._panes.values()),
+            titles=[title for _key, title in sections.SECTIONS],
+            layout=sections.COLUMN,
         )
-        upload.add_class("vidu-upload")
-        upload.observe(lambda c: self._take_upload(c.new), "value")
-        self.thumbnail = w.Image(format="jpeg", layout=w.Layout(max_width="160px"))
-        self.thumbnail.add_class("vidu-thumbnail")
-        self.image_info = w.HTML()
-        self.image_info.add_class("vidu-image-info")
-        field = self._control("image", upload)  # the button and its message
-        field.children = (upload, self.image_info, self.messages["image"])
-        image_row = _labelled("Image", field)
-        image_url = w.Text(placeholder="https://... (instead of a file)", description="or URL")
-        image_url.style = _LABEL
-        prompt = w.Textarea(description="Prompt", layout=w.Layout(width="420px", height="80px"))
-        prompt.style = _LABEL
-        self.counter = w.HTML()
-        self.counter.add_class("vidu-prompt-counter")
-        from ..models import MODELS
-
-        model = w.Dropdown(options=list(MODELS), description="Model", style=_LABEL)
-        duration = w.Dropdown(description="Duration", style=_LABEL)
-        resolution = w.Dropdown(description="Resolution", style=_LABEL)
-        # Our own label: a ToggleButtons' description sits above the buttons, out of line.
-        seed_mode = w.ToggleButtons(options=["random", "fixed"], style={"button_width": "80px"})
-        seed = w.BoundedIntText(min=-(2**32), max=2**33, description="Seed value", style=_LABEL)
-        self.reuse = w.Dropdown(description="from task", style=_LABEL, options=[], disabled=True)
-        self.reuse_button = w.Button(description="Use its seed", icon="repeat", disabled=True)
-        self.reuse_button.add_class("vidu-reuse-seed")
-        self.reuse_button.on_click(lambda _b: self.reuse_selected_seed())
-        essentials = w.VBox(
-            [
-                image_row,
-                self.thumbnail,
-                self._control("image_url", image_url, "image_url"),
-                self._control("prompt", prompt, "prompt"),
-                self.counter,
-                self._control("model", model, "model"),
-                self._control("duration", duration, "duration"),
-                self._control("resolution", resolution, "resolution"),
-                _labelled("Seed", self._control("seed_mode", seed_mode, "seed_mode")),
-                self._control("seed", seed, "seed"),
-                w.HBox([self.reuse, self.reuse_button]),
-            ]
+        self.sections.add_class("vidu-form-sections")
+        self.sections.observe(lambda c: self._opened(c.new), "selected_index")
+        self.estimate_html = html(cls="vidu-estimate")
+        self.submit_button = make(
+            w.Button, description="Submit", button_style="primary", icon="play"
         )
-        essentials.add_class("vidu-form-essentials")
-        audio = w.VBox(
-            [
-                self._control("audio", w.Dropdown(description="Audio", style=_LABEL), "audio"),
-                self._control(
-                    "audio_type",
-                    w.Dropdown(
-                        options=[("default (all)", DEFAULT), *[(a, a) for a in AUDIO_TYPES]],
-                        description="Audio type",
-                        style=_LABEL,
-                    ),
-                    "audio_type",
-                ),
-                self._control("voice_id", w.Text(description="Voice id", style=_LABEL), "voice_id"),
-                self._control("bgm", w.Checkbox(description="Background music"), "bgm"),
-            ]
-        )
-        advanced = w.VBox(
-            [
-                self._control(
-                    "movement_amplitude",
-                    w.Dropdown(
-                        options=[
-                            ("default (auto)", DEFAULT),
-                            *[(m, m) for m in MOVEMENT_AMPLITUDES],
-                        ],
-                        description="Movement",
-                        style=_LABEL,
-                    ),
-                    "movement_amplitude",
-                ),
-                self._control(
-                    "off_peak",
-                    w.Checkbox(description="Off-peak (cheaper, within 48 h)"),
-                    "off_peak",
-                ),
-                self._control(
-                    "is_rec", w.Checkbox(description="Recommended prompt (+10 credits)"), "is_rec"
-                ),
-                self._control(
-                    "payload",
-                    w.Textarea(description="Payload", layout=w.Layout(**_WIDE), style=_LABEL),
-                    "payload",
-                ),
-                self._control(
-                    "callback_url",
-                    w.Text(description="Callback URL", layout=w.Layout(**_WIDE), style=_LABEL),
-                    "callback_url",
-                ),
-            ]
-        )
-        self.preview_json = w.HTML()
-        self.preview_curl = w.HTML()
-        self.preview_json.add_class("vidu-preview-json")
-        self.preview_curl.add_class("vidu-preview-curl")
-        more = w.Accordion(
-            [audio, advanced, w.VBox([self.preview_json, self.preview_curl])],
-            titles=("Audio", "Advanced", "Request preview"),
-        )
-        from .sweeps import SweepPanel
-
-        self.sweep_panel = SweepPanel(self)
-        sweep_box = w.Accordion([self.sweep_panel], titles=("Sweep (prompts x seeds x ...)",))
-        self.estimate_html = w.HTML()
-        self.estimate_html.add_class("vidu-estimate")
-        self.submit_button = w.Button(description="Submit", button_style="primary", icon="play")
         self.submit_button.add_class("vidu-submit")
         self.submit_button.on_click(lambda _b: self.click_submit())
-        self.status = w.HTML()
-        self.status.add_class("vidu-form-status")
-        self.card_box = w.VBox()
-        self.card_box.add_class("vidu-cards")
-        footer = w.HBox([self.submit_button, self.estimate_html, self.status])
-        footer.add_class("vidu-form-footer")
-        return [style_widget(), essentials, more, sweep_box, footer, self.card_box]
+        self.status = html(cls="vidu-form-status")
+        self.card_box = vbox(cls="vidu-cards")
+        footer = hbox([self.submit_button, self.estimate_html, self.status], "vidu-form-footer")
+        return [style_widget(), essentials, self.sections, footer, self.card_box]
+
+    def _opened(self, index: int | None) -> None:
+        if index is not None:
+            self.open_section(sections.SECTIONS[index][0])
+
+    def open_section(self, key: str) -> None:
+        """Build a folded section's controls (once) and bring them up to date."""
+        if key in self.built:
+            return
+        self.built.add(key)
+        self._panes[key].children = tuple(sections.BUILDERS[key](self))
+        self.refresh()
+
+    @property
+    def preview_json(self) -> w.HTML:
+        self.open_section("preview")
+        return self._preview_json
+
+    @property
+    def preview_curl(self) -> w.HTML:
+        self.open_section("preview")
+        return self._preview_curl
+
+    @property
+    def sweep_panel(self) -> Any:
+        self.open_section("sweep")
+        return self._sweep_panel
 
     # -- redraw ----------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -259,7 +186,7 @@ class Img2VideoForm(w.VBox):
             "audio": [(f"default ({'on' if spec.audio_default else 'off'})", DEFAULT), *_TRI],
         }
         for name, opts in options.items():
-            if list(c[name].options) != opts:
+            if name in c and list(c[name].options) != opts:
                 c[name].options = opts
         for name, trait in self._trait_of.items():
             value = getattr(s, trait)
@@ -273,16 +200,19 @@ class Img2VideoForm(w.VBox):
         s = self.state
         result = s.build()
         inactive = s.inactive()
-        for name, html in self.messages.items():
+        by_url = bool(s.image_url.strip()) and not s.image_data  # where an image error goes
+        for name, msg in self.messages.items():
             key = "image" if name == "image_url" else name
+            if name in ("image", "image_url") and by_url != (name == "image_url"):
+                key = ""  # the image's message shows once: by the URL when one is given
             if key in result.errors:
-                html.value = f"<span class='vidu-error'>{esc(result.errors[key])}</span>"
+                msg.value = f"<span class='vidu-error'>{esc(result.errors[key])}</span>"
             elif name in inactive:
-                html.value = f"<span class='vidu-inactive'>{esc(inactive[name])}</span>"
+                msg.value = f"<span class='vidu-inactive'>{esc(inactive[name])}</span>"
             elif name in result.warnings:
-                html.value = f"<span class='vidu-warning'>{esc(result.warnings[name])}</span>"
+                msg.value = f"<span class='vidu-warning'>{esc(result.warnings[name])}</span>"
             else:
-                html.value = ""
+                msg.value = ""
             if name in inactive:
                 self.controls[name].disabled = True
             elif name != "seed":
@@ -294,16 +224,20 @@ class Img2VideoForm(w.VBox):
         req = result.request
         self._valid = result.ok
         self._enable_submit()
+        preview = "preview" in self.built
         if req is None:
             self.estimate_html.value = "<i>fix the fields marked in red to submit</i>"
-            self.preview_json.value = self.preview_curl.value = ""
+            if preview:
+                self._preview_json.value = self._preview_curl.value = ""
             return
         credits, source = estimate(req, self.session.log_if_open)
         self.estimate_html.value = f"\u2248 <b>{credits:,}</b> credits <i>({esc(source)})</i>"
+        if not preview:  # nobody looks at it: no JSON in the widget state either
+            return
         body = json.dumps(req.preview(), indent=2, ensure_ascii=False)
-        self.preview_json.value = f"<pre>{esc(body)}</pre>"
+        self._preview_json.value = f"<pre>{esc(body)}</pre>"
         base, scheme = self.session.base_url_and_scheme()
-        self.preview_curl.value = f"<pre>{esc(req.to_curl(base, scheme))}</pre>"
+        self._preview_curl.value = f"<pre>{esc(req.to_curl(base, scheme))}</pre>"
 
     def _show_image(self) -> None:
         try:
@@ -313,7 +247,7 @@ class Img2VideoForm(w.VBox):
         name = self.state.image_name or "image"
         if img is None or img.is_remote:
             self.thumbnail.value, self._preview_of = b"", None
-            self.thumbnail.layout.display = "none"
+            self.thumbnail.add_class("vidu-hidden")
             if img is not None:
                 self.image_info.value = esc(img.url)
             elif self.state.image_data:  # an upload that failed its checks: still say which
@@ -325,7 +259,7 @@ class Img2VideoForm(w.VBox):
         if self._preview_of is not img:  # decoding a large image on every keystroke is slow
             self.thumbnail.value = small_preview(img)
             self._preview_of = img
-        self.thumbnail.layout.display = None
+        self.thumbnail.remove_class("vidu-hidden")
         ratio = img.aspect_ratio or 0
         self.image_info.value = esc(
             f"{name}: {img.width}x{img.height} {img.format.upper()}, "

@@ -18,11 +18,22 @@ _CSS = """
   content: "Choose image\\2026"; font-size: var(--jp-widgets-font-size, 13px);
 }
 .vidu-form { max-width: 900px; }
+.vidu-form .vidu-hidden { display: none !important; }
+.vidu-form-sections { margin-top: 6px; }
+.vidu-form-sections .jupyter-widget-Collapse-contents { padding: 8px 0; }
+.vidu-form-sections .widget-checkbox { margin-left: 0; }
+.vidu-preview-json pre, .vidu-preview-curl pre {
+  white-space: pre-wrap; overflow-wrap: anywhere; max-height: 320px; overflow: auto;
+  margin: 2px 0; font-size: 12px;
+}
+.vidu-sweep-buttons { margin-left: 112px; }
+.vidu-sweep-summary { margin: 4px 0 0 118px; }
 .vidu-row { align-items: center; }
 .vidu-row .vidu-row-label { width: 110px; flex: none; text-align: right; margin-right: 6px; }
 .vidu-image-info { color: var(--jp-ui-font-color2, #555); margin-left: 8px; }
 .vidu-thumbnail { margin: 2px 0 6px 120px; border-radius: 3px; }
-.vidu-field-msg { margin-left: 8px; line-height: 28px; }
+.vidu-field-msg { margin-left: 8px; align-self: center; }
+.vidu-field-msg .widget-html-content { line-height: 1.35; }
 .vidu-error { color: #c62828; }
 .vidu-warning { color: #a15c00; }
 .vidu-inactive { color: var(--jp-ui-font-color3, #888); font-style: italic; }

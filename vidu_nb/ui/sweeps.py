@@ -20,6 +20,7 @@ from ..errors import ValidationError, ViduError
 from ..sweep import CONFIRM_CREDITS, SweepPlan, needs_confirmation, parse_list, sweep
 from .rows import TaskView, esc
 from .session import Session, estimate
+from .shared import hbox, html, make, shared_layout, vbox
 
 
 def plan_credits(plan: SweepPlan, log: Any = None) -> int:
@@ -34,13 +35,13 @@ class SweepRun(w.VBox):
         self.session = session
         self.experiment = experiment
         self.handles: list[Any] = []
-        self.bar = w.IntProgress(min=0, max=len(plan), description="Sweep")
+        self.bar = make(w.IntProgress, min=0, max=len(plan), description="Sweep")
         self.bar.add_class("vidu-sweep-progress")
-        self.text = w.HTML()
-        self.grid_box = w.VBox()
+        self.text = html()
+        self.grid_box = vbox()
         self._done = threading.Event()
         self._compared = False
-        super().__init__([w.HBox([self.bar, self.text]), self.grid_box])
+        super().__init__([hbox([self.bar, self.text]), self.grid_box], layout=shared_layout())
         self.add_class("vidu-sweep")
 
     @property
@@ -148,32 +149,47 @@ class SweepPanel(w.VBox):
 
     def __init__(self, form: Any) -> None:
         self.form = form
-        self.prompts = w.Textarea(placeholder="one prompt per line", description="Prompts")
-        self.seeds = w.Text(placeholder="e.g. 1, 2, 3", description="Seeds")
-        self.durations = w.Text(placeholder="e.g. 4, 8", description="Durations")
-        self.resolutions = w.Text(placeholder="e.g. 540p, 720p", description="Resolutions")
-        self.models = w.Text(placeholder="e.g. viduq2-pro, viduq2-turbo", description="Models")
-        self.plan_button = w.Button(description="Plan sweep", icon="th")
+        from .form_sections import FIELD, LABEL
+
+        def box(cls: type, description: str, placeholder: str, **layout: str) -> Any:
+            return make(
+                cls,
+                description=description,
+                placeholder=placeholder,
+                layout={**FIELD, **layout},
+                style=LABEL,
+            )
+
+        self.prompts = box(w.Textarea, "Prompts", "one prompt per line", height="64px")
+        self.seeds = box(w.Text, "Seeds", "e.g. 1, 2, 3")
+        self.durations = box(w.Text, "Durations", "e.g. 4, 8")
+        self.resolutions = box(w.Text, "Resolutions", "e.g. 540p, 720p")
+        self.models = box(w.Text, "Models", "e.g. viduq2-pro, viduq2-turbo")
+        self.plan_button = make(w.Button, description="Plan sweep", icon="th")
         self.plan_button.add_class("vidu-sweep-plan")
         self.plan_button.on_click(lambda _b: self.make_plan())
-        self.submit_button = w.Button(description="Submit sweep", button_style="primary")
+        self.submit_button = make(w.Button, description="Submit sweep", button_style="primary")
         self.submit_button.add_class("vidu-sweep-submit")
         self.submit_button.on_click(lambda _b: self.submit())
-        self.summary = w.HTML()
-        self.summary.add_class("vidu-sweep-summary")
-        self.runs = w.VBox()
+        self.summary = html(cls="vidu-sweep-summary")
+        self.runs = vbox()
         self.plan: SweepPlan | None = None
         self.credits = 0
         self.confirmed = False
         self.submit_button.disabled = True
+        buttons = hbox([self.plan_button, self.submit_button], "vidu-sweep-buttons")
         super().__init__(
             [
                 self.prompts,
-                w.HBox([self.seeds, self.durations]),
-                w.HBox([self.resolutions, self.models]),
-                w.HBox([self.plan_button, self.submit_button, self.summary]),
+                self.seeds,
+                self.durations,
+                self.resolutions,
+                self.models,
+                buttons,
+                self.summary,
                 self.runs,
-            ]
+            ],
+            layout=shared_layout(),
         )
         self.add_class("vidu-sweep-panel")
 
