@@ -69,8 +69,9 @@ def test_sweep_of_three_prompts_by_two_seeds(live, png_bytes):
 
     base = Img2VideoRequest(image=png_bytes, model="viduq2-turbo", duration=2)
     plan = sweep(base, prompts=["a fox", "a cat", HOSTILE], seeds=[1, 2])
-    run = run_sweep(plan, client=client, log=log, poller=poller, experiment="exp-1")
+    run = run_sweep(plan, client=client, log=log, poller=poller, experiment="exp-1", grid=False)
     run.wait(60)
+    assert run.grid_box.children == ()  # grid=False: the videos are shown once, by compare()
     assert len(run.task_ids) == 6 and run.counts() == {"success": 6}
     assert run.bar.value == 6 and "vidu-sweep-progress" in run.bar._dom_classes
     df = log.to_frame(experiment="exp-1")

@@ -30,8 +30,11 @@ def plan_credits(plan: SweepPlan, log: Any = None) -> int:
 class SweepRun(w.VBox):
     """The submitted tasks of one sweep, with a progress bar kept current by poller events."""
 
-    def __init__(self, plan: SweepPlan, session: Session, experiment: str) -> None:
+    def __init__(
+        self, plan: SweepPlan, session: Session, experiment: str, *, grid: bool = True
+    ) -> None:
         self.plan = plan
+        self.show_grid = grid
         self.session = session
         self.experiment = experiment
         self.handles: list[Any] = []
@@ -76,7 +79,7 @@ class SweepRun(w.VBox):
         self.text.value = esc(f"{finished}/{len(self.plan)} finished ({parts})")
         if finished == len(self.plan):
             self._done.set()
-            if not self._compared:
+            if self.show_grid and not self._compared:
                 self._compared = True
                 self.grid_box.children = (self.compare(),)
 
@@ -119,10 +122,13 @@ def run_sweep(
     experiment: str | None = None,
     confirm: bool = False,
     threshold: float = CONFIRM_CREDITS,
+    grid: bool = True,
 ) -> SweepRun:
     """Submit a sweep through the poller (its concurrency policy applies), as one experiment.
 
-    Above ``threshold`` estimated credits it refuses unless ``confirm=True``.
+    Above ``threshold`` estimated credits it refuses unless ``confirm=True``. The run shows its
+    progress and, when done, the comparison grid; ``grid=False`` leaves the grid to a later
+    ``run.compare()`` or ``compare(...)`` (a notebook then shows the videos once).
     """
     session = session or Session(client, log, poller)
     total = plan_credits(plan, session.log)
@@ -134,7 +140,7 @@ def run_sweep(
             f"{threshold:,.0f}); pass confirm=True to submit it",
         )
     experiment = experiment or default_experiment()
-    run = SweepRun(plan, session, experiment)
+    run = SweepRun(plan, session, experiment, grid=grid)
     from .live import hub_for
 
     for request in plan:
