@@ -52,6 +52,18 @@ def test_progress_moves_through_states():
     assert done.endswith("<b>processing</b> \u203a <b>failed</b>")
 
 
+@pytest.mark.parametrize(
+    "state, name", [("queued", "waiting to be sent"), ("submitting", "being sent"), ("x<y", "no")]
+)
+def test_local_and_unknown_states_render_without_a_task_id(state, name):
+    parts = card_html(TaskView({"task_id": "", "state": state}), now=0)
+    assert name in parts["header"] and "<y" not in parts["header"]
+    assert "vidu-card-todo'>created" in parts["steps"]  # no step reached yet
+    assert parts["error"] == ""
+    card = TaskCard(TaskView({"task_id": "", "state": state}))
+    assert f"vidu-card-state-{state.replace('<', '_')}" in card._dom_classes
+
+
 @pytest.fixture(scope="module")
 def sim():
     with Simulator(speed=60, video_height=96) as s:

@@ -20,13 +20,16 @@ from .shared import hbox, html, make, shared_layout, vbox
 
 _STEP_NAMES = STEPS[1:4]  # created, queueing, processing
 _BAR_STYLE = {"success": "success", "failed": "danger", "cancelled": "warning"}
+#: States a task has in our log before the service gave it an id (any other state without an
+#: id, including ones a later release adds, reads "no task id").
+_LOCAL = {"queued": "waiting to be sent", "submitting": "being sent"}
 
 
 def card_html(view: TaskView, now: float) -> dict[str, str]:
     """The card's HTML parts for a task; everything from the user or server is escaped."""
     state = view.state
     elapsed = fmt_seconds(view.elapsed_seconds(now))
-    name = view.task_id or ("queued" if state == "queued" else "no task id")
+    name = view.task_id or _LOCAL.get(state, "no task id")
     header = (
         f"<b>{esc(name)}</b> "
         f"<span class='vidu-card-badge vidu-card-badge-{css_token(state)}'>{esc(state)}</span> "
