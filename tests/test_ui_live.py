@@ -157,6 +157,7 @@ def test_seed_choices_at_construction_and_when_a_task_succeeds(live, png_bytes):
     poller.submit(request)  # not through this form: it hears of the success from the poller
     assert until(lambda: len(f.reuse.options) == 1)
     assert f.reuse.options[0][1] == 31 and not f.reuse_button.disabled
+    assert f.reuse.options[0][0].startswith("seed 31 \u00b7 ")  # the seed first: it fits
     f.reuse_button.click()
     assert f.state.seed_mode == "fixed" and f.state.seed == 31
     later = form(client, log, poller)  # a new form: filled from the log at once

@@ -286,7 +286,7 @@ class Img2VideoForm(w.VBox):
             log = self.session.log
         df = log.to_frame()
         done = df[(df["state"] == "success") & df["seed"].notna()].tail(30).iloc[::-1]
-        options = [(f"{r.task_id} (seed {int(r.seed)})", int(r.seed)) for r in done.itertuples()]
+        options = [(_seed_choice(r.task_id, int(r.seed)), int(r.seed)) for r in done.itertuples()]
         with self.hold_sync():
             if list(self.reuse.options) != options:
                 keep = self.reuse.value
@@ -372,6 +372,14 @@ class Img2VideoForm(w.VBox):
         self.cards.insert(0, card)
         self.card_box.children = (card, *self.card_box.children)
         return card
+
+
+def _seed_choice(task_id: str, seed: int) -> str:
+    """The seed first (what the user picks), then the task's id, shortened to fit the box."""
+    tid = str(task_id)
+    return (
+        f"seed {seed} \u00b7 task \u2026{tid[-6:]}" if len(tid) > 8 else f"seed {seed} \u00b7 {tid}"
+    )
 
 
 #: The preview thumbnail is widget state (saved with the notebook): keep it this small.

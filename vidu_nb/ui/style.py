@@ -43,7 +43,7 @@ _CSS = """
 .vidu-form-footer .widget-html { margin-left: 8px; }
 .vidu-card {
   border: 1px solid var(--jp-border-color2, #ddd); border-radius: 4px;
-  padding: 6px 8px; margin: 6px 0;
+  padding: 6px 8px; margin: 6px 0; max-width: 640px; box-sizing: border-box;
 }
 .vidu-card-state-failed { border-color: #e0a0a0; }
 .vidu-card-badge {
