@@ -162,3 +162,6 @@ def test_seed_choices_at_construction_and_when_a_task_succeeds(live, png_bytes):
     assert f.state.seed_mode == "fixed" and f.state.seed == 31
     later = form(client, log, poller)  # a new form: filled from the log at once
     assert [v for _l, v in later.reuse.options] == [31] and not later.reuse_button.disabled
+    poller.submit(request.replace(seed=32))
+    assert until(lambda: len(later.reuse.options) == 2)
+    assert later.reuse.value == 32  # the newest finished task is the one selected

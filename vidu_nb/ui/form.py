@@ -288,11 +288,9 @@ class Img2VideoForm(w.VBox):
         done = df[(df["state"] == "success") & df["seed"].notna()].tail(30).iloc[::-1]
         options = [(_seed_choice(r.task_id, int(r.seed)), int(r.seed)) for r in done.itertuples()]
         with self.hold_sync():
-            if list(self.reuse.options) != options:
-                keep = self.reuse.value
+            if list(self.reuse.options) != options:  # the newest finished task is selected
                 self.reuse.options = options
-                values = [v for _label, v in options]
-                self.reuse.value = keep if keep in values else (values[0] if values else None)
+                self.reuse.value = options[0][1] if options else None
             self.reuse.disabled = self.reuse_button.disabled = not options
 
     def _listen(self) -> None:
