@@ -29,7 +29,7 @@ MIN_RATIO = 1 / 4
 MAX_RATIO = 4.0
 FORMATS = ("png", "jpeg", "webp")
 
-ImageSource = Union[str, bytes, bytearray, os.PathLike, "StartImage", Any]
+ImageSource = Union[str, bytes, bytearray, "os.PathLike[str]", "StartImage", Any]
 
 _DATA_URI = re.compile(r"^data:image/(?P<fmt>[a-zA-Z0-9.+-]+);base64,(?P<data>.*)$", re.S)
 

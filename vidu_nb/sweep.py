@@ -36,7 +36,7 @@ LABEL_FIELDS = (
 CONFIRM_CREDITS = 200
 
 
-class SweepPlan(list):
+class SweepPlan(list[Img2VideoRequest]):
     """The requests of a sweep (a list), with the swept values of each and what was skipped.
 
     ``combos[i]`` holds the swept values of ``self[i]``; ``skipped`` lists

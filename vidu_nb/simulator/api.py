@@ -32,7 +32,9 @@ from .engine import SimTask
 class Reject(Exception):
     """An error answer: HTTP status, the API's ``reason`` and a message naming field and limit."""
 
-    def __init__(self, status: int, reason: str, message: str, headers: dict | None = None):
+    def __init__(
+        self, status: int, reason: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.reason = reason

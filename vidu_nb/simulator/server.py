@@ -257,7 +257,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("X-Trace-Id", self.trace_id)
         self.end_headers()
 
-    def _json_response(self, status: int, data: Any, headers: dict | None = None) -> None:
+    def _json_response(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
         payload = json.dumps(data).encode()
         self.status = status
         self.send_response(status)

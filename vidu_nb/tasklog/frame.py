@@ -7,7 +7,7 @@ groupby in the notebook behaves the same on every log (the column kinds live in 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .schema import BOOL_COLUMNS, CATEGORY_COLUMNS, INT_COLUMNS, TIME_COLUMNS
 
@@ -19,7 +19,7 @@ EVENT_COLUMNS = ["event_id", "row_id", "task_id", "state", "at", "detail"]
 DERIVED_COLUMNS = ("wall_time_s", "generation_s", "queue_s")
 
 
-def tasks_frame(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
+def tasks_frame(rows: list[tuple[Any, ...]], columns: list[str]) -> pd.DataFrame:
     """Rows of ``tasks`` (times as Unix seconds) as a typed DataFrame indexed by ``row_id``."""
     import pandas as pd
 
@@ -36,7 +36,7 @@ def tasks_frame(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
     return indexed(df)
 
 
-def events_frame(rows: list[tuple]) -> pd.DataFrame:
+def events_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
     import pandas as pd
 
     df = pd.DataFrame.from_records(rows, columns=EVENT_COLUMNS)

@@ -68,7 +68,7 @@ class Reads(Store):
     def events(self, task_id: str | None = None) -> pd.DataFrame:
         """State changes (all, or one task's) with UTC timestamps."""
         sql = f"SELECT {', '.join(frame.EVENT_COLUMNS)} FROM events"
-        args: tuple = ()
+        args: tuple[str, ...] = ()
         if task_id is not None:
             sql += " WHERE row_id = (SELECT row_id FROM tasks WHERE task_id = ?)"
             args = (task_id,)

@@ -121,7 +121,7 @@ class Store:
                 raise
             self._writes += 1
 
-    def _query(self, sql: str, args: Sequence[Any] = ()) -> tuple[list[str], list[tuple]]:
+    def _query(self, sql: str, args: Sequence[Any] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Column names and all rows of one read, taken under the lock."""
         with self._lock:
             cur = self._db.execute(sql, tuple(args))

@@ -176,7 +176,9 @@ class Writes(Store):
             raise ViduError(f"task {task_id} is not in {self.path}")
         return row_id
 
-    def _keep_sent_time(self, conn: sqlite3.Connection, row_id: int, values: dict) -> None:
+    def _keep_sent_time(
+        self, conn: sqlite3.Connection, row_id: int, values: dict[str, Any]
+    ) -> None:
         """A row recorded earlier (queued, sent) keeps the time its request was sent."""
         (sent,) = conn.execute(
             "SELECT submitted_at FROM tasks WHERE row_id = ?", (row_id,)
