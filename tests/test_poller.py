@@ -122,17 +122,25 @@ def test_200_tasks_survive_faults_with_exact_credits(log):
     assert len(threads) > 10 and max(threads) < 20 + before
 
 
+def _all_sent(log: TaskLog, count: int) -> bool:
+    frame = log.to_frame()
+    return len(frame) == count and bool(frame["task_id"].notna().all())
+
+
 def test_resume_after_restart_finishes_everything(sim, tmp_path):
     path = tmp_path / "resume.sqlite"
-    sim.faults.add("slow", delay=0.05, method="GET")
+    sim.faults.add("slow", delay=1.0, method="GET")  # checks lag, so tasks stay pending here
     with ViduClient.for_simulator(sim) as first, TaskLog(path) as log:
         poller = Poller(first, log, policy="submit_all", cache=False).start()
         for i in range(5):
             poller.submit(req(i))
-        while poller.queued or poller.running < 5:  # all sent, none polled to the end
+        deadline = time.monotonic() + 60
+        while not _all_sent(log, 5):  # a deadline, not a hang, if the machine is slow
+            assert time.monotonic() < deadline, "submissions were not sent"
             time.sleep(0.01)
         poller.stop()  # the "kernel" dies here
         assert len(log.pending()) >= 1
+    sim.faults.clear()
     with ViduClient.for_simulator(sim) as second, TaskLog(path) as log:
         poller = log.resume(second)
         try:
