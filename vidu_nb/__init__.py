@@ -6,7 +6,7 @@ With no API key everything runs against a local simulator of the API, so nothing
 from typing import Any
 
 from .callbacks import verify_callback
-from .client import ViduClient
+from .client import TaskReader, TaskService, ViduClient
 from .config import ClientConfig, Secret
 from .embedded import LocalSimulatorWarning
 from .errors import (
@@ -75,6 +75,8 @@ __all__ = [
     "LocalSimulatorWarning",
     "PollSchedule",
     "Secret",
+    "TaskReader",
+    "TaskService",
     "ViduClient",
     "verify_callback",
     "APIError",
