@@ -262,7 +262,7 @@ class Img2VideoForm(w.VBox):
         self.thumbnail.remove_class("vidu-hidden")
         ratio = img.aspect_ratio or 0
         self.image_info.value = esc(
-            f"{name}: {img.width}x{img.height} {img.format.upper()}, "
+            f"{name}: {img.width}x{img.height} {(img.format or '?').upper()}, "
             f"{img.size_bytes / 1024:,.0f} KB, ratio {ratio:.2f}"
         )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import traitlets as t
 
@@ -40,7 +40,8 @@ class FormResult:
 class FormState(t.HasTraits):
     """Every control of the form as a trait; ``None`` means "the model's default"."""
 
-    image_data = t.Bytes(None, allow_none=True)
+    # traitlets types ``Bytes`` as never ``None`` whatever ``allow_none`` says (no overload).
+    image_data = cast("t.TraitType[bytes | None, bytes | None]", t.Bytes(None, allow_none=True))
     image_name = t.Unicode("")
     image_url = t.Unicode("")
     prompt = t.Unicode("")

@@ -22,7 +22,7 @@ class Hub:
 
     def __init__(self, poller: Any) -> None:
         self._cards: dict[str, weakref.WeakSet[TaskCard]] = {}
-        self._listeners: list[Callable[[Any], None]] = []
+        self._listeners: list[Callable[[Any], object]] = []
         self._lock = threading.Lock()
         self.unsubscribe = poller.subscribe(self.on_event)
 
@@ -32,7 +32,7 @@ class Hub:
                 if key:
                     self._cards.setdefault(key, weakref.WeakSet()).add(card)
 
-    def add_listener(self, callback: Callable[[Any], None]) -> None:
+    def add_listener(self, callback: Callable[[Any], object]) -> None:
         with self._lock:
             self._listeners.append(callback)
 
@@ -51,10 +51,7 @@ class Hub:
 
 
 def hub_for(session: Session) -> Hub:
-    hub = getattr(session, "_hub", None)
-    if hub is None:
-        hub = session._hub = Hub(session.poller)
-    return hub
+    return session.hub
 
 
 def card_for(handle: Any, session: Session) -> TaskCard:
@@ -83,7 +80,7 @@ def task_id_of(handle: Any, session: Session) -> str | None:
     """The task id of a submission handle (``None`` while it waits in the local queue)."""
     if not isinstance(handle, str):
         return getattr(handle, "id", None)
-    tid = session.poller.task_id(handle) if session._poller is not None else None
+    tid = session.poller.task_id(handle) if session.has_poller else None
     if tid:
         return tid
     row = session.log.get_by_ref(handle) or session.log.get(handle)

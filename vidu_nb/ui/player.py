@@ -159,13 +159,13 @@ class VideoGrid(anywidget.AnyWidget):
             current = self._sources.get(key, src)
             if current is src:  # nobody refreshed it while we waited for the lock
                 try:
-                    current = self.refresher.refresh(src)
+                    fresh = self.refresher.refresh(src)
                 except Exception as exc:  # an API error: the player shows "unavailable"
                     _log.warning("task %s: cannot refresh its URLs: %s", src.task_id, exc)
                     return None
-                if current is None:
+                if fresh is None:
                     return None
-                self._sources[key] = current
+                self._sources[key] = current = fresh
         path, url = current.path(what), current.url(what)
         if path:
             return Path(path).read_bytes(), _mime(path, what)

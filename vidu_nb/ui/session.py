@@ -7,7 +7,10 @@ no key is set), the task log at its default path and one background poller.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .live import Hub
 
 
 class Session:
@@ -20,6 +23,7 @@ class Session:
         self._client = client
         self._log = log
         self._poller = poller
+        self._hub: Hub | None = None
         self._lock = threading.RLock()
 
     @property
@@ -56,6 +60,16 @@ class Session:
 
                 self._poller = Poller(self.client, self.log)
             return self._poller.start()  # idempotent: a given poller may not be started yet
+
+    @property
+    def hub(self) -> Hub:
+        """The one router of poller events to this session's views (subscribes on first use)."""
+        with self._lock:
+            if self._hub is None:
+                from .live import Hub
+
+                self._hub = Hub(self.poller)
+            return self._hub
 
     def base_url_and_scheme(self) -> tuple[str, str]:
         """For the curl preview; does not start a client just to show it."""

@@ -48,7 +48,8 @@ class SweepRun(w.VBox):
         self.add_class("vidu-sweep")
 
     @property
-    def task_ids(self) -> list[str]:
+    def task_ids(self) -> list[str | None]:
+        """``None`` for a submission still waiting in the local queue."""
         from .live import task_id_of
 
         return [task_id_of(h, self.session) for h in self.handles]
