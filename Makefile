@@ -25,10 +25,11 @@ test: $(VENV)/.test-deps
 	scripts/ensure-chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -p no:cacheprovider
 
 lint: $(VENV)/.test-deps
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
 strip:
 	scripts/strip-notebooks
