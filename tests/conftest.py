@@ -1,12 +1,16 @@
-"""Shared fixtures: real image files made with Pillow, in a temporary folder."""
+"""Shared fixtures: real image files made with Pillow and a real task log (SQLite), each in the
+test's temporary folder."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
+
+from vidu_nb.tasklog import TaskLog
 
 
 def make_image(width: int = 320, height: int = 240, fmt: str = "PNG", color=(200, 80, 40)) -> bytes:
@@ -31,3 +35,9 @@ def png_path(tmp_path: Path, png_bytes: bytes) -> Path:
     path = tmp_path / "frame.png"
     path.write_bytes(png_bytes)
     return path
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Iterator[TaskLog]:
+    with TaskLog(tmp_path / "tasks.sqlite") as log:
+        yield log

@@ -14,12 +14,6 @@ from vidu_nb.task import Task
 from vidu_nb.tasklog import TaskLog
 
 
-@pytest.fixture
-def log(tmp_path):
-    with TaskLog(tmp_path / "ledger.sqlite") as log:
-        yield log
-
-
 def add(log, image, tid, state, credits, *, experiment="e", **fields):
     req = Img2VideoRequest(image=image, **fields)
     log.record_submission(req, Task(id=tid, credits=credits), experiment=experiment)

@@ -38,12 +38,6 @@ def client(sim):
     c.close()
 
 
-@pytest.fixture
-def log(tmp_path):
-    with TaskLog(tmp_path / "tasks.sqlite") as log:
-        yield log
-
-
 def overlapping(sim, ids):
     """Most tasks the server held unfinished at once, from its own timestamps."""
     views = [sim.task_state(i) for i in ids]

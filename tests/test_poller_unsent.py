@@ -8,11 +8,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import warnings
 
 import pytest
 from conftest import make_image
+from waiting import wait_for
 
 from vidu_nb.client import ViduClient
 from vidu_nb.poller import Poller
@@ -46,14 +46,6 @@ def req(i: int = 0, **kw) -> Img2VideoRequest:
 def sim():
     with Simulator(speed=100, video_height=64, seed=11) as s:
         yield s
-
-
-def wait_for(check, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-    return found
 
 
 def test_sigkill_mid_submit_leaves_rows_that_resume_settles(sim, tmp_path):

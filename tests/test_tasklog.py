@@ -18,12 +18,6 @@ NEXT = tasklog_schema.SCHEMA_VERSION + 1  # a later release's schema, for migrat
 
 
 @pytest.fixture
-def log(tmp_path):
-    with TaskLog(tmp_path / "tasks.sqlite") as log:
-        yield log
-
-
-@pytest.fixture
 def request_(png_bytes):
     return Img2VideoRequest(image=png_bytes, prompt="a red fox", seed=42, duration=4)
 

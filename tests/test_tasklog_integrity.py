@@ -22,12 +22,6 @@ WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 
 @pytest.fixture
-def log(tmp_path):
-    with TaskLog(tmp_path / "tasks.sqlite") as log:
-        yield log
-
-
-@pytest.fixture
 def request_(png_bytes):
     return Img2VideoRequest(image=png_bytes, prompt='a fox, "quoted"\nsecond line', seed=7)
 

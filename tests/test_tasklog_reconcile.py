@@ -4,19 +4,19 @@ service by its payload). The simulator creates the task and drops the answer to 
 
 from __future__ import annotations
 
-import time
 import warnings
 
 import pytest
 from conftest import make_image
 from simhelpers import CallbackReceiver
+from waiting import wait_for
 
 from vidu_nb.client import ViduClient
 from vidu_nb.errors import ViduError
 from vidu_nb.poller import Poller
 from vidu_nb.simulator import Simulator
 from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.tasklog import TaskLog, UncertainSubmissionsWarning
+from vidu_nb.tasklog import UncertainSubmissionsWarning
 
 IMAGE = make_image(160, 120)
 
@@ -25,24 +25,10 @@ def req(i: int = 0, **kw) -> Img2VideoRequest:
     return Img2VideoRequest(image=IMAGE, prompt=f"shot {i}", seed=i, duration=1, **kw)
 
 
-def wait_for(check, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-    return found
-
-
 @pytest.fixture
 def sim():
     with Simulator(speed=100, video_height=64, seed=13) as s:
         yield s
-
-
-@pytest.fixture
-def log(tmp_path):
-    with TaskLog(tmp_path / "tasks.sqlite") as log:
-        yield log
 
 
 def uncertain_submissions(sim, log, requests) -> list[str]:

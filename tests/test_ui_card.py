@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from waiting import until
 
 from vidu_nb import Img2VideoRequest
 from vidu_nb.client import ViduClient
@@ -108,11 +108,11 @@ def test_cancel_button_only_for_unfinished_off_peak(sim, tmp_path, png_bytes):
     assert card._cancel.layout.display is None
     card._cancel.click()
     assert card._cancel.disabled and card._error.value == ""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+
+    def done() -> bool:
         log.update(client.get(task.id))
         card.update()
-        if card.view.done:
-            break
-        time.sleep(0.05)
+        return card.view.done
+
+    until(done)
     assert card.view.state == "failed" and card._cancel.layout.display == "none"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from waiting import until
 
 from vidu_nb import ValidationError
 from vidu_nb.client import ViduClient
@@ -25,15 +26,6 @@ def live(tmp_path):
         log = TaskLog(tmp_path / "log.sqlite")
         with Poller(client, log) as poller:
             yield client, log, poller
-
-
-def until(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_submit_from_the_form_and_the_card_reaches_success(live, png_bytes):

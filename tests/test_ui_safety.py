@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from datetime import datetime, timezone
 
 import pytest
 from ipywidgets.widgets.widget import _instances
+from waiting import until
 
 from vidu_nb import Img2VideoRequest
 from vidu_nb.client import ViduClient
@@ -29,15 +29,6 @@ SENTINEL = "sk-SENTINEL-7f3a9c-do-not-leak"
 HOSTILE = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>'<b>"
 #: Markup our own code writes; anything else in an HTML value must have come in escaped.
 OURS = re.compile(r"</?(b|i|br|pre|span)( class='[a-z0-9 _-]+')?>|&[a-z#0-9]+;", re.IGNORECASE)
-
-
-def until(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def state_since(before: set[str]) -> dict[str, dict]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 import requests
 from test_ui_frontend import frontend  # noqa: F401  (fixture)
+from waiting import until
 
 from vidu_nb import Img2VideoRequest
 from vidu_nb.client import ViduClient
@@ -40,17 +40,8 @@ def png_bytes_module():
     return make_image()
 
 
-def until(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def sent_to(grid, n=1):
-    assert until(lambda: len(grid.comm.sent) >= n), "the kernel never answered"
+    assert until(lambda: len(grid.comm.sent) >= n, 20), "the kernel never answered"
     return grid.comm.sent
 
 
