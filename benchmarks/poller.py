@@ -15,10 +15,10 @@ restart: a new client and poller on the same log and simulator, so all it knows 
 the log's history), and the naive baseline (one client per thread, so it never waits for a
 pooled connection). Printed per strategy over ``--repeats``: mean +-sd of GET requests per
 task, detection delay (server finish to client event) mean and p95, the foreground time to start
-all tasks (ours records each request durably first), and the longest stall of
-the main thread (a 5 ms sleep loop runs there, as a notebook kernel would; the foreground
-work of starting everything counts too); then ours/naive ratios of the means with the range
-of the per-repeat ratios.
+all tasks (ours records every request durably first, in one transaction: ``submit_many``), and
+the longest stall of the main thread (a 5 ms sleep loop runs there, as a notebook kernel would;
+the foreground work of starting everything counts too); then ours/naive ratios of the means
+with the range of the per-repeat ratios.
 
 Run: python benchmarks/poller.py [--tasks 200] [--speed 3] [--repeats 3]
 """
@@ -99,8 +99,7 @@ def run_ours(sim: RemoteSimulator, reqs: list[Img2VideoRequest], log_path: Path)
         poller.start()
 
         def submit_all() -> None:
-            for r in reqs:
-                poller.submit(r)
+            poller.submit_many(reqs)  # every request recorded durably, in one transaction
             threading.Thread(target=lambda: (poller.wait_all(600), done.set())).start()
 
         stall = watch_main_thread(submit_all, done)

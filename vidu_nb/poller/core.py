@@ -1,7 +1,7 @@
 """``Poller``: the public face of the background poller, and its scheduler loop.
 
-The foreground methods never touch the network (``submit`` records the request in the local
-log first, so nothing queued is lost with the kernel). One daemon thread picks what is due (the head of the
+The foreground methods never touch the network (``submit``/``submit_many`` record the requests
+in the local log first, in one transaction, so nothing queued is lost with the kernel). One daemon thread picks what is due (the head of the
 submission queue first, then the earliest due check) and hands it to a bounded pool of HTTP
 workers; the pieces it coordinates live in ``submissions``, ``checks``, ``due`` and
 ``downloads``, all guarded by one lock (a re-entrant ``Condition`` that also wakes the loop).
@@ -14,12 +14,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..cache import VideoCache
 from ..client import TaskService, new_client_ref
 from ..errors import ValidationError, ViduError
 from ..schedule import PollSchedule
+from ..spec import Img2VideoRequest
 from ..task import Creation, Task
 from ..tasklog import TaskLog
 from ..tasklog.owners import Owner
@@ -28,9 +29,6 @@ from .checks import Checks
 from .downloads import Downloads
 from .events import PollerEvent, Stats, Subscribers
 from .submissions import POLICIES, Queued, Submissions
-
-if TYPE_CHECKING:
-    from ..spec import Img2VideoRequest
 
 log = logging.getLogger("vidu_nb.poller")
 Job = tuple[str, Any]  # ("submit", Queued) or ("poll", Tracked)
@@ -114,21 +112,40 @@ class Poller:
         tags: Iterable[str] = (),
         notes: str = "",
     ) -> str:
-        """Queue a request; returns its handle (the ``client_ref`` put in its payload).
+        """Queue a request; returns its handle (see ``submit_many``, which it calls)."""
+        return self.submit_many([request], experiment=experiment, tags=tags, notes=notes)[0]
 
-        The request is recorded in the log at once (state ``queued``, a local write of a few
-        milliseconds), so it survives a kernel restart: ``TaskLog.resume`` sends it then.
-        ``task_id(handle)`` gives the task id once the service has answered."""
-        handle = new_client_ref()
-        item = Queued(handle, request, experiment, tuple(tags), notes)
-        self.log.record_queued(
-            request, handle, owner=self._hold(),
-            base_url=getattr(self.client, "base_url", None), **item.labels,
+    def submit_many(
+        self,
+        requests: Iterable[Img2VideoRequest],
+        *,
+        experiment: str | None = None,
+        tags: Iterable[str] = (),
+        notes: str = "",
+    ) -> list[str]:
+        """Queue requests in order; returns their handles (the ``client_ref`` in each payload).
+
+        They are recorded in the log at once (state ``queued``) in ONE transaction, so a batch
+        costs one sync to disk, and either all survive a kernel restart (``TaskLog.resume``
+        sends them then) or, on a bad request, none is queued. ``task_id(handle)`` gives the
+        task id once the service has answered."""
+        requests, tags = list(requests), (tags,) if isinstance(tags, str) else tuple(tags)
+        for i, request in enumerate(requests):
+            if not isinstance(request, Img2VideoRequest):
+                why = f"must be an Img2VideoRequest, not {type(request).__name__}"
+                raise ValidationError(f"requests[{i}]", request, why)
+        if not requests:
+            return []
+        items = [Queued(new_client_ref(), r, experiment, tags, notes) for r in requests]
+        self.log.record_queued_many(
+            [(item.request, item.handle) for item in items], owner=self._hold(),
+            base_url=getattr(self.client, "base_url", None), **items[0].labels,
         )  # fmt: skip
         with self._cond:
-            self._queue.add(item)
+            for item in items:
+                self._queue.add(item)
             self._cond.notify_all()
-        return handle
+        return [item.handle for item in items]
 
     def recover(self) -> int:
         """Take over what pollers that are gone left unsent in the log (``TaskLog.resume``

@@ -33,8 +33,10 @@ def request_values(
     notes: str,
     base_url: str | None,
     thumbnail_path: str | None,
+    image_sha256: str | None = None,
 ) -> dict[str, Any]:
-    """The columns a request fills (image as a fingerprint, never its bytes)."""
+    """The columns a request fills (image as a fingerprint, never its bytes; pass
+    ``image_sha256`` when it is known, to hash a large image once)."""
     resolved = request.resolved()
     img = request.start_image
     return {
@@ -56,7 +58,7 @@ def request_values(
         "payload": request.payload,
         "callback_url": request.callback_url,
         "options": json.dumps(request.options(), default=str, sort_keys=True),
-        "image_sha256": img.sha256,
+        "image_sha256": image_sha256 or img.sha256,
         "image_format": img.format,
         "image_width": img.width,
         "image_height": img.height,

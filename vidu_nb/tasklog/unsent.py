@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ViduError
 from .owners import owner_alive
-from .writes import Writes
+from .writes import ImageFiles, Writes
 
 if TYPE_CHECKING:
     from ..spec import Img2VideoRequest
@@ -53,17 +53,49 @@ class Unsent(Writes):
         base_url: str | None = None,
     ) -> int:
         """Record a request waiting to be sent (state ``queued``, no task id yet)."""
-        values = self._request_values(request, experiment, tags, notes, base_url)
+        return self.record_queued_many(
+            [(request, client_ref)], owner=owner, experiment=experiment, tags=tags, notes=notes,
+            base_url=base_url,
+        )[0]  # fmt: skip
+
+    def record_queued_many(
+        self,
+        requests: Iterable[tuple[Img2VideoRequest, str]],
+        *,
+        owner: str,
+        experiment: str | None = None,
+        tags: Iterable[str] = (),
+        notes: str = "",
+        base_url: str | None = None,
+    ) -> list[int]:
+        """Record ``(request, client_ref)`` pairs as ``queued`` in ONE transaction: all rows or
+        none (one sync to disk instead of one per request). Each distinct start image is
+        hashed and kept once, before any row refers to it. Returns the row ids, in order."""
+        tags = (tags,) if isinstance(tags, str) else tuple(tags)
+        files: dict[int, ImageFiles] = {}
         now = time.time()
-        values.update(
-            client_ref=client_ref, state="queued", owner=owner, submitted_at=None, updated_at=now
-        )
+        rows = []
+        for request, client_ref in requests:
+            values = self._request_values(request, experiment, tags, notes, base_url, files)
+            values.update(
+                client_ref=client_ref, state="queued", owner=owner, submitted_at=None,
+                updated_at=now,
+            )  # fmt: skip
+            rows.append(values)
+        if not rows:
+            return []
+        row_ids = []
         with self._write() as conn:
-            if self._ref_row(conn, client_ref) is not None:
-                raise ViduError(f"client_ref {client_ref!r} is already in {self.path}")
-            row_id = self._insert(conn, values)
-            self._event(conn, row_id, None, "queued")
-        return row_id
+            for values in rows:
+                ref = values["client_ref"]
+                if not ref:
+                    raise ViduError("a queued request needs its client_ref")
+                if self._ref_row(conn, ref) is not None:
+                    raise ViduError(f"client_ref {ref!r} is already in {self.path}")
+                row_id = self._insert(conn, values)
+                self._event(conn, row_id, None, "queued")
+                row_ids.append(row_id)
+        return row_ids
 
     def start_sending(self, client_ref: str, owner: str) -> bool:
         """``queued`` -> ``submitting`` right before the POST; False when the row is no longer

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import ViduError
 from ..task import Task
@@ -31,6 +31,15 @@ from .store import Store
 
 if TYPE_CHECKING:
     from ..spec import Img2VideoRequest
+
+
+class ImageFiles(NamedTuple):
+    """A start image's fingerprint and the files kept for it (paths relative to the log)."""
+
+    image: Any  # the StartImage, kept alive while its id() keys a batch's memo
+    sha256: str
+    thumbnail_path: str | None
+    image_path: str | None
 
 
 class Writes(Store):
@@ -216,32 +225,43 @@ class Writes(Store):
         tags: Iterable[str],
         notes: str,
         base_url: str | None,
+        files: dict[int, ImageFiles] | None = None,
     ) -> dict[str, Any]:
+        """The row values of a request; ``files`` remembers the image files already kept in
+        this batch (by image object), so each distinct image is hashed and stored once."""
+        img = request.start_image
+        kept = None if files is None else files.get(id(img))
+        if kept is None:
+            sha = img.sha256
+            kept = ImageFiles(img, sha, self._thumbnail(img, sha), self._keep_image(img, sha))
+            if files is not None:
+                files[id(img)] = kept  # ``kept`` holds ``img``, so its id stays unique
         values = request_values(
             request,
             experiment=experiment,
             tags=tags,
             notes=notes,
             base_url=base_url,
-            thumbnail_path=self._thumbnail(request.start_image),
+            thumbnail_path=kept.thumbnail_path,
+            image_sha256=kept.sha256,
         )
-        values["image_path"] = self._keep_image(request.start_image)
+        values["image_path"] = kept.image_path
         return values
 
-    def _thumbnail(self, img: Any) -> str | None:
+    def _thumbnail(self, img: Any, sha256: str) -> str | None:
         """Write the image's thumbnail once per distinct image (named by its sha256)."""
         try:
-            target = self._cache_file("thumbs", f"{img.sha256}.jpg", img.thumbnail)
+            target = self._cache_file("thumbs", f"{sha256}.jpg", img.thumbnail)
             return None if target is None else self._rel(target)
         except OSError:
             return None  # a thumbnail is a convenience; never lose the record over it
 
-    def _keep_image(self, img: Any) -> str | None:
+    def _keep_image(self, img: Any, sha256: str) -> str | None:
         """Keep a local start image as ``images/<sha256>.<format>`` (once per distinct image),
         so the request can be rebuilt and sent after a restart; a URL is in ``image_url``."""
         if img.data is None:
             return None
-        target = self._cache_file("images", f"{img.sha256}.{img.format}", lambda: img.data)
+        target = self._cache_file("images", f"{sha256}.{img.format}", lambda: img.data)
         return None if target is None else self._rel(target)
 
     def _cache_file(self, kind: str, name: str, data: Any) -> Path | None:

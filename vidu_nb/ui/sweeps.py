@@ -144,8 +144,8 @@ def run_sweep(
     run = SweepRun(plan, session, experiment, grid=grid)
     from .live import hub_for
 
-    for request in plan:
-        run.handles.append(session.poller.submit(request, experiment=experiment, tags=("sweep",)))
+    # One durable transaction for the whole sweep: the kernel is not held a sync per task.
+    run.handles.extend(session.poller.submit_many(plan, experiment=experiment, tags=("sweep",)))
     hub_for(session).add_listener(run.update)
     run.update()
     return run
