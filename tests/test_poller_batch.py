@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from conftest import make_image
@@ -47,14 +46,6 @@ def req(i: int = 0, image: bytes = IMAGE) -> Img2VideoRequest:
 def sim():
     with Simulator(speed=100, video_height=64, seed=12) as s:
         yield s
-
-
-def wait_for(check, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-    return found
 
 
 def transactions(statements: list[str]) -> list[list[str]]:
