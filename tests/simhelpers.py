@@ -1,4 +1,5 @@
-"""Test helpers around the simulator: image data URIs and a real loopback callback receiver."""
+"""Test helpers around the simulator: image data URIs, a real loopback callback receiver, and the
+whole running stack (simulator, client, task log, poller) the UI tests work against."""
 
 from __future__ import annotations
 
@@ -6,11 +7,19 @@ import base64
 import io
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from PIL import Image
+
+from vidu_nb.client import ViduClient
+from vidu_nb.poller import Poller
+from vidu_nb.simulator import Simulator
+from vidu_nb.tasklog import TaskLog
 
 
 def image_bytes(width: int = 320, height: int = 240, fmt: str = "PNG", color=(200, 80, 40)):
@@ -79,3 +88,17 @@ class CallbackReceiver:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+@contextmanager
+def running_stack(
+    folder: Path, **simulator_options: Any
+) -> Iterator[tuple[Simulator, ViduClient, TaskLog, Poller]]:
+    """A simulator, a client of it, a task log in ``folder`` and a started poller over both."""
+    with (
+        Simulator(**simulator_options) as sim,
+        ViduClient.for_simulator(sim) as client,
+        TaskLog(folder / "log.sqlite") as log,
+        Poller(client, log) as poller,
+    ):
+        yield sim, client, log, poller

@@ -6,11 +6,9 @@ Measured with nbclient in a real kernel, like ``test_ui_notebook`` does for play
 from __future__ import annotations
 
 import json
-import sys
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
+from saved_notebook import run_measuring
 
 #: Measured growth of the saved notebook (bytes, widget models). Before the folded sections were
 #: built lazily and widgets shared their Layout/style objects: form 249 KB / 234 models, the
@@ -18,12 +16,6 @@ from nbclient import NotebookClient
 #: 59 KB / 61 models; every section opened 97 KB / 103 (the quickstart run: 79 KB / 63).
 FORM_MAX = (70_000, 70)
 OPENED_MAX = (115_000, 115)
-
-
-def saved(client: NotebookClient, nb: nbformat.NotebookNode) -> tuple[int, int]:
-    client.set_widgets_metadata()
-    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
-    return len(nbformat.writes(nb).encode()), len(state.get("state", {}))
 
 
 @pytest.mark.slow
@@ -35,22 +27,7 @@ def test_a_displayed_form_adds_few_widgets_to_the_saved_notebook(tmp_path, monke
         "f = form()\nf",
         "for i in range(len(f.sections.children)):\n    f.sections.selected_index = i",
     ]
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    client = NotebookClient(
-        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
-    )
-    client.km = client.create_kernel_manager()
-    client.km.kernel_cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    sizes = []
-    with client.setup_kernel():
-        for index, cell in enumerate(nb.cells):
-            client.execute_cell(cell, index)
-            sizes.append(saved(client, nb))
+    nb, sizes = run_measuring(cells, tmp_path)
     errors = [o for c in nb.cells for o in c.outputs if o.output_type == "error"]
     assert not errors, errors
     form_bytes, form_models = sizes[1][0] - sizes[0][0], sizes[1][1] - sizes[0][1]

@@ -5,14 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
+from simhelpers import running_stack
 from waiting import until
 
 from vidu_nb import ValidationError
-from vidu_nb.client import ViduClient
-from vidu_nb.poller import Poller
-from vidu_nb.simulator import Simulator
 from vidu_nb.sweep import sweep
-from vidu_nb.tasklog import TaskLog
 from vidu_nb.ui import compare, form, run_sweep
 from vidu_nb.ui.credits import credits_figure, credits_table, credits_view
 
@@ -21,11 +18,8 @@ HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
 
 @pytest.fixture
 def live(tmp_path):
-    with Simulator(speed=60, video_height=96) as sim:
-        client = ViduClient.for_simulator(sim)
-        log = TaskLog(tmp_path / "log.sqlite")
-        with Poller(client, log) as poller:
-            yield client, log, poller
+    with running_stack(tmp_path, speed=60, video_height=96) as (_sim, client, log, poller):
+        yield client, log, poller
 
 
 def test_submit_from_the_form_and_the_card_reaches_success(live, png_bytes):

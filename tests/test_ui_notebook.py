@@ -5,11 +5,10 @@ from __future__ import annotations
 import base64
 import json
 import os
-import sys
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
+from saved_notebook import run_measuring, widget_state
 
 CELLS = [
     "from vidu_nb.ui import compare, show",
@@ -30,11 +29,6 @@ GRID_OF_5_MAX = 10_500
 SINGLE_PLAYER_MAX = 7_000
 
 
-def saved_size(client: NotebookClient, nb: nbformat.NotebookNode) -> int:
-    client.set_widgets_metadata()
-    return len(nbformat.writes(nb).encode())
-
-
 @pytest.mark.slow
 def test_saved_notebook_has_no_video_bytes_and_stays_small(tmp_path, png_bytes):
     video = tmp_path / "video.mp4"
@@ -42,25 +36,10 @@ def test_saved_notebook_has_no_video_bytes_and_stays_small(tmp_path, png_bytes):
     cover = tmp_path / "cover.png"
     cover.write_bytes(png_bytes)
     setup = f"VIDEO = {str(video)!r}\nCOVER = {str(cover)!r}\n" + CELLS[0]
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in [setup, *CELLS[1:]]]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    client = NotebookClient(
-        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
-    )
-    client.km = client.create_kernel_manager()
-    client.km.kernel_cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    sizes = []
-    with client.setup_kernel():
-        for index, cell in enumerate(nb.cells):
-            client.execute_cell(cell, index)
-            sizes.append(saved_size(client, nb))
+    nb, saved = run_measuring([setup, *CELLS[1:]], tmp_path)
+    sizes = [s.size for s in saved]
     text = nbformat.writes(nb)
-    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+    state = widget_state(nb)
     assert state, "widget state was saved (so the checks below are meaningful)"
     assert "data:video" not in text
     chunk = base64.b64encode(video.read_bytes()[1000:1030]).decode()

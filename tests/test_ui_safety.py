@@ -13,14 +13,13 @@ from datetime import datetime, timezone
 
 import pytest
 from ipywidgets.widgets.widget import _instances
+from simhelpers import running_stack
 from waiting import until
 
 from vidu_nb import Img2VideoRequest
 from vidu_nb.client import ViduClient
 from vidu_nb.poller import Poller
-from vidu_nb.simulator import Simulator
 from vidu_nb.sweep import sweep
-from vidu_nb.tasklog import TaskLog
 from vidu_nb.ui import compare, credits_view, form, run_sweep, show
 from vidu_nb.ui.card import TaskCard
 from vidu_nb.ui.style import CSS
@@ -44,11 +43,8 @@ def html_values(states):
 
 @pytest.fixture
 def world(tmp_path):
-    with Simulator(speed=60, video_height=96, api_key=SENTINEL) as sim:
-        client = ViduClient.for_simulator(sim)
-        log = TaskLog(tmp_path / "log.sqlite")
-        with Poller(client, log) as poller:
-            yield sim, client, log, poller
+    with running_stack(tmp_path, speed=60, video_height=96, api_key=SENTINEL) as stack:
+        yield stack
 
 
 def test_key_never_in_widgets_and_hostile_text_always_escaped(world, png_bytes):

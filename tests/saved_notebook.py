@@ -1,0 +1,47 @@
+"""What a saved notebook costs: run cells one by one in a real kernel (nbclient) and measure the
+notebook as Save would write it after each (bytes, widget models in its saved widget state)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import nbformat
+from nbclient import NotebookClient
+
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+class Saved(NamedTuple):
+    size: int  # bytes of the notebook file
+    models: int  # widget models in its saved widget state
+
+
+def widget_state(nb: nbformat.NotebookNode) -> dict[str, Any]:
+    """The widget state saved in ``nb``'s metadata (empty if none)."""
+    return nb.metadata.get("widgets", {}).get(WIDGET_STATE, {})
+
+
+def run_measuring(cells: list[str], folder: Path) -> tuple[nbformat.NotebookNode, list[Saved]]:
+    """Run ``cells`` in a fresh kernel of this interpreter, working in ``folder``; returns the
+    notebook and, after each cell, what saving it then would have written."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    client = NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+    )
+    client.km = client.create_kernel_manager()
+    client.km.kernel_cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    sizes = []
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+            client.set_widgets_metadata()
+            state = widget_state(nb)
+            sizes.append(Saved(len(nbformat.writes(nb).encode()), len(state.get("state", {}))))
+    return nb, sizes
