@@ -1,5 +1,5 @@
 """Shared fixtures: real image files made with Pillow and a real task log (SQLite), each in the
-test's temporary folder."""
+test's temporary folder, and a recording stand-in for the browser side of widget comms."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
+import comm
 import pytest
 from PIL import Image
+from recording_comm import RecordingComm
 
 from vidu_nb.tasklog import TaskLog
 
@@ -41,3 +43,10 @@ def png_path(tmp_path: Path, png_bytes: bytes) -> Path:
 def log(tmp_path: Path) -> Iterator[TaskLog]:
     with TaskLog(tmp_path / "tasks.sqlite") as log:
         yield log
+
+
+@pytest.fixture
+def frontend(monkeypatch: pytest.MonkeyPatch) -> type[RecordingComm]:
+    """Widgets created in the test talk to a ``RecordingComm`` (``widget.comm.sent``)."""
+    monkeypatch.setattr(comm, "create_comm", lambda **kw: RecordingComm(**kw))
+    return RecordingComm

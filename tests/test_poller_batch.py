@@ -12,6 +12,7 @@ import sys
 
 import pytest
 from conftest import make_image
+from sql_trace import transactions
 
 from vidu_nb.client import ViduClient
 from vidu_nb.errors import ValidationError, ViduError
@@ -46,25 +47,6 @@ def req(i: int = 0, image: bytes = IMAGE) -> Img2VideoRequest:
 def sim():
     with Simulator(speed=100, video_height=64, seed=12) as s:
         yield s
-
-
-def transactions(statements: list[str]) -> list[list[str]]:
-    """The writes of each transaction (``ROLLBACK`` ones marked); fails on a write outside."""
-    groups: list[list[str]] = []
-    current: list[str] | None = None
-    for sql in (s.strip() for s in statements):
-        if sql.startswith("BEGIN"):
-            assert current is None, "nested transaction"
-            current = []
-        elif sql in ("COMMIT", "ROLLBACK"):
-            assert current is not None
-            groups.append(current + ([sql] if sql == "ROLLBACK" else []))
-            current = None
-        elif sql.upper().startswith(("INSERT", "UPDATE", "DELETE")):
-            assert current is not None, f"write outside a transaction: {sql}"
-            current.append(sql)
-    assert current is None, "transaction left open"
-    return groups
 
 
 def test_submit_many_is_one_transaction_then_every_request_succeeds(sim, tmp_path):
@@ -135,7 +117,7 @@ def test_a_row_failing_inside_the_transaction_rolls_back_the_batch(tmp_path):
         with pytest.raises(ViduError, match="'taken' is already in"):
             log.record_queued_many(pairs, owner="me")
         log._db.set_trace_callback(None)
-        (writes,) = transactions(statements)
+        (writes,) = transactions(statements, mark_rollback=True)
         assert writes[-1] == "ROLLBACK" and len(writes) == 5  # 2 rows + 2 events written
         assert [r["client_ref"] for r in log.unsent()] == ["taken"]
         assert len(log._db.execute("SELECT * FROM events").fetchall()) == 1

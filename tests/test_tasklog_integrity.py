@@ -9,6 +9,7 @@ import threading
 
 import pandas as pd
 import pytest
+from sql_trace import transactions
 
 from vidu_nb.errors import ViduError
 from vidu_nb.spec import Img2VideoRequest
@@ -18,31 +19,10 @@ from vidu_nb.tasklog import schema as tasklog_schema
 
 NEXT = tasklog_schema.SCHEMA_VERSION + 1  # a later release's schema, for migration tests
 
-WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
-
 
 @pytest.fixture
 def request_(png_bytes):
     return Img2VideoRequest(image=png_bytes, prompt='a fox, "quoted"\nsecond line', seed=7)
-
-
-def transactions(statements: list[str]) -> list[list[str]]:
-    """The statements grouped by transaction; fails on any write outside one."""
-    groups: list[list[str]] = []
-    current: list[str] | None = None
-    for sql in (s.strip() for s in statements):
-        if sql.startswith("BEGIN"):
-            assert current is None, "nested transaction"
-            current = []
-        elif sql in ("COMMIT", "ROLLBACK"):
-            assert current is not None
-            groups.append(current)
-            current = None
-        elif sql.upper().startswith(WRITES):
-            assert current is not None, f"write outside a transaction: {sql}"
-            current.append(sql)
-    assert current is None, "transaction left open"
-    return groups
 
 
 def test_every_change_is_exactly_one_transaction(log, request_, tmp_path):

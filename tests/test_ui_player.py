@@ -14,7 +14,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from test_ui_frontend import frontend  # noqa: F401  (fixture)
 
 import vidu_nb.ui
 from vidu_nb.ui.compare import arrange, compare, show
@@ -110,7 +109,7 @@ def test_dataframe_input(tmp_path):
     assert "credits: \u2014" in grid.items[1]["meta"][0]
 
 
-def test_cached_video_is_sent_as_a_buffer_never_put_in_state(frontend, tmp_path):  # noqa: F811
+def test_cached_video_is_sent_as_a_buffer_never_put_in_state(frontend, tmp_path):
     video = tmp_path / "t1.mp4"
     video.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"x" * 5000)
     cover = tmp_path / "t1.jpg"
@@ -127,7 +126,7 @@ def test_cached_video_is_sent_as_a_buffer_never_put_in_state(frontend, tmp_path)
     assert pmsg["mime"] == "image/jpeg" and pbufs == [cover.read_bytes()]
 
 
-def test_remote_url_used_directly_unless_loopback(frontend, tmp_path):  # noqa: F811
+def test_remote_url_used_directly_unless_loopback(frontend, tmp_path):
     grid = show(
         row(1, video_url="https://cdn.example/v.mp4", cover_url="https://cdn.example/c.jpg")
     )
@@ -136,7 +135,7 @@ def test_remote_url_used_directly_unless_loopback(frontend, tmp_path):  # noqa: 
     assert is_loopback("http://127.0.0.1:8000/v.mp4") and not is_loopback("https://a.b/")
 
 
-def test_loopback_url_is_fetched_by_the_kernel(frontend, tmp_path):  # noqa: F811
+def test_loopback_url_is_fetched_by_the_kernel(frontend, tmp_path):
     (tmp_path / "v.mp4").write_bytes(b"movie-bytes")
     handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(  # noqa: E731
         *a, directory=str(tmp_path), **k

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from test_ui_frontend import frontend  # noqa: F401  (fixture)
 from waiting import until
 
 from vidu_nb import Img2VideoRequest
@@ -45,7 +44,7 @@ def sent_to(grid, n=1):
     return grid.comm.sent
 
 
-def test_expired_url_without_cache_or_log_is_refreshed(frontend, sim, done_task):  # noqa: F811
+def test_expired_url_without_cache_or_log_is_refreshed(frontend, sim, done_task):
     _req, task = done_task
     client = ViduClient.for_simulator(sim)
     queries = sim.count("GET", task.id)
@@ -59,7 +58,7 @@ def test_expired_url_without_cache_or_log_is_refreshed(frontend, sim, done_task)
 
 
 def test_expired_url_with_a_log_is_refreshed_cached_and_recorded(
-    frontend,  # noqa: F811
+    frontend,
     sim,
     done_task,
     tmp_path,
@@ -88,7 +87,7 @@ def test_expired_url_with_a_log_is_refreshed_cached_and_recorded(
     assert again.read_source(again.items[0]["key"], "video") == by_what["video"][1][0]
 
 
-def test_remote_url_that_failed_in_the_browser_is_refreshed(frontend, sim, done_task):  # noqa: F811
+def test_remote_url_that_failed_in_the_browser_is_refreshed(frontend, sim, done_task):
     _req, task = done_task
     row = {"task_id": task.id, "state": "success", "video_url": "https://cdn.invalid/v.mp4"}
     grid = show(row, client=ViduClient.for_simulator(sim))
@@ -99,7 +98,7 @@ def test_remote_url_that_failed_in_the_browser_is_refreshed(frontend, sim, done_
     assert msg["type"] == "blob" and bufs[0][4:8] == b"ftyp"
 
 
-def test_old_urls_are_refreshed_before_use(frontend, sim, done_task):  # noqa: F811
+def test_old_urls_are_refreshed_before_use(frontend, sim, done_task):
     _req, task = done_task
     old = datetime.now(timezone.utc) - timedelta(hours=30)
     row = {
@@ -118,7 +117,7 @@ def test_old_urls_are_refreshed_before_use(frontend, sim, done_task):  # noqa: F
     assert show(row).items[0]["video_url"] == "https://cdn.invalid/v.mp4"
 
 
-def test_without_a_client_an_expired_url_reports_missing(frontend, done_task):  # noqa: F811
+def test_without_a_client_an_expired_url_reports_missing(frontend, done_task):
     _req, task = done_task
     grid = show({"task_id": task.id, "state": "success", "video_url": task.video_url})
     grid.comm.from_browser({"type": "fetch", "key": grid.items[0]["key"], "what": "video"})
