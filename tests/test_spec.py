@@ -22,23 +22,8 @@ def test_minimal_body_omits_unset_fields(png_bytes):
 
 
 def test_all_fields_serialised(png_bytes):
-    r = req(
-        png_bytes,
-        model="viduq2-pro",
-        prompt="a cat",
-        duration=8,
-        seed=42,
-        resolution="1080p",
-        audio=True,
-        audio_type="speech_only",
-        voice_id="v1",
-        is_rec=False,
-        bgm=True,
-        movement_amplitude="auto",
-        payload="ref",
-        off_peak=True,
-        callback_url="https://example.org/hook",
-    )
+    with pytest.warns(IgnoredFieldWarning, match="movement_amplitude"):
+        r = _every_field(png_bytes)
     body = r.to_body()
     for key in (
         "prompt",
@@ -175,3 +160,23 @@ def test_preview_and_curl_elide_image_and_key(png_bytes):
     assert "$VIDU_API_KEY" in curl
     assert "base64,<" in curl and "elided" in curl
     assert "/ent/v2/img2video" in curl
+
+
+def _every_field(png_bytes):
+    return req(
+        png_bytes,
+        model="viduq2-pro",
+        prompt="a cat",
+        duration=8,
+        seed=42,
+        resolution="1080p",
+        audio=True,
+        audio_type="speech_only",
+        voice_id="v1",
+        is_rec=False,
+        bgm=True,
+        movement_amplitude="auto",
+        payload="ref",
+        off_peak=True,
+        callback_url="https://example.org/hook",
+    )
