@@ -239,7 +239,7 @@ class ViduClient:
         if isinstance(task_or_id, Task):
             task, seen = task_or_id.bind(self), task_or_id.state
         else:
-            task, seen = Task(id=_task_id(task_or_id), state="").bind(self), ""
+            task, seen = Task(id=_plain_id(task_or_id), state="").bind(self), ""
         attempt, retry_after = 0, None
         watch = Watch(task_key(task))
         while not task.done:
@@ -287,8 +287,14 @@ class ViduClient:
         raise WaitTimeout(task.id, timeout, task.state, cancelled)
 
 
-def _task_id(task_or_id: Task | str) -> str:
+def _plain_id(task_or_id: Task | str) -> str:
+    """The task id, checked and stripped (not URL-quoted: that is ``_task_id``)."""
     task_id = task_or_id.id if isinstance(task_or_id, Task) else task_or_id
     if not isinstance(task_id, str) or not task_id.strip():
         raise ValidationError("task_id", task_id, "must be a non-empty task id string")
-    return quote(task_id.strip(), safe="")
+    return task_id.strip()
+
+
+def _task_id(task_or_id: Task | str) -> str:
+    """The task id as a URL path segment."""
+    return quote(_plain_id(task_or_id), safe="")

@@ -185,6 +185,8 @@ def from_bytes(data: bytes, source: str = "bytes", field_name: str = "image") ->
         with Image.open(io.BytesIO(data)) as im:
             width, height = im.size
             im.load()  # decodes fully: truncated files fail here, not on the server
+    except Image.DecompressionBombError as exc:  # a few KB can claim billions of pixels
+        raise ImageError(field_name, source, f"too many pixels ({exc})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ImageError(field_name, source, f"corrupt or truncated {fmt} file ({exc})") from None
     check_ratio(width, height, source, field_name)

@@ -87,6 +87,7 @@ class Poller:
         self._not_before = 0.0  # a 429 pauses every request until then (monotonic)
         self._learned = False
         self._stopping = False
+        self._shut = False  # the pools were shut down by stop(); start() makes new ones
         self._thread: threading.Thread | None = None
 
     @property
@@ -163,6 +164,9 @@ class Poller:
 
     def track(self, task_id: str) -> None:
         """Follow a task already submitted (e.g. found in the log after a restart)."""
+        if not isinstance(task_id, str) or not task_id.strip():
+            raise ValidationError("task_id", task_id, "must be a non-empty task id string")
+        task_id = task_id.strip()
         with self._cond:
             if self._checks.track(task_id):
                 self._cond.notify_all()
@@ -220,6 +224,12 @@ class Poller:
             self._checks.learn_history()
         with self._cond:
             if self._thread is None or not self._thread.is_alive():
+                if self._shut:
+                    self._http = ThreadPoolExecutor(
+                        self.http_workers, thread_name_prefix="vidu-http"
+                    )
+                    self._downloads.reopen()
+                    self._shut = False
                 self._stopping = False
                 self._thread = threading.Thread(target=self._run, name="vidu-poller", daemon=True)
                 self._thread.start()
@@ -236,6 +246,7 @@ class Poller:
             self._thread.join(max(0.0, deadline - time.monotonic()))
         self._http.shutdown(wait=False, cancel_futures=True)
         with self._cond:
+            self._shut = True
             running = list(self._inflight)
         for fut in running + self._downloads.shutdown():
             try:

@@ -40,6 +40,7 @@ class Downloads:
         self.stats = stats
         self.subscribers = subscribers
         self._cond = cond
+        self._workers = workers
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="vidu-download")
         self._running: set[Future[None]] = set()
 
@@ -58,6 +59,10 @@ class Downloads:
         self._pool.shutdown(wait=False, cancel_futures=True)
         with self._cond:
             return list(self._running)
+
+    def reopen(self) -> None:
+        """A fresh pool after ``shutdown`` (a poller started again)."""
+        self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="vidu-download")
 
     def _done(self, fut: Future[None]) -> None:
         with self._cond:

@@ -36,8 +36,8 @@ class Reads(Store):
         """Ids of tasks that are not finished yet, oldest first (what ``resume`` follows)."""
         marks = ", ".join("?" for _ in CLOSED_STATES)
         _, rows = self._query(
-            f"SELECT task_id FROM tasks WHERE task_id IS NOT NULL AND state NOT IN ({marks})"
-            " AND state != 'uncertain' ORDER BY row_id",
+            "SELECT task_id FROM tasks WHERE task_id IS NOT NULL AND task_id != ''"
+            f" AND state NOT IN ({marks}) AND state != 'uncertain' ORDER BY row_id",
             tuple(CLOSED_STATES),
         )
         return [r[0] for r in rows]

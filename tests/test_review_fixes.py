@@ -1,0 +1,73 @@
+"""Regression tests for bugs found in review (each against the loopback simulator)."""
+
+from __future__ import annotations
+
+import pytest
+
+from vidu_nb.client import ViduClient
+from vidu_nb.errors import NotFound
+from vidu_nb.simulator import Simulator
+
+
+def test_wait_by_id_quotes_an_odd_task_id_once() -> None:
+    with Simulator(speed=50) as sim, ViduClient.for_simulator(sim) as client:
+        with pytest.raises(NotFound) as info:
+            client.wait("a b/c", timeout=5)
+        assert [r.path for r in sim.requests] == ["/ent/v2/tasks/a%20b%2Fc/creations"]
+        assert "a%25" not in str(info.value)
+
+
+def test_a_decompression_bomb_is_an_image_error() -> None:
+    import io
+
+    from PIL import Image
+
+    from vidu_nb.errors import ImageError
+    from vidu_nb.spec import Img2VideoRequest
+
+    buf = io.BytesIO()
+    Image.new("1", (15000, 12000)).save(buf, "PNG")  # 180 M pixels in about 22 KB
+    with pytest.raises(ImageError, match="pixels"):
+        Img2VideoRequest(image=buf.getvalue())
+
+
+def test_a_poller_started_again_after_stop_still_works(tmp_path) -> None:
+    from conftest import make_image
+
+    from vidu_nb.poller import Poller
+    from vidu_nb.spec import Img2VideoRequest
+    from vidu_nb.tasklog import TaskLog
+
+    with (
+        Simulator(speed=50) as sim,
+        ViduClient.for_simulator(sim) as client,
+        TaskLog(tmp_path / "log.sqlite") as log,
+    ):
+        poller = Poller(client, log)
+        poller.start()
+        poller.stop()
+        poller.start()
+        try:
+            handle = poller.submit(Img2VideoRequest(image=make_image(), prompt="again"))
+            assert poller.wait_all(timeout=30)
+            row = log.get(poller.task_id(handle) or "")
+            assert row is not None and row["state"] == "success" and row["video_path"]
+        finally:
+            poller.stop()
+
+
+@pytest.mark.parametrize("bad", ["", "   ", None])
+def test_poller_track_refuses_an_empty_task_id(tmp_path, bad) -> None:
+    from vidu_nb.errors import ValidationError
+    from vidu_nb.poller import Poller
+    from vidu_nb.tasklog import TaskLog
+
+    with (
+        Simulator(speed=50) as sim,
+        ViduClient.for_simulator(sim) as client,
+        TaskLog(tmp_path / "log.sqlite") as log,
+    ):
+        poller = Poller(client, log, cache=False)
+        with pytest.raises(ValidationError, match="task_id"):
+            poller.track(bad)
+        assert poller.pending == 0
