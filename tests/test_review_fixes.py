@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from vidu_nb.client import ViduClient
@@ -71,3 +72,42 @@ def test_poller_track_refuses_an_empty_task_id(tmp_path, bad) -> None:
         with pytest.raises(ValidationError, match="task_id"):
             poller.track(bad)
         assert poller.pending == 0
+
+
+def test_cancelled_tasks_are_refunded_in_the_ledger(tmp_path) -> None:
+    from conftest import make_image
+
+    from vidu_nb import Img2VideoRequest
+    from vidu_nb.ledger import Ledger
+    from vidu_nb.task import Task
+    from vidu_nb.tasklog import TaskLog
+
+    req = Img2VideoRequest(image=make_image(64, 48), duration=5, off_peak=True)
+    with TaskLog(tmp_path / "l.sqlite") as log:
+        log.record_submission(req, Task.from_response({"task_id": "c1", "credits": 75}))
+        log.set_state("c1", "cancelled")
+        row = Ledger(log).per_task().iloc[0]
+    assert row["credits"] == 0 and row["pending_credits"] is pd.NA
+
+
+def test_timings_are_learned_whatever_the_case_of_the_host(tmp_path) -> None:
+    from conftest import make_image
+
+    from vidu_nb import Img2VideoRequest
+    from vidu_nb.poller import Poller
+    from vidu_nb.task import Task
+    from vidu_nb.tasklog import TaskLog
+
+    req = Img2VideoRequest(image=make_image(64, 48), duration=4, resolution="1080p")
+    with TaskLog(tmp_path / "t.sqlite") as log:
+        echo = {"task_id": "1", "model": "viduq3-pro", "resolution": "1080p", "duration": 4}
+        task = Task.from_response(echo)
+        log.record_submission(req, task, base_url="https://API.Vidu.com")
+        for state in ("queueing", "processing", "success"):
+            log.update(Task.from_response({"id": "1", "state": state}, previous=task))
+        client = ViduClient("k", "https://API.Vidu.com")  # no request is sent: nothing pending
+        poller = Poller(client, log, cache=False).start()
+        try:
+            assert len(poller.timing) == 1
+        finally:
+            poller.stop()

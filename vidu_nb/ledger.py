@@ -150,9 +150,11 @@ class Ledger:
         cols = ["task_id", "experiment", "model", "resolution", "duration", "off_peak"]
         cols += ["is_rec", "state", "submitted_at"]
         out = df[cols].copy()
-        final = df["state"].isin(["success", "failed"])
+        # Failed and cancelled tasks are refunded (tasks.md: cancelled tasks are refunded).
+        refunded = df["state"].isin(["failed", "cancelled"])
+        final = refunded | (df["state"] == "success")
         out["credits"] = df["credits"].where(final)
-        out.loc[df["state"] == "failed", "credits"] = 0
+        out.loc[refunded, "credits"] = 0
         out["credits"] = out["credits"].astype("Int64")
         out["pending_credits"] = df["credits"].where(~final).astype("Int64")
         seconds = df["duration"].where(df["state"] == "success")

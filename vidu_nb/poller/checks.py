@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from ..errors import NotFound, RateLimited, ViduError
 from ..schedule import PollSchedule
 from ..task import FINAL_STATES, Task
+from ..tasklog.rows import public_url
 from ..timing import Timing, Watch, make_key, task_key
 from .due import DueChecks, Tracked
 from .events import PollerEvent, Stats, Subscribers, record_error
@@ -77,7 +78,8 @@ class Checks:
     def learn_history(self) -> None:
         """Learn processing times from the log's finished tasks of this service."""
         base_url = getattr(self.client, "base_url", None)
-        url = base_url if isinstance(base_url, str) else None
+        # The log stores the public form of the URL (host lowercased, no credentials).
+        url = public_url(base_url) if isinstance(base_url, str) else None
         try:
             self.timing.learn_history(self.log.path, url)
         except Exception:  # learning is an optimisation; never fatal
