@@ -66,10 +66,18 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out in separate writes
     server: SimHTTPServer
+    _recording: tuple[str, str] | None = None  # (method, path) until the status is sent
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         if self.server.sim.verbose:
             super().log_message(format, *args)
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        # Recorded before a byte goes out, so a client that has its answer can count on it.
+        if self._recording is not None:
+            self.server.sim.record(*self._recording, code)
+            self._recording = None
+        super().send_response(code, message)
 
     def do_GET(self) -> None:
         self._handle("GET")
@@ -90,11 +98,11 @@ class Handler(BaseHTTPRequestHandler):
         self.status = 0
         url = urlsplit(self.path)
         path, api_root = url.path, sim.prefix + "/ent/"
+        self._recording = (method, path)
         try:
             body = self._read_body()
         except Reject as exc:
             self._error(exc)
-            sim.record(method, path, self.status)
             return
         decision = sim.faults.decide(method, path, api=path.startswith(api_root))
         if decision.action == "drop":
@@ -124,11 +132,11 @@ class Handler(BaseHTTPRequestHandler):
         if decision.delay:
             time.sleep(decision.delay)
         respond()
-        sim.record(method, path, self.status)
 
     def _drop(self, method: str, path: str) -> None:
         """Close the connection without a byte of response."""
         self.close_connection = True
+        self._recording = None
         self.server.sim.record(method, path, 0)
 
     def _route(self, method: str, path: str, query: str, body: bytes) -> Callable[[], None]:
