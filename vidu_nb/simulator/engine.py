@@ -222,38 +222,51 @@ class Engine:
 
     # -- the clock -----------------------------------------------------------------------
     def advance(self) -> None:
-        """Apply every start and finish that happened up to now, at its exact instant."""
+        """Apply every start and finish that happened up to now, one at a time in time order.
+
+        Strict order matters: a task that starts in a past slot may also end before a later
+        slot, and its freed slot must go to the next queued task only after that instant.
+        """
         events: list[tuple[SimTask, str]] = []
         with self._lock:
             now = self.clock()
-            progressed = True
-            while progressed:
-                progressed = False
-                ends = [(e, task) for task in self._running if (e := task.end_time()) is not None]
-                for end, task in sorted(ends, key=lambda pair: (pair[0], pair[1].seq)):
-                    if end <= now:
-                        self._running.remove(task)
-                        heapq.heappush(self._free_slots, end)
-                        if task.fail_with is not None:
-                            self._finish(task, end, "failed", task.fail_with, events)
-                        elif task.video is not None and task.video.exception() is not None:
-                            self._finish(task, end, "failed", "InternalServiceFailure", events)
-                        else:
-                            self._finish(task, end, "success", "", events)
-                        progressed = True
-                while self._free_slots and self._queued:
-                    ready = [task for task in self._queued if task.eligible_at <= now]
-                    if not ready:
-                        break
-                    slot = self._free_slots[0]
-                    task = min(ready, key=lambda x: (max(x.eligible_at, slot), x.seq))
+            while True:
+                ends = [(e, t.seq, t) for t in self._running if (e := t.end_time()) is not None]
+                end = min(ends, key=lambda x: (x[0], x[1]), default=None)
+                start = self._next_start(now)
+                if end is not None and end[0] <= now and (start is None or end[0] <= start[0]):
+                    self._end(end[2], end[0], events)
+                elif start is not None:
+                    at, task = start
                     heapq.heappop(self._free_slots)
                     self._queued.remove(task)
-                    task.started_at = max(task.eligible_at, slot)
+                    task.started_at = at
                     self._running.append(task)
                     events.append((task, "processing"))
-                    progressed = True
+                else:
+                    break
         self._emit(events)
+
+    def _next_start(self, now: float) -> tuple[float, SimTask] | None:
+        """The queued task that takes the earliest free slot, and when; None if none can yet."""
+        if not self._free_slots:
+            return None
+        ready = [task for task in self._queued if task.eligible_at <= now]
+        if not ready:
+            return None
+        slot = self._free_slots[0]
+        task = min(ready, key=lambda x: (max(x.eligible_at, slot), x.seq))
+        return max(task.eligible_at, slot), task
+
+    def _end(self, task: SimTask, at: float, events: list[Any]) -> None:
+        self._running.remove(task)
+        heapq.heappush(self._free_slots, at)
+        if task.fail_with is not None:
+            self._finish(task, at, "failed", task.fail_with, events)
+        elif task.video is not None and task.video.exception() is not None:
+            self._finish(task, at, "failed", "InternalServiceFailure", events)
+        else:
+            self._finish(task, at, "success", "", events)
 
     def _finish(
         self, task: SimTask, at: float, state: str, err_code: str, events: list[Any]
