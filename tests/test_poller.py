@@ -246,3 +246,24 @@ def test_timings_learned_from_the_log_survive_a_restart(sim, tmp_path):
 def test_http_workers_are_bounded():
     with pytest.raises(ValueError, match="http_workers"):
         Poller(None, None, http_workers=0)  # type: ignore[arg-type]
+
+
+def test_start_and_stop_racing_from_many_threads_leave_a_working_poller(sim, client, log):
+    poller = Poller(client, log, cache=False)
+    go = threading.Barrier(16)
+
+    def flip(i: int) -> None:
+        go.wait()
+        for _ in range(5):
+            poller.start() if i % 2 else poller.stop(timeout=5)
+
+    threads = [threading.Thread(target=flip, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with poller:  # whatever order the race ended in, a last start gives a working poller
+        handles = [poller.submit(req(i)) for i in range(3)]
+        assert poller.wait_all(30)
+    assert not poller._thread.is_alive()
+    assert set(log.to_frame()["state"]) == {"success"} and len(handles) == 3

@@ -69,6 +69,7 @@ class Poller:
         self._subscribers = Subscribers()
         self._owner = Owner(log.owners_dir)  # proves to other kernels that we hold our rows
         self._owner_lock = threading.Lock()
+        self._lifecycle = threading.RLock()  # one start() or stop() at a time
         self._queue = Submissions(
             client, log, self.stats, self._subscribers, policy=policy,
             max_running=max_running, pause=self._pause, created=self._created, owner=self._hold,
@@ -219,6 +220,10 @@ class Poller:
             return len(self._checks.due)
 
     def start(self) -> Poller:
+        with self._lifecycle:
+            return self._start()
+
+    def _start(self) -> Poller:
         if not self._learned:  # a local read of a few thousand rows at most: milliseconds
             self._learned = True
             self._checks.learn_history()
@@ -237,6 +242,10 @@ class Poller:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the worker and the downloads (waiting at most ``timeout`` seconds)."""
+        with self._lifecycle:
+            self._stop(timeout)
+
+    def _stop(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         with self._cond:
             self._stopping = True
