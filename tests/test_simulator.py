@@ -486,6 +486,22 @@ def test_text2video_is_one_more_table_row(sim):
     assert_error(unwanted, 400, "FieldUnwanted")
 
 
+def test_reference2video_takes_reference_images_and_needs_a_prompt(sim):
+    url = sim.base_url + "/ent/v2/reference2video"
+    body = {
+        "model": "viduq2-pro",
+        "images": [data_uri()] * 3,
+        "prompt": "the two meet",
+        "duration": 1,
+    }
+    task_id = requests.post(url, json=body, headers=AUTH, timeout=10).json()["task_id"]
+    assert wait_final(sim, task_id)["state"] == "success"
+    lacking = requests.post(url, json={**body, "prompt": None}, headers=AUTH, timeout=10)
+    assert lacking.status_code == 400
+    too_many = requests.post(url, json={**body, "images": [data_uri()] * 8}, headers=AUTH)
+    assert_error(too_many, 400, "FieldItemCountOutOfRange")
+
+
 def test_file_preflight_allows_cross_origin_range_requests(sim):
     resp = requests.options(sim.root_url + "/files/1/video.mp4", timeout=10)
     assert resp.status_code == 204

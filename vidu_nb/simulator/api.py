@@ -79,6 +79,8 @@ ENDPOINTS: dict[str, Endpoint] = {
         Endpoint("img2video", (1, 1), ("model", "images")),
         Endpoint("text2video", None, ("model", "prompt")),
         Endpoint("start-end2video", (2, 2), ("model", "images")),
+        # per-model reference counts are not in the contract: the widest published range
+        Endpoint("reference2video", (1, 7), ("model", "images", "prompt")),
     ]
 }
 
