@@ -263,6 +263,30 @@ def test_video_is_real_h264_with_the_requested_duration(sim, tmp_path):
     assert marked.status_code == 200 and marked.content != video.content
 
 
+def streams(path) -> list[str]:
+    """The stream lines ffmpeg prints for a file (``Video: h264 ...``, ``Audio: aac ...``)."""
+    probe = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)]
+    err = subprocess.run(probe, capture_output=True, text=True, timeout=30).stderr
+    return [line.split(": ", 1)[1] for line in err.splitlines() if "Stream #" in line]
+
+
+@pytest.mark.parametrize(
+    ("fields", "sound"),
+    [({}, True), ({"audio": False}, False), ({"model": "viduq2-turbo"}, False)],
+)
+def test_a_sound_track_when_the_resolved_request_has_audio(sim, tmp_path, fields, sound):
+    """Q3 models default to audio on, q2 to off: the files follow the request as resolved."""
+    task_id = submit(sim, duration=2, **fields).json()["task_id"]
+    (creation,) = wait_final(sim, task_id)["creations"]
+    for name in ("url", "watermarked_url"):
+        path = tmp_path / f"{name}.mp4"
+        path.write_bytes(requests.get(creation[name], timeout=10).content)
+        kinds = [line.split(":")[0] for line in streams(path)]
+        assert kinds == (["Video", "Audio"] if sound else ["Video"])
+        _, secs = imageio_ffmpeg.count_frames_and_secs(str(path))
+        assert abs(secs - 2) <= 2 / 12
+
+
 def test_range_requests(sim):
     task_id = submit(sim).json()["task_id"]
     url = wait_final(sim, task_id)["creations"][0]["url"]

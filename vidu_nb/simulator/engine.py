@@ -174,6 +174,7 @@ class Engine:
                 fields.get("prompt") or "",
                 fields.get("seed"),
                 show_seed=fields.get("seed_given", True),
+                audio=bool(fields.get("audio")),
             )  # the seed picks the motion, the caption names prompt and seed
             task.video = self.videos.request(image, fields["duration"], look)
             task.video.add_done_callback(lambda _f: self._video_done(task))

@@ -7,7 +7,8 @@ with ffmpeg from imageio-ffmpeg, never in an HTTP thread. Results are cached by 
 shows (image hash, duration, height, fps, motion, caption): 200 tasks with one image, no
 prompt and random seeds encode at most ``len(MOTIONS)`` times. Each result is three files: the
 video, a "watermarked" variant (a mark drawn in the corner, encoded in the same ffmpeg run)
-and a JPEG cover (the first frame).
+and a JPEG cover (the first frame). With ``audio`` the clip has a soft tone as its sound track
+(pitch from the motion), so players' mute controls have something to act on.
 """
 
 from __future__ import annotations
@@ -56,13 +57,20 @@ class Look:
     motion: int = 0
     prompt: str = ""  # left in the band, cut to fit
     seed: str = ""  # right in the band, always whole
+    audio: bool = False  # a sound track (the request's ``audio``)
 
     @property
     def caption(self) -> str:
         return "  ".join(p for p in (self.prompt, self.seed) if p)
 
 
-def look_for(prompt: str = "", seed: int | None = None, *, show_seed: bool = True) -> Look:
+#: Tone of the sound track per motion (Hz): soft, and different between neighbouring clips.
+TONES = (220.0, 277.2, 329.6, 392.0)
+
+
+def look_for(
+    prompt: str = "", seed: int | None = None, *, show_seed: bool = True, audio: bool = False
+) -> Look:
     """The clip's look for a request: motion from the seed, caption from prompt and seed.
 
     ``show_seed=False`` for a seed the server drew (it would make every clip a new encode).
@@ -74,6 +82,7 @@ def look_for(prompt: str = "", seed: int | None = None, *, show_seed: bool = Tru
         motion=0 if seed is None else seed % len(MOTIONS),
         prompt=f"\u201c{text}\u201d" if text else "",
         seed=f"seed {seed}" if seed is not None and show_seed else "",
+        audio=audio,
     )
 
 
@@ -170,6 +179,16 @@ def encode(
             ",format=yuv420p,split[a][b];"
             "[b]drawbox=x=iw*3/4-8:y=ih*9/10-8:w=iw/4:h=ih/10:color=white@0.6:t=fill[m]"
         )
+        sound: list[str] = []
+        if look.audio:
+            tone = TONES[look.motion % len(TONES)]
+            inputs += ["-f", "lavfi", "-t", f"{frames / fps:.3f}", "-i", f"sine=f={tone}:r=22050"]
+            fade = max(0.0, frames / fps - 0.3)
+            graph += (
+                f";[{inputs.count('-i') - 1}:a]volume=0.12,afade=t=in:d=0.2,"
+                f"afade=t=out:st={fade:.3f}:d=0.3,asplit[s1][s2]"
+            )
+            sound = ["-c:a", "aac", "-b:a", "32k"]
         first.save(Path(tmp) / "cover.jpg", "JPEG", quality=85)
         tmp_video, tmp_marked = Path(tmp) / "v.mp4", Path(tmp) / "m.mp4"
         common = [
@@ -180,8 +199,8 @@ def encode(
             imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
             *inputs,
             "-filter_complex", graph,
-            "-map", "[a]", *common, str(tmp_video),
-            "-map", "[m]", *common, str(tmp_marked),
+            "-map", "[a]", *(["-map", "[s1]", *sound] if sound else []), *common, str(tmp_video),
+            "-map", "[m]", *(["-map", "[s2]", *sound] if sound else []), *common, str(tmp_marked),
         ]  # fmt: skip
         result = subprocess.run(cmd, capture_output=True, timeout=300)
         if result.returncode != 0:
@@ -209,6 +228,8 @@ class VideoMaker:
         key = f"{digest}-{duration:g}s-{self.height}p-{self.fps}fps-m{look.motion}"
         if look.caption:
             key += "-c" + hashlib.sha256(look.caption.encode()).hexdigest()[:12]
+        if look.audio:
+            key += "-a"
         return key
 
     def request(self, image: bytes, duration: float, look: Look = Look()) -> Future[VideoFiles]:
