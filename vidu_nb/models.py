@@ -211,7 +211,8 @@ def get_model(name: str) -> ModelSpec:
     """The capability row of a model; unknown names raise ``ValidationError``."""
     from .errors import ValidationError
 
+    key = name.strip().lower() if isinstance(name, str) else name  # "ViduQ3-Pro " is meant
     try:
-        return MODELS[name]
-    except KeyError:
+        return MODELS[key]
+    except (KeyError, TypeError):
         raise ValidationError("model", name, "must be one of " + ", ".join(MODELS)) from None

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import numbers
 import shlex
+import sys
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -20,6 +23,9 @@ from .errors import ValidationError
 from .images import MAX_BODY_BYTES, ImageSource, StartImage, fit_image, load_image
 from .models import DEFAULT_MODEL, ModelSpec, get_model
 
+#: Counted in Unicode code points (Python ``len``), as "characters" reads and as a Go
+#: ``utf8.RuneCountInString`` or Python service counts; an emoji is one character, not two
+#: UTF-16 units or four bytes.
 MAX_PROMPT_CHARS = 5000
 MAX_PAYLOAD_CHARS = 1_048_576
 MAX_SEED = 2**32 - 1
@@ -76,6 +82,7 @@ class Img2VideoRequest:
         if self.image is None:
             raise ValidationError("image", None, "a start image is required")
         object.__setattr__(self, "image", load_image(self.image))
+        _normalise(self)
         if self.audio_type in _AUDIO_TYPE_ALIASES:
             object.__setattr__(self, "audio_type", _AUDIO_TYPE_ALIASES[self.audio_type])
         spec = get_model(self.model)
@@ -97,6 +104,8 @@ class Img2VideoRequest:
 
     def replace(self, **changes: Any) -> Img2VideoRequest:
         """A copy with some fields changed (checked again), e.g. for seed or prompt sweeps."""
+        if changes.get("images") is not None and "image" not in changes:
+            changes["image"] = None  # a new start image replaces the current one
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", IgnoredFieldWarning)
             return dataclasses.replace(self, **changes)
@@ -172,6 +181,67 @@ class Img2VideoRequest:
             f"  -H 'Content-Type: application/json' \\\n"
             f"  -d {shlex.quote(body)}"
         )
+
+
+_INT_FIELDS = ("duration", "seed")
+_BOOL_FIELDS = ("audio", "is_rec", "bgm", "off_peak")
+_STR_FIELDS = (
+    "model",
+    "prompt",
+    "resolution",
+    "audio_type",
+    "voice_id",
+    "movement_amplitude",
+    "payload",
+    "callback_url",
+)
+#: Enumerated text fields: matched after trimming and lower-casing ("1080P " -> "1080p").
+_FOLDED_FIELDS = ("model", "resolution", "audio_type", "movement_amplitude")
+
+
+def _normalise(req: Img2VideoRequest) -> None:
+    """Plain Python values for the values a DataFrame row hands over.
+
+    Re-running a row of the task log passes numpy integers and bools, ``pd.NA`` (or NaN) for
+    unset cells and ``str`` subclasses; they mean the same as ``int``, ``bool``, ``None`` and
+    ``str`` and must reach the JSON body and SQLite as those. A Python or numpy bool is still
+    not an integer and an integer is still not a bool: those fail the checks below.
+    """
+    for f in dataclasses.fields(req):
+        if f.name in ("image", "images", "ignored"):
+            continue
+        value = getattr(req, f.name)
+        new = value
+        if _is_missing(value) and f.name != "model":
+            new = None
+        elif f.name in _INT_FIELDS:
+            if isinstance(value, numbers.Integral) and not _is_bool(value):
+                new = int(value)
+        elif f.name in _BOOL_FIELDS:
+            if _is_bool(value):
+                new = bool(value)
+        elif f.name in _STR_FIELDS and isinstance(value, str):
+            new = str(value)
+            if f.name in _FOLDED_FIELDS:
+                new = new.strip().lower()
+            elif f.name == "callback_url":
+                new = new.strip()
+        if new is not value:
+            object.__setattr__(req, f.name, new)
+
+
+def _is_missing(value: Any) -> bool:
+    pandas = sys.modules.get("pandas")
+    if pandas is not None and value is getattr(pandas, "NA", object()):
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _is_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return True
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(value, numpy.bool_)
 
 
 def _without_model(options: dict[str, Any]) -> dict[str, Any]:
