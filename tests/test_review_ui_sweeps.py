@@ -9,7 +9,7 @@ from waiting import until
 
 from vidu_nb import Img2VideoRequest
 from vidu_nb.sweep import sweep
-from vidu_nb.ui import run_sweep
+from vidu_nb.ui import form, run_sweep
 
 
 @pytest.fixture
@@ -28,3 +28,23 @@ def test_a_sweep_with_an_uncertain_submission_still_finishes(live, png_bytes):
     assert until(lambda: run.bar.value == 2)  # every task reached a final state
     assert run.text.value.startswith("2/2 finished")
     assert until(lambda: len(run.grid_box.children) == 1)  # and the grid is shown
+
+
+def test_the_sweep_panel_never_submits_a_plan_made_before_an_edit(live, png_bytes):
+    _sim, client, log, poller = live
+    f = form(client, log, poller)
+    f.state.image_data = png_bytes
+    f.state.model, f.state.duration = "viduq2-turbo", 2
+    panel = f.sweep_panel
+    panel.seeds.value = "1, 2"
+    assert panel.make_plan() is not None and not panel.submit_button.disabled
+    panel.seeds.value = "1, 2, 3"  # the lists changed after planning
+    assert panel.submit_button.disabled and "plan the sweep again" in panel.summary.value
+    assert panel.submit() is None and poller.queued == 0 and len(log) == 0
+    assert len(panel.make_plan()) == 3
+    f.controls["duration"].value = 4  # the form changed after planning
+    assert panel.submit_button.disabled and panel.submit() is None and len(log) == 0
+    panel.make_plan()
+    run = panel.submit()
+    assert run is not None and [r.duration for r in run.plan] == [4, 4, 4]
+    run.wait(30)

@@ -199,6 +199,18 @@ class SweepPanel(w.VBox):
             layout=shared_layout(),
         )
         self.add_class("vidu-sweep-panel")
+        # A plan is what the form and the lists said when it was made: any later edit drops it,
+        # so "Submit sweep" never sends requests that no longer match what the user sees.
+        for box_ in (self.prompts, self.seeds, self.durations, self.resolutions, self.models):
+            box_.observe(lambda _c: self._outdated(), "value")
+        form.state.observe(lambda _c: self._outdated())
+
+    def _outdated(self) -> None:
+        if self.plan is None:
+            return
+        self.plan, self.confirmed = None, False
+        self.submit_button.disabled = True
+        self.summary.value = "<i>changed since planned: plan the sweep again</i>"
 
     def make_plan(self) -> SweepPlan | None:
         """Build the plan from the boxes and the form's request; say its size and cost."""
