@@ -230,14 +230,17 @@ class Img2VideoForm(w.VBox):
             if preview:
                 self._preview_json.value = self._preview_curl.value = ""
             return
-        credits, source = estimate(req, self.session.log_if_open)
-        self.estimate_html.value = f"\u2248 <b>{credits:,}</b> credits <i>({esc(source)})</i>"
+        self._show_estimate(req)
         if not preview:  # nobody looks at it: no JSON in the widget state either
             return
         body = json.dumps(req.preview(), indent=2, ensure_ascii=False)
         self._preview_json.value = f"<pre>{esc(body)}</pre>"
         base, scheme = self.session.base_url_and_scheme()
         self._preview_curl.value = f"<pre>{esc(req.to_curl(base, scheme))}</pre>"
+
+    def _show_estimate(self, req: Any) -> None:
+        credits, source = estimate(req, self.session.log_if_open)
+        self.estimate_html.value = f"\u2248 <b>{credits:,}</b> credits <i>({esc(source)})</i>"
 
     def _show_image(self) -> None:
         try:
@@ -306,6 +309,10 @@ class Img2VideoForm(w.VBox):
     def _on_event(self, event: Any) -> None:
         if getattr(event, "new_state", None) == "success" and event.kind == "state":
             self.refresh_seed_choices()
+            # A charge to learn from: the estimate may change without any edit of the form.
+            result = self.state.build()
+            if result.ok:
+                self._show_estimate(result.request)
 
     def click_submit(self) -> TaskCard | None:
         """The Submit button: a second click within ``click_cooldown`` seconds is a double
