@@ -59,11 +59,11 @@ class TaskView:
             return obj
         if isinstance(obj, str):
             row = log.get(obj) if log is not None else None
-            return cls(dict(row) if row else {"task_id": obj, "state": "unknown"})
+            return cls(_row(row) if row else {"task_id": obj, "state": "unknown"})
         if isinstance(obj, Mapping):
-            return cls({k: _clean(v) for k, v in obj.items()})
+            return cls(_row(obj))
         if hasattr(obj, "to_dict") and hasattr(obj, "index"):  # pandas Series
-            return cls({k: _clean(v) for k, v in obj.to_dict().items()})
+            return cls(_row(obj.to_dict()))
         if hasattr(obj, "creations") and hasattr(obj, "state"):  # vidu_nb.Task
             base = dict(log.get(obj.id) or {}) if log is not None else {}
             base.update(_from_task(obj))
@@ -113,6 +113,16 @@ class TaskView:
     def seed_text(self) -> str:
         seed = self.get("seed")
         return "seed: \u2014" if seed is None else f"seed {int(seed)}"
+
+
+def _row(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A log row's values for the views. ``seed`` is the one the service used; a request it
+    has not answered (queued, being sent, uncertain) shows the seed it asks for, so grids and
+    labels put it with the tasks of that seed, not under "seed: default"."""
+    row = {k: _clean(v) for k, v in values.items()}
+    if row.get("seed") is None and row.get("seed_requested") is not None:
+        row["seed"] = row["seed_requested"]
+    return row
 
 
 def _from_task(task: Any) -> dict[str, Any]:

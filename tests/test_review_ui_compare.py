@@ -1,0 +1,30 @@
+"""Review of comparison grids against the simulator: tasks the service never answered."""
+
+from __future__ import annotations
+
+import pytest
+from simhelpers import running_stack
+
+from vidu_nb import Img2VideoRequest
+from vidu_nb.sweep import sweep
+from vidu_nb.ui import compare, run_sweep
+
+
+@pytest.fixture
+def live(tmp_path):
+    with running_stack(tmp_path, speed=60, video_height=96) as stack:
+        yield stack
+
+
+def test_an_unanswered_submission_sits_under_the_seed_it_asked_for(live, png_bytes):
+    sim, client, log, poller = live
+    sim.faults.add("server_error", count=1, method="POST")  # the first submit stays uncertain
+    base = Img2VideoRequest(image=png_bytes, model="viduq2-turbo", duration=2)
+    run = run_sweep(sweep(base, seeds=[1, 2]), poller=poller, experiment="s", grid=False)
+    run.wait(30)
+    df = log.to_frame(experiment="s")
+    assert sorted(df["state"]) == ["success", "uncertain"]
+    grid = compare(df, cols="seed", log=log)
+    assert grid.col_titles == ["seed=1", "seed=2"]  # not a third column "seed: default"
+    assert sorted(item["state"] for item in grid.items) == ["success", "uncertain"]
+    assert run.compare().row_titles == ["seed=1", "seed=2"]
