@@ -205,4 +205,10 @@ def _clean_key(key: str | Secret | None) -> Secret | None:
             "must not contain spaces or control characters (give the key alone, "
             "without a 'Token ' or 'Bearer ' prefix)",
         )
+    if not value.isascii():
+        # An HTTP header cannot carry it: the encoding error would hold the whole header
+        # (key included) in its args and repr. Often a pasted invisible character.
+        raise ValidationError(
+            "api_key", _REDACTED, "must be ASCII (a pasted invisible or typographic character?)"
+        )
     return Secret(value)

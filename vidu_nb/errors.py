@@ -13,6 +13,18 @@ from typing import Any
 class ViduError(Exception):
     """Base class of every error raised by vidu-nb."""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Subclasses take other arguments than their message: a pickle (another process, an
+        # error reporter) rebuilds the error from its message and attributes, not __init__.
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(cls: type[ViduError], args: tuple[Any, ...], state: dict[str, Any]) -> ViduError:
+    exc = cls.__new__(cls, *args)
+    exc.args = args  # OSError subclasses (WaitTimeout) leave it to __init__
+    exc.__dict__.update(state)
+    return exc
+
 
 class ValidationError(ViduError, ValueError):
     """A request field is invalid; raised before anything goes over the network."""

@@ -115,6 +115,11 @@ class Task:
     def bind(self, client: ViduClient) -> Task:
         return replace(self, _client=client)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # A pickle (or deep copy) holds the task without its client, which holds the key and
+        # refuses to be pickled: so a TaskFailed from ``wait`` pickles too.
+        return {**self.__dict__, "_client": None}
+
     def _need_client(self) -> ViduClient:
         if self._client is None:
             from .errors import ViduError
