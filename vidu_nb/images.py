@@ -4,7 +4,10 @@ Local images are checked before any network call: the real format is sniffed fro
 (a ``.png`` name on a JPEG file is fine; a GIF is not), the aspect ratio must lie within 1:4 and
 4:1 and the file must be at most 50 MB. When the base64 image would push the JSON body over the
 20 MB limit it is re-encoded, then downscaled, just enough to fit, and the change is reported.
-URLs are sent as they are: the service fetches and checks them.
+A photo whose EXIF orientation says "rotate" (portrait phone photos) is checked and sent upright:
+its pixels are turned once, so every decoder on the service side sees what the user saw.
+URLs are sent with their scheme lower-cased and spaces percent-encoded; the service fetches and
+checks them.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from .errors import ImageError
 
@@ -31,7 +35,15 @@ FORMATS = ("png", "jpeg", "webp")
 
 ImageSource = Union[str, bytes, bytearray, "os.PathLike[str]", "StartImage", Any]
 
-_DATA_URI = re.compile(r"^data:image/(?P<fmt>[a-zA-Z0-9.+-]+);base64,(?P<data>.*)$", re.S)
+# RFC 2397: case-insensitive names, optional parameters (``;name=x.png``); the real format is
+# sniffed from the bytes, so the declared type (``image/jpg``, a wrong one) only has to be there.
+_DATA_URI = re.compile(
+    r"^data:(?P<type>[a-z0-9.+-]+/[a-z0-9.+-]+)?(?:;[^;,]*=[^;,]*)*;base64,(?P<data>.*)$",
+    re.S | re.I,
+)
+_SCHEME = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*):", re.I)
+_ORIENTATION = 0x0112  # the EXIF tag
+_WEBP_MAX_SIDE = 16383
 
 
 def sniff_format(data: bytes) -> str | None:
@@ -106,7 +118,7 @@ class StartImage:
         from PIL import Image
 
         with Image.open(io.BytesIO(self.data)) as im:
-            rgb = im.convert("RGB")
+            rgb = _to_8bit(im).convert("RGB")
             rgb.thumbnail((max_side, max_side))
             out = io.BytesIO()
             rgb.save(out, "JPEG", quality=80)
@@ -123,10 +135,11 @@ def load_image(source: ImageSource, *, field_name: str = "image") -> StartImage:
         return from_path(os.fspath(source), field_name)
     if isinstance(source, str):
         text = source.strip()
-        low = text[:8].lower()
-        if low.startswith(("http://", "https://")):
-            return StartImage(source=text, url=text)
-        if low.startswith("data:"):
+        match = _SCHEME.match(text)
+        scheme = match["scheme"].lower() if match else ""
+        if scheme in ("http", "https"):
+            return from_url(text, field_name)
+        if scheme == "data":
             return from_data_uri(text, field_name)
         return from_path(text, field_name)
     if _is_pil_image(source):
@@ -138,15 +151,40 @@ def load_image(source: ImageSource, *, field_name: str = "image") -> StartImage:
     )
 
 
+def from_url(url: str, field_name: str = "image") -> StartImage:
+    """A remote start frame: scheme lower-cased, a host required, unsafe characters escaped."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+    except ValueError as exc:
+        raise ImageError(field_name, url, f"is not a valid URL ({exc})") from None
+    if not host:
+        raise ImageError(field_name, url, "an image URL needs a host, as in https://host/a.png")
+    safe = "!#$%&'()*+,/:;=?@[]~"  # existing %-escapes and reserved characters stay as they are
+    text = urlunsplit(
+        (
+            parts.scheme.lower(),
+            parts.netloc,
+            quote(parts.path, safe=safe),
+            quote(parts.query, safe=safe),
+            quote(parts.fragment, safe=safe),
+        )
+    )
+    return StartImage(source=text, url=text)
+
+
 def from_path(path: str, field_name: str = "image") -> StartImage:
+    path = os.path.expanduser(path)
+    if os.path.isdir(path):
+        raise ImageError(field_name, path, "is a folder; give the path of an image file")
     try:
         size = os.path.getsize(path)
+        if size > MAX_IMAGE_BYTES:
+            raise ImageError(field_name, path, f"file is {size:,} bytes; the limit is 50 MB")
+        with open(path, "rb") as fh:
+            data = fh.read()
     except OSError as exc:
         raise ImageError(field_name, path, f"cannot read file: {exc.strerror or exc}") from None
-    if size > MAX_IMAGE_BYTES:
-        raise ImageError(field_name, path, f"file is {size:,} bytes; the limit is 50 MB")
-    with open(path, "rb") as fh:
-        data = fh.read()
     return from_bytes(data, os.path.basename(path), field_name)
 
 
@@ -154,19 +192,59 @@ def from_data_uri(uri: str, field_name: str = "image") -> StartImage:
     match = _DATA_URI.match(uri)
     if not match:
         raise ImageError(field_name, uri, "a data URI must look like data:image/<fmt>;base64,...")
+    # Tolerated as encoders write them: line breaks (MIME wraps at 76), missing "=" padding,
+    # the URL-safe alphabet.
+    text = re.sub(r"\s+", "", match["data"]).replace("-", "+").replace("_", "/")
     try:
-        data = base64.b64decode(match["data"], validate=True)
+        data = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError):
         raise ImageError(field_name, uri, "the data URI is not valid base64") from None
     return from_bytes(data, "data URI", field_name)
 
 
 def from_pil(image: PILImage, field_name: str = "image") -> StartImage:
-    fmt = "PNG" if image.mode in ("RGBA", "LA", "P", "1", "L") else "JPEG"
+    from PIL import ImageOps
+
+    im = _to_8bit(ImageOps.exif_transpose(image))  # upright, as a viewer shows the photo
+    if im.mode in ("RGBA", "LA", "P", "1", "L"):
+        fmt = "PNG"
+    elif _has_alpha(im):  # PA, RGBa, La
+        fmt, im = "PNG", im.convert("RGBA")
+    else:
+        fmt, im = "JPEG", im.convert("RGB")
     out = io.BytesIO()
-    im = image if fmt == "PNG" or image.mode == "RGB" else image.convert("RGB")
     im.save(out, fmt, **({"quality": 95} if fmt == "JPEG" else {}))
     return from_bytes(out.getvalue(), "PIL image", field_name)
+
+
+def _has_alpha(im: Any) -> bool:
+    return any(band in ("A", "a") for band in im.getbands()) or "transparency" in im.info
+
+
+def _to_8bit(im: Any) -> Any:
+    """16-bit and float greyscale as 8-bit ``L``, scaled: a plain ``convert`` clips them white."""
+    if im.mode == "F":
+        high = im.getextrema()[1]
+        return (im.point(lambda v: v * 255) if high <= 1.0 else im).convert("L")
+    if im.mode.startswith("I"):
+        im = im.convert("I") if im.mode != "I" else im
+        if im.getextrema()[1] > 255:
+            im = im.point(lambda v: v / 256)
+        return im.convert("L")
+    return im
+
+
+def _upright(im: Any, data: bytes, fmt: str) -> tuple[Any, bytes]:
+    """Pixels turned as the EXIF orientation says, re-encoded without the tag."""
+    from PIL import ImageOps
+
+    turned = ImageOps.exif_transpose(im)
+    out = io.BytesIO()
+    options: dict[str, Any] = {"quality": 95}
+    if im.info.get("icc_profile"):
+        options["icc_profile"] = im.info["icc_profile"]  # keep the colours
+    turned.save(out, fmt.upper(), **options)
+    return turned, out.getvalue()
 
 
 def from_bytes(data: bytes, source: str = "bytes", field_name: str = "image") -> StartImage:
@@ -185,6 +263,9 @@ def from_bytes(data: bytes, source: str = "bytes", field_name: str = "image") ->
         with Image.open(io.BytesIO(data)) as im:
             width, height = im.size
             im.load()  # decodes fully: truncated files fail here, not on the server
+            if im.getexif().get(_ORIENTATION, 1) in range(2, 9):  # shown turned or mirrored
+                turned, data = _upright(im, data, fmt)
+                width, height = turned.size
     except Image.DecompressionBombError as exc:  # a few KB can claim billions of pixels
         raise ImageError(field_name, source, f"too many pixels ({exc})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
@@ -224,10 +305,11 @@ def fit_image(image: StartImage, max_chars: int) -> tuple[StartImage, str | None
 
     with Image.open(io.BytesIO(image.data or b"")) as src:
         src.load()
-        has_alpha = src.mode in ("RGBA", "LA") or "transparency" in src.info
-        work = src.convert("RGBA" if has_alpha else "RGB")
+        has_alpha = _has_alpha(src)
+        work = _to_8bit(src).convert("RGBA" if has_alpha else "RGB")
     out_fmt = "webp" if has_alpha else "jpeg"
-    scale = 1.0
+    # WebP stops at 16383 pixels a side: a wider image must be downscaled to be encoded at all.
+    scale = min(1.0, _WEBP_MAX_SIDE / max(work.size)) if out_fmt == "webp" else 1.0
     for quality in (92, 85):
         candidate = _encode(work, out_fmt, quality, scale)
         if _b64_len(candidate, out_fmt) <= max_chars:
