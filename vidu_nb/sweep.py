@@ -77,11 +77,11 @@ class SweepPlan(list[Img2VideoRequest]):
 def sweep(
     base: Img2VideoRequest,
     *,
-    prompts: Sequence[str | None] | None = None,
-    seeds: Sequence[int | None] | None = None,
-    durations: Sequence[int | None] | None = None,
-    resolutions: Sequence[str | None] | None = None,
-    models: Sequence[str] | None = None,
+    prompts: Iterable[str | None] | None = None,
+    seeds: Iterable[int | None] | None = None,
+    durations: Iterable[int | None] | None = None,
+    resolutions: Iterable[str | None] | None = None,
+    models: Iterable[str] | None = None,
     skip_invalid: bool = False,
 ) -> SweepPlan:
     """Every combination of the given lists applied to ``base`` (``None`` lists keep its value).
@@ -90,7 +90,7 @@ def sweep(
     listing all of them, unless ``skip_invalid`` is true: then they are left out and kept in
     ``plan.skipped`` with their reason.
     """
-    axes: dict[str, Sequence[Any]] = {}
+    axes: dict[str, list[Any]] = {}
     for name, values in (
         ("model", models),
         ("prompt", prompts),
@@ -100,11 +100,14 @@ def sweep(
     ):
         if values is None:
             continue
-        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        # Any collection will do (a list, a tuple, range, numpy array, pandas Series, set),
+        # but not text or a single value.
+        if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
             raise ValidationError(f"{name}s", values, "must be a list of values")
-        if len(values) == 0:
-            raise ValidationError(f"{name}s", values, "must hold at least one value")
-        axes[name] = list(dict.fromkeys(values))  # drop duplicates, keep order
+        given = list(values)
+        if not given:
+            raise ValidationError(f"{name}s", given, "must hold at least one value")
+        axes[name] = list(dict.fromkeys(given))  # drop duplicates, keep order
     names = list(axes)
     requests: list[Img2VideoRequest] = []
     combos: list[dict[str, Any]] = []
