@@ -30,12 +30,13 @@ from .errors import (
     ValidationError,
     ViduError,
     WaitTimeout,
+    error_for_status,
 )
 from .schedule import PollSchedule
 from .spec import ImageFittedWarning
 from .task import Task
 from .timing import Timing, Watch, task_key
-from .transport import RetryPolicy, Transport
+from .transport import Response, RetryPolicy, Transport, uncertain_submit
 
 if TYPE_CHECKING:
     from .simulator import Simulator
@@ -180,9 +181,15 @@ class ViduClient:
             warnings.warn(note, ImageFittedWarning, stacklevel=2)
         ref = client_ref or str(body["payload"])
         resp = self._transport.post(request.endpoint, body, client_ref=ref)
-        task = Task.from_response(resp.data, trace_id=resp.trace_id)
+        try:
+            data = _task_answer(resp, "submit")
+        except ServerError as exc:  # a 5xx inside a 200: as uncertain as a real 5xx
+            raise uncertain_submit(request.endpoint, ref, exc) from exc
+        task = Task.from_response(data, trace_id=resp.trace_id)
         if not task.id:
-            raise APIError(resp.status, "InvalidResponse", "submit answer has no task_id")
+            raise APIError(
+                resp.status, "InvalidResponse", "submit answer has no task_id", resp.trace_id
+            )
         if not task.payload:
             task = replace(task, payload=str(body["payload"]))
         log.info("submitted task %s (trace_id=%s, ref=%s)", task.id, resp.trace_id, ref)
@@ -190,9 +197,17 @@ class ViduClient:
 
     def get(self, task_or_id: Task | str) -> Task:
         """The task's current state (GET, retried on transient errors)."""
-        previous = task_or_id if isinstance(task_or_id, Task) else None
-        resp = self._transport.get(TASK_PATH.format(id=_task_id(task_or_id)))
-        return Task.from_response(resp.data, trace_id=resp.trace_id, previous=previous).bind(self)
+        return self._get(task_or_id)
+
+    def _get(self, task_or_id: Task | str, deadline: float | None = None) -> Task:
+        if isinstance(task_or_id, Task):
+            previous = task_or_id
+        else:  # an answer without ``id`` still belongs to the task asked for
+            previous = Task(id=_plain_id(task_or_id))
+        path = TASK_PATH.format(id=_task_id(task_or_id))
+        resp = self._transport.get(path, deadline=deadline)
+        data = _task_answer(resp, "query")
+        return Task.from_response(data, trace_id=resp.trace_id, previous=previous).bind(self)
 
     def cancel(self, task_or_id: Task | str) -> None:
         """Ask the service to cancel a task (documented for off-peak tasks only)."""
@@ -260,7 +275,7 @@ class ViduClient:
             retry_after = None
             sent = time.monotonic()
             try:
-                task = self.get(task)
+                task = self._get(task, deadline)
             except _TRANSIENT as exc:
                 retry_after = getattr(exc, "retry_after", None)
                 log.warning("checking task %s failed (%s); will retry", task.id, exc)
@@ -285,6 +300,37 @@ class ViduClient:
             except ViduError as exc:
                 log.warning("cancel of task %s after wait timeout failed: %s", task.id, exc)
         raise WaitTimeout(task.id, timeout, task.state, cancelled)
+
+
+def _task_answer(resp: Response, what: str) -> dict[str, Any]:
+    """The JSON object of a submit or query answer, or the error it really is.
+
+    A 2xx whose body is not a task (no ``task_id``/``id``/``state``) is either an error body
+    sent with a 200 (its ``code`` decides the exception, as the HTTP status would) or garbage.
+    """
+    data = resp.data
+    if not isinstance(data, dict):
+        raise APIError(
+            resp.status,
+            "InvalidResponse",
+            f"{what} answer is a JSON {type(data).__name__}, not an object",
+            resp.trace_id,
+        )
+    if any(data.get(k) not in (None, "") for k in ("task_id", "id", "state")):
+        return data
+    reason = str(data.get("reason") or "InvalidResponse")
+    message = str(data.get("message") or f"{what} answer has no task id or state")
+    code = _int_or_none(data.get("code"))
+    if code is not None and 400 <= code <= 599:
+        raise error_for_status(code, reason, message, resp.trace_id)
+    raise APIError(resp.status, reason, message, resp.trace_id)
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _plain_id(task_or_id: Task | str) -> str:

@@ -14,19 +14,20 @@ Every response and error keeps the service's trace id. The key is only ever put 
 
 from __future__ import annotations
 
-import base64
 import email.utils
 import html
 import json
 import logging
+import math
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -41,6 +42,7 @@ from .errors import (
     RateLimited,
     ServerError,
     SubmissionUncertain,
+    ValidationError,
     error_for_status,
 )
 
@@ -48,6 +50,8 @@ log = logging.getLogger("vidu_nb.transport")
 
 TRACE_HEADERS = ("x-trace-id", "trace-id", "x-request-id", "x-b3-traceid")
 USER_AGENT = "vidu-nb"
+#: The shortest connect/read timeout a deadline-bounded attempt gets (seconds).
+MIN_ATTEMPT_TIMEOUT = 1.0
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,22 @@ def direct_if_loopback(url: str) -> dict[str, Any] | None:
     return {"http": None, "https": None} if is_loopback_url(url) else None
 
 
+def check_timeout(timeout: Any) -> float | tuple[float, float]:
+    """``timeout`` as requests takes it: seconds > 0, or a ``(connect, read)`` pair of them.
+
+    Checked up front: requests would only reject a bad value with a bare ``ValueError`` on
+    every call, and ``None`` (wait forever) would let one stalled answer hang a notebook."""
+    limit = "must be seconds > 0, or a (connect, read) pair of them"
+    parts = timeout if isinstance(timeout, tuple) else (timeout,)
+    if len(parts) != (2 if isinstance(timeout, tuple) else 1) or not all(
+        isinstance(t, (int, float)) and not isinstance(t, bool) and 0 < t < math.inf for t in parts
+    ):
+        raise ValidationError("timeout", timeout, limit)
+    if isinstance(timeout, tuple):
+        return (float(timeout[0]), float(timeout[1]))
+    return float(timeout)
+
+
 class Transport:
     """A ``requests.Session`` wrapper bound to one base URL and key."""
 
@@ -131,7 +151,7 @@ class Transport:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.auth_scheme = auth_scheme
-        self.timeout = timeout
+        self.timeout = check_timeout(timeout)
         self.retry = retry or RetryPolicy()
         self._key = api_key
         self._sleep = sleep
@@ -156,15 +176,23 @@ class Transport:
         self.session.close()
 
     # -- public verbs --------------------------------------------------------------------
-    def get(self, path: str) -> Response:
-        """GET with retries on 429, 5xx, connection errors and read timeouts."""
+    def get(self, path: str, *, deadline: float | None = None) -> Response:
+        """GET with retries on 429, 5xx, connection errors and read timeouts.
+
+        ``deadline`` (a ``time.monotonic()`` value) bounds the whole call: no retry is slept
+        into past it and each attempt's timeouts are cut to the time left (never below
+        ``MIN_ATTEMPT_TIMEOUT``), so a caller with its own timeout is not held for minutes.
+        """
         for attempt in self._attempts():
             try:
-                return self._send("GET", path)
+                return self._send("GET", path, timeout=self._timeout_until(deadline))
             except (RateLimited, ServerError, ConnectionFailed) as exc:
                 if not self._may_retry(attempt, exc):
                     raise
-                self._pause("GET", path, attempt, exc)
+                delay = self.retry.delay(attempt, getattr(exc, "retry_after", None))
+                if deadline is not None and time.monotonic() + delay >= deadline:
+                    raise
+                self._pause("GET", path, attempt, exc, delay)
         raise AssertionError("unreachable")
 
     def post(self, path: str, body: Any, *, client_ref: str = "", submit: bool = True) -> Response:
@@ -187,7 +215,7 @@ class Transport:
             except (ServerError, ConnectionFailed) as exc:
                 if not submit:
                     raise
-                raise _uncertain(path, client_ref, exc) from exc
+                raise uncertain_submit(path, client_ref, exc) from exc
         raise AssertionError("unreachable")
 
     # -- internals -----------------------------------------------------------------------
@@ -200,19 +228,38 @@ class Transport:
         retry_after = getattr(exc, "retry_after", None)
         return retry_after is None or retry_after <= self.retry.max_retry_after
 
-    def _pause(self, method: str, path: str, attempt: int, exc: Exception) -> None:
-        delay = self.retry.delay(attempt, getattr(exc, "retry_after", None))
+    def _pause(
+        self, method: str, path: str, attempt: int, exc: Exception, delay: float | None = None
+    ) -> None:
+        if delay is None:
+            delay = self.retry.delay(attempt, getattr(exc, "retry_after", None))
         log.info("%s %s: %s; retry %d in %.2f s", method, path, exc, attempt + 1, delay)
         self._sleep(delay)
 
-    def _send(self, method: str, path: str, body: Any = None) -> Response:
+    def _timeout_until(self, deadline: float | None) -> float | tuple[float, float]:
+        if deadline is None:
+            return self.timeout
+        connect, read = self.timeout if isinstance(self.timeout, tuple) else (self.timeout,) * 2
+        left = max(deadline - time.monotonic(), MIN_ATTEMPT_TIMEOUT)
+        return (min(connect, left), min(read, left))
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        timeout: float | tuple[float, float] | None = None,
+    ) -> Response:
         url = self.base_url + path
         with self._count_lock:
             self.requests_sent += 1
         started = time.monotonic()
         failure: Exception | None = None
         try:
-            resp = self.session.request(method, url, json=body, timeout=self.timeout)
+            resp = self.session.request(
+                method, url, json=body, timeout=self.timeout if timeout is None else timeout
+            )
         except requests.exceptions.RequestException as exc:
             failure = self._connection_failure(method, path, exc)
         if failure is not None:
@@ -233,9 +280,6 @@ class Transport:
             meta = data.get("metadata")
             if isinstance(meta, dict) and meta.get("trace_id"):
                 trace_id = str(meta["trace_id"])
-        # A server (or a proxy, or a wrong base URL) that echoes the Authorization header must
-        # not get the key into errors, logs, tasks or the task log: scrub what came back.
-        text, data, trace_id = self._scrub(text), self._scrub_data(data), self._scrub(trace_id)
         log.debug(
             "%s %s -> %d in %.3f s (trace_id=%s)", method, path, resp.status_code, elapsed, trace_id
         )
@@ -267,40 +311,17 @@ class Transport:
             reason = str(data.get("reason") or reason)
             message = str(data.get("message") or "")
         elif text.strip():
-            message = _snippet(self._scrub(text))
+            message = _snippet(readable_text(text))
         retry_after = parse_retry_after(resp.headers.get("Retry-After"))
         error = error_for_status(
-            resp.status_code, self._scrub(reason), self._scrub(message), trace_id, retry_after
+            resp.status_code, reason, self._scrub(message), trace_id, retry_after
         )
         log.info("%s %s: %s", resp.request.method, _path_of(resp.request.url), error)
         return error
 
     def _scrub(self, text: str) -> str:
-        """``text`` without the key, also HTML-, URL-, JSON- or base64-encoded."""
-        for form in key_forms(self.auth_scheme, self._key.reveal()):
-            if form in text:
-                text = text.replace(form, "<redacted>")
-        return text
-
-    def _scrub_data(self, data: Any) -> Any:
-        if isinstance(data, str):
-            return self._scrub(data)
-        if isinstance(data, dict):
-            return {self._scrub_data(k): self._scrub_data(v) for k, v in data.items()}
-        if isinstance(data, list):
-            return [self._scrub_data(v) for v in data]
-        return data
-
-
-def key_forms(scheme: str, key: str) -> list[str]:
-    """The ways a server may echo a key back (longest first, so none is half replaced)."""
-    if not key:
-        return []
-    forms = {key, html.escape(key), quote(key, safe=""), quote_plus(key), json.dumps(key)[1:-1]}
-    for text in (key, f"{scheme} {key}"):
-        b64 = base64.b64encode(text.encode()).decode()
-        forms.update((b64, b64.rstrip("=")))
-    return sorted(forms, key=len, reverse=True)
+        key = self._key.reveal()
+        return text.replace(key, "<redacted>") if key and key in text else text
 
 
 class _NotSent(Exception):
@@ -355,7 +376,8 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
-def _uncertain(path: str, client_ref: str, exc: Exception) -> SubmissionUncertain:
+def uncertain_submit(path: str, client_ref: str, exc: Exception) -> SubmissionUncertain:
+    """The error for a submit that may have created a task (it is never sent again)."""
     how = (
         f"look for a task whose payload is {client_ref!r} (it is echoed in the task and in "
         "callbacks) before submitting again"
@@ -388,6 +410,21 @@ def _describe(exc: BaseException) -> str:
         if isinstance(e, NewConnectionError):
             return "connection refused or host unreachable"
     return f"connection error: {exc}"
+
+
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_TAGS = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]*>", re.IGNORECASE | re.DOTALL)
+
+
+def readable_text(text: str) -> str:
+    """A non-JSON error body as words: an HTML page (a gateway's 502/504) gives its title,
+    or its text without tags; anything else is returned as it is."""
+    head = text.lstrip()[:200].lower()
+    if not (head.startswith("<") and ("<html" in head or "<!doctype" in head or "<h" in head)):
+        return text
+    title = _TITLE.search(text)
+    words = " ".join(html.unescape(_TAGS.sub(" ", title.group(1) if title else text)).split())
+    return words or text
 
 
 def _snippet(text: str, limit: int = 200) -> str:
