@@ -14,6 +14,7 @@ Every response and error keeps the service's trace id. The key is only ever put 
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import html
 import json
@@ -27,7 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -280,6 +281,9 @@ class Transport:
             meta = data.get("metadata")
             if isinstance(meta, dict) and meta.get("trace_id"):
                 trace_id = str(meta["trace_id"])
+        # A server (or a proxy, or a wrong base URL) that echoes the Authorization header must
+        # not get the key into errors, logs, tasks or the task log: scrub what came back.
+        text, data, trace_id = self._scrub(text), self._scrub_data(data), self._scrub(trace_id)
         log.debug(
             "%s %s -> %d in %.3f s (trace_id=%s)", method, path, resp.status_code, elapsed, trace_id
         )
@@ -311,17 +315,40 @@ class Transport:
             reason = str(data.get("reason") or reason)
             message = str(data.get("message") or "")
         elif text.strip():
-            message = _snippet(readable_text(text))
+            message = _snippet(self._scrub(readable_text(text)))
         retry_after = parse_retry_after(resp.headers.get("Retry-After"))
         error = error_for_status(
-            resp.status_code, reason, self._scrub(message), trace_id, retry_after
+            resp.status_code, self._scrub(reason), self._scrub(message), trace_id, retry_after
         )
         log.info("%s %s: %s", resp.request.method, _path_of(resp.request.url), error)
         return error
 
     def _scrub(self, text: str) -> str:
-        key = self._key.reveal()
-        return text.replace(key, "<redacted>") if key and key in text else text
+        """``text`` without the key, also HTML-, URL-, JSON- or base64-encoded."""
+        for form in key_forms(self.auth_scheme, self._key.reveal()):
+            if form in text:
+                text = text.replace(form, "<redacted>")
+        return text
+
+    def _scrub_data(self, data: Any) -> Any:
+        if isinstance(data, str):
+            return self._scrub(data)
+        if isinstance(data, dict):
+            return {self._scrub_data(k): self._scrub_data(v) for k, v in data.items()}
+        if isinstance(data, list):
+            return [self._scrub_data(v) for v in data]
+        return data
+
+
+def key_forms(scheme: str, key: str) -> list[str]:
+    """The ways a server may echo a key back (longest first, so none is half replaced)."""
+    if not key:
+        return []
+    forms = {key, html.escape(key), quote(key, safe=""), quote_plus(key), json.dumps(key)[1:-1]}
+    for text in (key, f"{scheme} {key}"):
+        b64 = base64.b64encode(text.encode()).decode()
+        forms.update((b64, b64.rstrip("=")))
+    return sorted(forms, key=len, reverse=True)
 
 
 class _NotSent(Exception):
