@@ -202,3 +202,37 @@ def test_wait_deadline_is_not_slept_past_for_retry_after(sim, request_):
     # Before: four Retry-After sleeps of 2 s inside one check.
     assert c.requests_sent - sent <= 2
     assert elapsed < 1.9
+
+
+# -- field shapes a task answer may take ------------------------------------------------------
+@pytest.mark.parametrize("creations", [None, {}, "", ["http://cdn.example/v.mp4"], [None]])
+def test_odd_creations_values_are_no_creations_yet(service, client, creations):
+    service.answer(TASK, 200, {"id": "t1", "state": "processing", "creations": creations})
+    task = client.get("t1")  # a dict or a list of strings was an AttributeError
+    assert task.state == "processing" and task.creations == () and task.video_url == ""
+
+
+def test_null_echo_fields_keep_what_the_submit_answer_said(service, client, request_):
+    service.answer(
+        SUBMIT,
+        200,
+        {
+            "task_id": "t1",
+            "state": "created",
+            "seed": 123456789,
+            "off_peak": True,
+            "credits": 10,
+            "created_at": "2025-01-01t15:41:31.968916z",
+        },
+    )
+    task = client.submit(request_)
+    assert task.created_at is not None and task.created_at.utcoffset() is not None
+    service.answer(
+        TASK,
+        200,
+        {"id": "t1", "state": "queueing", "seed": None, "off_peak": None, "credits": None},
+    )
+    queried = client.get(task)
+    assert (queried.seed, queried.off_peak, queried.credits) == (123456789, True, 10)
+    service.answer(TASK, 200, {"id": "t1", "state": "queueing", "off_peak": "false"})
+    assert client.get(task).off_peak is False

@@ -67,25 +67,26 @@ class Task:
             if key not in ("task_id", "id", "state", "credits", "err_code", "creations"):
                 echo[key] = value
         echo.pop("images", None)  # base64 image data is large and never needed back
-        creations = tuple(Creation.from_dict(c) for c in (data.get("creations") or []))
+        raw = data.get("creations")
+        items = raw if isinstance(raw, list) else []  # null, {} or a stray string: none yet
+        creations = tuple(Creation.from_dict(c) for c in items if isinstance(c, dict))
         if not creations and previous:
             creations = previous.creations
         traces = previous.trace_ids if previous else ()
         if trace_id and trace_id not in traces:
             traces = (*traces, trace_id)
-        seed = data.get("seed", previous.seed if previous else None)
         return cls(
             id=task_id,
             state=str(data.get("state") or (previous.state if previous else "created")),
             credits=_int_or(data.get("credits"), previous.credits if previous else None),
             err_code=str(data.get("err_code") or ""),
             creations=creations,
-            seed=_int_or(seed, None),
+            seed=_int_or(data.get("seed"), previous.seed if previous else None),
             model=str(data.get("model") or (previous.model if previous else "")),
             created_at=_parse_time(data.get("created_at"))
             or (previous.created_at if previous else None),
             payload=str(data.get("payload") or (previous.payload if previous else "")),
-            off_peak=data.get("off_peak", previous.off_peak if previous else None),
+            off_peak=_bool_or(data.get("off_peak"), previous.off_peak if previous else None),
             request=echo,
             trace_ids=traces,
             _client=previous._client if previous else None,
@@ -161,10 +162,20 @@ def _int_or(value: Any, default: int | None) -> int | None:
         return default
 
 
+def _bool_or(value: Any, default: bool | None) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return default
+
+
 def _parse_time(value: Any) -> datetime | None:
     if not value or not isinstance(value, str):
         return None
-    text = value.strip().replace("Z", "+00:00")
+    text = value.strip().upper().replace("Z", "+00:00")  # RFC 3339 allows "t" and "z"
     try:
         return datetime.fromisoformat(text)
     except ValueError:
