@@ -15,7 +15,12 @@ def credits_table(log: Any, by: str | list[str] = "model", **filters: Any) -> An
 
     Group labels (experiment names are free text) are HTML-escaped: Styler does not by default.
     """
+    import pandas as pd
+
     totals = ledger_for(log).totals(by, **filters)
+    # All zero (only failed or pending tasks): pandas would divide by a zero range and warn.
+    top = totals["credits"].max()
+    vmax = 1 if pd.isna(top) or top <= 0 else None
     caption = f"Credits by {by if isinstance(by, str) else ', '.join(by)}"
     return (
         totals.style.format(
@@ -24,7 +29,7 @@ def credits_table(log: Any, by: str | list[str] = "model", **filters: Any) -> An
             escape="html",
         )
         .format_index(escape="html", na_rep="\u2014")
-        .bar(subset=["credits"], color="#8ab4f8")
+        .bar(subset=["credits"], color="#8ab4f8", vmax=vmax)
         .set_caption(esc(caption))
     )
 
