@@ -28,3 +28,13 @@ def test_an_unanswered_submission_sits_under_the_seed_it_asked_for(live, png_byt
     assert grid.col_titles == ["seed=1", "seed=2"]  # not a third column "seed: default"
     assert sorted(item["state"] for item in grid.items) == ["success", "uncertain"]
     assert run.compare().row_titles == ["seed=1", "seed=2"]
+
+
+def test_a_missing_combination_is_an_empty_cell_without_a_task_line(live, png_bytes):
+    _sim, client, log, poller = live
+    base = Img2VideoRequest(image=png_bytes, model="viduq2-turbo", duration=2)
+    poller.submit_many([base.replace(prompt="a", seed=1), base.replace(prompt="b", seed=2)])
+    assert poller.wait_all(30)
+    grid = compare(log.to_frame(), rows="prompt", cols="seed", log=log)
+    assert [item["state"] for item in grid.items] == ["success", "empty", "empty", "success"]
+    assert [bool(item["meta"]) for item in grid.items] == [True, False, False, True]

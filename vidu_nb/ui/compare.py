@@ -152,10 +152,14 @@ def compare(
     text = [label_for(v.row, keys) if v is not None else "" for v in plan.cells]
     if not plan.in_headers:  # with headers an empty label is right: they say it all
         text = [t or v.task_id for t, v in zip(text, filled, strict=True)]
+    entries = entries_for(filled, text)
+    for (item, _src), cell in zip(entries, plan.cells, strict=True):
+        if cell is None:  # a missing combination is no task: no state, credits or time line
+            item["meta"] = []
     with grid.hold_sync():  # one message, one redraw in the browser
         grid.cols, grid.note = plan.cols, ""
         grid.row_titles, grid.col_titles = plan.row_titles, plan.col_titles
-        grid.set_players(entries_for(filled, text))
+        grid.set_players(entries)
     return grid
 
 
