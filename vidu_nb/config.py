@@ -34,6 +34,8 @@ ENV_BASE_URL = "VIDU_BASE_URL"
 ENV_AUTH_SCHEME = "VIDU_AUTH_SCHEME"
 ENV_SIM_SPEED = "VIDU_SIM_SPEED"
 _REDACTED = "<redacted>"
+#: Where every API path starts; dropped from the end of a base URL that repeats it.
+API_ROOT = "/ent/v2"
 
 
 class Secret:
@@ -131,7 +133,8 @@ class ClientConfig:
 
 
 def normalise_base_url(url: str) -> str:
-    """Check a base URL and drop its trailing slash; a path prefix (``/vidu``) is kept."""
+    """Check a base URL and drop its trailing slash and a trailing ``/ent/v2``; a path prefix
+    (``/vidu``) is kept."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError(
@@ -145,7 +148,12 @@ def normalise_base_url(url: str) -> str:
         raise ValidationError(
             "base_url", url, "must use https (plain http only for loopback hosts)"
         )
-    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+    path = parts.path.rstrip("/")
+    # The API paths start with /ent/v2: a base URL copied with them (".../vidu/ent/v2") would
+    # double them and every call would be a 404.
+    if path.lower().endswith(API_ROOT):
+        path = path[: -len(API_ROOT)].rstrip("/")
+    return f"{parts.scheme}://{parts.netloc}{path}"
 
 
 def env_sim_speed(env: Mapping[str, str] | None = None) -> float | None:
