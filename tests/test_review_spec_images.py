@@ -156,3 +156,14 @@ def test_directory_named_like_an_image(tmp_path):
     os.mkdir(folder)
     with pytest.raises(ImageError):
         Img2VideoRequest(image=folder)
+
+
+@pytest.mark.parametrize("size", [(4000, 1000), (1000, 4000)])
+def test_downscaled_image_at_the_ratio_limit_stays_within_it(size):
+    """Rounding both sides can step over 4:1 (4000x1000 -> 1090x272 is 4.007)."""
+    img = load_image(make_image(*size))
+    for budget in (8000, 5000):
+        fitted, note = fit_image(img, budget)
+        assert note is not None and "downscaled" in note
+        sent = load_image(fitted.to_data_uri())  # the same check the service makes
+        assert (sent.width, sent.height) == (fitted.width, fitted.height)

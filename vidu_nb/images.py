@@ -326,11 +326,18 @@ def _encode(im: Any, fmt: str, quality: int, scale: float) -> bytes:
     from PIL import Image
 
     if scale < 1.0:
-        size = (max(1, round(im.width * scale)), max(1, round(im.height * scale)))
-        im = im.resize(size, Image.Resampling.LANCZOS)
+        im = im.resize(_scaled_size(im.size, scale), Image.Resampling.LANCZOS)
     out = io.BytesIO()
     im.save(out, fmt.upper(), quality=quality)
     return out.getvalue()
+
+
+def _scaled_size(size: tuple[int, int], scale: float) -> tuple[int, int]:
+    """``size`` times ``scale``, rounded without leaving 1:4 to 4:1 (4000x1000 at 0.2725 would
+    round to 1090x272, a ratio of 4.007 the service refuses)."""
+    width, height = (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
+    most = int(MAX_RATIO)
+    return min(width, most * height), min(height, most * width)
 
 
 def _b64_len(data: bytes, fmt: str) -> int:
@@ -340,7 +347,7 @@ def _b64_len(data: bytes, fmt: str) -> int:
 def _fitted(
     original: StartImage, data: bytes, fmt: str, size: tuple[int, int], scale: float, quality: int
 ) -> tuple[StartImage, str]:
-    width, height = (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
+    width, height = _scaled_size(size, scale) if scale < 1.0 else size
     fitted = StartImage(source=original.source, data=data, format=fmt, width=width, height=height)
     what = f"re-encoded as {fmt.upper()} (quality {quality})"
     if scale < 1.0:
