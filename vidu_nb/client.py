@@ -200,10 +200,8 @@ class ViduClient:
         return self._get(task_or_id)
 
     def _get(self, task_or_id: Task | str, deadline: float | None = None) -> Task:
-        if isinstance(task_or_id, Task):
-            previous = task_or_id
-        else:  # an answer without ``id`` still belongs to the task asked for
-            previous = Task(id=_plain_id(task_or_id))
+        # An answer without ``id`` still belongs to the task asked for.
+        previous = task_or_id if isinstance(task_or_id, Task) else Task(id=_plain_id(task_or_id))
         path = TASK_PATH.format(id=_task_id(task_or_id))
         resp = self._transport.get(path, deadline=deadline)
         data = _task_answer(resp, "query")
