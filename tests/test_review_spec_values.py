@@ -97,3 +97,14 @@ def test_replace_with_new_images_list(png_bytes):
     assert (r.start_image.width, r.start_image.height, r.seed) == (200, 400, 2)
     with pytest.raises(ValidationError):
         r.replace(duration=np.int64(99))  # still checked
+
+
+def test_prompt_with_half_an_emoji_is_refused_before_the_log(png_bytes, tmp_path):
+    """A lone surrogate cannot be stored (SQLite needs UTF-8) nor sent: refuse it up front."""
+    whole = Img2VideoRequest(image=png_bytes, prompt="a fox \U0001f98a" * 2)
+    with TaskLog(tmp_path / "t.db") as log:
+        log.record_queued(whole, "ref-1", owner="me")
+        assert log.df.iloc[-1]["prompt"] == whole.prompt
+    with pytest.raises(ValidationError) as exc:
+        Img2VideoRequest(image=png_bytes, prompt="a fox \ud83e")
+    assert exc.value.field == "prompt" and "surrogate" in str(exc.value)

@@ -257,6 +257,8 @@ def _check_fields(req: Img2VideoRequest, spec: ModelSpec) -> None:
     for name in ("audio", "is_rec", "bgm", "off_peak"):
         _check_type(getattr(req, name), name, bool)
     _check_type(req.voice_id, "voice_id", str)
+    for name in ("prompt", "voice_id", "payload", "callback_url"):
+        _check_text(getattr(req, name), name)
     if req.duration is not None:
         if type(req.duration) is not int:
             raise ValidationError("duration", req.duration, "must be an integer number of seconds")
@@ -294,6 +296,18 @@ def _check_fields(req: Img2VideoRequest, spec: ModelSpec) -> None:
 def _check_type(value: Any, name: str, kind: type) -> None:
     if value is not None and type(value) is not kind:
         raise ValidationError(name, value, f"must be {kind.__name__}")
+
+
+def _check_text(value: Any, name: str) -> None:
+    """Text must be valid Unicode: a lone surrogate (half an emoji, cut by a JavaScript-side
+    slice) cannot be encoded as UTF-8 for the service or the task log."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValidationError(
+                name, value, f"holds an unpaired surrogate at position {exc.start}"
+            ) from None
 
 
 def _check_enum(value: Any, name: str, allowed: tuple[str, ...]) -> None:
