@@ -292,8 +292,15 @@ class Img2VideoForm(w.VBox):
         options = [(_seed_choice(r.task_id, int(r.seed)), int(r.seed)) for r in done.itertuples()]
         with self.hold_sync():
             if list(self.reuse.options) != options:  # the newest finished task is selected
+                # ...unless the user picked an older one: a task finishing meanwhile must not
+                # swap it for another seed under the "Use its seed" button.
+                picked = self.reuse.label if self.reuse.index else None
+                labels = [label for label, _seed in options]
                 self.reuse.options = options
-                self.reuse.value = options[0][1] if options else None
+                if picked in labels:
+                    self.reuse.index = labels.index(picked)
+                else:
+                    self.reuse.value = options[0][1] if options else None
             self.reuse.disabled = self.reuse_button.disabled = not options
 
     def _listen(self) -> None:
