@@ -106,6 +106,7 @@ class TaskCard(w.VBox):
         self._cancel.on_click(lambda _b: self.cancel())
         self._player_box = vbox()
         self._player_key: tuple[Any, ...] | None = None
+        self._cancel_error = ""  # why the last Cancel click failed (kept across redraws)
         self._state_class = ""
         super().__init__(
             [
@@ -149,7 +150,8 @@ class TaskCard(w.VBox):
         self._header.value = parts["header"]
         self._steps.value = parts["steps"]
         self._details.value = parts["details"]
-        self._error.value = parts["error"]
+        note = self._cancel_error if not view.done else ""
+        self._error.value = parts["error"] + note
         reached, _ = view.progress()
         self._bar.value = reached
         self._bar.bar_style = _BAR_STYLE.get(view.state, "info")
@@ -175,8 +177,10 @@ class TaskCard(w.VBox):
             else:
                 self.client.cancel(self.task_id)
         except Exception as exc:  # shown on the card, not raised into the widget callback
-            self._error.value = f"<span class='vidu-card-error-text'>cancel: {esc(exc)}</span>"
+            self._cancel_error = f"<span class='vidu-card-error-text'>cancel: {esc(exc)}</span>"
+            self.render()
         else:
+            self._cancel_error = ""
             self._cancel.disabled = True
             self._cancel.description = "Cancel requested"
 
