@@ -236,3 +236,15 @@ def test_every_error_survives_a_pickle_round_trip(png_bytes):
         assert type(copy) is type(exc) and copy.args == exc.args and str(copy) == str(exc)
         assert vars(copy) == vars(exc)
         assert_clean(error_texts(exc), type(exc).__name__)
+
+
+def test_a_short_local_key_does_not_blank_ordinary_text(png_bytes):
+    """The simulator's default key is a word a prompt may hold; echoes must come back whole."""
+    from vidu_nb.simulator import Simulator
+
+    prompt = "a sign that reads sim-key, then fog"
+    with Simulator(speed=200, video_height=64) as sim, ViduClient.for_simulator(sim) as client:
+        assert sim.api_key == "sim-key"
+        task = client.submit(Img2VideoRequest(image=png_bytes, prompt=prompt, duration=1))
+        assert task.request.get("prompt") == prompt
+        assert client.wait(task, timeout=30).succeeded

@@ -340,6 +340,9 @@ class Transport:
         return data
 
 
+MIN_SCRUBBED = 8
+
+
 def key_forms(scheme: str, key: str) -> list[str]:
     """The ways a server may echo a key back (longest first, so none is half replaced)."""
     if not key:
@@ -348,7 +351,9 @@ def key_forms(scheme: str, key: str) -> list[str]:
     for text in (key, f"{scheme} {key}"):
         b64 = base64.b64encode(text.encode()).decode()
         forms.update((b64, b64.rstrip("=")))
-    return sorted(forms, key=len, reverse=True)
+    # A form this short is ordinary text (the local simulator's key is "sim-key"): blanking it
+    # would corrupt echoed prompts while protecting no real key.
+    return sorted((f for f in forms if len(f) >= MIN_SCRUBBED), key=len, reverse=True)
 
 
 class _NotSent(Exception):
