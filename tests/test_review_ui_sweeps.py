@@ -48,3 +48,15 @@ def test_the_sweep_panel_never_submits_a_plan_made_before_an_edit(live, png_byte
     run = panel.submit()
     assert run is not None and [r.duration for r in run.plan] == [4, 4, 4]
     run.wait(30)
+
+
+def test_a_finished_sweep_stops_listening_to_the_poller(live, png_bytes):
+    """Past sweeps must not re-read their tasks on every later event of the poller."""
+    _sim, client, log, poller = live
+    base = Img2VideoRequest(image=png_bytes, model="viduq2-turbo", duration=1)
+    runs = [run_sweep(sweep(base, seeds=[i, i + 10]), poller=poller, grid=False) for i in (1, 2)]
+    for run in runs:
+        run.wait(30)
+    assert until(lambda: not any(run.session.hub.subscribed for run in runs))
+    assert poller.submit(base) and poller.wait_all(30)
+    assert [run.counts() for run in runs] == [{"success": 2}, {"success": 2}]

@@ -18,23 +18,54 @@ from .session import Session
 
 
 class Hub:
-    """Fans poller events out to registered cards and listeners."""
+    """Fans poller events out to registered cards and listeners.
+
+    Subscribed to the poller only while something is registered: a finished sweep removes
+    its listener, so past sweeps cost the poller thread nothing.
+    """
 
     def __init__(self, poller: Any) -> None:
+        self._poller = poller
         self._cards: dict[str, weakref.WeakSet[TaskCard]] = {}
         self._listeners: list[Callable[[Any], object]] = []
         self._lock = threading.Lock()
-        self.unsubscribe = poller.subscribe(self.on_event)
+        self._unsubscribe: Callable[[], None] | None = None
+        self._subscribe()
+
+    @property
+    def subscribed(self) -> bool:
+        return self._unsubscribe is not None
+
+    def _subscribe(self) -> None:
+        if self._unsubscribe is None:
+            self._unsubscribe = self._poller.subscribe(self.on_event)
+
+    def unsubscribe(self) -> None:
+        with self._lock:
+            stop, self._unsubscribe = self._unsubscribe, None
+        if stop is not None:
+            stop()
 
     def add_card(self, card: TaskCard) -> None:
         with self._lock:
             for key in (card.handle, card.task_id):
                 if key:
                     self._cards.setdefault(key, weakref.WeakSet()).add(card)
+            self._subscribe()
 
     def add_listener(self, callback: Callable[[Any], object]) -> None:
         with self._lock:
             self._listeners.append(callback)
+            self._subscribe()
+
+    def remove_listener(self, callback: Callable[[Any], object]) -> None:
+        """Forget ``callback``; with nothing left to update, stop listening to the poller."""
+        with self._lock:
+            if callback in self._listeners:
+                self._listeners.remove(callback)
+            idle = not self._listeners and not any(len(c) for c in self._cards.values())
+        if idle:
+            self.unsubscribe()
 
     def on_event(self, event: Any) -> None:
         """Called on the poller's thread; widget trait changes from threads are synced."""

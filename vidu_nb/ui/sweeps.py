@@ -80,6 +80,9 @@ class SweepRun(w.VBox):
         self.text.value = esc(f"{finished}/{len(self.plan)} finished ({parts})")
         if finished == len(self.plan):
             self._done.set()
+            from .live import hub_for
+
+            hub_for(self.session).remove_listener(self.update)  # nothing more to redraw
             if self.show_grid and not self._compared:
                 self._compared = True
                 self.grid_box.children = (self.compare(),)
