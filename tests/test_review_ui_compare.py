@@ -38,3 +38,20 @@ def test_a_missing_combination_is_an_empty_cell_without_a_task_line(live, png_by
     grid = compare(log.to_frame(), rows="prompt", cols="seed", log=log)
     assert [item["state"] for item in grid.items] == ["success", "empty", "empty", "success"]
     assert [bool(item["meta"]) for item in grid.items] == [True, False, False, True]
+
+
+def test_a_misspelled_row_or_column_name_is_an_error_naming_the_argument(live, png_bytes):
+    _sim, client, log, poller = live
+    base = Img2VideoRequest(image=png_bytes, model="viduq2-turbo", duration=1)
+    run = run_sweep(sweep(base, seeds=[1, 2]), poller=poller, experiment="typo", grid=False)
+    run.wait(30)
+    df = log.to_frame(experiment="typo")
+    from vidu_nb.errors import ValidationError
+
+    with pytest.raises(ValidationError, match=r"cols='sed'.*not a field"):
+        compare(df, cols="sed", log=log)
+    with pytest.raises(ValidationError, match=r"rows='Seed'"):
+        compare(df, rows="Seed", log=log)
+    assert compare(df, rows="experiment", cols="seed", log=log).col_titles == ["seed=1", "seed=2"]
+    tasks = [client.get(t) for t in df["task_id"]]  # service answers: any label field is known
+    assert len(compare(tasks, rows="audio").items) == 2

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..sweep import label_for
+from ..errors import ValidationError
+from ..sweep import LABEL_FIELDS, label_for
 from .player import VideoGrid, entries_for
 from .rows import TaskView, labels
 
@@ -61,6 +62,9 @@ class Arrangement:
     in_headers: tuple[str, ...] = ()
 
 
+FIELD_HINT = ", ".join(LABEL_FIELDS[:5]) + ", experiment"
+
+
 def arrange(
     views: Sequence[TaskView], rows: str | None = None, cols: str | int | None = None
 ) -> Arrangement:
@@ -69,6 +73,10 @@ def arrange(
         return Arrangement(list(views), max(1, cols))
     if rows is None and cols is None:
         return Arrangement(list(views), min(3, max(1, len(views))))
+    for name, wanted in (("rows", rows), ("cols", cols)):
+        known = wanted in LABEL_FIELDS or any(wanted in v.row for v in views)
+        if wanted and not known:  # a typo would silently make one "name: default" row
+            raise ValidationError(name, wanted, f"not a field of these tasks; e.g. {FIELD_HINT}")
     row_keys = _distinct(v.get(rows) for v in views) if rows else [None]
     col_keys = _distinct(v.get(cols) for v in views) if cols else [None]
     by_cell: dict[tuple[Any, Any], list[TaskView]] = {}
