@@ -36,7 +36,8 @@ class Store:
     """One SQLite file opened in WAL mode, its schema brought up to date, shared by threads."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        self.path = Path(path) if path is not None else default_log_path()
+        # Absolute at once: a notebook's `%cd` must not move the cache, owners or timings.
+        self.path = (Path(path) if path is not None else default_log_path()).absolute()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._writes = 0
