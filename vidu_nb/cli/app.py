@@ -37,8 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="vidu-nb",
         description="Experiment with Vidu image-to-video generation (simulator when no "
         "VIDU_API_KEY is set: nothing is charged).",
-        epilog="Exit codes: 0 ok, 2 bad input, 3 API error, 4 task failed, 5 timeout, "
-        "130 interrupted.",
+        epilog="Exit codes: 0 ok, 1 other error (e.g. a file that cannot be written), 2 bad "
+        "input, 3 API error, 4 task failed, 5 timeout, 130 interrupted.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -56,7 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _simulator(args: argparse.Namespace) -> int:
     from ..simulator.__main__ import main as simulator_main
 
-    return simulator_main(args.extra)
+    try:
+        return simulator_main(args.extra)
+    except (ValueError, OverflowError) as exc:  # a setting the simulator refuses (speed, port)
+        raise UsageError(str(exc)) from exc
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -91,6 +94,9 @@ def run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) 
             if isinstance(exc, SystemExit):
                 raise
             message, code = describe(exc)
+            hint = getattr(args, "timeout_hint", "")
+            if hint and isinstance(exc, WaitTimeout):
+                message = f"{exc}; {hint}"
             _error(message, args)
             return code
 

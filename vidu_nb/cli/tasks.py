@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
+import sqlite3
 import sys
 import threading
 import time
@@ -95,8 +98,16 @@ def _log_option(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _client() -> Any:
+def _client(task_id: str | None = None) -> Any:
     from ..client import ViduClient
+
+    if task_id is not None and ClientConfig.resolve().embedded:
+        # A fresh in-process simulator knows no task: every id would be a 404.
+        raise UsageError(
+            f"no {ENV_API_KEY} or {ENV_BASE_URL} is set, so there is no service that knows "
+            f"task {task_id}: set {ENV_API_KEY} for the Vidu API, or {ENV_BASE_URL} to the "
+            "`vidu-nb simulator` the task was submitted to"
+        )
 
     client = ViduClient()  # polls a loopback simulator at $VIDU_SIM_SPEED's pace
     if client.is_simulated and not client.config.embedded:
@@ -105,9 +116,46 @@ def _client() -> Any:
 
 
 def _open_log(path: str | None) -> Any:
-    from ..tasklog import TaskLog
+    from ..tasklog import TaskLog, default_log_path
 
-    return TaskLog(path)
+    where = Path(path) if path else default_log_path()
+    _not_a_folder(where)
+    try:
+        return TaskLog(path)
+    except sqlite3.DatabaseError as exc:
+        if type(exc) is not sqlite3.DatabaseError:  # locked, I/O errors: not the file's kind
+            raise
+        raise UsageError(f"task log {where} is not a vidu-nb task log ({exc})") from None
+
+
+def _not_a_folder(log_path: Path) -> None:
+    if log_path.is_dir():
+        raise UsageError(
+            f"task log {log_path} is a folder; give a file such as {log_path / 'vidu_tasks.sqlite'}"
+        )
+
+
+def _check_wait_options(args: argparse.Namespace) -> None:
+    """--timeout, --progress-every and --download, checked before anything is sent."""
+    if math.isnan(args.timeout) or args.timeout <= 0:
+        raise UsageError(f"--timeout={args.timeout:g}: must be a number of seconds > 0")
+    if math.isnan(args.progress_every) or args.progress_every < 0:
+        raise UsageError(
+            f"--progress-every={args.progress_every:g}: must be 0 (only state changes) or more"
+        )
+    if args.download is not None:
+        _check_folder(f"--download={args.download}", Path(args.download).expanduser())
+
+
+def _check_folder(what: str, folder: Path) -> None:
+    """``folder`` is, or can be created as, a folder this process can write in."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"{what}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"{what}: no permission to write in {existing}")
 
 
 # -- submit ------------------------------------------------------------------------------
@@ -126,6 +174,8 @@ def submit(args: argparse.Namespace) -> int:
     }  # fmt: skip
     request = Img2VideoRequest(image=args.image, **fields)  # checked before any network call
     wait = args.wait or args.download is not None
+    if wait:
+        _check_wait_options(args)
     if not wait and ClientConfig.resolve().embedded:
         # The task would die with this command's simulator; `status` would then answer 404.
         raise UsageError(
@@ -160,7 +210,10 @@ def submit(args: argparse.Namespace) -> int:
     _say(f"submitted task {task.id} ({settings['model']}, {settings['duration']} s, "
          f"{settings['resolution']}): {task.state}"
          + (f", {task.credits} credits" if task.credits is not None else ""))  # fmt: skip
-    args.interrupt_hint = f"task {task.id} goes on: vidu-nb status {task.id}"
+    if client.config.embedded:  # the simulator, and the task with it, end with this command
+        args.interrupt_hint = args.timeout_hint = "the task ended with the local simulator"
+    else:
+        args.interrupt_hint = f"task {task.id} goes on: vidu-nb status {task.id}"
     print(task.id, flush=True)
     if not wait:
         return 0
@@ -171,7 +224,7 @@ def submit(args: argparse.Namespace) -> int:
         return 0
     from ..cache import VideoCache
 
-    cache = VideoCache(Path(args.download))
+    cache = VideoCache(Path(args.download).expanduser())
     try:
         video, cover = cache.fetch(task, client, on_refresh=log.update)
     finally:
@@ -247,7 +300,7 @@ def _summary(task: Task, log: Any) -> str:
 
 # -- status / cancel ---------------------------------------------------------------------
 def status(args: argparse.Namespace) -> int:
-    client = _client()
+    client = _client(args.task_id)
     task = client.get(args.task_id)
     row = _update_if_logged(args.log, task) or {}
     seed = task.seed if task.seed is not None else _first(row, "seed", "seed_requested")
@@ -288,7 +341,7 @@ def _plain(value: Any) -> Any:
 
 
 def cancel(args: argparse.Namespace) -> int:
-    client = _client()
+    client = _client(args.task_id)
     client.cancel(args.task_id)
     path = Path(args.log) if args.log else None
     if _log_exists(path):
@@ -323,6 +376,10 @@ def show_log(args: argparse.Namespace) -> int:
     path = Path(args.log) if args.log else default_log_path()
     if args.export is not None and Path(args.export).suffix.lower() not in EXPORTS:
         raise UsageError(f"--export={args.export}: the file name must end in .csv or .parquet")
+    if args.export is not None:
+        if Path(args.export).expanduser().is_dir():
+            raise UsageError(f"--export={args.export}: is a folder; give a file name")
+        _check_folder(f"--export={args.export}", Path(args.export).expanduser().parent)
     if args.limit < 0:
         raise UsageError(f"--limit={args.limit}: must be 0 (all) or more")
     if args.state:
@@ -332,6 +389,7 @@ def show_log(args: argparse.Namespace) -> int:
             raise UsageError(
                 f"--state={','.join(unknown)}: unknown state; use {', '.join(STATE_NAMES)}"
             )
+    _not_a_folder(path)
     if not path.is_file():
         _say(f"no task log at {path} yet (set VIDU_LOG_PATH or --log)")
         return 0
@@ -346,7 +404,8 @@ def show_log(args: argparse.Namespace) -> int:
     log = _open_log(str(path))
     frame = log.to_frame(**{k: v for k, v in filters.items() if v is not None})
     if args.export is not None:
-        out = Path(args.export)
+        out = Path(args.export).expanduser()
+        out.parent.mkdir(parents=True, exist_ok=True)
         if out.suffix.lower() == ".csv":
             log.to_csv(out, **{k: v for k, v in filters.items() if v is not None})
         else:
