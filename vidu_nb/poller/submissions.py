@@ -11,6 +11,7 @@ failed row, so no request ever disappears silently.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
@@ -26,8 +27,10 @@ if TYPE_CHECKING:
     from ..spec import Img2VideoRequest
     from ..tasklog import TaskLog
 
+log = logging.getLogger("vidu_nb.poller")
 POLICIES = ("queue", "submit_all")
 MAX_SUBMIT_TRIES = 6
+RECORD_TRIES = 4  # writes of a created task to the log before it is left uncertain
 
 
 @dataclass
@@ -151,12 +154,41 @@ class Submissions:
             self.stats.note(exc)
             self.refuse(item, exc)
             return None
-        self.log.record_submission(
-            item.request, task, client_ref=item.handle, base_url=base_url, **item.labels
-        )
+        if not self._record_created(item, task, base_url):
+            return None
         self._created(item.handle, task)
         self.subscribers.emit(PollerEvent(item.handle, task.id, None, task.state, task))
         return None
+
+    def _record_created(self, item: Queued, task: Task, base_url: str | None) -> bool:
+        """Record the task the service created for ``item``, retrying a failing write (a
+        locked or full disk) a few times. The task exists and is charged, so it is never
+        recorded as refused: when the log keeps failing, the row is made ``uncertain`` with
+        the task id in its error, to ``reconcile(handle, task_id)`` later."""
+        for attempt in range(RECORD_TRIES):
+            try:
+                self.log.record_submission(
+                    item.request, task, client_ref=item.handle, base_url=base_url, **item.labels
+                )
+                return True
+            except Exception as exc:
+                error: Exception = exc
+                log.warning(
+                    "task %s was created but the log refused it (%s: %s); try %d of %d",
+                    task.id, type(exc).__name__, exc, attempt + 1, RECORD_TRIES,
+                )  # fmt: skip
+                if attempt + 1 < RECORD_TRIES:
+                    time.sleep(0.1 * 2**attempt)
+        why = f"the service created task {task.id} but the log could not record it: {error}"
+        self.stats.note(error)
+        try:
+            self.log.record_uncertain(
+                item.request, item.handle, why, base_url=base_url, **item.labels
+            )
+        except Exception:  # the row stays 'submitting': resume makes it 'uncertain'
+            log.exception("task %s: cannot record it in the log at all", task.id)
+        self.subscribers.emit(PollerEvent(item.handle, None, None, "uncertain", error=why))
+        return False
 
     def refuse(self, item: Queued, exc: BaseException) -> None:
         """Record a request that will never be sent as a failed row."""

@@ -1,0 +1,93 @@
+"""Review of the state layer: the poller and the log under faults. A task the service created is
+never recorded as refused when a log write fails; throttling, server errors, dropped
+connections, failing tasks, forgotten tasks, expired and truncated downloads all end with every
+task final (or knowingly left for resume) and the log consistent. Faults come from the
+simulator's rules and from real SQLite triggers; nothing of our own code is mocked."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+
+import pytest
+from conftest import make_image
+
+from vidu_nb.client import ViduClient
+from vidu_nb.ledger import Ledger
+from vidu_nb.poller import Poller
+from vidu_nb.simulator import Simulator
+from vidu_nb.spec import Img2VideoRequest
+from vidu_nb.tasklog import TaskLog
+
+IMAGE = make_image(160, 120)
+# A log that refuses to give a row its task id (as a full disk or a lock would, for that write).
+REFUSE_TASK_ID = """
+CREATE TRIGGER refuse_task_id BEFORE UPDATE OF task_id ON tasks
+WHEN OLD.task_id IS NULL AND NEW.task_id IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END
+"""
+
+
+def req(i: int = 0, **kw) -> Img2VideoRequest:
+    kw.setdefault("duration", 1)
+    return Img2VideoRequest(image=IMAGE, prompt=f"shot {i}", seed=i, **kw)
+
+
+@pytest.fixture
+def sim():
+    with Simulator(speed=100, video_height=64, seed=9) as s:
+        yield s
+
+
+def _sql(path: Path, sql: str) -> None:
+    with sqlite3.connect(path) as conn:
+        conn.execute(sql)
+
+
+def test_a_created_task_the_log_cannot_record_is_uncertain_not_failed(sim, tmp_path):
+    path = tmp_path / "log.sqlite"
+    with ViduClient.for_simulator(sim) as client, TaskLog(path) as log:
+        _sql(path, REFUSE_TASK_ID)
+        with Poller(client, log, cache=False) as poller:
+            handle = poller.submit(req(1))
+            assert poller.wait_all(30)
+        (created,) = sim.engine.tasks()  # the service made (and charges) the task
+        row = log.get_by_ref(handle)
+        assert row["state"] == "uncertain" and created.id in row["error"]
+        _sql(path, "DROP TRIGGER refuse_task_id")
+        log.reconcile(handle, created.id, client)  # the id in the error settles it
+        poller = log.resume(client, cache=False)
+        try:
+            assert poller.wait_all(30)
+        finally:
+            poller.stop()
+        row = log.get_by_ref(handle)
+        assert row["task_id"] == created.id and row["state"] == "success"
+        assert Ledger(log).total() == sim.task_state(created.id).credits > 0
+    assert sim.count("POST") == 1
+
+
+def test_a_log_write_failing_once_after_the_submit_is_retried(sim, tmp_path):
+    path = tmp_path / "log.sqlite"
+
+    class DropTriggerOnFirstRefusal(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "log refused it" in record.getMessage():
+                _sql(path, "DROP TRIGGER IF EXISTS refuse_task_id")
+
+    handler = DropTriggerOnFirstRefusal()
+    logger = logging.getLogger("vidu_nb.poller")
+    logger.addHandler(handler)
+    try:
+        with ViduClient.for_simulator(sim) as client, TaskLog(path) as log:
+            _sql(path, REFUSE_TASK_ID)
+            with Poller(client, log, cache=False) as poller:
+                handle = poller.submit(req(2))
+                assert poller.wait_all(30)
+            row = log.get_by_ref(handle)
+            (created,) = sim.engine.tasks()
+            assert row["task_id"] == created.id and row["state"] == "success"
+            assert row["credits"] == sim.task_state(created.id).credits
+    finally:
+        logger.removeHandler(handler)
