@@ -1,0 +1,56 @@
+"""compare_prompts_and_seeds.ipynb with a real key: "Run All" must not spend credits the reader
+did not ask to spend (as in the quickstart); every later cell says there is nothing yet."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from vidu_nb.simulator import Simulator
+from vidu_nb.tasklog import TaskLog
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+
+NAME = "compare_prompts_and_seeds.ipynb"
+REAL_LOOKING = """
+class RealLooking(type(client)):
+    is_simulated = False  # what a client of the real service reports
+
+client = RealLooking()
+poller = log.resume(client)
+"""
+
+
+@pytest.mark.slow
+def test_run_all_with_a_real_key_submits_nothing_unless_asked(tmp_path, monkeypatch):
+    from jupyter_harness import copy_notebooks, kernel_env
+
+    with Simulator(speed=40.0, video_height=96, api_key="vidu-review-key-2b7d") as sim:
+        workdir = copy_notebooks(tmp_path / "notebooks")
+        nb = nbformat.read(workdir / NAME, as_version=4)
+        at = next(i for i, c in enumerate(nb.cells) if "client = ViduClient()" in c.source)
+        nb.cells.insert(at + 1, nbformat.v4.new_code_cell(REAL_LOOKING))
+        nb.cells.append(nbformat.v4.new_code_cell("print('RESULT', SPEND_CREDITS, run)"))
+        env = kernel_env(sim.base_url, sim.api_key, tmp_path / "jupyter")
+        env["VIDU_LOG_PATH"] = str(workdir / "vidu_tasks.sqlite")
+        for key in [k for k in os.environ if k.startswith("VIDU_")]:
+            monkeypatch.delenv(key)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        client = nbclient.NotebookClient(
+            nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
+        )
+        client.execute()
+        posts = sim.count("POST", "/img2video")
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors, errors
+    text = "".join(
+        o.text for c in nb.cells for o in c.get("outputs", []) if o.output_type == "stream"
+    )
+    assert "Not submitted: on the real API this costs" in text, text
+    assert "SPEND_CREDITS = True" in text and "nothing to compare yet" in text
+    assert "RESULT False None" in text
+    assert posts == 0
+    assert TaskLog(workdir / "vidu_tasks.sqlite").to_frame().empty
