@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
+import requests
 from conftest import make_image
 
 from vidu_nb.client import ViduClient
@@ -91,3 +93,59 @@ def test_a_log_write_failing_once_after_the_submit_is_retried(sim, tmp_path):
             assert row["credits"] == sim.task_state(created.id).credits
     finally:
         logger.removeHandler(handler)
+
+
+def test_every_fault_at_once_ends_with_every_task_final_and_files_whole(tmp_path):
+    path = tmp_path / "log.sqlite"
+    events = []
+    with Simulator(speed=200, video_height=64, seed=4, url_ttl=1.0) as sim:
+        sim.faults.add("rate_limit", count=6, method="GET", retry_after=0.05)
+        sim.faults.add("rate_limit", count=3, method="POST", retry_after=0.05)
+        sim.faults.add("server_error", probability=0.1, method="GET")
+        sim.faults.add("drop", probability=0.05, method="GET")
+        sim.faults.add("task_failure", count=2, err_code="AuditSubmitIllegal")
+        with ViduClient.for_simulator(sim) as client, TaskLog(path) as log:
+            # First kernel: follows to the end but keeps no files (say, the cache was off).
+            with Poller(client, log, cache=False) as poller:
+                poller.subscribe(lambda e: 1 / 0)  # a broken UI callback
+                poller.subscribe(events.append)
+                handles = poller.submit_many([req(i, off_peak=i % 3 == 0) for i in range(8)])
+                assert poller.wait_all(60)
+            first = log.to_frame(state="success")["task_id"].iloc[0]
+            assert _urls_expire(log.get(first)["video_url"])
+            sim.faults.add("drop", count=2, path="/files/")  # downloads cut off
+            # Next kernel: fetches every video with expired URLs, refreshed by a query.
+            poller = log.resume(client)
+            try:
+                assert poller.wait_all(60)
+            finally:
+                poller.stop()
+            df = log.to_frame()
+            assert log.integrity_check() == "ok"
+        truth = {t.id: sim.task_state(t.id) for t in sim.engine.tasks()}
+        served = {i: sim.file_for(i, "video.mp4") for i in truth}
+        served = {i: p.read_bytes() for i, p in served.items() if p is not None}
+    assert list(df["client_ref"]) == handles and df["task_id"].is_unique
+    assert df["state"].isin(["success", "failed"]).all()
+    assert (df["state"] == "failed").sum() == 2
+    assert set(df.loc[df["state"] == "failed", "err_code"]) == {"AuditSubmitIllegal"}
+    for row in df.itertuples():
+        assert row.state == truth[row.task_id].state
+        assert row.credits == truth[row.task_id].credits
+        if row.state == "success":
+            video = path.parent / row.video_path
+            assert video.read_bytes() == served[row.task_id]
+    cache = path.parent / f"{path.stem}_cache"
+    assert not list(cache.glob(".*.part"))  # no partial file left behind
+    assert len(truth) == 8 and sim.count("POST", "/img2video") == 8 + 3
+    assert {e.new_state for e in events} >= {"success", "failed"}
+
+
+def _urls_expire(url: str) -> bool:
+    """Wait (bounded) until a URL stored in the log answers 403."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if requests.get(url, timeout=5).status_code == 403:
+            return True
+        time.sleep(0.1)
+    return False
