@@ -149,3 +149,18 @@ def _urls_expire(url: str) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+def test_a_long_429_burst_on_submit_delays_requests_but_never_fails_them(sim, tmp_path):
+    burst = 15  # more than a request's tries against a connection that keeps failing
+    sim.faults.add("rate_limit", count=burst, method="POST", retry_after=0.02)
+    with (
+        ViduClient.for_simulator(sim, max_retries=0) as client,  # the poller does the waiting
+        TaskLog(tmp_path / "log.sqlite") as log,
+        Poller(client, log, cache=False) as poller,
+    ):
+        handles = poller.submit_many([req(i) for i in range(3)])
+        assert poller.wait_all(60)
+        df = log.to_frame()
+    assert list(df["client_ref"]) == handles and (df["state"] == "success").all()
+    assert sim.count("POST", "/img2video") == burst + 3  # each created once

@@ -139,10 +139,13 @@ class Submissions:
         except (RateLimited, ConnectionFailed) as exc:  # provably not created: send it later
             self.stats.note(exc)
             item.tries += 1
-            if item.tries < MAX_SUBMIT_TRIES:
-                delay = getattr(exc, "retry_after", None) or min(30.0, 0.5 * 2**item.tries)
+            # Throttling is the service saying "later", never "no": it does not use up tries.
+            throttled = isinstance(exc, RateLimited)
+            if throttled or item.tries < MAX_SUBMIT_TRIES:
+                backoff = min(30.0, 0.5 * 2 ** min(item.tries, 10))
+                delay = getattr(exc, "retry_after", None) or backoff
                 item.not_before = time.monotonic() + delay
-                if isinstance(exc, RateLimited):
+                if throttled:
                     self._pause(item.not_before)
                 if self.log.back_to_queue(item.handle, owner, exc):
                     self.subscribers.emit(PollerEvent(item.handle, None, "submitting", "queued"))
