@@ -258,8 +258,10 @@ class VideoCache:
                         ) from None
                     fh.flush()
                     os.fsync(fh.fileno())
-                if expected is not None and expected.isdigit() and written != int(expected):
-                    raise _Transient(f"got {written} of {expected} bytes from {_public(url)}")
+                # Content-Length counts the bytes sent, before any Content-Encoding is undone.
+                received = getattr(resp.raw, "tell", lambda: written)()
+                if expected is not None and expected.isdigit() and received != int(expected):
+                    raise _Transient(f"got {received} of {expected} bytes from {_public(url)}")
                 if written == 0:
                     raise _Transient(f"empty body from {_public(url)}")
                 os.chmod(tmp, _file_mode())  # mkstemp made it 0600; the player/server reads it
