@@ -165,3 +165,10 @@ def test_help_documents_every_exit_code(capsys):
     for code in sorted(set(EXIT.values())):
         assert re.search(rf"(?<!\d){code} ", epilog), code
         assert re.search(rf"(?<!\d){code} ", documented), code
+
+
+@pytest.mark.parametrize("speed", ["0", "-1", "nan"])
+def test_lab_refuses_a_simulator_speed_it_cannot_run(no_key, capsys, speed):
+    """Before: the simulator subprocess died with a traceback, then exit 1 'did not start'."""
+    code, out, err = run(capsys, "lab", "--sim-speed", speed, "--no-browser")
+    assert code == EXIT["usage"] and f"--sim-speed={speed}" in error_line(err)

@@ -9,6 +9,7 @@ is stopped when JupyterLab exits.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import secrets
 import select
@@ -23,6 +24,7 @@ from types import TracebackType
 
 from ..config import ENV_API_KEY, ENV_BASE_URL, env_sim_speed
 from ..embedded import DEMO_SPEED, ENV_SPEED
+from .app import UsageError
 
 QUICKSTART = Path("notebooks") / "quickstart.ipynb"
 
@@ -186,6 +188,8 @@ def run_lab(args: argparse.Namespace) -> int:
     log_path = Path(args.log or os.environ.get("VIDU_LOG_PATH") or root / "vidu_tasks.sqlite")
     log_path = log_path.resolve()
     speed = args.sim_speed if args.sim_speed is not None else env_speed()
+    if not 0 < speed < math.inf:  # the simulator process would die with a traceback
+        raise UsageError(f"--sim-speed={speed:g}: must be a number > 0 (1 = real-time pace)")
     key_set = bool(os.environ.get(ENV_API_KEY, "").strip())
     url_set = bool(os.environ.get(ENV_BASE_URL, "").strip())
     sim = SimulatorProcess(speed=speed) if not key_set and not url_set else None
