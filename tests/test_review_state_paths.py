@@ -6,13 +6,13 @@ Real simulator, real files, real SQLite."""
 from __future__ import annotations
 
 import os
-import sqlite3
 from pathlib import Path
 
 import pytest
 from conftest import make_image
 
 from vidu_nb.client import ViduClient
+from vidu_nb.errors import TaskLogError
 from vidu_nb.poller import Poller
 from vidu_nb.simulator import Simulator
 from vidu_nb.spec import Img2VideoRequest
@@ -77,7 +77,7 @@ def test_a_file_that_is_not_sqlite_is_refused_and_left_untouched(tmp_path):
     path = tmp_path / "results.sqlite"
     content = b"task_id,state\nabc,success\n" * 50
     path.write_bytes(content)
-    with pytest.raises(sqlite3.DatabaseError):
+    with pytest.raises(TaskLogError, match=r"results\.sqlite is not a vidu-nb task log"):
         TaskLog(path)
     assert path.read_bytes() == content
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.sqlite"]  # no -wal, no -shm

@@ -94,6 +94,10 @@ class ConnectionFailed(ViduError):
     """The service could not be reached or dropped the connection."""
 
 
+class TaskLogError(ViduError):
+    """The task log file cannot be used (not a task log, or from a newer release)."""
+
+
 class SubmissionUncertain(ViduError):
     """A submit may or may not have reached the service; it was not sent again.
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import ENV_API_KEY, ENV_BASE_URL, ClientConfig
-from ..errors import SubmissionUncertain, TaskFailed, ViduError
+from ..errors import SubmissionUncertain, TaskFailed, TaskLogError, ViduError
 from ..task import LOCAL_STATES as TASK_LOCAL_STATES
 from ..task import STATES, Task
 from ..tasklog import LOCAL_STATES as LOG_LOCAL_STATES
@@ -122,6 +122,8 @@ def _open_log(path: str | None) -> Any:
     _not_a_folder(where)
     try:
         return TaskLog(path)
+    except TaskLogError as exc:
+        raise UsageError(str(exc)) from None
     except sqlite3.DatabaseError as exc:
         if type(exc) is not sqlite3.DatabaseError:  # locked, I/O errors: not the file's kind
             raise

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..errors import ViduError
+from ..errors import TaskLogError, ViduError
 from . import schema
 from .rows import pythonic
 
@@ -53,7 +53,14 @@ class Store:
 
     def _setup(self, conn: sqlite3.Connection) -> None:
         conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        try:
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            if type(exc) is not sqlite3.DatabaseError:  # locked, I/O: not about the file's kind
+                raise
+            raise TaskLogError(
+                f"{self.path} is not a vidu-nb task log ({exc}); give another path"
+            ) from None
         if str(mode).lower() != "wal":
             raise ViduError(f"task log {self.path}: cannot enable WAL mode (got {mode})")
         conn.execute("PRAGMA synchronous = FULL")
