@@ -42,6 +42,17 @@ class Reads(Store):
         )
         return [r[0] for r in rows]
 
+    def recent_seeds(self, limit: int = 30) -> list[tuple[str, int]]:
+        """``(task_id, seed)`` of the last ``limit`` succeeded tasks with a seed, newest first
+        (the form's "use its seed" choices): read through the state index, never the whole
+        log."""
+        _, rows = self._query(
+            "SELECT task_id, seed FROM tasks WHERE state = 'success' AND seed IS NOT NULL"
+            " ORDER BY row_id DESC LIMIT ?",
+            (int(limit),),
+        )
+        return [(str(tid), int(seed)) for tid, seed in rows]
+
     def missing_files(self) -> list[str]:
         """Ids of succeeded tasks whose video is not cached yet (``resume`` fetches them)."""
         _, rows = self._query(

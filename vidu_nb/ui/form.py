@@ -287,9 +287,7 @@ class Img2VideoForm(w.VBox):
             if not default_log_path().exists():
                 return
             log = self.session.log
-        df = log.to_frame()
-        done = df[(df["state"] == "success") & df["seed"].notna()].tail(30).iloc[::-1]
-        options = [(_seed_choice(r.task_id, int(r.seed)), int(r.seed)) for r in done.itertuples()]
+        options = [(_seed_choice(tid, seed), seed) for tid, seed in log.recent_seeds(30)]
         with self.hold_sync():
             if list(self.reuse.options) != options:  # the newest finished task is selected
                 # ...unless the user picked an older one: a task finishing meanwhile must not
