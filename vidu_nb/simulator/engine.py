@@ -210,7 +210,7 @@ class Engine:
                 self._running.remove(task)
                 heapq.heappush(self._free_slots, now)
             self._finish(task, now, "failed", "UserCancelled", events)
-        self._emit(events)
+            self._emit(events)
         return task
 
     def tasks(self) -> list[SimTask]:
@@ -246,7 +246,7 @@ class Engine:
                     events.append((task, "processing"))
                 else:
                     break
-        self._emit(events)
+            self._emit(events)
 
     def _next_start(self, now: float) -> tuple[float, SimTask] | None:
         """The queued task that takes the earliest free slot, and when; None if none can yet."""
@@ -280,6 +280,9 @@ class Engine:
         events.append((task, state))
 
     def _emit(self, events: list[tuple[SimTask, str]]) -> None:
+        """Report changes in the order they happened; called with the lock held, so a thread
+        that applied later changes (a task's ``success``) cannot report them before another
+        thread has reported earlier ones (its ``processing``): callbacks arrive in order."""
         if self.on_change is None:
             return
         for task, state in events:
