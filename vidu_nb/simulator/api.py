@@ -14,6 +14,7 @@ import hashlib
 import io
 import ipaddress
 import re
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -113,7 +114,9 @@ def check_submit(endpoint: Endpoint, body: Any, rng_seed: int) -> tuple[dict[str
         raise Reject(
             400, "FieldInvalid", f"model {body['model']!r} is not one of {', '.join(MODELS)}"
         )
-    duration = body.get("duration", spec.default_duration)
+    duration = body.get("duration")
+    if duration is None:  # null means "not set", as for every other optional field
+        duration = spec.default_duration
     if duration not in spec.durations:
         raise Reject(
             400,
@@ -244,12 +247,30 @@ def is_loopback(host: str | None) -> bool:
         return False
 
 
+class _LoopbackRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows redirects only while they stay on this machine."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        if not is_loopback(urlsplit(newurl).hostname):
+            raise urllib.error.HTTPError(
+                newurl, code, "redirect off the machine refused", headers, fp
+            )
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def loopback_opener() -> urllib.request.OpenerDirector:
+    """An opener for loopback URLs: never through the environment's proxy (``http_proxy``
+    would carry the request, signed callbacks included, off the machine), and never
+    redirected to another host."""
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}), _LoopbackRedirects())
+
+
 def _fetch(where: str, url: str) -> bytes:
     """Loopback URLs are fetched; any other host gets a generated frame (no internet here)."""
     if not is_loopback(urlsplit(url).hostname):
         return placeholder_frame(url)
     try:
-        with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - loopback only
+        with loopback_opener().open(url, timeout=5) as resp:
             return resp.read(MAX_IMAGE_BYTES + 1)
     except (OSError, ValueError) as exc:
         raise Reject(400, "ImageDownloadFailure", f"{where}: cannot download ({exc})") from None

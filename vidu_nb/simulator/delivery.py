@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..callbacks import callback_headers
-from .api import is_loopback
+from .api import is_loopback, loopback_opener
 
 log = logging.getLogger("vidu_nb.simulator")
 
@@ -69,12 +69,13 @@ class CallbackSender:
         tries = 1 + (self.retries if state in ("success", "failed") else 0)
         data = json.dumps(body).encode()
         status = 0
+        opener = loopback_opener()
         for attempt in range(1, tries + 1):
             headers = callback_headers(self._key, url)
             headers["Content-Type"] = "application/json"
             req = urllib.request.Request(url, data=data, headers=headers, method="POST")
             try:
-                with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
+                with opener.open(req, timeout=self.timeout) as resp:
                     status = resp.status
             except urllib.error.HTTPError as exc:
                 status = exc.code
