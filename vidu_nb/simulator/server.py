@@ -167,6 +167,12 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- pieces --------------------------------------------------------------------------
     def _read_body(self) -> bytes:
+        coding = (self.headers.get("Transfer-Encoding") or "").strip().lower()
+        if coding:
+            if coding != "chunked":
+                self.close_connection = True
+                raise Reject(400, "BadRequest", f"Transfer-Encoding {coding!r} is not supported")
+            return self._read_chunked()
         try:
             length = max(0, int(self.headers.get("Content-Length") or 0))
         except ValueError:
@@ -182,12 +188,35 @@ class Handler(BaseHTTPRequestHandler):
                     remaining -= len(chunk)
             else:
                 self.close_connection = True
-            raise Reject(
-                400,
-                "PageSizeOutOfRange",
-                f"request body is {length:,} bytes; the limit is {MAX_BODY_BYTES:,} (20 MB)",
-            )
+            raise _too_big(length)
         return self.rfile.read(length) if length else b""
+
+    def _read_chunked(self) -> bytes:
+        """A ``Transfer-Encoding: chunked`` body, held to the same 20 MB limit."""
+        parts: list[bytes] = []
+        total = 0
+        while True:
+            line = self.rfile.readline(1 << 16)
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                self.close_connection = True
+                raise Reject(400, "BadRequest", "malformed chunked body") from None
+            if size == 0:
+                while self.rfile.readline(1 << 16) not in (b"\r\n", b"\n", b""):
+                    pass  # trailer fields
+                break
+            total += size
+            if total > _DRAIN_LIMIT:
+                self.close_connection = True
+                raise _too_big(total)
+            chunk = self.rfile.read(size)
+            if total <= MAX_BODY_BYTES:
+                parts.append(chunk)
+            self.rfile.readline(1 << 16)  # the CRLF after the chunk
+        if total > MAX_BODY_BYTES:
+            raise _too_big(total)
+        return b"".join(parts)
 
     def _json(self, body: bytes) -> Any:
         try:
@@ -202,7 +231,7 @@ class Handler(BaseHTTPRequestHandler):
         schemes = (sim.auth_scheme,) if sim.auth_scheme else ("Token", "Bearer")
         if not given:
             raise Reject(401, "Unauthorized", "missing Authorization header")
-        if scheme not in schemes:
+        if scheme.lower() not in [s.lower() for s in schemes]:  # schemes ignore case (RFC 7235)
             raise Reject(
                 401, "Unauthorized", f"Authorization scheme must be {' or '.join(schemes)}"
             )
@@ -281,6 +310,14 @@ class Handler(BaseHTTPRequestHandler):
     def _error(self, exc: Reject) -> None:
         body = error_body(exc.status, exc.reason, exc.message, self.trace_id)
         self._json_response(exc.status, body, exc.headers)
+
+
+def _too_big(length: int) -> Reject:
+    return Reject(
+        400,
+        "PageSizeOutOfRange",
+        f"request body is {length:,} bytes; the limit is {MAX_BODY_BYTES:,} (20 MB)",
+    )
 
 
 __all__ = ["Handler", "SimHTTPServer", "query_body"]
