@@ -6,6 +6,7 @@ view makes the log run. The same view on a log ten times bigger must cost about 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +14,11 @@ from pathlib import Path
 import pytest
 
 from vidu_nb import Img2VideoRequest
+from vidu_nb.client import ViduClient
+from vidu_nb.ledger import Ledger, ledger_for
+from vidu_nb.poller import Poller
+from vidu_nb.poller.events import PollerEvent
+from vidu_nb.simulator import Simulator
 from vidu_nb.task import Task
 from vidu_nb.tasklog import TaskLog
 from vidu_nb.ui import form
@@ -22,9 +28,10 @@ SMALL, BIG = 300, 3000
 BOUNDED = 1.5
 
 
-def grow(log: TaskLog, rows: int) -> None:
+def grow(log: TaskLog, rows: int, *, older: bool = True) -> None:
     """Copy the log's rows (new task ids, no events) until it holds ``rows`` tasks: a log
-    weeks old, made in milliseconds. The copies come first, as older tasks."""
+    weeks old, made in milliseconds. ``older``: the copies come first, as older tasks (else
+    they are appended, as a bulk import would)."""
     with log._write() as conn:
         cols = [d[0] for d in conn.execute("SELECT * FROM tasks LIMIT 0").description]
         cols = [c for c in cols if c not in ("row_id", "task_id", "client_ref")]
@@ -38,8 +45,8 @@ def grow(log: TaskLog, rows: int) -> None:
                 (rows - have,),
             )
             have = conn.execute("SELECT COUNT(*) FROM tasks").fetchone()[0]
-        # The copies stand before the real tasks: the real ones are the newest.
-        conn.execute("UPDATE tasks SET row_id = -row_id WHERE task_id LIKE 'old%'")
+        if older:  # the copies stand before the real tasks: the real ones are the newest
+            conn.execute("UPDATE tasks SET row_id = -row_id WHERE task_id LIKE 'old%'")
 
 
 def make_log(path: Path, rows: int, png: bytes) -> TaskLog:
@@ -106,3 +113,98 @@ def test_seed_choices_read_only_the_newest_finished_tasks(logs):
         assert f.reuse.value == 19
     small, big = (work(f.session.log, f.refresh_seed_choices) for f in forms)
     assert_bounded(small, big)
+
+
+def learned_from(f) -> int:
+    """How many charged tasks the form's estimate says it learned from."""
+    found = re.search(r"learned from (\d+) task", f.estimate_html.value)
+    assert found, f.estimate_html.value
+    return int(found.group(1))
+
+
+def finish(log: TaskLog, png: bytes, task_id: str, credits: int, **settings) -> None:
+    """A task submitted and followed to success, as the poller records it."""
+    req = Img2VideoRequest(image=png, model="viduq2-turbo", duration=2, **settings)
+    log.record_submission(req, Task(id=task_id, state="created", credits=credits))
+    log.update(Task(id=task_id, state="processing", credits=credits))
+    log.update(Task(id=task_id, state="success", credits=credits, seed=7))
+
+
+def test_the_estimate_does_not_reread_the_log_after_each_write(logs, png_bytes):
+    """A poller writes every few seconds; the form asks for an estimate on each keystroke."""
+    for f in (forms := [form(None, log) for log in logs]):
+        f.state.image_data = png_bytes
+        f.state.model, f.state.duration = "viduq2-turbo", 2
+        assert learned_from(f) == len(f.session.log) - 1  # all but the running task
+    costs = []
+    for f in forms:
+        log = f.session.log
+        log.update(Task(id="run", state="queueing", credits=9))  # a poll that changed something
+        costs.append(work(log, lambda f=f: setattr(f.state, "prompt", "a new prompt")))
+    assert_bounded(*costs)
+    costs = []
+    for f in forms:
+        log = f.session.log
+        finish(log, png_bytes, "new", 40)
+        costs.append(work(log, lambda f=f: setattr(f.state, "prompt", "another prompt")))
+        assert learned_from(f) == len(log) - 1
+    assert_bounded(*costs)
+
+
+def test_a_success_event_updates_card_choices_and_estimate_without_reading_the_log(
+    logs, png_bytes, tmp_path
+):
+    costs = []
+    with Simulator(speed=100, video_height=96) as sim:
+        client = ViduClient(api_key=sim.api_key, base_url=sim.base_url)
+        for log in logs:
+            poller = Poller(client, log, cache=False)  # not started: the events come by hand
+            f = form(client, log, poller)
+            f.state.image_data = png_bytes
+            f.state.model, f.state.duration = "viduq2-turbo", 2
+            card = f.add_card("run")
+            log.update(Task(id="run", state="success", credits=30, seed=99))
+            event = PollerEvent("h", "run", "processing", "success")
+            costs.append(work(log, lambda e=event, f=f: f.session.hub.on_event(e)))
+            assert card.view.state == "success"
+            assert f.reuse.options[0][1] == 99 and f.reuse.value == 99
+            assert learned_from(f) == len(log)
+    assert_bounded(*costs)
+
+
+def test_the_learned_table_follows_every_change_as_a_recount_would(log, png_bytes):
+    """Kept up to date step by step, the table always equals a fresh full recount."""
+    led = ledger_for(log)
+
+    def same() -> None:
+        assert led.learned() == Ledger(log).learned()
+
+    same()
+    finish(log, png_bytes, "a", 10)
+    same()
+    finish(log, png_bytes, "b", 13)
+    finish(log, png_bytes, "c", 12, off_peak=True)
+    same()
+    assert led.learned()[("viduq2-turbo", "720p", 2, False, False)] == (12, 2)  # 11.5 up
+    # The same finished task recorded again is one task, not two.
+    req = Img2VideoRequest(image=png_bytes, model="viduq2-turbo", duration=2)
+    log.record_submission(req, Task(id="a", state="success", credits=10))
+    same()
+    # A succeeded task that leaves success (set by hand) no longer counts.
+    log.set_state("b", "cancelled")
+    same()
+    assert led.learned()[("viduq2-turbo", "720p", 2, False, False)] == (10, 1)
+    # Writes from another process, and rows that never had events (bulk loaded).
+    with TaskLog(log.path) as other:
+        finish(other, png_bytes, "d", 16)
+    same()
+    grow(log, 40, older=False)
+    same()
+    finish(log, png_bytes, "e", 10)
+    same()
+    # Writes that keep the state change nothing; a failure teaches nothing.
+    log.update(Task(id="e", state="success", credits=10, seed=3))
+    log.set_files("e", log.path.parent / "e.mp4")
+    log.record_submission(req, Task(id="f", state="created", credits=10))
+    log.update(Task(id="f", state="failed", credits=0))
+    same()

@@ -7,8 +7,9 @@ resolution, duration, off-peak and recommended-prompt settings once the log has 
 Failed tasks are refunded by the service and count as 0; unfinished tasks are shown apart as
 ``pending_credits`` (quoted, not yet final).
 
-The learned table is one small ``GROUP BY`` query cached until the log changes, so a live form
-can ask for an estimate on every keystroke.
+The learned table is one ``GROUP BY`` query the first time, then kept up to date with the tasks
+that succeeded since (a few indexed lookups), so a live form can ask for an estimate on every
+keystroke while a poller writes to a big log.
 """
 
 from __future__ import annotations
@@ -109,24 +110,34 @@ class Ledger:
         self.log = log
         self._lock = threading.Lock()
         self._version: object = None
+        self._mark: tuple[int, int] | None = None
+        self._charges: dict[Key, dict[int, int]] = {}  # credits -> tasks, per settings
         self._learned: dict[Key, tuple[int, int]] = {}
 
     # -- estimates -----------------------------------------------------------------------
     def learned(self) -> dict[Key, tuple[int, int]]:
         """Charged credits per settings key: ``{key: (median credits rounded up, tasks)}``,
-        cached until the log changes."""
+        cached until the log changes. After the first read only the tasks that succeeded
+        since are read (``TaskLog.charged_since``), so a poller writing every few seconds
+        does not make each keystroke in the form read the whole log again."""
         with self._lock:
             version = self.log.version
             if version != self._version:
-                table: dict[Key, list[tuple[int, int]]] = {}
-                for *fields, credits, n in self.log.charged_credits():
+                self._mark, full, rows = self.log.charged_since(self._mark)
+                if full:
+                    self._charges = {}
+                keys: set[Key] = set()
+                for *fields, credits, n in rows:
                     model, res, dur, off, rec = fields
                     key = (model, res, int(dur), bool(off), bool(rec))
-                    table.setdefault(key, []).append((int(credits), int(n)))
-                self._learned = {
-                    k: (math.ceil(_median(sorted(v))), sum(n for _, n in v))
-                    for k, v in table.items()
-                }
+                    counts = self._charges.setdefault(key, {})
+                    counts[int(credits)] = counts.get(int(credits), 0) + int(n)
+                    keys.add(key)
+                learned = {} if full else dict(self._learned)
+                for k in keys:
+                    histogram = sorted(self._charges[k].items())
+                    learned[k] = (math.ceil(_median(histogram)), sum(n for _, n in histogram))
+                self._learned = learned
                 self._version = version
             return self._learned
 

@@ -6,6 +6,7 @@ Reads share the process's connection under the store's lock, so the notebook can
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -68,13 +69,69 @@ class Reads(Store):
     def charged_credits(self) -> list[tuple[Any, ...]]:
         """``(model, resolution, duration, off_peak, is_rec, credits, count)`` over successful
         tasks, grouped: the ledger learns its estimates from this."""
-        _, rows = self._query(
-            "SELECT model, resolution, duration, COALESCE(off_peak, 0), COALESCE(is_rec, 0),"
-            " credits, COUNT(*) FROM tasks WHERE state = 'success' AND credits IS NOT NULL"
-            " AND model IS NOT NULL AND resolution IS NOT NULL AND duration IS NOT NULL"
-            " GROUP BY 1, 2, 3, 4, 5, 6"
-        )
-        return rows
+        with self._lock:
+            return self._db.execute(_CHARGED_COUNT + " GROUP BY 1, 2, 3, 4, 5, 6").fetchall()
+
+    def charged_since(
+        self, mark: tuple[int, int] | None, most: int = 500
+    ) -> tuple[tuple[int, int], bool, list[tuple[Any, ...]]]:
+        """What ``charged_credits`` gained since ``mark`` (a value this method returned):
+        ``(new mark, full, rows)`` in its format. ``full`` rows are the whole table (no mark,
+        more than ``most`` rows changed, or a change it cannot follow); otherwise ``rows`` are
+        the tasks that succeeded since the mark, to add.
+
+        The changes are found through the events every state change writes (a range of their
+        primary key) and the rows added since (of the tasks' one), so a log that changes as a
+        poller follows a few tasks costs a few indexed lookups, whatever its size. The credits
+        of a succeeded task are final (``tasks.md``): a later write that keeps the state does
+        not change what it charged.
+        """
+        with self._lock:
+            conn = self._db
+            own = not conn.in_transaction
+            if own:  # one snapshot: another process may be writing meanwhile
+                conn.execute("BEGIN")
+            try:
+                new_mark, added = self._charged_since(conn, mark, most)
+                if added is None:
+                    return new_mark, True, self.charged_credits()
+                return new_mark, False, added
+            finally:
+                if own and conn.in_transaction:
+                    conn.execute("COMMIT")
+
+    def _charged_since(
+        self, conn: sqlite3.Connection, mark: tuple[int, int] | None, most: int
+    ) -> tuple[tuple[int, int], list[tuple[Any, ...]] | None]:
+        """The new mark, and the rows to add (``None``: recount them all)."""
+        (last_event,) = conn.execute("SELECT COALESCE(MAX(event_id), 0) FROM events").fetchone()
+        (last_row,) = conn.execute("SELECT COALESCE(MAX(row_id), 0) FROM tasks").fetchone()
+        new_mark = (int(last_event), int(last_row))
+        if mark is None or new_mark[0] < mark[0] or new_mark[1] < mark[1]:
+            return new_mark, None
+        changed = conn.execute(
+            "SELECT row_id FROM events WHERE event_id > ? AND event_id <= ?"
+            " UNION SELECT row_id FROM tasks WHERE row_id > ? AND row_id <= ? LIMIT ?",
+            (mark[0], new_mark[0], mark[1], new_mark[1], most + 1),
+        ).fetchall()
+        if len(changed) > most:
+            return new_mark, None
+        added: list[tuple[Any, ...]] = []
+        for (row_id,) in changed:
+            before = conn.execute(
+                "SELECT state FROM events WHERE row_id = ? AND event_id <= ?"
+                " ORDER BY event_id DESC LIMIT 1",
+                (row_id, mark[0]),
+            ).fetchone()
+            if before is None and row_id <= mark[1]:
+                return new_mark, None  # an older row without events: was it counted? recount
+            was = before is not None and before[0] == "success"
+            now = conn.execute(_CHARGED + " AND row_id = ?", (row_id,)).fetchone()
+            if was and now is None:
+                return new_mark, None  # it left success (or lost its figures): recount
+            if now is not None and not was:
+                added.append((*now, 1))
+        return new_mark, added
 
     def events(self, task_id: str | None = None) -> pd.DataFrame:
         """State changes (all, or one task's) with UTC timestamps."""
@@ -124,6 +181,15 @@ class Reads(Store):
     def df(self) -> pd.DataFrame:
         """The whole log as a DataFrame (``to_frame()`` with no filter)."""
         return self.to_frame()
+
+
+#: The charged figures of succeeded tasks (``charged_credits`` adds the count per group).
+_CHARGED = (
+    "SELECT model, resolution, duration, COALESCE(off_peak, 0), COALESCE(is_rec, 0), credits"
+    " FROM tasks WHERE state = 'success' AND credits IS NOT NULL AND model IS NOT NULL"
+    " AND resolution IS NOT NULL AND duration IS NOT NULL"
+)
+_CHARGED_COUNT = _CHARGED.replace(", credits FROM", ", credits, COUNT(*) FROM", 1)
 
 
 def like_literal(text: str) -> str:
