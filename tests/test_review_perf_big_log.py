@@ -208,3 +208,16 @@ def test_the_learned_table_follows_every_change_as_a_recount_would(log, png_byte
     log.record_submission(req, Task(id="f", state="created", credits=10))
     log.update(Task(id="f", state="failed", credits=0))
     same()
+
+
+def test_pending_reads_the_unfinished_tasks_only(logs, png_bytes):
+    """``resume`` follows what is unfinished; on a big log that is a handful of rows."""
+    costs = []
+    for log in logs:
+        req = Img2VideoRequest(image=png_bytes, model="viduq2-turbo", duration=2)
+        log.record_submission(req, Task(id="later", state="queueing"))
+        log.update(Task(id="odd", state="paused"))  # a state a later service may add
+        log.update(Task(id="gone", state="failed"))
+        assert log.pending() == ["run", "later", "odd"]
+        costs.append(work(log, log.pending))
+    assert_bounded(*costs)
