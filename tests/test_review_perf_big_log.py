@@ -21,7 +21,7 @@ from vidu_nb.poller.events import PollerEvent
 from vidu_nb.simulator import Simulator
 from vidu_nb.task import Task
 from vidu_nb.tasklog import TaskLog
-from vidu_nb.ui import form
+from vidu_nb.ui import credits_table, credits_view, form
 
 SMALL, BIG = 300, 3000
 #: Work on the big log may exceed the small log's by this factor, not by BIG / SMALL.
@@ -221,3 +221,30 @@ def test_pending_reads_the_unfinished_tasks_only(logs, png_bytes):
         assert log.pending() == ["run", "later", "odd"]
         costs.append(work(log, log.pending))
     assert_bounded(*costs)
+
+
+@contextmanager
+def statements(log: TaskLog) -> Iterator[list[str]]:
+    """The SQL run on the log's connection meanwhile (``sqlite3`` statement trace)."""
+    seen: list[str] = []
+    log._db.set_trace_callback(seen.append)
+    try:
+        yield seen
+    finally:
+        log._db.set_trace_callback(None)
+
+
+def test_the_credits_view_reads_the_log_once_and_only_the_columns_it_sums(log, png_bytes):
+    finish(log, png_bytes, "a", 10)
+    finish(log, png_bytes, "b", 30)
+    with statements(log) as seen:
+        view = credits_view(log)
+    reads = [s for s in seen if "FROM tasks" in s and "LIMIT 0" not in s]
+    assert len(reads) == 1, reads  # one table and four charts: one read
+    assert "SELECT *" not in reads[0] and "prompt" not in reads[0]
+    assert "40" in view.children[0].value
+    # A change of the log is seen at once, and other filters are other figures.
+    finish(log, png_bytes, "c", 5)
+    assert credits_table(log).data.loc["viduq2-turbo", "credits"] == 45
+    assert credits_table(log, experiment="none").data.empty
+    assert credits_table(log).data.loc["viduq2-turbo", "credits"] == 45

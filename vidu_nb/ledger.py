@@ -113,6 +113,8 @@ class Ledger:
         self._mark: tuple[int, int] | None = None
         self._charges: dict[Key, dict[int, int]] = {}  # credits -> tasks, per settings
         self._learned: dict[Key, tuple[int, int]] = {}
+        #: The last ``per_task`` frame: (log version, filters, frame).
+        self._per_task: tuple[object, str, pd.DataFrame] | None = None
 
     # -- estimates -----------------------------------------------------------------------
     def learned(self) -> dict[Key, tuple[int, int]]:
@@ -157,9 +159,14 @@ class Ledger:
     # -- figures -------------------------------------------------------------------------
     def per_task(self, **filters: Any) -> pd.DataFrame:
         """One row per task: settings, state, charged credits and credits per video second."""
-        df = self.log.to_frame(**filters)
+        key = repr(sorted(filters.items()))
+        with self._lock:
+            version = self.log.version
+            if self._per_task is not None and self._per_task[:2] == (version, key):
+                return self._per_task[2].copy()
         cols = ["task_id", "experiment", "model", "resolution", "duration", "off_peak"]
         cols += ["is_rec", "state", "submitted_at"]
+        df = self.log.to_frame(**filters, columns=[*cols, "credits"])
         out = df[cols].copy()
         # Failed and cancelled tasks are refunded (tasks.md: cancelled tasks are refunded).
         refunded = df["state"].isin(["failed", "cancelled"])
@@ -170,7 +177,9 @@ class Ledger:
         out["pending_credits"] = df["credits"].where(~final).astype("Int64")
         seconds = df["duration"].where(df["state"] == "success")
         out["credits_per_s"] = (out["credits"] / seconds).astype("Float64")
-        return out
+        with self._lock:  # the credits view asks five times: one table, four charts
+            self._per_task = (version, key, out)
+        return out.copy()
 
     def totals(self, by: str | Iterable[str] = "model", **filters: Any) -> pd.DataFrame:
         """Totals grouped by ``day`` (UTC), ``experiment``, ``model``, ``resolution``,
