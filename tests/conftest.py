@@ -46,6 +46,15 @@ def log(tmp_path: Path) -> Iterator[TaskLog]:
 
 
 @pytest.fixture
+def live(tmp_path: Path) -> Iterator[tuple]:
+    """A running stack for UI tests: simulator (x60, small videos), client, task log, poller."""
+    from simhelpers import running_stack
+
+    with running_stack(tmp_path, speed=60, video_height=96) as stack:
+        yield stack
+
+
+@pytest.fixture
 def frontend(monkeypatch: pytest.MonkeyPatch) -> type[RecordingComm]:
     """Widgets created in the test talk to a ``RecordingComm`` (``widget.comm.sent``)."""
     monkeypatch.setattr(comm, "create_comm", lambda **kw: RecordingComm(**kw))

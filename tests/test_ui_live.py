@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from simhelpers import running_stack
 from waiting import until
 
 from vidu_nb import ValidationError
@@ -14,12 +13,6 @@ from vidu_nb.ui import compare, form, run_sweep
 from vidu_nb.ui.credits import credits_figure, credits_table, credits_view
 
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
-
-
-@pytest.fixture
-def live(tmp_path):
-    with running_stack(tmp_path, speed=60, video_height=96) as stack:
-        yield stack
 
 
 def test_submit_from_the_form_and_the_card_reaches_success(live, png_bytes):

@@ -1,4 +1,4 @@
-"""Review of the state layer: the poller and the log under faults. A task the service created is
+"""The poller and the log under faults. A task the service created is
 never recorded as refused when a log write fails; throttling, server errors, dropped
 connections, failing tasks, forgotten tasks, expired and truncated downloads all end with every
 task final (or knowingly left for resume) and the log consistent. Faults come from the

@@ -1,19 +1,11 @@
-"""Review of the form against the simulator: what it shows without the user touching it."""
+"""The form against the simulator: what it shows without the user touching it."""
 
 from __future__ import annotations
 
-import pytest
-from simhelpers import running_stack
 from waiting import until
 
 from vidu_nb import Img2VideoRequest
 from vidu_nb.ui import form
-
-
-@pytest.fixture
-def live(tmp_path):
-    with running_stack(tmp_path, speed=60, video_height=96) as stack:
-        yield stack
 
 
 def test_the_estimate_learns_from_a_finished_task_without_an_edit(live, png_bytes):

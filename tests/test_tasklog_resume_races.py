@@ -1,4 +1,4 @@
-"""Review of the state layer: resuming after a restart. Two kernels resuming the same log at
+"""Resuming after a restart. Two kernels resuming the same log at
 once send every never-sent request exactly once, never resend one that may have arrived, and
 follow every unfinished task to the end. Real processes, a real simulator, a real SQLite file."""
 

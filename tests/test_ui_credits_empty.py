@@ -1,4 +1,4 @@
-"""Review of the credits view against the simulator: logs where nothing was charged."""
+"""The credits view against the simulator: logs where nothing was charged."""
 
 from __future__ import annotations
 

@@ -1,19 +1,13 @@
-"""Review of comparison grids against the simulator: tasks the service never answered."""
+"""Comparison grids against the simulator: tasks the service never answered, missing
+combinations, and row or column names no task has."""
 
 from __future__ import annotations
 
 import pytest
-from simhelpers import running_stack
 
 from vidu_nb import Img2VideoRequest
 from vidu_nb.sweep import sweep
 from vidu_nb.ui import compare, run_sweep
-
-
-@pytest.fixture
-def live(tmp_path):
-    with running_stack(tmp_path, speed=60, video_height=96) as stack:
-        yield stack
 
 
 def test_an_unanswered_submission_sits_under_the_seed_it_asked_for(live, png_bytes):

@@ -1,4 +1,4 @@
-"""Review of the state layer: the video cache against a real local HTTP server. A body sent
+"""The video cache against a real local HTTP server. A body sent
 with a Content-Encoding is checked against its Content-Length as sent (it was refused every
 time), and a cut-off encoded body is still never kept under the final name."""
 

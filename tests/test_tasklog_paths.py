@@ -1,4 +1,4 @@
-"""Review of the state layer: where the task log and its files live. A log opened by a relative
+"""Where the task log and its files live. A log opened by a relative
 path keeps its files next to it when the notebook changes folder (``%cd``); paths with spaces,
 unicode and URL characters work; a file that is not SQLite is refused and left untouched.
 Real simulator, real files, real SQLite."""

@@ -1,4 +1,4 @@
-"""The simulator against the API contract: divergences found in review, one test each."""
+"""The simulator against the API contract: one test per divergence fixed."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Review of task cards against the simulator: a Cancel click the service refuses."""
+"""Task cards against the simulator: a Cancel click the service refuses."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Regression tests for bugs found in review (each against the loopback simulator)."""
+"""Regression tests, one per bug fixed (each against the loopback simulator)."""
 
 from __future__ import annotations
 

@@ -1,21 +1,13 @@
-"""Review of the sweep UI against the simulator: runs that end with an uncertain submission,
+"""The sweep UI against the simulator: runs that end with an uncertain submission,
 and the form's sweep panel after its inputs change."""
 
 from __future__ import annotations
 
-import pytest
-from simhelpers import running_stack
 from waiting import until
 
 from vidu_nb import Img2VideoRequest
 from vidu_nb.sweep import sweep
 from vidu_nb.ui import form, run_sweep
-
-
-@pytest.fixture
-def live(tmp_path):
-    with running_stack(tmp_path, speed=60, video_height=96) as stack:
-        yield stack
 
 
 def test_a_sweep_with_an_uncertain_submission_still_finishes(live, png_bytes):

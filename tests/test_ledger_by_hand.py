@@ -1,4 +1,4 @@
-"""Review of the state layer: the ledger's figures against values computed by hand, with
+"""The ledger's figures against values computed by hand, with
 failed, cancelled, unfinished, uncertain and never-sent tasks, off-peak and recommended prompts.
 A real task log (SQLite); the tasks are what a service would report."""
 
