@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from conftest import make_image
 
@@ -122,3 +124,28 @@ def test_record_keys_the_watch_from_the_answer_and_learns_successes():
     assert w.key == K5 and len(t) == 0
     t.record(w, Task.from_response({**echo, "state": "success"}), 44.0, 45.0)
     assert t.duration(K5) == pytest.approx((35.0, 45.0))  # started (0, 5], ended (40, 45]
+
+
+def test_history_leaves_out_times_that_span_a_restart(tmp_path):
+    """A task seen processing before a kernel restart and finished after it looks as long as
+    the restart took; learning that would make later checks needlessly sparse."""
+    req = Img2VideoRequest(image=make_image(64, 48), duration=4, resolution="1080p")
+    seconds = [40.0, 42.0, 41.0, 39.0, 900.0, 2 * 3600.0]  # the last two spanned restarts
+    with TaskLog(tmp_path / "t.sqlite") as log:
+        for i in range(len(seconds)):
+            echo = {"task_id": str(i), "model": "viduq3-pro", "resolution": "1080p", "duration": 4}
+            task = Task.from_response(echo)
+            log.record_submission(req, task)
+            for state in ("processing", "success"):
+                log.update(Task.from_response({"id": str(i), "state": state}, previous=task))
+    with sqlite3.connect(tmp_path / "t.sqlite") as conn:  # as a restart would have left them
+        for i, s in enumerate(seconds):
+            conn.execute(
+                "UPDATE tasks SET finished_at = processing_at + ? WHERE task_id = ?", (s, str(i))
+            )
+    conn.close()
+    assert sorted(s for _, s in history(tmp_path / "t.sqlite")) == [39.0, 40.0, 41.0, 42.0]
+    learned = Timing(margin=0)
+    learned.learn_history(tmp_path / "t.sqlite")
+    low, high = learned.duration(("viduq3-pro", "1080p", 4, False))
+    assert 39.0 <= low <= high <= 42.0

@@ -22,8 +22,10 @@ simulator simply yields short durations; nothing here knows about real-time scal
 
 from __future__ import annotations
 
+import math
 import re
 import sqlite3
+import statistics
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -259,6 +261,23 @@ def history(
     out: list[tuple[Key, float]] = []
     for model, resolution, duration, off_peak, seconds in reversed(rows):
         key = make_key(model, resolution, duration, off_peak)
-        if key is not None and seconds is not None and seconds > 0:
+        if key is not None and seconds is not None and 0 < seconds <= MAX_PROCESSING:
             out.append((key, float(seconds)))
-    return out
+    return _without_gaps(out)
+
+
+#: Longer than any generation ("tens of seconds to minutes"): a watcher was away meanwhile.
+MAX_PROCESSING = 3600.0
+
+
+def _without_gaps(rows: list[tuple[Key, float]]) -> list[tuple[Key, float]]:
+    """Drop times that span a kernel restart: seen processing before it, finished after.
+
+    The log holds when a state was *seen*, so such a task looks as long as the restart took.
+    Where a setting has 3 or more times, one over 3x their median is taken for such a gap.
+    """
+    by_key: dict[Key, list[float]] = {}
+    for key, seconds in rows:
+        by_key.setdefault(key, []).append(seconds)
+    limit = {k: 3 * statistics.median(v) for k, v in by_key.items() if len(v) >= 3}
+    return [(k, s) for k, s in rows if s <= limit.get(k, math.inf)]
