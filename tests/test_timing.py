@@ -149,3 +149,11 @@ def test_history_leaves_out_times_that_span_a_restart(tmp_path):
     learned.learn_history(tmp_path / "t.sqlite")
     low, high = learned.duration(("viduq3-pro", "1080p", 4, False))
     assert 39.0 <= low <= high <= 42.0
+
+
+def test_sub_second_jitter_of_a_fast_simulator_is_no_restart_gap():
+    from vidu_nb.timing import _without_gaps
+
+    key = ("viduq3-pro", "1080p", 4, False)
+    rows = [(key, 0.0004), (key, 0.0004), (key, 0.0015), (key, 2.0)]
+    assert _without_gaps(rows) == rows

@@ -268,16 +268,18 @@ def history(
 
 #: Longer than any generation ("tens of seconds to minutes"): a watcher was away meanwhile.
 MAX_PROCESSING = 3600.0
+GAP_SLACK = 10.0
 
 
 def _without_gaps(rows: list[tuple[Key, float]]) -> list[tuple[Key, float]]:
     """Drop times that span a kernel restart: seen processing before it, finished after.
 
     The log holds when a state was *seen*, so such a task looks as long as the restart took.
-    Where a setting has 3 or more times, one over 3x their median is taken for such a gap.
+    Where a setting has 3 or more times, one over 3x their median (plus ``GAP_SLACK``, so the
+    jitter of sub-second simulated runs is no gap) is taken for such a gap.
     """
     by_key: dict[Key, list[float]] = {}
     for key, seconds in rows:
         by_key.setdefault(key, []).append(seconds)
-    limit = {k: 3 * statistics.median(v) for k, v in by_key.items() if len(v) >= 3}
+    limit = {k: 3 * statistics.median(v) + GAP_SLACK for k, v in by_key.items() if len(v) >= 3}
     return [(k, s) for k, s in rows if s <= limit.get(k, math.inf)]
