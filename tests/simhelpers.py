@@ -102,3 +102,17 @@ def running_stack(
         Poller(client, log) as poller,
     ):
         yield sim, client, log, poller
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1") -> Iterator[str]:
+    """A threaded HTTP server for ``handler`` (a stand-in for some remote); yields its root URL."""
+    server = ThreadingHTTPServer((host, 0), handler)
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
+    try:
+        yield f"http://{host}:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

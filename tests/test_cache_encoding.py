@@ -5,11 +5,11 @@ time), and a cut-off encoded body is still never kept under the final name."""
 from __future__ import annotations
 
 import gzip
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
+from simhelpers import serving
 
 from vidu_nb.cache import DownloadError, VideoCache
 from vidu_nb.task import Creation, Task
@@ -36,11 +36,8 @@ class GzipHost(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def host() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), GzipHost)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(GzipHost) as url:
+        yield url
 
 
 def task(url: str) -> Task:

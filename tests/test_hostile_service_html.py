@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 from ipywidgets.widgets.widget import _instances
+from simhelpers import serving
 
 from vidu_nb import Img2VideoRequest, ViduClient
 from vidu_nb.tasklog import TaskLog
@@ -56,15 +56,8 @@ class _Hostile(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def hostile_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_Hostile) as url:
+        yield url
 
 
 def test_a_hostile_service_reaches_cards_grids_and_credits_only_escaped(

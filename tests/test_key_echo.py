@@ -16,13 +16,13 @@ import os
 import pickle
 import subprocess
 import sys
-import threading
 import traceback
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import quote, quote_plus
 
 import pytest
+from simhelpers import serving
 
 from vidu_nb import Img2VideoRequest, ViduClient, ViduError
 from vidu_nb.errors import TaskFailed, ValidationError
@@ -121,15 +121,8 @@ class _Echo(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def echo_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_Echo) as url:
+        yield url
 
 
 def test_a_server_echoing_the_key_gets_it_nowhere(echo_url, tmp_path, png_bytes, caplog):
