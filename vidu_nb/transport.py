@@ -155,6 +155,8 @@ class Transport:
         self.timeout = check_timeout(timeout)
         self.retry = retry or RetryPolicy()
         self._key = api_key
+        # Every form the key could be echoed in, computed once: each answer is scrubbed.
+        self._key_forms = key_forms(auth_scheme, api_key.reveal())
         self._sleep = sleep
         self._count_lock = threading.Lock()
         #: HTTP requests actually sent (retries included): the API-call cost of a strategy.
@@ -283,7 +285,7 @@ class Transport:
                 trace_id = str(meta["trace_id"])
         # A server (or a proxy, or a wrong base URL) that echoes the Authorization header must
         # not get the key into errors, logs, tasks or the task log: scrub what came back.
-        text, data, trace_id = self._scrub(text), self._scrub_data(data), self._scrub(trace_id)
+        data, trace_id = self._scrub_data(data), self._scrub(trace_id)
         log.debug(
             "%s %s -> %d in %.3f s (trace_id=%s)", method, path, resp.status_code, elapsed, trace_id
         )
@@ -293,7 +295,7 @@ class Transport:
             raise APIError(
                 resp.status_code,
                 "InvalidResponse",
-                f"expected JSON, got {_snippet(text)}",
+                f"expected JSON, got {_snippet(self._scrub(text))}",
                 trace_id,
             )
         return Response(
@@ -325,7 +327,7 @@ class Transport:
 
     def _scrub(self, text: str) -> str:
         """``text`` without the key, also HTML-, URL-, JSON- or base64-encoded."""
-        for form in key_forms(self.auth_scheme, self._key.reveal()):
+        for form in self._key_forms:
             if form in text:
                 text = text.replace(form, "<redacted>")
         return text
