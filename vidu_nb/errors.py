@@ -74,6 +74,11 @@ class BadRequest(APIError):
     """HTTP 400: the service rejected the request."""
 
 
+class CreditInsufficient(BadRequest):
+    """HTTP 400 ``CreditInsufficient``: the balance cannot pay for this task; nothing was
+    created, so the request can be sent again once credits are added."""
+
+
 class AuthenticationError(APIError):
     """HTTP 401/403: the key is missing, wrong, or not allowed to do this."""
 
@@ -155,7 +160,7 @@ def error_for_status(
     elif status >= 500:
         cls = ServerError
     elif status == 400:
-        cls = BadRequest
+        cls = CreditInsufficient if reason == "CreditInsufficient" else BadRequest
     else:
         cls = APIError
     return cls(status, reason, message, trace_id, retry_after=retry_after)
