@@ -2,6 +2,8 @@
 
 Reads share the process's connection under the store's lock, so the notebook can read
 ``log.df`` while the poller thread writes; other processes' commits are visible at once (WAL).
+The whole log as a DataFrame is kept between reads and patched with the rows that changed
+(``framecache``); filtered reads ask SQLite.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from . import frame
+from . import frame, framecache
 from .rows import CLOSED_STATES, epoch
 from .store import Store
 
@@ -21,6 +23,24 @@ if TYPE_CHECKING:
 
 class Reads(Store):
     """The questions a task log answers (mixed into ``TaskLog``)."""
+
+    def _setup(self, conn: sqlite3.Connection) -> None:
+        super()._setup(conn)
+        framecache.install(conn)  # the change sequence the cached frame follows
+
+    def close(self) -> None:
+        cache = self.__dict__.get("_frames")
+        if cache is not None:
+            cache.clear()  # the frame of a big log is large: free it with the connection
+        super().close()
+
+    @property
+    def _frame_cache(self) -> framecache.FrameCache:
+        with self._lock:
+            cache = self.__dict__.get("_frames")
+            if cache is None:
+                cache = self.__dict__["_frames"] = framecache.FrameCache(self)
+            return cache
 
     def get(self, task_id: str) -> dict[str, Any] | None:
         """One task as a dict of Python values (times as aware datetimes), or ``None``."""
@@ -162,7 +182,13 @@ class Reads(Store):
     ) -> pd.DataFrame:
         """The log as a DataFrame (one row per task), filtered in SQL; ``since``/``until``
         bound ``submitted_at`` (naive datetimes are taken as UTC). ``columns`` reads only
-        those (and ``row_id``, the index), e.g. for totals over a big log."""
+        those (and ``row_id``, the index), e.g. for totals over a big log.
+
+        Without filters it is the cached whole log, re-reading only the rows changed since
+        the last call (by any process); each call returns a new copy, free to change."""
+        filters = (experiment, state, model, since, until, tag, columns)
+        if all(f is None for f in filters):
+            return self._frame_cache.frame()
         where: list[str] = []
         args: list[Any] = []
         if experiment is not None:

@@ -1,0 +1,269 @@
+"""``TaskLog.df`` kept between reads and brought up to date by re-reading only changed rows.
+
+A notebook reads ``log.df`` again and again while a poller changes a few rows; reading and
+converting 100,000 rows each time took seconds. SQLite itself says what changed: triggers
+(created once, idempotently, when a log is opened) give every inserted, updated or deleted
+row of ``tasks`` the next number of a change sequence in ``task_changes`` (one entry per row,
+its latest change), whoever writes: this process, another kernel, an older vidu-nb, a
+``sqlite3`` shell. A read then costs one indexed lookup when nothing changed, and re-reads
+only the rows numbered after the cached frame's mark otherwise (``framepatch`` merges them).
+
+A fresh process starts from a snapshot (``framesnapshot``: the typed frame as an Arrow file in
+the log's cache folder, memory-mapped) plus the rows changed since it was written, so the
+first ``log.df`` of a kernel does not read the whole log either. Anything the cache cannot
+vouch for (a schema change, a deleted row, a snapshot of another log) means one full read.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import uuid
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from . import frame, framesnapshot
+from .framepatch import Unpatchable, patched
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from .store import Store
+
+log = logging.getLogger("vidu_nb.tasklog")
+
+#: A changed row gets the next number of the log's change counter (``log_meta``, one row:
+#: the log's identity and the counter): a few indexed writes, so a write stays O(1).
+_NOTE = (
+    " UPDATE log_meta SET change_seq = change_seq + 1;"
+    " DELETE FROM task_changes WHERE row_id = {row};"
+    " INSERT INTO task_changes (row_id, seq) SELECT {row}, change_seq FROM log_meta;"
+)
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS log_meta (log_id TEXT NOT NULL, change_seq INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS task_changes (row_id INTEGER PRIMARY KEY, seq INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS task_changes_by_seq ON task_changes(seq)",
+    "CREATE TRIGGER IF NOT EXISTS task_changes_insert AFTER INSERT ON tasks BEGIN"
+    + _NOTE.format(row="NEW.row_id")
+    + " END",
+    "CREATE TRIGGER IF NOT EXISTS task_changes_update AFTER UPDATE ON tasks BEGIN"
+    + _NOTE.format(row="OLD.row_id")
+    + " END",
+    # A row given another row_id (by hand): the old id is gone, the new one changed.
+    "CREATE TRIGGER IF NOT EXISTS task_changes_move AFTER UPDATE OF row_id ON tasks"
+    " WHEN NEW.row_id IS NOT OLD.row_id BEGIN" + _NOTE.format(row="NEW.row_id") + " END",
+    "CREATE TRIGGER IF NOT EXISTS task_changes_delete AFTER DELETE ON tasks BEGIN"
+    + _NOTE.format(row="OLD.row_id")
+    + " END",
+)
+_NAMES = (
+    "log_meta",
+    "task_changes",
+    "task_changes_by_seq",
+    "task_changes_insert",
+    "task_changes_update",
+    "task_changes_move",
+    "task_changes_delete",
+)
+#: The change mark and the schema's version, in one statement (the check on every read).
+_STATE = (
+    "SELECT (SELECT change_seq FROM log_meta LIMIT 1),"
+    " (SELECT schema_version FROM pragma_schema_version)"
+)
+#: Changed rows since a mark: the row id, then the row (all NULL when it was deleted).
+_CHANGED = (
+    "SELECT c.row_id, t.* FROM task_changes AS c LEFT JOIN tasks AS t ON t.row_id = c.row_id"
+    " WHERE c.seq > ? ORDER BY c.row_id LIMIT ?"
+)
+
+
+def install(conn: sqlite3.Connection) -> None:
+    """Create the change table, its triggers and the log's identity unless all are there
+    (one read on every open; one write transaction on the first open of a log)."""
+    marks = ", ".join("?" for _ in _NAMES)
+    (have,) = conn.execute(
+        f"SELECT COUNT(*) FROM sqlite_master WHERE name IN ({marks})", _NAMES
+    ).fetchone()
+    if have == len(_NAMES):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for sql in SCHEMA:
+            conn.execute(sql)
+        conn.execute(
+            "INSERT INTO log_meta (log_id, change_seq) SELECT ?, 0"
+            " WHERE NOT EXISTS (SELECT 1 FROM log_meta)",
+            (uuid.uuid4().hex,),
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+class Plan(NamedTuple):
+    """What one read found under the store's lock; converted after the lock is released."""
+
+    mark: int
+    schema: int
+    columns: list[str]
+    rows: list[tuple[Any, ...]]  # all rows (full), or (row id, *row) of changed ones
+    full: bool
+    snapshot: pd.DataFrame | None = None
+
+
+class FrameCache:
+    """The typed frame of one ``TaskLog`` and the change mark it reflects."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._mutex = threading.Lock()
+        self._master: pd.DataFrame | None = None
+        self._arrays: dict[str, Any] = {}  # the master's columns (the arrays patches replace)
+        self._ids: np.ndarray | None = None  # row ids of the master, ascending
+        self._mark = -1
+        self._schema = -1
+        self._columns: list[str] = []
+        self._stale = 0  # rows re-read since the snapshot on disk was written
+
+    def clear(self) -> None:
+        with self._mutex:
+            self._master = self._ids = None
+            self._arrays = {}
+            self._mark = self._schema = -1
+
+    def frame(self) -> pd.DataFrame:
+        """The whole log as ``to_frame()`` gives it: a copy the caller may change freely."""
+        with self._mutex:
+            plan = self._plan(full=False)
+            if plan is not None:
+                try:
+                    self._apply(plan)
+                except Unpatchable as exc:
+                    log.debug("task log frame: reading every row (%s)", exc)
+                    self._apply(self._plan(full=True))
+                self._save_snapshot()
+            assert self._master is not None
+            return self._master.copy()
+
+    # -- reading (under the store's lock, one read transaction) --------------------------
+    def _plan(self, full: bool) -> Plan | None:
+        store = self._store
+        with store._lock:
+            conn = store._db
+            own = not conn.in_transaction
+            if own:  # one snapshot of the file: another process may be writing meanwhile
+                conn.execute("BEGIN")
+            try:
+                mark, schema = conn.execute(_STATE).fetchone()
+                if not full and self._master is not None and schema == self._schema:
+                    if mark == self._mark:
+                        return None
+                    return self._changes(conn, mark, schema, self._mark, self._columns)
+                cur = conn.execute("SELECT * FROM tasks LIMIT 0")
+                columns = [d[0] for d in cur.description]
+                if not full and self._master is None:
+                    snap = framesnapshot.load(store.cache_dir, _identity(conn), schema, columns)
+                    if snap is not None and snap.mark <= mark:
+                        plan = self._changes(conn, mark, schema, snap.mark, columns)
+                        if not plan.full:
+                            return plan._replace(snapshot=snap.frame)
+                rows = conn.execute("SELECT * FROM tasks ORDER BY row_id").fetchall()
+                return Plan(mark, schema, columns, rows, full=True)
+            finally:
+                if own and conn.in_transaction:
+                    conn.execute("COMMIT")
+
+    def _changes(
+        self, conn: sqlite3.Connection, mark: int, schema: int, since: int, columns: list[str]
+    ) -> Plan:
+        """The rows changed after ``since``; a full read when they are too many to patch."""
+        have = len(self._master) if self._master is not None else 0
+        most = max(1000, have // 4)
+        rows = conn.execute(_CHANGED, (since, most + 1)).fetchall()
+        if len(rows) > most:
+            rows = conn.execute("SELECT * FROM tasks ORDER BY row_id").fetchall()
+            return Plan(mark, schema, columns, rows, full=True)
+        return Plan(mark, schema, columns, rows, full=False)
+
+    # -- converting (no lock on the store) -----------------------------------------------
+    def _apply(self, plan: Plan | None) -> None:
+        """Make the plan's frame the cached one (all state set at once, at the end)."""
+        if plan is None:
+            return
+        if plan.full:
+            master = frame.tasks_frame(plan.rows, plan.columns)
+            arrays, ids = _arrays(master), _row_ids(master)
+            stale = len(master)  # no snapshot of it on disk yet
+        else:
+            if plan.snapshot is not None:
+                base = plan.snapshot
+                arrays, ids, stale = _arrays(base), _row_ids(base), 0
+            elif self._master is not None and self._ids is not None:
+                base, arrays, ids, stale = self._master, self._arrays, self._ids, self._stale
+            else:
+                raise Unpatchable("nothing to patch")
+            master, arrays, ids = _patch(base, arrays, ids, plan)
+            stale += len(plan.rows)
+        self._master, self._arrays, self._ids, self._stale = master, arrays, ids, stale
+        self._mark, self._schema, self._columns = plan.mark, plan.schema, plan.columns
+
+    def _save_snapshot(self) -> None:
+        master = self._master
+        if master is None or self._stale <= framesnapshot.STALE_ROWS:
+            return
+        if len(master) < framesnapshot.MIN_ROWS or not frame.arrow_strings():
+            return
+        store = self._store
+        with store._lock:
+            identity = _identity(store._db)
+        if framesnapshot.save(store.cache_dir, master, identity, self._schema, self._mark):
+            self._stale = 0
+
+
+def _patch(
+    base: pd.DataFrame, arrays: dict[str, Any], ids: np.ndarray, plan: Plan
+) -> tuple[pd.DataFrame, dict[str, Any], np.ndarray]:
+    """``base`` with the plan's changed rows: replaced where known, appended when new."""
+    import numpy as np
+    import pandas as pd
+
+    key = 1 + plan.columns.index("row_id")  # the row's own id: NULL when it is gone
+    wanted = np.array([r[0] for r in plan.rows], dtype=np.int64)
+    gone = np.array([r[key] is None for r in plan.rows], dtype=bool)
+    where = np.searchsorted(ids, wanted)
+    known = np.zeros(len(wanted), dtype=bool)
+    if len(ids):
+        known = (where < len(ids)) & (ids[np.minimum(where, len(ids) - 1)] == wanted)
+    if (gone & known).any():
+        raise Unpatchable("a row was deleted")
+    fresh = ~known & ~gone
+    if fresh.any() and len(ids) and wanted[fresh].min() <= ids[-1]:
+        raise Unpatchable("a row was inserted before the last one")
+    changed = [r[1:] for r, k in zip(plan.rows, known, strict=True) if k]
+    added = [r[1:] for r, f in zip(plan.rows, fresh, strict=True) if f]
+    if not changed and not added:
+        return base, arrays, ids
+    more = frame.tasks_frame(added, plan.columns) if added else None
+    new = patched(arrays, plan.columns, where[known], changed, more)
+    index = base.index if more is None else base.index.append(more.index)
+    if added:
+        ids = np.concatenate([ids, wanted[fresh]])
+    return pd.DataFrame(new, index=index, copy=False), new, ids
+
+
+def _arrays(df: pd.DataFrame) -> dict[str, Any]:
+    return {col: df[col].array for col in df.columns}
+
+
+def _row_ids(df: pd.DataFrame) -> np.ndarray:
+    import numpy as np
+
+    return np.asarray(df["row_id"], dtype=np.int64)
+
+
+def _identity(conn: sqlite3.Connection) -> str:
+    row = conn.execute("SELECT log_id FROM log_meta LIMIT 1").fetchone()
+    return str(row[0]) if row else ""
