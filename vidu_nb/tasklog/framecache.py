@@ -71,10 +71,12 @@ _STATE = (
     "SELECT (SELECT change_seq FROM log_meta LIMIT 1),"
     " (SELECT schema_version FROM pragma_schema_version)"
 )
-#: Changed rows since a mark: the row id, then the row (all NULL when it was deleted).
+#: Changed rows since a mark: the row id, then the row (all NULL when it was deleted). Found
+#: through the index on ``seq`` (sorted afterwards: an ORDER BY row_id would tempt SQLite to
+#: walk every entry in row order).
 _CHANGED = (
     "SELECT c.row_id, t.* FROM task_changes AS c LEFT JOIN tasks AS t ON t.row_id = c.row_id"
-    " WHERE c.seq > ? ORDER BY c.row_id LIMIT ?"
+    " WHERE c.seq > ? LIMIT ?"
 )
 
 
@@ -126,7 +128,8 @@ class FrameCache:
         self._mark = -1
         self._schema = -1
         self._columns: list[str] = []
-        self._stale = 0  # rows re-read since the snapshot on disk was written
+        #: Rows re-read since the snapshot on disk was written (None: no snapshot of it).
+        self._stale: int | None = None
 
     def clear(self) -> None:
         with self._mutex:
@@ -153,6 +156,12 @@ class FrameCache:
         store = self._store
         with store._lock:
             conn = store._db
+            if not full and self._master is not None:  # the usual case: one statement
+                state = tuple(conn.execute(_STATE).fetchone())
+                if state == (self._mark, self._schema):
+                    return None
+                if state[1] != self._schema and not conn.in_transaction:
+                    install(conn)  # the schema changed: a tool may have dropped the triggers
             own = not conn.in_transaction
             if own:  # one snapshot of the file: another process may be writing meanwhile
                 conn.execute("BEGIN")
@@ -182,7 +191,7 @@ class FrameCache:
         """The rows changed after ``since``; a full read when they are too many to patch."""
         have = len(self._master) if self._master is not None else 0
         most = max(1000, have // 4)
-        rows = conn.execute(_CHANGED, (since, most + 1)).fetchall()
+        rows = sorted(conn.execute(_CHANGED, (since, most + 1)).fetchall(), key=_first)
         if len(rows) > most:
             rows = conn.execute("SELECT * FROM tasks ORDER BY row_id").fetchall()
             return Plan(mark, schema, columns, rows, full=True)
@@ -196,7 +205,7 @@ class FrameCache:
         if plan.full:
             master = frame.tasks_frame(plan.rows, plan.columns)
             arrays, ids = _arrays(master), _row_ids(master)
-            stale = len(master)  # no snapshot of it on disk yet
+            stale = None  # no snapshot of it on disk yet
         else:
             if plan.snapshot is not None:
                 base = plan.snapshot
@@ -206,13 +215,15 @@ class FrameCache:
             else:
                 raise Unpatchable("nothing to patch")
             master, arrays, ids = _patch(base, arrays, ids, plan)
-            stale += len(plan.rows)
+            stale = None if stale is None else stale + len(plan.rows)
         self._master, self._arrays, self._ids, self._stale = master, arrays, ids, stale
         self._mark, self._schema, self._columns = plan.mark, plan.schema, plan.columns
 
     def _save_snapshot(self) -> None:
-        master = self._master
-        if master is None or self._stale <= framesnapshot.STALE_ROWS:
+        """Write the frame for the next kernel when none of it is on disk, or when many rows
+        changed since (big logs only)."""
+        master, stale = self._master, self._stale
+        if master is None or (stale is not None and stale <= framesnapshot.STALE_ROWS):
             return
         if len(master) < framesnapshot.MIN_ROWS or not frame.arrow_strings():
             return
@@ -252,6 +263,10 @@ def _patch(
     if added:
         ids = np.concatenate([ids, wanted[fresh]])
     return pd.DataFrame(new, index=index, copy=False), new, ids
+
+
+def _first(row: tuple[Any, ...]) -> Any:
+    return row[0]
 
 
 def _arrays(df: pd.DataFrame) -> dict[str, Any]:
