@@ -2,9 +2,10 @@
 
 ``log.py`` holds the facade class; ``store.py`` the connection and transactions, ``writes.py``
 the changes, ``unsent.py`` requests recorded before they are sent (``owners.py``: which poller
-holds them), ``reads.py`` the lookups, ``frame.py`` the typed DataFrame, ``exports.py`` CSV and
-Parquet files, ``schema.py`` the versioned schema and migrations, ``rows.py`` the pure
-conversions between requests, tasks and rows.
+holds them), ``reads.py`` the lookups, ``frame.py`` the typed DataFrame (``framecache``,
+``framepatch``, ``framesnapshot``: kept between reads), ``exports.py`` CSV and Parquet files,
+``schema.py`` the versioned schema and migrations, ``rows.py`` the pure conversions between
+requests, tasks and rows.
 """
 
 from .exports import read_export

@@ -130,10 +130,13 @@ class FrameCache:
         self._columns: list[str] = []
         #: Rows re-read since the snapshot on disk was written (None: no snapshot of it).
         self._stale: int | None = None
+        self._writer: threading.Thread | None = None  # writing the snapshot again
 
     def clear(self) -> None:
         with self._mutex:
-            self._master = self._ids = None
+            if self._writer is not None:
+                self._writer.join()
+            self._master = self._ids = self._stale = self._writer = None
             self._arrays = {}
             self._mark = self._schema = -1
 
@@ -220,18 +223,26 @@ class FrameCache:
         self._mark, self._schema, self._columns = plan.mark, plan.schema, plan.columns
 
     def _save_snapshot(self) -> None:
-        """Write the frame for the next kernel when none of it is on disk, or when many rows
-        changed since (big logs only)."""
+        """Write the frame for the next kernel when none of it is on disk (at once: the full
+        read took far longer), or when many rows changed since (in a thread, so that re-read
+        stays fast). Big logs only; a failed write is not retried before the next changes."""
         master, stale = self._master, self._stale
         if master is None or (stale is not None and stale <= framesnapshot.STALE_ROWS):
             return
         if len(master) < framesnapshot.MIN_ROWS or not frame.arrow_strings():
             return
+        if self._writer is not None and self._writer.is_alive():
+            return
         store = self._store
         with store._lock:
             identity = _identity(store._db)
-        if framesnapshot.save(store.cache_dir, master, identity, self._schema, self._mark):
-            self._stale = 0
+        args = (store.cache_dir, master, identity, self._schema, self._mark)
+        self._stale = 0
+        if stale is None:
+            framesnapshot.save(*args)
+        else:  # not a daemon: an exiting kernel finishes the file rather than leave half
+            self._writer = threading.Thread(target=framesnapshot.save, args=args)
+            self._writer.start()
 
 
 def _patch(
