@@ -249,6 +249,7 @@ def test_a_new_kernel_starts_from_the_snapshot_and_the_changes_since(log, reques
     for i in range(12):
         log.record_submission(request_, Task(id=f"t{i}", credits=i), experiment="s")
     same(log)
+    log.close()  # waits for the snapshot, written in a thread
     snapshot = log.cache_dir / framesnapshot.NAME
     assert snapshot.is_file()
     with TaskLog(log.path) as other:  # another kernel changes the log meanwhile
@@ -265,11 +266,11 @@ def test_a_snapshot_that_does_not_match_the_log_is_ignored(
     tmp_path, request_, snapshots, monkeypatch
 ):
     def make(name: str, count: int) -> TaskLog:
-        log = TaskLog(tmp_path / f"{name}.sqlite")
-        for i in range(count):
-            log.record_submission(request_, Task(id=f"{name}{i}"), experiment=name)
-        same(log)
-        return log
+        with TaskLog(tmp_path / f"{name}.sqlite") as log:
+            for i in range(count):
+                log.record_submission(request_, Task(id=f"{name}{i}"), experiment=name)
+            same(log)
+        return log  # closed: its snapshot is on disk
 
     first, second = make("first", 12), make("second", 15)
     # Another log's snapshot (the same path reused, a folder copied): not this log's rows.
@@ -285,9 +286,7 @@ def test_a_snapshot_that_does_not_match_the_log_is_ignored(
     with TaskLog(second.path) as again, statements(again) as seen:
         again.df  # noqa: B018
         assert full_reads(seen) == 0
-    second.close()
     # A log put back from a copy older than the snapshot (same log, same schema).
-    first.close()  # everything in the main file
     backup = first.path.read_bytes()
     with TaskLog(first.path) as later:
         for i in range(3):

@@ -134,8 +134,7 @@ class FrameCache:
 
     def clear(self) -> None:
         with self._mutex:
-            if self._writer is not None:
-                self._writer.join()
+            self.wait()
             self._master = self._ids = self._stale = self._writer = None
             self._arrays = {}
             self._mark = self._schema = -1
@@ -223,9 +222,9 @@ class FrameCache:
         self._mark, self._schema, self._columns = plan.mark, plan.schema, plan.columns
 
     def _save_snapshot(self) -> None:
-        """Write the frame for the next kernel when none of it is on disk (at once: the full
-        read took far longer), or when many rows changed since (in a thread, so that re-read
-        stays fast). Big logs only; a failed write is not retried before the next changes."""
+        """Write the frame for the next kernel, in a thread (the read that asked returns at
+        once), when none of it is on disk or many rows changed since. Big logs only; a failed
+        write is not retried before the next changes."""
         master, stale = self._master, self._stale
         if master is None or (stale is not None and stale <= framesnapshot.STALE_ROWS):
             return
@@ -238,11 +237,15 @@ class FrameCache:
             identity = _identity(store._db)
         args = (store.cache_dir, master, identity, self._schema, self._mark)
         self._stale = 0
-        if stale is None:
-            framesnapshot.save(*args)
-        else:  # not a daemon: an exiting kernel finishes the file rather than leave half
-            self._writer = threading.Thread(target=framesnapshot.save, args=args)
-            self._writer.start()
+        # Not a daemon: an exiting kernel finishes the file rather than leave half of it.
+        self._writer = threading.Thread(target=framesnapshot.save, args=args)
+        self._writer.start()
+
+    def wait(self) -> None:
+        """Until the snapshot being written (if any) is on disk."""
+        writer = self._writer
+        if writer is not None:
+            writer.join()
 
 
 def _patch(
