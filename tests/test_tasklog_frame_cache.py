@@ -122,6 +122,18 @@ def test_changes_by_hand_are_seen_and_odd_ones_read_everything_again(log, reques
     assert set(same(log)["notes"]) == {"unseen"}
     by_hand(log, "UPDATE tasks SET notes = 'seen'")
     assert set(same(log)["notes"]) == {"seen"}
+    # The change counter deleted: every read reads everything until the log is opened again.
+    by_hand(log, "DELETE FROM log_meta", "UPDATE tasks SET notes = 'uncounted'")
+    assert set(same(log)["notes"]) == {"uncounted"}
+    by_hand(log, "UPDATE tasks SET notes = 'still read'")
+    assert set(same(log)["notes"]) == {"still read"}
+    with TaskLog(log.path) as reopened:
+        by_hand(log, "UPDATE tasks SET notes = 'counted again'")
+        assert set(same(reopened)["notes"]) == {"counted again"}
+        by_hand(log, "UPDATE tasks SET notes = 'and followed'")
+        with statements(reopened) as seen:
+            assert set(same(reopened)["notes"]) == {"and followed"}
+        assert full_reads(seen) == 0
 
 
 WRITER = r"""

@@ -87,7 +87,7 @@ def install(conn: sqlite3.Connection) -> None:
     (have,) = conn.execute(
         f"SELECT COUNT(*) FROM sqlite_master WHERE name IN ({marks})", _NAMES
     ).fetchone()
-    if have == len(_NAMES):
+    if have == len(_NAMES) and conn.execute("SELECT 1 FROM log_meta").fetchone():
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -169,6 +169,8 @@ class FrameCache:
                 conn.execute("BEGIN")
             try:
                 mark, schema = conn.execute(_STATE).fetchone()
+                if mark is None:  # the counter's row was deleted by hand: nothing to go by
+                    full, mark = True, -1
                 if not full and self._master is not None and schema == self._schema:
                     if mark == self._mark:
                         return None
