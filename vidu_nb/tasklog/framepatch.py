@@ -49,9 +49,10 @@ def patched(
     stored ``rows`` (in ``columns`` order, same order as ``positions``) and the typed frame
     ``appended`` added at the end."""
     stored = [c for c in arrays if c not in DERIVED_COLUMNS]
+    # An empty frame's dtypes say nothing about the values to come: read them all.
     if not arrays or not len(next(iter(arrays.values()))) or stored != columns:
-        raise Unpatchable("nothing to patch, or other columns")  # an empty frame's dtypes
-    new = dict(arrays)  # say nothing about the values to come
+        raise Unpatchable("nothing to patch, or other columns")
+    new = dict(arrays)
     if rows:
         values = dict(zip(columns, zip(*rows, strict=True), strict=True))
         times = _times({c: v for c, v in values.items() if c in TIME_COLUMNS})
