@@ -222,13 +222,25 @@ class ViduClient:
         *,
         max_skew: float = 300,
     ) -> bool:
-        """Whether a callback request was signed with this client's key (and is recent)."""
+        """Whether a callback request was signed with this client's key (and is recent).
+
+        ``query`` is the raw query string of the request, exactly as received (see
+        ``callbacks``); ``verify_callback_url`` takes the request URL instead."""
         from .callbacks import verify_callback
 
+        return verify_callback(self._key(), method, path, query, headers, max_skew=max_skew)
+
+    def verify_callback_url(
+        self, method: str, url: str, headers: Mapping[str, str], *, max_skew: float = 300
+    ) -> bool:
+        """``verify_callback`` for the request URL as received (``/path?query`` or absolute)."""
+        from .callbacks import verify_callback_url
+
+        return verify_callback_url(self._key(), method, url, headers, max_skew=max_skew)
+
+    def _key(self) -> str:
         assert self.config.api_key is not None
-        return verify_callback(
-            self.config.api_key.reveal(), method, path, query, headers, max_skew=max_skew
-        )
+        return self.config.api_key.reveal()
 
     def wait(
         self,
