@@ -22,7 +22,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import quote
 
 from . import account
@@ -83,6 +83,7 @@ class TaskService(TaskReader, Protocol):
     def submit(self, request: Submittable, *, client_ref: str | None = None) -> Task: ...
 
 
+@runtime_checkable
 class AccountReader(Protocol):
     """Reads the account (``ViduClient`` is one): balance and concurrency, and the service's
     task list. Code that can do without them checks ``isinstance(client, AccountReader)``."""
@@ -421,8 +422,9 @@ class ViduClient:
 
 def _check_request(request: Any) -> None:
     """A generation request is an object that can build its body (``Img2VideoRequest``); a
-    dict or text would fail deep inside, or worse, be sent as it is."""
-    if not (
+    dict or text would fail deep inside, or worse, be sent as it is. (The class itself, not
+    an instance of it, is refused too.)"""
+    if isinstance(request, type) or not (
         callable(getattr(request, "fitted_body", None))
         and isinstance(getattr(request, "endpoint", None), str)
     ):
