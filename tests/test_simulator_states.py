@@ -111,5 +111,7 @@ def test_documented_states_and_unknown_tasks_are_refused(sim):
     for documented in ("success", "failed", "queueing"):
         with pytest.raises(ValueError, match="documented"):
             sim.force_state(task_id, documented)
+    with pytest.raises(ValueError, match="non-empty"):
+        sim.force_state(task_id, " ")
     with pytest.raises(KeyError):
         sim.force_state("404", "scheduled")

@@ -245,6 +245,8 @@ class Engine:
         """
         if state in STATES:
             raise ValueError(f"state {state!r} is documented; force only undocumented states")
+        if state is not None and not state.strip():
+            raise ValueError("state must be a non-empty text (None releases a held task)")
         self.advance()
         events: list[tuple[SimTask, str]] = []
         with self._lock:
