@@ -267,6 +267,10 @@ class Engine:
         self.advance()
         return task
 
+    def set_balance(self, credits: int) -> None:
+        with self._lock:  # not between a submit's check and its charge
+            self.balance = credits
+
     def load(self) -> tuple[int, int]:
         """Tasks processing now, and tasks waiting for a slot (created or queueing)."""
         self.advance()
