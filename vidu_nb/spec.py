@@ -105,6 +105,8 @@ class Img2VideoRequest:
         _normalise(self)
         if self.audio_type in _AUDIO_TYPE_ALIASES:
             object.__setattr__(self, "audio_type", _AUDIO_TYPE_ALIASES[self.audio_type])
+        if self.allow_unknown_model is None:  # an unset cell or argument: the default
+            object.__setattr__(self, "allow_unknown_model", False)
         _check_type(self.allow_unknown_model, "allow_unknown_model", bool)
         object.__setattr__(self, "meta_data", _meta_data_text(self.meta_data))
         spec = lookup_model(self.model, self.allow_unknown_model)
@@ -133,11 +135,16 @@ class Img2VideoRequest:
         return lookup_model(self.model, self.allow_unknown_model)
 
     def replace(self, **changes: Any) -> Img2VideoRequest:
-        """A copy with some fields changed (checked again), e.g. for seed or prompt sweeps."""
+        """A copy with some fields changed (checked again), e.g. for seed or prompt sweeps.
+
+        Its notes are not warned again, nor is an unknown model that this request already
+        warned about (a sweep of 50 seeds says it once)."""
         if changes.get("images") is not None and "image" not in changes:
             changes["image"] = None  # a new start image replaces the current one
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", IgnoredFieldWarning)
+            if changes.get("model", self.model) == self.model:
+                warnings.simplefilter("ignore", UnknownModelWarning)
             return dataclasses.replace(self, **changes)
 
     def options(self) -> dict[str, Any]:
@@ -253,7 +260,7 @@ def _normalise(req: Img2VideoRequest) -> None:
         value = getattr(req, f.name)
         new = value
         if _is_missing(value) and f.name != "model":
-            new = False if f.name == "allow_unknown_model" else None
+            new = None
         elif f.name in _INT_FIELDS:
             if isinstance(value, numbers.Integral) and not _is_bool(value):
                 new = int(value)
