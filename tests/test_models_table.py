@@ -144,3 +144,31 @@ def test_changing_a_request_to_audio_off_peak_on_q2_is_refused(png_bytes):
         req.replace(audio=True)
     with pytest.raises(ValidationError, match="off_peak"):
         build(png_bytes, audio=True, off_peak=True).replace(model="viduq2-pro")
+
+
+# -- the client's table against the simulator's own (two statements of one contract) --------
+@pytest.fixture(scope="module")
+def sim_client():
+    from vidu_nb import ViduClient
+    from vidu_nb.simulator import Simulator
+
+    with Simulator(speed=200, seed=5) as server:
+        server.faults.add("task_failure")  # every task fails at once: nothing is encoded
+        with ViduClient.for_simulator(server, max_retries=0) as client:
+            yield server, client
+
+
+@pytest.mark.parametrize("model", CONTRACT)
+def test_what_the_client_accepts_the_simulator_accepts(sim_client, png_bytes, model):
+    """Longest duration, each resolution, and audio off-peak on Q3: built here, taken there."""
+    _sim, client = sim_client
+    longest = max(CONTRACT[model][0])
+    requests = [build(png_bytes, model=model, duration=longest)]
+    requests += [build(png_bytes, model=model, duration=d, resolution=r)
+                 for d, allowed in _resolutions(model) for r in allowed]  # fmt: skip
+    if model.startswith("viduq3"):
+        requests.append(build(png_bytes, model=model, audio=True, off_peak=True, duration=1))
+    marked = {"watermark": True, "wm_position": 4, "wm_url": "https://example.org/m.png"}
+    requests.append(build(png_bytes, model=model, meta_data={"k": [1]}, **marked))
+    for request in requests:
+        assert client.submit(request).id
