@@ -8,6 +8,7 @@ a little less). Cells carry no execution timing: Lab records none unless asked t
 
 from __future__ import annotations
 
+import copy
 import sys
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -35,7 +36,8 @@ def widget_state(nb: nbformat.NotebookNode) -> dict[str, Any]:
 
 def run_measuring(cells: list[str], folder: Path) -> tuple[nbformat.NotebookNode, list[Saved]]:
     """Run ``cells`` in a fresh kernel of this interpreter, working in ``folder``; returns the
-    notebook and, after each cell, what saving it then would have written."""
+    notebook and, after each cell, what saving it then would have written: the cells run so
+    far (so a cell's growth counts its source and outputs) and the widget state."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     nb.metadata["kernelspec"] = {
         "name": "python3",
@@ -57,5 +59,8 @@ def run_measuring(cells: list[str], folder: Path) -> tuple[nbformat.NotebookNode
             client.execute_cell(cell, index)
             client.set_widgets_metadata()
             state = widget_state(nb)
-            sizes.append(Saved(len(nbformat.writes(nb).encode()), len(state.get("state", {}))))
+            so_far = copy.copy(nb)
+            so_far.cells = nb.cells[: index + 1]
+            size = len(nbformat.writes(so_far).encode())
+            sizes.append(Saved(size, len(state.get("state", {}))))
     return nb, sizes
