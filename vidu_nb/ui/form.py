@@ -16,6 +16,7 @@ from typing import Any
 
 import ipywidgets as w
 
+from .. import states
 from . import form_sections as sections
 from .card import TaskCard
 from .form_sections import DEFAULT
@@ -312,7 +313,7 @@ class Img2VideoForm(w.VBox):
         hub_for(self.session).add_listener(lambda e: (m := method()) is not None and m(e))
 
     def _on_event(self, event: Any) -> None:
-        if getattr(event, "new_state", None) == "success" and event.kind == "state":
+        if states.is_success(getattr(event, "new_state", None)) and event.kind == "state":
             self.refresh_seed_choices()
             # A charge to learn from: the estimate may change without any edit of the form.
             result = self.state.build()

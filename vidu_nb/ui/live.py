@@ -12,6 +12,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+from .. import states
 from .card import TaskCard
 from .rows import TaskView
 from .session import Session
@@ -104,7 +105,7 @@ def view_of(handle: Any, session: Session) -> TaskView:
     if not isinstance(handle, str):
         return TaskView.of(handle, session.log)
     row = session.log.get_by_ref(handle) or session.log.get(handle)
-    return TaskView.of(row) if row else TaskView({"task_id": "", "state": "queued"})
+    return TaskView.of(row) if row else TaskView({"task_id": "", "state": states.QUEUED})
 
 
 def task_id_of(handle: Any, session: Session) -> str | None:

@@ -18,7 +18,7 @@ import ipywidgets as w
 
 from ..errors import ValidationError, ViduError
 from ..sweep import CONFIRM_CREDITS, SweepPlan, needs_confirmation, parse_list, sweep
-from .rows import FINAL, TaskView, esc
+from .rows import TaskView, esc, settled
 from .session import Session, estimate
 from .shared import hbox, html, make, shared_layout, vbox
 
@@ -73,7 +73,7 @@ class SweepRun(w.VBox):
     def update(self, _event: Any = None) -> None:
         """Redraw the progress (called from the poller's thread); show the grid when done."""
         counts = self.counts()
-        finished = sum(n for s, n in counts.items() if s in FINAL)  # as ``done`` counts them
+        finished = sum(n for s, n in counts.items() if settled(s))  # as ``done`` counts them
         self.bar.value = finished
         self.bar.bar_style = "success" if finished == len(self.plan) else "info"
         parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
