@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import states
+from ..errors import ValidationError
 from ..sweep import LABEL_FIELDS, label_for, varying_keys
 
 #: Progress steps a card moves through, and the fraction of the bar each one shows.
@@ -83,7 +84,7 @@ class TaskView:
             base = dict(log.get(obj.id) or {}) if log is not None else {}
             base.update(_from_task(obj))
             return cls(base)
-        raise TypeError(f"cannot show {type(obj).__name__}; give a task id, row or Task")
+        raise ValidationError("task", obj, "must be a task id, a log row or a Task")
 
     def get(self, key: str, default: Any = None) -> Any:
         value = _clean(self.row.get(key))

@@ -11,13 +11,22 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 import ipywidgets as w
 
 from ..errors import ValidationError, ViduError
-from ..sweep import CONFIRM_CREDITS, SweepPlan, needs_confirmation, parse_list, sweep
+from ..spec import Img2VideoRequest
+from ..sweep import (
+    CONFIRM_CREDITS,
+    SWEEP_FIELDS,
+    SweepPlan,
+    needs_confirmation,
+    parse_list,
+    sweep,
+)
 from .rows import TaskView, esc, settled
 from .session import Session, estimate
 from .shared import hbox, html, make, shared_layout, vbox
@@ -116,8 +125,29 @@ def default_experiment(now: datetime | None = None) -> str:
     return f"sweep-{stamp}-{secrets.token_hex(3)}"
 
 
+def as_plan(plan: SweepPlan | Iterable[Img2VideoRequest]) -> SweepPlan:
+    """A ``SweepPlan`` as it is; a list (any iterable) of requests becomes the plan of those
+    requests, its swept values being whatever differs among them (for the grid's layout)."""
+    if isinstance(plan, SweepPlan) and len(plan):
+        return plan
+    takes = "a SweepPlan (vidu_nb.sweep.sweep(...)) or a list of Img2VideoRequest"
+    if isinstance(plan, (str, bytes, Mapping, Img2VideoRequest)) or not isinstance(plan, Iterable):
+        hint = "; one request is submitted with form() or Poller.submit"
+        raise ValidationError(
+            "plan", plan, f"must be {takes}" + (hint if isinstance(plan, Img2VideoRequest) else "")
+        )
+    requests = list(plan)
+    if not requests:
+        raise ValidationError("plan", requests, "holds no requests: nothing to submit")
+    for i, request in enumerate(requests):
+        if not isinstance(request, Img2VideoRequest):
+            raise ValidationError(f"plan[{i}]", request, f"must be an Img2VideoRequest ({takes})")
+    combos = [{k: getattr(r, k) for k in SWEEP_FIELDS} for r in requests]
+    return SweepPlan(requests, combos)
+
+
 def run_sweep(
-    plan: SweepPlan,
+    plan: SweepPlan | Iterable[Img2VideoRequest],
     *,
     client: Any = None,
     log: Any = None,
@@ -130,10 +160,15 @@ def run_sweep(
 ) -> SweepRun:
     """Submit a sweep through the poller (its concurrency policy applies), as one experiment.
 
+    ``plan`` is a ``SweepPlan`` (from ``vidu_nb.sweep.sweep``) or a plain list of requests,
+    taken as a plan whose swept values are what differs among them. Anything else, or an
+    empty list, raises ``ValidationError`` naming ``plan`` before anything is sent.
+
     Above ``threshold`` estimated credits it refuses unless ``confirm=True``. The run shows its
     progress and, when done, the comparison grid; ``grid=False`` leaves the grid to a later
     ``run.compare()`` or ``compare(...)`` (a notebook then shows the videos once).
     """
+    plan = as_plan(plan)
     session = session or Session(client, log, poller)
     total = plan_credits(plan, session.log)
     if needs_confirmation(total, threshold) and not confirm:
