@@ -11,8 +11,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from .. import states
 from . import frame
-from .rows import CLOSED_STATES, epoch
+from .rows import epoch
 from .store import Store
 
 if TYPE_CHECKING:
@@ -34,20 +35,34 @@ class Reads(Store):
         return found[0] if found else None
 
     def pending(self) -> list[str]:
-        """Ids of tasks that are not finished yet, oldest first (what ``resume`` follows)."""
-        # The open states present are found by hopping along the state index (a few lookups),
-        # then only their rows are read: not every finished task of a big log.
-        marks = ", ".join("?" for _ in CLOSED_STATES)
+        """Ids of tasks that are not finished yet, oldest first (what ``resume`` follows):
+        any state that is not final, an unknown one included (``states.is_final``)."""
+        # The states present are found by hopping along the state index (a few lookups), then
+        # only the rows of the open ones are read: not every finished task of a big log.
+        keep = [
+            s for s in self.states_present()
+            if not states.is_final(s) and states.norm(s) != states.UNCERTAIN
+        ]  # fmt: skip
+        if not keep:
+            return []
+        marks = ", ".join("?" for _ in keep)
+        _, rows = self._query(
+            "SELECT task_id FROM tasks WHERE task_id IS NOT NULL AND task_id != ''"
+            f" AND state IN ({marks}) ORDER BY row_id",
+            keep,
+        )
+        return [r[0] for r in rows]
+
+    def states_present(self) -> list[str]:
+        """Every distinct state in the log, raw as stored (an unknown one too), sorted; read
+        by hopping along the state index, a lookup per distinct state."""
         _, rows = self._query(
             "WITH RECURSIVE present(state) AS (SELECT MIN(state) FROM tasks UNION ALL"
             " SELECT (SELECT MIN(state) FROM tasks WHERE state > present.state) FROM present"
             " WHERE present.state IS NOT NULL)"
-            " SELECT task_id FROM tasks WHERE task_id IS NOT NULL AND task_id != ''"
-            " AND state IN (SELECT state FROM present WHERE state IS NOT NULL"
-            f" AND state NOT IN ({marks}) AND state != 'uncertain') ORDER BY row_id",
-            tuple(CLOSED_STATES),
+            " SELECT state FROM present WHERE state IS NOT NULL"
         )
-        return [r[0] for r in rows]
+        return [str(r[0]) for r in rows]
 
     def recent_seeds(self, limit: int = 30) -> list[tuple[str, int]]:
         """``(task_id, seed)`` of the last ``limit`` succeeded tasks with a seed, newest first

@@ -12,18 +12,18 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from .. import states
 from ..errors import ViduError
 from ..task import Task
 from .reads import Reads
-from .rows import CLOSED_STATES, task_values
+from .rows import task_values
 from .writes import Writes
 
 if TYPE_CHECKING:
     from ..client import TaskReader
 
-#: Rows that may still get a task id: the POST was (maybe) sent, the answer never came.
-RECONCILABLE = ("uncertain", "submitting")
-_ORDER = {"created": 0, "queueing": 1, "processing": 2}
+#: Rows that may still get a task id (``states.RECONCILABLE_STATES``; the old name stays).
+RECONCILABLE = states.RECONCILABLE_STATES
 
 
 class Reconcile(Writes, Reads):
@@ -76,7 +76,8 @@ class Reconcile(Writes, Reads):
             raise ViduError("callback body has no task id ('id' or 'task_id')")
         known = self.get(task.id)
         if known is not None:
-            if _rank(task.state) >= _rank(known["state"]):  # callbacks may come out of order
+            # Callbacks may come out of order: never step back from a later state.
+            if states.progress(task.state) >= states.progress(known["state"]):
                 self.update(task)
             return int(known["row_id"])
         if not task.payload:
@@ -124,7 +125,3 @@ class Reconcile(Writes, Reads):
                 f"task {task.id} carries payload {shown!r}, not this submission's "
                 f"{client_ref!r}: it is another task; nothing was changed"
             )
-
-
-def _rank(state: str) -> int:
-    return 3 if state in CLOSED_STATES else _ORDER.get(state, 0)

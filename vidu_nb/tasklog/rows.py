@@ -14,15 +14,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from .. import states
 from ..errors import ViduError
-from ..task import FINAL_STATES, Task
+from ..task import Task
 from . import schema
 
 if TYPE_CHECKING:
     from ..spec import Img2VideoRequest
 
-#: States that will not change any more: nothing left to poll.
-CLOSED_STATES = frozenset(FINAL_STATES | {"cancelled"})
+#: States that will not change any more: nothing left to poll (``states.FINAL_STATES``; the
+#: old name stays importable).
+CLOSED_STATES = states.FINAL_STATES
 
 
 def request_values(
@@ -102,7 +104,8 @@ def task_values(task: Task) -> dict[str, Any]:
         "urls_fetched_at": now if task.creations else None,
         "submitted_at": now,
         "updated_at": now,
-        "finished_at": now if task.state in CLOSED_STATES else None,
+        "finished_at": now if states.is_final(task.state) else None,
+        **refund(task),
     }
 
 
@@ -117,6 +120,7 @@ def update_values(
     values: dict[str, Any] = {"state": task.state, "err_code": task.err_code, "updated_at": now}
     if task.credits is not None:
         values["credits"] = task.credits
+    values.update(refund(task))
     if task.seed is not None:
         values["seed"] = task.seed
     if task.created_at is not None:
@@ -128,16 +132,22 @@ def update_values(
         values["trace_ids"] = merged
     if error is not None:
         values["error"] = error_text(error)
-    elif task.state == "success":
+    elif states.is_success(task.state):
         values["error"] = None
     if task.state != stored["state"]:
-        if task.state == "queueing" and stored["queueing_at"] is None:
+        if states.norm(task.state) == states.QUEUEING and stored["queueing_at"] is None:
             values["queueing_at"] = now
-        if task.state == "processing" and stored["processing_at"] is None:
+        if states.norm(task.state) == states.PROCESSING and stored["processing_at"] is None:
             values["processing_at"] = now
-        if task.state in CLOSED_STATES:
+        if states.is_final(task.state):
             values["finished_at"] = now
     return values
+
+
+def refund(task: Task) -> dict[str, Any]:
+    """A cancelled task costs nothing: the service refunds it (the simulator reports 0), and a
+    spelling of cancelled that comes without a figure must not keep an earlier charge."""
+    return {"credits": 0} if states.is_cancelled(task.state) else {}
 
 
 def check_tags(tags: Iterable[str]) -> list[str]:

@@ -16,10 +16,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .. import states
 from ..errors import ViduError
 from ..task import Task
 from .rows import (
-    CLOSED_STATES,
     check_tags,
     error_text,
     join_tags,
@@ -95,7 +95,7 @@ class Writes(Store):
             raise ViduError("record_uncertain needs the client_ref that identifies the request")
         values = self._request_values(request, experiment, tags, notes, base_url)
         values.update(client_ref=client_ref, state=state, err_code=err_code, error=str(error))
-        if state in CLOSED_STATES:
+        if states.is_final(state):
             values["finished_at"] = values["submitted_at"]
         with self._write() as conn:
             row_id = self._ref_row(conn, client_ref)
@@ -144,8 +144,10 @@ class Writes(Store):
         with self._write() as conn:
             row_id = self._existing(conn, task_id)
             values: dict[str, Any] = {"state": state, "updated_at": time.time()}
-            if state in CLOSED_STATES:
+            if states.is_final(state):
                 values["finished_at"] = values["updated_at"]
+            if states.is_cancelled(state):
+                values["credits"] = 0  # refunded
             self._set(conn, row_id, values)
             self._event(conn, row_id, task_id, state, detail)
 
