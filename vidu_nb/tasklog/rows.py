@@ -22,6 +22,11 @@ from . import schema
 if TYPE_CHECKING:
     from ..spec import Img2VideoRequest
 
+#: Request fields stored as columns of their own (read with ``getattr``: a request type
+#: without them stores NULL).
+WATERMARK_FIELDS = ("watermark", "wm_position", "wm_url", "meta_data")
+#: Where the service puts a watermark when no position is given: 3, bottom right.
+DEFAULT_WM_POSITION = 3
 #: States that will not change any more: nothing left to poll (``states.FINAL_STATES``; the
 #: old name stays importable).
 CLOSED_STATES = states.FINAL_STATES
@@ -41,6 +46,9 @@ def request_values(
     ``image_sha256`` when it is known, to hash a large image once)."""
     resolved = request.resolved()
     img = request.start_image
+    marks = {name: resolved.get(name, getattr(request, name, None)) for name in WATERMARK_FIELDS}
+    if marks["watermark"] and marks["wm_position"] is None:
+        marks["wm_position"] = DEFAULT_WM_POSITION  # what the service uses
     return {
         "experiment": experiment,
         "tags": join_tags(check_tags(tags)),
@@ -57,6 +65,7 @@ def request_values(
         "bgm": resolved["bgm"],
         "movement_amplitude": resolved["movement_amplitude"],
         "off_peak": resolved["off_peak"],
+        **marks,
         "payload": request.payload,
         "callback_url": request.callback_url,
         "options": json.dumps(request.options(), default=str, sort_keys=True),
