@@ -12,8 +12,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .. import states
+from ..errors import ValidationError
 from . import frame
-from .rows import epoch
+from .rows import need_text, need_texts, need_time
 from .store import Store
 
 if TYPE_CHECKING:
@@ -182,18 +183,21 @@ class Reads(Store):
         args: list[Any] = []
         if experiment is not None:
             where.append("experiment = ?")
-            args.append(experiment)
+            args.append(need_text("experiment", experiment))
         for col, want in (("state", state), ("model", model)):
-            if want is not None:
-                values = [want] if isinstance(want, str) else list(want)
+            values = need_texts(col, want)
+            if values is not None:
                 where.append(f"{col} IN ({', '.join('?' for _ in values)})")
                 args.extend(values)
-        if since is not None:
-            where.append("submitted_at >= ?")
-            args.append(epoch(since))
-        if until is not None:
-            where.append("submitted_at < ?")
-            args.append(epoch(until))
+        for col, bound, op in (("since", since, ">="), ("until", until, "<")):
+            seconds = need_time(col, bound)
+            if seconds is not None:
+                where.append(f"submitted_at {op} ?")
+                args.append(seconds)
+        if tag is not None:
+            tag = need_text("tag", tag)
+        if columns is not None and isinstance(columns, str):
+            raise ValidationError("columns", columns, "must be a list of column names")
         if tag is not None:  # a literal tag: its % and _ are not wildcards
             where.append("(',' || tags || ',') LIKE ? ESCAPE '\\'")
             args.append(f"%,{like_literal(tag)},%")
@@ -204,7 +208,8 @@ class Reads(Store):
             wanted = list(dict.fromkeys(["row_id", *columns]))
             unknown = [c for c in wanted if c not in known]
             if unknown:
-                raise ValueError(f"no such column in the task log: {', '.join(unknown)}")
+                why = f"no such column in the task log: {', '.join(map(str, unknown))}"
+                raise ValidationError("columns", list(columns), why)
             what = ", ".join(wanted)
         cols, rows = self._query(f"SELECT {what} FROM tasks{clause} ORDER BY row_id", args)
         return frame.tasks_frame(rows, cols)

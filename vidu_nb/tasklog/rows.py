@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .. import states
-from ..errors import ViduError
+from ..errors import ValidationError, ViduError
 from ..task import Task
 from . import schema
 
@@ -209,3 +209,42 @@ def public_url(url: str | None) -> str | None:
     if parts.port:
         host += f":{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+# -- argument checks: a wrong type is named before anything is read or written ---------------
+def need_task(field: str, value: Any, hint: str = "") -> Task:
+    """``value`` when it is a ``Task``; else a ``ValidationError`` naming ``field``."""
+    if not isinstance(value, Task):
+        raise ValidationError(field, value, f"must be a Task, not {type(value).__name__}{hint}")
+    return value
+
+
+def need_text(field: str, value: Any, *, optional: bool = False) -> str | None:
+    """``value`` as a non-empty, stripped string (``None`` passes when ``optional``)."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(field, value, "must be a non-empty string")
+    return value.strip()
+
+
+def need_texts(field: str, value: Any) -> list[str] | None:
+    """A filter of one string or several (``None``: no filter), each a non-empty string."""
+    if value is None:
+        return None
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple, set, frozenset)):
+        raise ValidationError(field, value, "must be a string or a list of strings")
+    return [str(need_text(field, item)) for item in items]
+
+
+def need_time(field: str, value: Any) -> float | None:
+    """A ``since``/``until`` bound as Unix seconds: a datetime, an ISO string or a number."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (datetime, str, int, float)):
+        raise ValidationError(field, value, "must be a datetime or an ISO date/time string")
+    try:
+        return epoch(value)
+    except (ValueError, OverflowError, OSError):
+        raise ValidationError(field, value, "must be an ISO date/time, e.g. 2025-01-31") from None
