@@ -52,10 +52,20 @@ class Poller:
     ) -> None:
         if policy not in POLICIES:
             raise ValidationError("policy", policy, "must be one of " + ", ".join(POLICIES))
-        if max_running < 1:
-            raise ValidationError("max_running", max_running, "must be >= 1")
-        if not 1 <= http_workers <= 32:
+        if not _whole(max_running) or max_running < 1:
+            raise ValidationError("max_running", max_running, "must be a whole number >= 1")
+        if not _whole(http_workers) or not 1 <= http_workers <= 32:
             raise ValidationError("http_workers", http_workers, "must be between 1 and 32")
+        if not _whole(download_workers) or not 1 <= download_workers <= 32:
+            why = "must be between 1 and 32"
+            raise ValidationError("download_workers", download_workers, why)
+        if not all(callable(getattr(client, name, None)) for name in ("get", "submit")):
+            why = "must have get() and submit() (a ViduClient)"
+            raise ValidationError("client", client, why)
+        if not isinstance(log, TaskLog):
+            raise ValidationError("log", log, "must be a TaskLog")
+        if not (cache is None or isinstance(cache, (bool, VideoCache))):
+            raise ValidationError("cache", cache, "must be True, False, None or a VideoCache")
         self.client = client
         self.log = log
         self.schedule = schedule or getattr(client, "schedule", None) or PollSchedule()
@@ -115,6 +125,11 @@ class Poller:
         notes: str = "",
     ) -> str:
         """Queue a request; returns its handle (see ``submit_many``, which it calls)."""
+        if not isinstance(request, Img2VideoRequest):
+            why = f"must be an Img2VideoRequest, not {type(request).__name__}"
+            if isinstance(request, (list, tuple)):
+                why += "; use submit_many() for several"
+            raise ValidationError("request", request, why)
         return self.submit_many([request], experiment=experiment, tags=tags, notes=notes)[0]
 
     def submit_many(
@@ -131,7 +146,15 @@ class Poller:
         costs one sync to disk, and either all survive a kernel restart (``TaskLog.resume``
         sends them then) or, on a bad request, none is queued. ``task_id(handle)`` gives the
         task id once the service has answered."""
-        requests, tags = list(requests), (tags,) if isinstance(tags, str) else tuple(tags)
+        if isinstance(requests, (str, bytes, Img2VideoRequest)) or not isinstance(
+            requests, Iterable
+        ):
+            why = f"must be a list of Img2VideoRequest, not {type(requests).__name__}"
+            if isinstance(requests, Img2VideoRequest):
+                why += "; use submit() for one"
+            raise ValidationError("requests", requests, why)
+        tags = _check_labels(experiment, tags, notes)
+        requests = list(requests)
         for i, request in enumerate(requests):
             if not isinstance(request, Img2VideoRequest):
                 why = f"must be an Img2VideoRequest, not {type(request).__name__}"
@@ -382,3 +405,22 @@ class Poller:
                 if again is not None:
                     self._queue.put_back(again)
                 self._queue.sending = False
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_labels(experiment: Any, tags: Any, notes: Any) -> tuple[str, ...]:
+    """The labels a submission is recorded with, checked before anything is queued; returns
+    the tags as a tuple."""
+    if experiment is not None and not isinstance(experiment, str):
+        raise ValidationError("experiment", experiment, "must be a string or None")
+    if not isinstance(notes, str):
+        raise ValidationError("notes", notes, "must be a string")
+    items = (tags,) if isinstance(tags, str) else tags
+    if isinstance(items, Iterable):
+        items = tuple(items)
+        if all(isinstance(t, str) for t in items):
+            return items
+    raise ValidationError("tags", tags, "must be a string or a list of strings")
