@@ -227,7 +227,7 @@ class Img2VideoForm(w.VBox):
         self._enable_submit()
         preview = "preview" in self.built
         if req is None:
-            self.estimate_html.value = "<i>fix the fields marked in red to submit</i>"
+            self.estimate_html.value = f"<i>to submit, fix {esc(_names(result.errors))}</i>"
             if preview:
                 self._preview_json.value = self._preview_curl.value = ""
             return
@@ -358,7 +358,7 @@ class Img2VideoForm(w.VBox):
         result = self.state.build()
         if not result.ok:
             self.status.value = (
-                "<span class='vidu-error'>not submitted: fix the fields marked in red</span>"
+                f"<span class='vidu-error'>not submitted: fix {esc(_names(result.errors))}</span>"
             )
             return None
         session = self.session
@@ -383,6 +383,11 @@ class Img2VideoForm(w.VBox):
         self.cards.insert(0, card)
         self.card_box.children = (card, *self.card_box.children)
         return card
+
+
+def _names(errors: dict[str, str]) -> str:
+    """The fields to fix, by name (each one's message is next to it, in red)."""
+    return ", ".join(errors) or "the fields marked in red"
 
 
 def _seed_choice(task_id: str, seed: int) -> str:
