@@ -22,11 +22,8 @@ from . import schema
 if TYPE_CHECKING:
     from ..spec import Img2VideoRequest
 
-#: Request fields stored as columns of their own (read with ``getattr``: a request type
-#: without them stores NULL).
+#: Request fields stored as columns of their own (a request type without them stores NULL).
 WATERMARK_FIELDS = ("watermark", "wm_position", "wm_url", "meta_data")
-#: Where the service puts a watermark when no position is given: 3, bottom right.
-DEFAULT_WM_POSITION = 3
 #: States that will not change any more: nothing left to poll (``states.FINAL_STATES``; the
 #: old name stays importable).
 CLOSED_STATES = states.FINAL_STATES
@@ -46,9 +43,9 @@ def request_values(
     ``image_sha256`` when it is known, to hash a large image once)."""
     resolved = request.resolved()
     img = request.start_image
+    # What the service will use (``resolved``: position 3 when a watermark is asked for
+    # without one), or as set on a request type that does not resolve them.
     marks = {name: resolved.get(name, getattr(request, name, None)) for name in WATERMARK_FIELDS}
-    if marks["watermark"] and marks["wm_position"] is None:
-        marks["wm_position"] = DEFAULT_WM_POSITION  # what the service uses
     return {
         "experiment": experiment,
         "tags": join_tags(check_tags(tags)),
