@@ -85,6 +85,8 @@ class Img2VideoForm(w.VBox):
         self.refresh_seed_choices()
         if self.session.has_poller:
             self._listen()
+        if self.session.client_if_open is not None:  # none given: none started just to ask
+            self.session.balance.refresh()
 
     # -- layout ----------------------------------------------------------------------------
     def control(self, name: str, widget: w.Widget, trait: str | None = None) -> w.HBox:
@@ -130,8 +132,12 @@ class Img2VideoForm(w.VBox):
         self.submit_button.add_class("vidu-submit")
         self.submit_button.on_click(lambda _b: self.click_submit())
         self.status = html(cls="vidu-form-status")
+        self.balance_html = self.session.balance.view()
         self.card_box = vbox(cls="vidu-cards")
-        footer = hbox([self.submit_button, self.estimate_html, self.status], "vidu-form-footer")
+        footer = hbox(
+            [self.submit_button, self.estimate_html, self.balance_html, self.status],
+            "vidu-form-footer",
+        )
         return [style_widget(), essentials, self.sections, footer, self.card_box]
 
     def _opened(self, index: int | None) -> None:
@@ -313,7 +319,14 @@ class Img2VideoForm(w.VBox):
         hub_for(self.session).add_listener(lambda e: (m := method()) is not None and m(e))
 
     def _on_event(self, event: Any) -> None:
-        if states.is_success(getattr(event, "new_state", None)) and event.kind == "state":
+        if event.kind != "state":
+            return
+        refunded = states.is_failed(event.new_state) or states.is_cancelled(event.new_state)
+        if event.old_state is None or refunded:
+            # A task was charged (the service answered a submission) or refunded (failed,
+            # cancelled): the balance moved. Fetched in the background, coalesced.
+            self.session.balance.refresh()
+        if states.is_success(event.new_state):
             self.refresh_seed_choices()
             # A charge to learn from: the estimate may change without any edit of the form.
             result = self.state.build()
@@ -370,6 +383,8 @@ class Img2VideoForm(w.VBox):
             )
             return None
         card = self.add_card(handle)
+        if session.balance.credits is None and not session.balance.note:
+            session.balance.refresh()  # the first client of this form: show its balance
         note = " (simulated: nothing is charged)" if session.client.is_simulated else ""
         self.status.value = f"submitted{esc(note)}"
         self.refresh_seed_choices()
