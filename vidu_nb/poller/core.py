@@ -25,10 +25,11 @@ from ..task import Creation, Task
 from ..tasklog import TaskLog
 from ..tasklog.owners import Owner
 from ..timing import Timing
+from .arguments import check_labels, check_settings
 from .checks import Checks
 from .downloads import Downloads
 from .events import PollerEvent, Stats, Subscribers
-from .submissions import POLICIES, Queued, Submissions
+from .submissions import CREDIT_BACKOFF, Queued, Submissions
 
 log = logging.getLogger("vidu_nb.poller")
 Job = tuple[str, Any]  # ("submit", Queued) or ("poll", Tracked)
@@ -49,23 +50,13 @@ class Poller:
         download_workers: int = 2,
         http_workers: int = 4,
         timing: Timing | None = None,
+        credit_backoff: float = CREDIT_BACKOFF,
     ) -> None:
-        if policy not in POLICIES:
-            raise ValidationError("policy", policy, "must be one of " + ", ".join(POLICIES))
-        if not _whole(max_running) or max_running < 1:
-            raise ValidationError("max_running", max_running, "must be a whole number >= 1")
-        if not _whole(http_workers) or not 1 <= http_workers <= 32:
-            raise ValidationError("http_workers", http_workers, "must be between 1 and 32")
-        if not _whole(download_workers) or not 1 <= download_workers <= 32:
-            why = "must be between 1 and 32"
-            raise ValidationError("download_workers", download_workers, why)
-        if not all(callable(getattr(client, name, None)) for name in ("get", "submit")):
-            why = "must have get() and submit() (a ViduClient)"
-            raise ValidationError("client", client, why)
-        if not isinstance(log, TaskLog):
-            raise ValidationError("log", log, "must be a TaskLog")
-        if not (cache is None or isinstance(cache, (bool, VideoCache))):
-            raise ValidationError("cache", cache, "must be True, False, None or a VideoCache")
+        check_settings(
+            client, log, cache=cache, policy=policy, max_running=max_running,
+            http_workers=http_workers, download_workers=download_workers,
+            credit_backoff=credit_backoff,
+        )  # fmt: skip
         self.client = client
         self.log = log
         self.schedule = schedule or getattr(client, "schedule", None) or PollSchedule()
@@ -83,6 +74,7 @@ class Poller:
         self._queue = Submissions(
             client, log, self.stats, self._subscribers, policy=policy,
             max_running=max_running, pause=self._pause, created=self._created, owner=self._hold,
+            hold=self._hold_sending, credit_backoff=float(credit_backoff),
         )  # fmt: skip
         self._checks = Checks(
             client, log, self.schedule, self.timing, self._cond, self.stats, self._subscribers,
@@ -153,7 +145,7 @@ class Poller:
             if isinstance(requests, Img2VideoRequest):
                 why += "; use submit() for one"
             raise ValidationError("requests", requests, why)
-        tags = _check_labels(experiment, tags, notes)
+        tags = check_labels(experiment, tags, notes)
         requests = list(requests)
         for i, request in enumerate(requests):
             if not isinstance(request, Img2VideoRequest):
@@ -219,6 +211,20 @@ class Poller:
         self.log.cancel_queued(handle, self._hold())
         self._subscribers.emit(PollerEvent(handle, None, "queued", "cancelled"))
         return True
+
+    @property
+    def paused_reason(self) -> str | None:
+        """Why sending is paused (the balance ran out: ``CreditInsufficient``), or None.
+        Requests stay queued meanwhile; status checks and downloads go on."""
+        with self._cond:
+            return self._queue.paused_reason
+
+    def resume_sending(self) -> None:
+        """Send the queued requests again now (say, after buying credits), not at the end of
+        the pause a ``CreditInsufficient`` started."""
+        with self._cond:
+            self._queue.resume()
+            self._cond.notify_all()
 
     def subscribe(self, callback: Callable[[PollerEvent], None]) -> Callable[[], None]:
         """Call ``callback(event)`` from the worker threads on every event; returns a function
@@ -319,6 +325,16 @@ class Poller:
         with self._owner_lock:
             return self._owner.hold()
 
+    def _hold_sending(self, until: float, reason: str | None) -> None:
+        """Hold the submission queue until ``until`` (monotonic), saying why; ``reason=None``
+        ends a hold."""
+        with self._cond:
+            if reason is None:
+                self._queue.resume()
+            else:
+                self._queue.held_until, self._queue.paused_reason = until, reason
+            self._cond.notify_all()
+
     def _pause(self, until: float) -> None:
         with self._cond:
             self._not_before = max(self._not_before, until)
@@ -405,22 +421,3 @@ class Poller:
                 if again is not None:
                     self._queue.put_back(again)
                 self._queue.sending = False
-
-
-def _whole(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_labels(experiment: Any, tags: Any, notes: Any) -> tuple[str, ...]:
-    """The labels a submission is recorded with, checked before anything is queued; returns
-    the tags as a tuple."""
-    if experiment is not None and not isinstance(experiment, str):
-        raise ValidationError("experiment", experiment, "must be a string or None")
-    if not isinstance(notes, str):
-        raise ValidationError("notes", notes, "must be a string")
-    items = (tags,) if isinstance(tags, str) else tags
-    if isinstance(items, Iterable):
-        items = tuple(items)
-        if all(isinstance(t, str) for t in items):
-            return items
-    raise ValidationError("tags", tags, "must be a string or a list of strings")

@@ -105,9 +105,12 @@ class Unsent(Writes):
         return self._move(client_ref, "queued", "submitting", owner=owner, sent=True)
 
     def back_to_queue(self, client_ref: str, owner: str, error: BaseException | str) -> bool:
-        """``submitting`` -> ``queued``: the service provably did not get it (429, no
-        connection); it will be sent again."""
-        return self._move(client_ref, "submitting", "queued", owner=owner, detail=str(error))
+        """``submitting`` -> ``queued``: the service provably did not create it (429, no
+        connection, no credits); it will be sent again. ``error`` stays on the row as the
+        reason it waits, until the request is sent."""
+        return self._move(
+            client_ref, "submitting", "queued", owner=owner, detail=str(error), keep_error=True
+        )
 
     def cancel_queued(self, client_ref: str, owner: str | None = None) -> bool:
         """``queued`` -> ``cancelled`` (never sent); with ``owner``, only that owner's row."""
@@ -173,6 +176,7 @@ class Unsent(Writes):
         detail: str = "",
         sent: bool = False,
         new_owner: str | None = None,
+        keep_error: bool = False,
     ) -> bool:
         """One conditional transaction: ``old`` -> ``new`` when the row is still ``old`` (and
         still held by ``owner``, ``None`` meaning nobody); True when it moved."""
@@ -186,6 +190,8 @@ class Unsent(Writes):
             sets["finished_at"] = now
         if new in ("failed", "uncertain"):
             sets.update(error=detail, err_code="NotSent" if new == "failed" else "")
+        elif keep_error:
+            sets["error"] = detail or None
         where = "client_ref = ? AND state = ? AND task_id IS NULL"
         args: list[Any] = [client_ref, old]
         if owner is not _ANY:

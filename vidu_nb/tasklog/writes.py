@@ -68,6 +68,11 @@ class Writes(Store):
         values.update(task_values(task))
         values["client_ref"] = client_ref
         with self._write() as conn:
+            if client_ref:  # sent at last: why it waited (429, credits) is no longer news
+                conn.execute(
+                    "UPDATE tasks SET error = NULL WHERE client_ref = ? AND task_id IS NULL",
+                    (client_ref,),
+                )
             row_id = self._row_id(conn, task.id)
             if row_id is None and client_ref:
                 row_id = self._ref_row(conn, client_ref)
