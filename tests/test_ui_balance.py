@@ -135,3 +135,32 @@ def test_the_sweep_panel_confirms_a_plan_over_the_balance(funded, png_bytes):
     (run,) = panel.runs.children
     assert len(log) == 3
     run.wait(30)
+
+
+def test_queued_cards_and_the_sweep_say_why_sending_paused(tmp_path, png_bytes):
+    # Each 2 s viduq2-turbo task costs the simulator 2 credits: the second one is refused.
+    with running_stack(tmp_path, speed=60, video_height=96, credits=3) as stack:
+        sim, client, log, poller = stack
+        f = form(client, log, poller)
+        f.state.image_data = png_bytes
+        f.state.model, f.state.duration = "viduq2-turbo", 2
+        cards = [f.submit() for _ in range(3)]
+        assert until(lambda: poller.paused_reason is not None)
+        # One was charged; the refused one (back in the queue) and the one behind it wait.
+        assert until(lambda: sum(c.waiting for c in cards) == 2)
+        waiting = [c for c in cards if c.waiting]
+        for card in waiting:  # each says why, in its own words or the queue's
+            assert until(lambda card=card: "sending paused" in card._error.value)
+            assert "CreditInsufficient" in card._error.value
+        assert sum("not sent yet" in c._error.value for c in waiting) == 1
+        assert until(lambda: "balance <b>1</b> credits" in f.balance_html.value)
+        base = Img2VideoRequest(image=png_bytes, model="viduq2-turbo", duration=2)
+        run = run_sweep(sweep(base, seeds=[1, 2]), poller=poller, confirm=True, grid=False)
+        assert "sending paused" in run.text.value
+        sim.set_balance(100)
+        poller.resume_sending()
+        assert until(lambda: all(c.view.done for c in cards))
+        assert [c.view.state for c in cards] == ["success"] * 3
+        assert all(c._error.value == "" for c in cards)  # the notes went with the pause
+        run.wait(30)
+        assert "sending paused" not in run.text.value

@@ -169,7 +169,7 @@ class TaskCard(w.VBox):
         self._steps.value = parts["steps"]
         self._details.value = parts["details"]
         note = self._cancel_error if not view.done else ""
-        self._error.value = parts["error"] + note
+        self._error.value = parts["error"] + note + self._paused_note()
         reached, _ = view.progress()
         self._bar.value = reached
         self._bar.bar_style = bar_style(view.state)
@@ -183,6 +183,22 @@ class TaskCard(w.VBox):
         self._cancel.layout.display = None if cancellable else "none"
         self._set_state_class(f"vidu-card-state-{css_token(view.state)}")
         self._show_player()
+
+    @property
+    def waiting(self) -> bool:
+        """Not sent yet: still in the poller's queue."""
+        return states.norm(self.view.state) == states.QUEUED
+
+    def _paused_note(self) -> str:
+        """Why a queued request is not sent: the poller paused sending because the balance
+        cannot pay (``CreditInsufficient``). The refused request's row already holds the
+        reason (shown as its error); the others behind it in the queue say it here."""
+        if not self.waiting or self.view.get("error") or self.poller is None:
+            return ""
+        reason = getattr(self.poller, "paused_reason", None)
+        if not reason:
+            return ""
+        return f"<span class='vidu-warning'>not sent yet: {esc(reason)}</span>"
 
     def tick(self) -> bool:
         """Refresh the elapsed time; ``False`` once the task is finished."""

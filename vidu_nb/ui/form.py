@@ -319,6 +319,8 @@ class Img2VideoForm(w.VBox):
         hub_for(self.session).add_listener(lambda e: (m := method()) is not None and m(e))
 
     def _on_event(self, event: Any) -> None:
+        if event.kind == "paused":  # the service refused a charge: show what is left
+            self.session.balance.refresh()
         if event.kind != "state":
             return
         refunded = states.is_failed(event.new_state) or states.is_cancelled(event.new_state)

@@ -73,6 +73,10 @@ class Hub:
         keys = [getattr(event, "handle", None), getattr(event, "task_id", None)]
         with self._lock:
             cards = {c for k in keys if k for c in self._cards.get(k, ())}
+            if getattr(event, "kind", None) == "paused":
+                # Sending paused (no credits): every card still waiting to be sent says why,
+                # not only the one whose request was refused.
+                cards |= {c for found in self._cards.values() for c in found if c.waiting}
             listeners = list(self._listeners)
         for card in cards:
             card.update()

@@ -66,6 +66,11 @@ class Session:
         return self._log
 
     @property
+    def poller_if_open(self) -> Any:
+        """The poller if one was given or started (a view asking must not start one)."""
+        return self._poller
+
+    @property
     def has_poller(self) -> bool:
         return self._poller is not None
 

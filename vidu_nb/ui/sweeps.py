@@ -17,6 +17,7 @@ from typing import Any
 
 import ipywidgets as w
 
+from .. import states
 from ..errors import ValidationError, ViduError
 from ..spec import Img2VideoRequest
 from ..sweep import (
@@ -86,7 +87,14 @@ class SweepRun(w.VBox):
         self.bar.value = finished
         self.bar.bar_style = "success" if finished == len(self.plan) else "info"
         parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-        self.text.value = esc(f"{finished}/{len(self.plan)} finished ({parts})")
+        text = esc(f"{finished}/{len(self.plan)} finished ({parts})")
+        paused = getattr(self.session.poller_if_open, "paused_reason", None)
+        if paused and counts.get(states.QUEUED):
+            text += (
+                "<br><span class='vidu-warning'>sending paused: the balance cannot pay for "
+                "the next task (add credits, then poller.resume_sending())</span>"
+            )
+        self.text.value = text
         if finished == len(self.plan):
             self._done.set()
             from .live import hub_for
