@@ -29,7 +29,13 @@ from .arguments import check_labels, check_settings
 from .checks import Checks
 from .downloads import Downloads
 from .events import PollerEvent, Stats, Subscribers
-from .submissions import CREDIT_BACKOFF, Queued, Submissions
+from .submissions import (
+    CREDIT_BACKOFF,
+    DEFAULT_MAX_RUNNING,
+    LIMIT_WAIT,
+    Queued,
+    Submissions,
+)
 
 log = logging.getLogger("vidu_nb.poller")
 Job = tuple[str, Any]  # ("submit", Queued) or ("poll", Tracked)
@@ -44,7 +50,7 @@ class Poller:
         log: TaskLog,
         *,
         cache: bool | VideoCache | None = True,
-        max_running: int = 5,
+        max_running: int | None = None,
         policy: str = "queue",
         schedule: PollSchedule | None = None,
         download_workers: int = 2,
@@ -73,7 +79,7 @@ class Poller:
         self._lifecycle = threading.RLock()  # one start() or stop() at a time
         self._queue = Submissions(
             client, log, self.stats, self._subscribers, policy=policy,
-            max_running=max_running, pause=self._pause, created=self._created, owner=self._hold,
+            max_running=max_running or DEFAULT_MAX_RUNNING, pause=self._pause, created=self._created, owner=self._hold,
             hold=self._hold_sending, credit_backoff=float(credit_backoff),
         )  # fmt: skip
         self._checks = Checks(
@@ -84,6 +90,10 @@ class Poller:
             self.cache, client, log, self._cond, self.stats, self._subscribers,
             workers=download_workers,
         )  # fmt: skip
+        #: Where ``max_running`` comes from: ``"explicit"`` (the argument), ``"service"`` (its
+        #: concurrency limit less what runs elsewhere, read at start) or ``"default"``.
+        self.limit_source = "explicit" if max_running is not None else "default"
+        self._limit_asked = max_running is not None  # an explicit limit wins: never asked
         self._http = ThreadPoolExecutor(http_workers, thread_name_prefix="vidu-http")
         self._inflight: set[Future[None]] = set()
         self._ids: dict[str, str] = {}
@@ -265,9 +275,44 @@ class Poller:
                     self._downloads.reopen()
                     self._shut = False
                 self._stopping = False
+                self._ask_limit()
                 self._thread = threading.Thread(target=self._run, name="vidu-poller", daemon=True)
                 self._thread.start()
         return self
+
+    def _ask_limit(self) -> None:
+        """Under the lock, once: read the service's concurrency on an HTTP worker, holding the
+        first submission a little (``LIMIT_WAIT``) so it is sent under the right limit."""
+        credits = getattr(self.client, "credits", None)
+        if self._limit_asked or self.policy != "queue" or not callable(credits):
+            return
+        self._limit_asked = True
+        self._queue.limit_wait_until = time.monotonic() + LIMIT_WAIT
+        fut = self._http.submit(self._learn_limit, credits)
+        self._inflight.add(fut)
+        fut.add_done_callback(self._job_done)
+
+    def _learn_limit(self, read_credits: Callable[[], Any]) -> None:
+        """``max_running`` from ``client.credits()``: the organisation's concurrency limit
+        less what runs or waits there that this poller does not follow (another kernel,
+        the web console). Any failure (no such endpoint, 404, a network error) keeps the
+        default: the figure is an optimisation, never a reason to stop."""
+        try:
+            credits = read_credits()
+            total = credits.concurrency_limit
+            busy = (credits.current_concurrency or 0) + (credits.queue_count or 0)
+        except Exception as exc:  # noqa: BLE001 - any answer but figures means "not known"
+            total, busy = None, 0
+            log.info("poller: concurrency limit not known (%s: %s)", type(exc).__name__, exc)
+        with self._cond:
+            if isinstance(total, int) and total > 0:
+                elsewhere = max(0, busy - len(self._checks.due))
+                self._queue.max_running = max(1, total - elsewhere)
+                self.limit_source = "service"
+                log.info("poller: max_running %d (service limit %d, %d busy elsewhere)",
+                         self._queue.max_running, total, elsewhere)  # fmt: skip
+            self._queue.limit_wait_until = 0.0
+            self._cond.notify_all()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the worker and the downloads (waiting at most ``timeout`` seconds)."""

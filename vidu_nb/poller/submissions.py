@@ -36,6 +36,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("vidu_nb.poller")
 POLICIES = ("queue", "submit_all")
 MAX_SUBMIT_TRIES = 6
+#: ``max_running`` when neither the caller nor the service says (the documented default
+#: concurrency: 5 running tasks per organisation).
+DEFAULT_MAX_RUNNING = 5
+#: How long the first submission waits for the service's concurrency figures (seconds).
+LIMIT_WAIT = 10.0
 #: After a ``CreditInsufficient``, sending waits this long (seconds), doubling on each refusal
 #: up to ``CREDIT_BACKOFF_CAP``, or until ``Poller.resume_sending()``: credits are bought by a
 #: person, in minutes, so retrying sooner would only add refusals.
@@ -100,6 +105,8 @@ class Submissions:
         #: Sending waits until this monotonic time (credits ran out), and why; None: it does not.
         self.held_until = 0.0
         self.paused_reason: str | None = None
+        #: Sending waits until this monotonic time for the service's concurrency figures.
+        self.limit_wait_until = 0.0
         self._credit_refusals = 0
 
     # -- the queue (caller holds the poller's lock) -----------------------------------------
@@ -135,7 +142,7 @@ class Submissions:
     def next_time(self, running: int) -> float | None:
         """When the head may be sent, or None when nothing can be sent before a change."""
         if self._items and self.may_send(running):
-            return max(self._items[0].not_before, self.held_until)
+            return max(self._items[0].not_before, self.held_until, self.limit_wait_until)
         return None
 
     def resume(self) -> None:
