@@ -20,7 +20,7 @@ from ..errors import ValidationError
 from ..sweep import LABEL_FIELDS, label_for, varying_keys
 
 #: Progress steps a card moves through, and the fraction of the bar each one shows.
-STEPS = ("submitted", "created", "queueing", "processing", "success")
+STEPS = ("submitted", states.CREATED, states.QUEUEING, states.PROCESSING, states.SUCCESS)
 
 
 def settled(state: Any) -> bool:
