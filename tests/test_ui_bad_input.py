@@ -67,7 +67,7 @@ def test_run_sweep_takes_a_list_of_requests_as_its_plan(live, png_bytes):
         with pytest.raises(ValidationError) as caught:
             run_sweep(bad, poller=poller)
         assert caught.value.field == field
-    assert len(log) == 0 and not any(m == "POST" for m, _p, _s in sim.requests)
+    assert len(log) == 0 and not any(r.method == "POST" for r in sim.requests)
     run = run_sweep(requests, poller=poller, experiment="listed", grid=False)
     assert isinstance(run.plan, SweepPlan) and run.plan.varying == ["seed"]
     run.wait(30)
