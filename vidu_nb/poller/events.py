@@ -24,7 +24,9 @@ log = logging.getLogger("vidu_nb.poller")
 @dataclass(frozen=True)
 class PollerEvent:
     """Something happened to a task. ``kind`` is ``"state"`` (``old_state`` -> ``new_state``),
-    ``"files"`` (video downloaded: ``video_path``) or ``"error"`` (``error`` says what)."""
+    ``"files"`` (video downloaded: ``video_path``), ``"error"`` (``error`` says what) or
+    ``"paused"`` (the balance cannot pay for the request: it stays ``queued`` and sending
+    pauses; ``error`` says why and when it is tried again)."""
 
     handle: str
     task_id: str | None
