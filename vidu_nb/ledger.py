@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import states
 from .errors import ValidationError
 from .models import IS_REC_CREDITS, ModelSpec, get_model, lookup_model
 
@@ -191,14 +192,16 @@ class Ledger:
         cols += ["is_rec", "state", "submitted_at"]
         df = self.log.to_frame(**filters, columns=[*cols, "credits"])
         out = df[cols].copy()
-        # Failed and cancelled tasks are refunded (tasks.md: cancelled tasks are refunded).
-        refunded = df["state"].isin(["failed", "cancelled"])
-        final = refunded | (df["state"] == "success")
+        # Failed and cancelled tasks are refunded (tasks.md: cancelled tasks are refunded),
+        # whatever the service's spelling; an unknown state is still pending.
+        state = _normal_states(df["state"])
+        refunded = state.isin([states.FAILED, *states.CANCELLED_SPELLINGS])
+        final = refunded | (state == states.SUCCESS)
         out["credits"] = df["credits"].where(final)
         out.loc[refunded, "credits"] = 0
         out["credits"] = out["credits"].astype("Int64")
         out["pending_credits"] = df["credits"].where(~final).astype("Int64")
-        seconds = df["duration"].where(df["state"] == "success")
+        seconds = df["duration"].where(state == states.SUCCESS)
         out["credits_per_s"] = (out["credits"] / seconds).astype("Float64")
         with self._lock:  # the credits view asks five times: one table, four charts
             self._per_task = (version, key, out)
@@ -215,8 +218,9 @@ class Ledger:
                 raise ValidationError("by", k, "must be one of " + ", ".join(GROUPS))
         tasks = self.per_task(**filters)
         tasks["day"] = tasks["submitted_at"].dt.tz_convert("UTC").dt.date
-        tasks["succeeded"] = tasks["state"] == "success"
-        tasks["failed"] = tasks["state"] == "failed"
+        state = _normal_states(tasks["state"])
+        tasks["succeeded"] = state == states.SUCCESS
+        tasks["failed"] = state == states.FAILED
         tasks["video_s"] = tasks["duration"].where(tasks["succeeded"])
         for k in keys:
             if isinstance(tasks[k].dtype, pd.CategoricalDtype):
@@ -242,8 +246,13 @@ class Ledger:
     def credits_per_second(self, **filters: Any) -> float:
         """Charged credits per second of successfully generated video (NaN when none)."""
         t = self.per_task(**filters)
-        seconds = t["duration"].where(t["state"] == "success").sum()
+        seconds = t["duration"].where(_normal_states(t["state"]) == states.SUCCESS).sum()
         return float(t["credits"].sum() / seconds) if seconds else math.nan
+
+
+def _normal_states(column: pd.Series) -> pd.Series:
+    """``states.norm`` over a column: the raw text stays in the log, questions use this."""
+    return column.astype("string").str.strip().str.lower()
 
 
 _LEDGERS: weakref.WeakKeyDictionary[Any, Ledger] = weakref.WeakKeyDictionary()

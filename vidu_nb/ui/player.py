@@ -19,6 +19,7 @@ import anywidget
 import requests
 import traitlets as t
 
+from .. import states
 from .rows import TaskView, css_token, fmt_seconds, is_loopback, labels
 from .shared import shared_layout
 from .sources import URL_MAX_AGE, Expired, Refresher, Source, download, source_of
@@ -239,7 +240,7 @@ def meta_lines(view: TaskView) -> list[str]:
     if view.get("seed") is not None:
         parts.append(view.seed_text())
     lines = [" \u00b7 ".join(parts)]
-    if view.state == "failed":
+    if states.is_failed(view.state):
         lines.append(f"failed: {view.get('err_code', '')} {view.get('error', '')}".strip())
     return lines
 
