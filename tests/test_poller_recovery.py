@@ -49,6 +49,7 @@ def test_a_lost_answer_is_found_in_the_task_list_and_the_video_arrives(sim, log)
         assert poller.wait_all(60)
     tasks = {t.fields["payload"]: t.id for t in sim.engine.tasks()}
     assert len(tasks) == 2  # each request sent once, the lost one never again
+    assert sim.count("POST", "/img2video") == 2
     row = log.get_by_ref(lost)
     assert row["task_id"] == tasks[lost] and row["state"] == "success"
     assert row["video_path"] is not None and row["error"] is None

@@ -96,6 +96,9 @@ def test_sigkill_mid_submit_leaves_rows_that_resume_settles(sim, tmp_path):
         assert list(log.events(sent["task_id"])["state"])[:3] == ["queued", "submitting", "created"]
     payloads = [t.fields["payload"] for t in sim.engine.tasks()]
     assert sorted(payloads) == sorted([first, second])  # the uncertain one was not resent
+    # The held-back POST is logged when its answer goes out (into the dead kernel's socket).
+    wait_for(lambda: sim.count("POST", "/img2video") >= 2)
+    assert sim.count("POST", "/img2video") == 2
 
 
 def test_stop_leaves_queued_rows_for_resume(sim, tmp_path):
