@@ -122,7 +122,7 @@ def test_filters_are_repeated_names_and_times_are_rfc3339_utc():
                 until="2025-06-03T08:30:00Z",
                 states=["success", "failed"],
                 task_ids=["t1", Task(id="t2")],
-                model_versions=["viduq2-pro", "q1", "vidu2.0"],
+                model_versions=["q2-pro", "q1", "2.0"],
                 resolutions=("720p", "1080p"),
                 page_size=25,
             )
@@ -184,6 +184,8 @@ def test_a_bare_string_is_one_item_not_its_letters():
         ({"states": {"success": True}}, "states"),
         ({"task_ids": 42}, "task_ids"),
         ({"model_versions": [None]}, "model_versions"),
+        ({"model_versions": ["q1", "viduq2-pro"]}, "model_versions"),
+        ({"model_versions": "vidu2.0"}, "model_versions"),
         ({"resolutions": b"720p"}, "resolutions"),
     ],
 )

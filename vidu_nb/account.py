@@ -193,11 +193,14 @@ def rfc3339(when: datetime) -> str:
     return when.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def list_param(name: str, value: Any, *, strip_vidu: bool = False) -> list[str]:
+#: The short names the task list documents for ``model_versions`` (not model ids).
+MODEL_VERSIONS = ("2.0", "q1", "q2", "q2-pro", "q2-pro-fast")
+
+
+def list_param(name: str, value: Any) -> list[str]:
     """The items of an array filter. A bare string is one item (``states="success"`` means
     ``["success"]``, never its letters); ``None`` or an empty list means no filter. Tasks are
-    accepted for ``task_ids``. With ``strip_vidu`` a model id becomes the list's short name
-    (``viduq2-pro`` -> ``q2-pro``, ``vidu2.0`` -> ``2.0``)."""
+    accepted for ``task_ids``."""
     if value is None:
         return []
     items = [value] if isinstance(value, (str, Task)) else value
@@ -209,10 +212,7 @@ def list_param(name: str, value: Any, *, strip_vidu: bool = False) -> list[str]:
         text = item.id if isinstance(item, Task) else item
         if not isinstance(text, str) or not text.strip():
             raise ValidationError(name, value, limit)
-        text = text.strip()
-        if strip_vidu and text.lower().startswith("vidu") and len(text) > 4:
-            text = text[4:]
-        out.append(text)
+        out.append(text.strip())
     return out
 
 
@@ -242,7 +242,14 @@ def list_params(
         params.append(("created_at.to", rfc3339(end)))
     for name, value in (("task_ids", task_ids), ("states", states), ("resolutions", resolutions)):
         params += [(name, item) for item in list_param(name, value)]
-    versions = list_param("model_versions", model_versions, strip_vidu=True)
+    versions = list_param("model_versions", model_versions)
+    for version in versions:
+        # A model id is no version name, and which name covers which model is not documented
+        # (is viduq2-turbo "q2"?): refuse it rather than guess and filter out the wrong tasks.
+        if version.lower().startswith("vidu"):
+            shown = ", ".join(MODEL_VERSIONS)
+            limit = f"takes short version names ({shown}, ...), not model ids"
+            raise ValidationError("model_versions", model_versions, limit)
     params += [("model_versions", v) for v in versions]
     params.append(("pager.pagesz", str(page_size)))
     return params

@@ -274,8 +274,8 @@ class ViduClient:
 
         ``since``/``until`` bound the creation time (datetimes, naive ones taken as UTC, or
         ISO strings; the service's default window is the last 7 days). ``states``,
-        ``task_ids``, ``model_versions`` (short names such as ``q2-pro``; a model id's
-        ``vidu`` prefix is dropped) and ``resolutions`` filter: each takes a list, or one
+        ``task_ids``, ``model_versions`` (the list's short names such as ``q2-pro``; a model
+        id is refused) and ``resolutions`` filter: each takes a list, or one
         string as a single item. ``page_size`` is 1-100. Listed tasks carry no ``payload``
         or ``credits`` and their ``state`` is ``""`` when the list does not give one:
         ``get(task)`` fills them in. The arguments are checked here, before any request.
