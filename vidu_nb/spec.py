@@ -19,13 +19,13 @@ import numbers
 import shlex
 import sys
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import urlparse
 
 from .errors import ValidationError
 from .images import MAX_BODY_BYTES, ImageSource, StartImage, fit_image, load_image
+from .json_text import json_text
 from .models import DEFAULT_MODEL, ModelSpec, lookup_model
 
 #: Counted in Unicode code points (Python ``len``), as "characters" reads and as a Go
@@ -105,8 +105,10 @@ class Img2VideoRequest:
         _normalise(self)
         if self.audio_type in _AUDIO_TYPE_ALIASES:
             object.__setattr__(self, "audio_type", _AUDIO_TYPE_ALIASES[self.audio_type])
+        if self.allow_unknown_model is None:  # an unset cell or argument: the default
+            object.__setattr__(self, "allow_unknown_model", False)
         _check_type(self.allow_unknown_model, "allow_unknown_model", bool)
-        object.__setattr__(self, "meta_data", _meta_data_text(self.meta_data))
+        object.__setattr__(self, "meta_data", json_text(self.meta_data, "meta_data"))
         spec = lookup_model(self.model, self.allow_unknown_model)
         _check_fields(self, spec)
         notes = _ignored_fields(self, spec)
@@ -133,11 +135,16 @@ class Img2VideoRequest:
         return lookup_model(self.model, self.allow_unknown_model)
 
     def replace(self, **changes: Any) -> Img2VideoRequest:
-        """A copy with some fields changed (checked again), e.g. for seed or prompt sweeps."""
+        """A copy with some fields changed (checked again), e.g. for seed or prompt sweeps.
+
+        Its notes are not warned again, nor is an unknown model that this request already
+        warned about (a sweep of 50 seeds says it once)."""
         if changes.get("images") is not None and "image" not in changes:
             changes["image"] = None  # a new start image replaces the current one
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", IgnoredFieldWarning)
+            if changes.get("model", self.model) == self.model:
+                warnings.simplefilter("ignore", UnknownModelWarning)
             return dataclasses.replace(self, **changes)
 
     def options(self) -> dict[str, Any]:
@@ -253,7 +260,7 @@ def _normalise(req: Img2VideoRequest) -> None:
         value = getattr(req, f.name)
         new = value
         if _is_missing(value) and f.name != "model":
-            new = False if f.name == "allow_unknown_model" else None
+            new = None
         elif f.name in _INT_FIELDS:
             if isinstance(value, numbers.Integral) and not _is_bool(value):
                 new = int(value)
@@ -352,50 +359,6 @@ def _check_url(value: Any, name: str) -> None:
     parsed = urlparse(value)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ValidationError(name, value, "must be an http:// or https:// URL with a host")
-
-
-def _meta_data_text(value: Any) -> str | None:
-    """``meta_data`` as JSON text: text must parse (strict JSON, no NaN), a dict or list is
-    written compactly. The service wants a JSON-formatted string; refusing bad text here says
-    where it breaks instead of a ``FieldInvalid`` after the upload."""
-    if value is None:
-        return None
-    if isinstance(value, (Mapping, list, tuple)):
-        try:
-            return json.dumps(
-                value, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_scalar
-            )
-        except (TypeError, ValueError) as exc:
-            raise ValidationError("meta_data", value, f"cannot be written as JSON: {exc}") from None
-    if not isinstance(value, str):
-        raise ValidationError("meta_data", value, "must be JSON text (str), a dict or a list")
-    try:
-        json.loads(value, parse_constant=_not_json)
-    except json.JSONDecodeError as exc:
-        raise ValidationError(
-            "meta_data",
-            value,
-            f"must be JSON text: {exc.msg} at line {exc.lineno} column {exc.colno} "
-            f"(char {exc.pos})",
-        ) from None
-    except ValueError as exc:
-        raise ValidationError("meta_data", value, f"must be JSON text: {exc}") from None
-    return value
-
-
-def _scalar(value: Any) -> Any:
-    """numpy and pandas scalars inside a ``meta_data`` dict, as plain numbers and bools."""
-    if _is_bool(value):
-        return bool(value)
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        return float(value)
-    raise TypeError(f"{type(value).__name__} is not JSON")
-
-
-def _not_json(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
 
 
 def _check_type(value: Any, name: str, kind: type) -> None:
