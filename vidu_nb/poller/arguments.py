@@ -23,6 +23,9 @@ def check_settings(
     http_workers: Any,
     download_workers: Any,
     credit_backoff: Any,
+    find_uncertain: Any = True,
+    uncertain_window: Any = 600.0,
+    clock_skew: Any = 120.0,
 ) -> None:
     """``Poller(...)``'s arguments: the settings first, then the client and the log."""
     if policy not in POLICIES:
@@ -34,6 +37,11 @@ def check_settings(
             raise ValidationError(name, value, "must be a whole number between 1 and 32")
     if not _seconds(credit_backoff):
         raise ValidationError("credit_backoff", credit_backoff, "must be seconds > 0")
+    if not isinstance(find_uncertain, bool):
+        raise ValidationError("find_uncertain", find_uncertain, "must be True or False")
+    for name, value in (("uncertain_window", uncertain_window), ("clock_skew", clock_skew)):
+        if not (_seconds(value) or value == 0) or isinstance(value, bool):
+            raise ValidationError(name, value, "must be a number of seconds >= 0")
     if not (cache is None or isinstance(cache, (bool, VideoCache))):
         raise ValidationError("cache", cache, "must be True, False, None or a VideoCache")
     if not all(callable(getattr(client, name, None)) for name in ("get", "submit")):

@@ -24,11 +24,13 @@ from ..spec import Img2VideoRequest
 from ..task import Creation, Task
 from ..tasklog import TaskLog
 from ..tasklog.owners import Owner
+from ..tasklog.search import CLOCK_SKEW, UNCERTAIN_WINDOW
 from ..timing import Timing
 from .arguments import check_labels, check_settings
 from .checks import Checks
 from .downloads import Downloads
 from .events import PollerEvent, Stats, Subscribers
+from .recovery import Recovery
 from .submissions import (
     CREDIT_BACKOFF,
     DEFAULT_MAX_RUNNING,
@@ -57,11 +59,15 @@ class Poller:
         http_workers: int = 4,
         timing: Timing | None = None,
         credit_backoff: float = CREDIT_BACKOFF,
+        find_uncertain: bool = True,
+        uncertain_window: float = UNCERTAIN_WINDOW,
+        clock_skew: float = CLOCK_SKEW,
     ) -> None:
         check_settings(
             client, log, cache=cache, policy=policy, max_running=max_running,
             http_workers=http_workers, download_workers=download_workers,
-            credit_backoff=credit_backoff,
+            credit_backoff=credit_backoff, find_uncertain=find_uncertain,
+            uncertain_window=uncertain_window, clock_skew=clock_skew,
         )  # fmt: skip
         self.client = client
         self.log = log
@@ -81,6 +87,11 @@ class Poller:
             client, log, self.stats, self._subscribers, policy=policy,
             max_running=max_running or DEFAULT_MAX_RUNNING, pause=self._pause, created=self._created, owner=self._hold,
             hold=self._hold_sending, credit_backoff=float(credit_backoff),
+            uncertain=self._search,
+        )  # fmt: skip
+        self._recovery = Recovery(
+            client, log, self._cond, self.stats, self._subscribers, found=self._created,
+            enabled=find_uncertain, window=float(uncertain_window), skew=float(clock_skew),
         )  # fmt: skip
         self._checks = Checks(
             client, log, self.schedule, self.timing, self._cond, self.stats, self._subscribers,
@@ -177,12 +188,17 @@ class Poller:
     def recover(self) -> int:
         """Take over what pollers that are gone left unsent in the log (``TaskLog.resume``
         calls this): ``queued`` rows are sent again; ``submitting`` rows, whose POST may have
-        arrived, become ``uncertain`` and are not resent. Returns how many were re-queued."""
+        arrived, become ``uncertain`` and are not resent: they, and uncertain rows of earlier
+        sessions whose search is not over, are looked for on the service (``find_uncertain``).
+        Returns how many were re-queued."""
         queued, uncertain = self.log.take_over(self._hold())
+        searchable = self.log.searchable() if self._recovery.enabled else []
         with self._cond:
             for row, request in queued:
                 labels = (row["experiment"], tuple(row["tags"]), row["notes"] or "")
                 self._queue.add(Queued(row["client_ref"], request, *labels))
+            for ref in searchable:
+                self._recovery.add(ref)
             self._cond.notify_all()
         if uncertain:
             log.warning("%d submission(s) interrupted mid-send are now 'uncertain'", uncertain)
@@ -221,6 +237,13 @@ class Poller:
         self.log.cancel_queued(handle, self._hold())
         self._subscribers.emit(PollerEvent(handle, None, "queued", "cancelled"))
         return True
+
+    @property
+    def finds_uncertain(self) -> bool:
+        """Whether uncertain submissions are looked for on the service (the client can list
+        tasks, and ``find_uncertain`` was not turned off)."""
+        with self._cond:
+            return self._recovery.enabled
 
     @property
     def paused_reason(self) -> str | None:
@@ -345,13 +368,19 @@ class Poller:
             )  # fmt: skip
 
     def wait_all(self, timeout: float | None = None) -> bool:
-        """Block until every submission is sent, every task finished and downloaded; False on
-        timeout. (This one waits on purpose; nothing else in the foreground does.)"""
+        """Block until every submission is sent, every task finished and downloaded, and every
+        uncertain submission searched for once on the service (a task found is followed to
+        the end; one not found yet is searched again in the background while its window
+        lasts: see ``log.uncertain()``). False on timeout. (This one waits on purpose;
+        nothing else in the foreground does.)"""
         if self._thread is None:
             raise ViduError("the poller is not started; call start() first")
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
-            while self._queue or self._checks.due or self._inflight or self._downloads:
+            while (
+                self._queue or self._checks.due or self._inflight or self._downloads
+                or self._recovery.unsearched
+            ):  # fmt: skip
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     return False
@@ -380,6 +409,12 @@ class Poller:
                 self._queue.held_until, self._queue.paused_reason = until, reason
             self._cond.notify_all()
 
+    def _search(self, handle: str) -> None:
+        """An uncertain submission: look for its task on the service."""
+        with self._cond:
+            self._recovery.add(handle)
+            self._cond.notify_all()
+
     def _pause(self, until: float) -> None:
         with self._cond:
             self._not_before = max(self._not_before, until)
@@ -403,6 +438,9 @@ class Poller:
         item = self._queue.take(now, len(self._checks.due))  # sending comes first
         if item is not None:
             return ("submit", item)
+        search = self._recovery.pop_due(now)
+        if search is not None:
+            return ("find", search)
         tr = self._checks.due.pop_due(now)
         return None if tr is None else ("poll", tr)
 
@@ -410,7 +448,11 @@ class Poller:
         """Under the lock: how long nothing can become due (None: until notified)."""
         if len(self._inflight) >= self.http_workers:
             return None  # a finishing job notifies
-        times = [self._checks.due.next_due(), self._queue.next_time(len(self._checks.due))]
+        times = [
+            self._checks.due.next_due(),
+            self._queue.next_time(len(self._checks.due)),
+            self._recovery.next_due(),
+        ]
         known = [t for t in times if t is not None]
         if not known:
             return None
@@ -445,6 +487,13 @@ class Poller:
 
     def _execute(self, job: Job) -> None:
         kind, item = job
+        if kind == "find":
+            try:
+                self._recovery.search(*item)
+            except Exception:  # a bug must not leave the submission searched for ever
+                log.exception("poller: unexpected error")
+                self._recovery.end(item[0], "search for the task stopped by an internal error")
+            return
         if kind == "poll":
             try:
                 self._checks.check(item)

@@ -54,6 +54,7 @@ class Stats:
     submits: int = 0
     errors: int = 0
     downloads: int = 0
+    searches: int = 0  # task-list searches for uncertain submissions
     last_error: str | None = field(default=None)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 

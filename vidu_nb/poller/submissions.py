@@ -87,6 +87,7 @@ class Submissions:
         created: Callable[[str, Task], None],
         owner: Callable[[], str],
         hold: Callable[[float, str | None], None],
+        uncertain: Callable[[str], None] = lambda handle: None,
         credit_backoff: float = CREDIT_BACKOFF,
     ) -> None:
         self.client = client
@@ -100,6 +101,7 @@ class Submissions:
         self._created = created  # the service answered with a task: follow it
         self._owner = owner  # the token of the poller holding the queued rows
         self._hold = hold  # hold every submission until a monotonic time, saying why
+        self._uncertain = uncertain  # a row became uncertain: look for its task
         self._items: deque[Queued] = deque()
         self.credit_backoff = credit_backoff
         #: Sending waits until this monotonic time (credits ran out), and why; None: it does not.
@@ -168,6 +170,7 @@ class Submissions:
                 item.request, item.handle, exc, base_url=base_url, **item.labels
             )
             self.subscribers.emit(PollerEvent(item.handle, None, None, "uncertain", error=str(exc)))
+            self._uncertain(item.handle)
             return None
         except (RateLimited, ConnectionFailed) as exc:  # provably not created: send it later
             self.stats.note(exc)
@@ -248,6 +251,7 @@ class Submissions:
         except Exception:  # the row stays 'submitting': resume makes it 'uncertain'
             log.exception("task %s: cannot record it in the log at all", task.id)
         self.subscribers.emit(PollerEvent(item.handle, None, None, "uncertain", error=why))
+        self._uncertain(item.handle)
         return False
 
     def refuse(self, item: Queued, exc: BaseException) -> None:
