@@ -276,9 +276,10 @@ def test_wait_timeout_can_cancel_an_off_peak_task(sim, client, request_):
 def test_client_verifies_callbacks_signed_with_its_key(client):
     url = "http://127.0.0.1:9/hook?b=2&a=1"
     headers = callback_headers(KEY, url)
-    assert client.verify_callback("POST", "/hook", "a=1&b=2", headers)
-    assert not client.verify_callback("POST", "/other", "a=1&b=2", headers)
-    assert not client.verify_callback("POST", "/hook", "a=1&b=2", callback_headers("x", url))
+    assert client.verify_callback("POST", "/hook", "b=2&a=1", headers)
+    assert not client.verify_callback("POST", "/hook", "a=1&b=2", headers)  # signed as written
+    assert not client.verify_callback("POST", "/other", "b=2&a=1", headers)
+    assert not client.verify_callback("POST", "/hook", "b=2&a=1", callback_headers("x", url))
 
 
 # -- the key never shows ---------------------------------------------------------------------

@@ -51,6 +51,8 @@ def test_the_python_examples_run_with_no_key(workdir):
     state, credits, url = lines[0].split()
     assert state == "success" and int(credits) > 0 and url.startswith("http://127.0.0.1")
     assert "6 requests" in lines  # what the comment beside plan.describe() promises
+    balance = next(line.split() for line in lines if line.startswith("balance "))
+    assert int(balance[1]) > 0 and int(balance[2]) > 0  # credits and the concurrency limit
     assert "using the local simulator" in proc.stderr  # and says nothing is charged
     assert (workdir / "vidu_tasks.sqlite").is_file()  # TaskLog()'s documented default
 

@@ -5,8 +5,9 @@ With no API key everything runs against a local simulator of the API, so nothing
 
 from typing import Any
 
-from .callbacks import verify_callback
-from .client import TaskReader, TaskService, ViduClient
+from .account import CreditPackage, CreditRemain, Credits
+from .callbacks import verify_callback, verify_callback_environ, verify_callback_url
+from .client import AccountReader, TaskReader, TaskService, ViduClient
 from .config import ClientConfig, Secret
 from .embedded import LocalSimulatorWarning
 from .errors import (
@@ -29,7 +30,7 @@ from .errors import (
 from .images import StartImage, load_image
 from .models import MODELS, ModelSpec, get_model
 from .schedule import PollSchedule
-from .spec import IgnoredFieldWarning, ImageFittedWarning, Img2VideoRequest
+from .spec import IgnoredFieldWarning, ImageFittedWarning, Img2VideoRequest, UnknownModelWarning
 from .task import Creation, Task
 
 __version__ = "0.1.0"
@@ -73,7 +74,11 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "AccountReader",
     "ClientConfig",
+    "CreditPackage",
+    "CreditRemain",
+    "Credits",
     "LocalSimulatorWarning",
     "PollSchedule",
     "Secret",
@@ -81,6 +86,8 @@ __all__ = [
     "TaskService",
     "ViduClient",
     "verify_callback",
+    "verify_callback_environ",
+    "verify_callback_url",
     "APIError",
     "AuthenticationError",
     "BadRequest",
@@ -101,6 +108,7 @@ __all__ = [
     "Task",
     "TaskFailed",
     "TaskLogError",
+    "UnknownModelWarning",
     "ValidationError",
     "ViduError",
     "WaitTimeout",

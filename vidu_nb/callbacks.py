@@ -1,9 +1,19 @@
 """Callback signatures: how the service signs the status POSTs it sends to ``callback_url``.
 
 The service signs each callback with HMAC-SHA256 keyed by the API key that created the task,
-over ``METHOD\\n path\\n canonical query\\n vidu\\n Date\\n`` followed by one ``Key:Value\\n``
-line per signed header (``X-HMAC-SIGNED-HEADERS``, normally ``Date;x-request-nonce``). The
-simulator signs with these functions and receivers verify with them, so both sides agree.
+over ``METHOD\\n path\\n query\\n vidu\\n Date\\n`` followed by one ``Key:Value\\n`` line per
+signed header (``X-HMAC-SIGNED-HEADERS``, normally ``Date;x-request-nonce``). The official
+example: for ``http://127.0.0.1:8080/vidu/callback?name=james&age=36`` the signed text is
+``POST\\n/vidu/callback\\nname=james&age=36\\nvidu\\n<Date>\\nDate:<Date>\\nx-request-nonce:<n>\\n``.
+
+``query`` is the query string *exactly* as it appears in ``callback_url`` (the part after
+``?`` as ``urlsplit`` gives it, empty when none): never sorted, decoded or re-encoded, because
+the service signs the text it was given. A receiver should therefore pass the raw query of the
+request line (``verify_callback_url`` and ``verify_callback_environ`` do that for it). A
+``Mapping`` is still accepted for convenience and is encoded with ``urlencode`` in its own
+order, which only matches when the ``callback_url`` was written that way.
+
+The simulator signs with these functions and receivers verify with them, so both sides agree.
 """
 
 from __future__ import annotations
@@ -14,23 +24,27 @@ import hmac
 import secrets
 import time
 from collections.abc import Mapping
+from datetime import timezone
 from email.utils import formatdate, parsedate_to_datetime
-from urllib.parse import parse_qsl, quote, urlsplit
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
 
 ACCESS_KEY = "vidu"
 ALGORITHM = "hmac-sha256"
 DEFAULT_SIGNED_HEADERS = "Date;x-request-nonce"
 
+#: The raw query string (preferred), or name/value pairs encoded in their given order.
 Query = str | Mapping[str, str] | None
 
 
-def canonical_query(query: Query) -> str:
-    """Query parameters sorted by name then value, percent-encoded, joined with ``&``."""
+def query_text(query: Query) -> str:
+    """The query as it goes into the signed text: a string verbatim, a mapping urlencoded in
+    its own order (``{"b": "2", "a": "1"}`` gives ``b=2&a=1``), nothing as ``""``."""
     if not query:
         return ""
-    pairs = parse_qsl(query, keep_blank_values=True) if isinstance(query, str) else query.items()
-    encoded = sorted((quote(str(k), safe="-_.~"), quote(str(v), safe="-_.~")) for k, v in pairs)
-    return "&".join(f"{k}={v}" for k, v in encoded)
+    if isinstance(query, str):
+        return query
+    return urlencode([(str(k), str(v)) for k, v in query.items()])
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -41,12 +55,16 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
+def _signed_names(headers: Mapping[str, str]) -> list[str]:
+    signed = _header(headers, "X-HMAC-SIGNED-HEADERS") or DEFAULT_SIGNED_HEADERS
+    return [n.strip() for n in signed.split(";") if n.strip()]
+
+
 def string_to_sign(method: str, path: str, query: Query, headers: Mapping[str, str]) -> str:
     """The exact text that is signed (exposed so a mismatch can be debugged)."""
-    signed = _header(headers, "X-HMAC-SIGNED-HEADERS") or DEFAULT_SIGNED_HEADERS
     date = _header(headers, "Date") or ""
-    text = f"{method.upper()}\n{path or '/'}\n{canonical_query(query)}\n{ACCESS_KEY}\n{date}\n"
-    for name in (n.strip() for n in signed.split(";") if n.strip()):
+    text = f"{method.upper()}\n{path or '/'}\n{query_text(query)}\n{ACCESS_KEY}\n{date}\n"
+    for name in _signed_names(headers):
         text += f"{name}:{_header(headers, name) or ''}\n"
     return text
 
@@ -63,7 +81,8 @@ def sign_callback(
 def callback_headers(
     key: str, url: str, method: str = "POST", *, now: float | None = None, nonce: str | None = None
 ) -> dict[str, str]:
-    """All headers of a signed callback request to ``url`` (what the service sends)."""
+    """All headers of a signed callback request to ``url`` (what the service sends); the
+    path and query are taken from ``url`` as written."""
     parts = urlsplit(url)
     headers = {
         "Date": formatdate(time.time() if now is None else now, usegmt=True),
@@ -76,6 +95,17 @@ def callback_headers(
     return headers
 
 
+def _sent_at(headers: Mapping[str, str]) -> float | None:
+    """``Date`` as a timestamp (a zone-less date is read as GMT), or None when unusable."""
+    try:
+        when = parsedate_to_datetime(_header(headers, "Date") or "")
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.timestamp()
+
+
 def verify_callback(
     key: str,
     method: str,
@@ -84,20 +114,81 @@ def verify_callback(
     headers: Mapping[str, str],
     *,
     max_skew: float = 300,
+    now: float | None = None,
 ) -> bool:
-    """True when the signature matches and ``Date`` is within ``max_skew`` seconds of now."""
+    """True when the signature matches and ``Date`` is within ``max_skew`` seconds of ``now``.
+
+    Refused: no signature; an algorithm other than ``hmac-sha256``; a ``Date`` that is missing,
+    unparseable, too old or too far in the future; signed headers that leave out ``Date`` (an
+    unsigned Date would let a captured request be replayed forever) or that name a header the
+    request does not carry. ``query`` is the raw query string (see the module docstring).
+    """
     given = _header(headers, "X-HMAC-SIGNATURE")
-    algorithm = (_header(headers, "X-HMAC-ALGORITHM") or ALGORITHM).lower()
+    algorithm = (_header(headers, "X-HMAC-ALGORITHM") or ALGORITHM).strip().lower()
     if not given or algorithm != ALGORITHM:
         return False
-    signed = (_header(headers, "X-HMAC-SIGNED-HEADERS") or DEFAULT_SIGNED_HEADERS).lower()
-    if "date" not in [n.strip() for n in signed.split(";")]:
-        return False  # an unsigned Date would let a captured request be replayed forever
-    try:
-        sent = parsedate_to_datetime(_header(headers, "Date") or "").timestamp()
-    except (TypeError, ValueError):
+    names = _signed_names(headers)
+    if "date" not in [n.lower() for n in names]:
         return False
-    if abs(time.time() - sent) > max_skew:
+    if any(_header(headers, n) is None for n in names):
+        return False
+    sent = _sent_at(headers)
+    if sent is None or abs((time.time() if now is None else now) - sent) > max_skew:
         return False
     expected = sign_callback(key, method, path, query, headers)
     return hmac.compare_digest(expected.encode(), given.strip().encode())
+
+
+def verify_callback_url(
+    key: str,
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    *,
+    max_skew: float = 300,
+    now: float | None = None,
+) -> bool:
+    """``verify_callback`` for a request URL as received (absolute, or the request line's
+    ``/path?query``): its path and raw query are used exactly as written."""
+    parts = urlsplit(url)
+    return verify_callback(
+        key, method, parts.path, parts.query, headers, max_skew=max_skew, now=now
+    )
+
+
+def environ_headers(environ: Mapping[str, Any]) -> dict[str, str]:
+    """The request headers of a WSGI ``environ`` (``HTTP_X_REQUEST_NONCE`` ->
+    ``x-request-nonce``)."""
+    out = {k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items() if k[:5] == "HTTP_"}
+    for name in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(name):
+            out[name.replace("_", "-").lower()] = str(environ[name])
+    return out
+
+
+def environ_path(environ: Mapping[str, Any]) -> str:
+    """The request path as the client wrote it. WSGI decodes ``PATH_INFO``, so the raw request
+    URI is preferred when the server provides one (``RAW_URI``, ``REQUEST_URI``); otherwise
+    the decoded path is percent-encoded again, which is exact for ordinary paths."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if isinstance(raw, str) and raw:
+        return urlsplit(raw).path or "/"
+    path = str(environ.get("SCRIPT_NAME") or "") + str(environ.get("PATH_INFO") or "")
+    # PEP 3333: the decoded bytes are carried as latin-1 text.
+    return quote(path.encode("latin-1", "replace"), safe="/;=,:@!$&'()*+~-._") or "/"
+
+
+def verify_callback_environ(
+    key: str, environ: Mapping[str, Any], *, max_skew: float = 300, now: float | None = None
+) -> bool:
+    """``verify_callback`` for a WSGI request: method, path, the raw ``QUERY_STRING`` and the
+    headers all come from ``environ`` (the body is not signed and is not read)."""
+    return verify_callback(
+        key,
+        str(environ.get("REQUEST_METHOD") or "POST"),
+        environ_path(environ),
+        str(environ.get("QUERY_STRING") or ""),
+        environ_headers(environ),
+        max_skew=max_skew,
+        now=now,
+    )

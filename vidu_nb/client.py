@@ -7,19 +7,27 @@ seconds, then backing off; it rides out transient errors until its own timeout. 
 learns how long processing takes from the tasks it waits on (``client.timing``, in memory),
 so later waits check densely only around the predicted finish. A loopback simulator started
 elsewhere (``vidu-nb lab``, Binder) is polled at its pace when ``VIDU_SIM_SPEED`` says it.
+
+The account endpoints are here too: ``credits()`` (balance, concurrency, queue) and
+``list_tasks()`` (a lazy walk over the service's task list). Every public method checks its
+arguments before anything is sent, and names the bad one in a ``ValidationError``.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import quote
 
+from . import account
+from .account import Credits, When
+from .answers import cancel_answer, object_answer, task_answer
 from .config import ClientConfig, Secret
 from .errors import (
     APIError,
@@ -30,13 +38,12 @@ from .errors import (
     ValidationError,
     ViduError,
     WaitTimeout,
-    error_for_status,
 )
 from .schedule import PollSchedule
 from .spec import ImageFittedWarning
 from .task import Task
 from .timing import Timing, Watch, task_key
-from .transport import Response, RetryPolicy, Transport, uncertain_submit
+from .transport import RetryPolicy, Transport, uncertain_submit
 
 if TYPE_CHECKING:
     from .simulator import Simulator
@@ -74,6 +81,26 @@ class TaskService(TaskReader, Protocol):
     """What a poller needs of a client (``ViduClient`` is one): submit, then fetch."""
 
     def submit(self, request: Submittable, *, client_ref: str | None = None) -> Task: ...
+
+
+@runtime_checkable
+class AccountReader(Protocol):
+    """Reads the account (``ViduClient`` is one): balance and concurrency, and the service's
+    task list. Code that can do without them checks ``isinstance(client, AccountReader)``."""
+
+    def credits(self, detail: bool = False) -> Credits: ...
+
+    def list_tasks(
+        self,
+        *,
+        since: When | None = None,
+        until: When | None = None,
+        states: Any = None,
+        task_ids: Any = None,
+        model_versions: Any = None,
+        resolutions: Any = None,
+        page_size: int = 100,
+    ) -> Iterator[Task]: ...
 
 
 def new_client_ref() -> str:
@@ -174,6 +201,9 @@ class ViduClient:
         (``SubmissionUncertain``) the task can still be recognised. The submit is never sent
         twice when the first attempt may have arrived.
         """
+        _check_request(request)
+        if client_ref is not None and (not isinstance(client_ref, str) or not client_ref.strip()):
+            raise ValidationError("client_ref", client_ref, "must be a non-empty string or None")
         # The reference goes in before the image is sized, so the body still fits 20 MB.
         body, note = request.fitted_body(default_payload=client_ref or new_client_ref())
         if note:
@@ -182,7 +212,7 @@ class ViduClient:
         ref = client_ref or str(body["payload"])
         resp = self._transport.post(request.endpoint, body, client_ref=ref)
         try:
-            data = _task_answer(resp, "submit")
+            data = task_answer(resp, "submit")
         except ServerError as exc:  # a 5xx inside a 200: as uncertain as a real 5xx
             raise uncertain_submit(request.endpoint, ref, exc) from exc
         task = Task.from_response(data, trace_id=resp.trace_id)
@@ -204,14 +234,86 @@ class ViduClient:
         previous = task_or_id if isinstance(task_or_id, Task) else Task(id=_plain_id(task_or_id))
         path = TASK_PATH.format(id=_task_id(task_or_id))
         resp = self._transport.get(path, deadline=deadline)
-        data = _task_answer(resp, "query")
+        data = task_answer(resp, "query")
         return Task.from_response(data, trace_id=resp.trace_id, previous=previous).bind(self)
 
     def cancel(self, task_or_id: Task | str) -> None:
-        """Ask the service to cancel a task (documented for off-peak tasks only)."""
-        task_id = _task_id(task_or_id)
-        self._transport.post(CANCEL_PATH.format(id=task_id), {}, submit=False)
-        log.info("cancel requested for task %s", task_id)
+        """Ask the service to cancel a task (documented for off-peak tasks only).
+
+        The id goes in the path and, as documented, in the body (``{"id": ...}``). Success is
+        an empty answer, ``{}`` or ``null``; a task that cannot be cancelled any more raises
+        ``BadRequest`` ("task state is ... can not cancel") with the service's trace id.
+        """
+        task_id = _plain_id(task_or_id)
+        path = CANCEL_PATH.format(id=_task_id(task_id))
+        resp = self._transport.post(path, {"id": task_id}, submit=False, allow_null=True)
+        cancel_answer(resp)
+        log.info("cancel requested for task %s (trace_id=%s)", task_id, resp.trace_id)
+
+    def credits(self, detail: bool = False) -> Credits:
+        """The account's balance, concurrency limit, running and queued tasks
+        (``GET /ent/v2/credits``); ``detail`` adds the purchased ``packages``."""
+        if not isinstance(detail, bool):
+            raise ValidationError("detail", detail, "must be True or False")
+        params = [("show_detail", "true" if detail else "false")]
+        resp = self._transport.get(account.CREDITS_PATH, params=params)
+        return Credits.from_response(object_answer(resp, "credits"))
+
+    def list_tasks(
+        self,
+        *,
+        since: When | None = None,
+        until: When | None = None,
+        states: Any = None,
+        task_ids: Any = None,
+        model_versions: Any = None,
+        resolutions: Any = None,
+        page_size: int = 100,
+    ) -> Iterator[Task]:
+        """The service's tasks (``GET /ent/v2/tasks``), fetched a page at a time as iterated.
+
+        ``since``/``until`` bound the creation time (datetimes, naive ones taken as UTC, or
+        ISO strings; the service's default window is the last 7 days). ``states``,
+        ``task_ids``, ``model_versions`` (the list's short names such as ``q2-pro``; a model
+        id is refused) and ``resolutions`` filter: each takes a list, or one
+        string as a single item. ``page_size`` is 1-100. Listed tasks carry no ``payload``
+        or ``credits`` and their ``state`` is ``""`` when the list does not give one:
+        ``get(task)`` fills them in. The arguments are checked here, before any request.
+        """
+        params = account.list_params(
+            since=since,
+            until=until,
+            states=states,
+            task_ids=task_ids,
+            model_versions=model_versions,
+            resolutions=resolutions,
+            page_size=page_size,
+        )
+        return self._task_pages(params)
+
+    def _task_pages(self, params: list[tuple[str, str]]) -> Iterator[Task]:
+        """Follows ``next_page_token`` until it is empty or absent; a token that comes back
+        again would loop forever, so it raises instead."""
+        token, seen = "", set()
+        while True:
+            query = [*params, ("pager.page_token", token)] if token else params
+            resp = self._transport.get(account.TASKS_PATH, params=query)
+            page = object_answer(resp, "task list")
+            items = page.get("tasks")
+            for item in items if isinstance(items, list) else []:
+                if isinstance(item, dict):
+                    yield account.listed_task(item, resp.trace_id).bind(self)
+            seen.add(token)
+            token = page.get("next_page_token") or ""
+            if not isinstance(token, str) or not token:
+                return
+            if token in seen:
+                raise APIError(
+                    resp.status,
+                    "InvalidResponse",
+                    f"the task list gave page token {token!r} again; stopped to avoid a loop",
+                    resp.trace_id,
+                )
 
     def verify_callback(
         self,
@@ -222,13 +324,25 @@ class ViduClient:
         *,
         max_skew: float = 300,
     ) -> bool:
-        """Whether a callback request was signed with this client's key (and is recent)."""
+        """Whether a callback request was signed with this client's key (and is recent).
+
+        ``query`` is the raw query string of the request, exactly as received (see
+        ``callbacks``); ``verify_callback_url`` takes the request URL instead."""
         from .callbacks import verify_callback
 
+        return verify_callback(self._key(), method, path, query, headers, max_skew=max_skew)
+
+    def verify_callback_url(
+        self, method: str, url: str, headers: Mapping[str, str], *, max_skew: float = 300
+    ) -> bool:
+        """``verify_callback`` for the request URL as received (``/path?query`` or absolute)."""
+        from .callbacks import verify_callback_url
+
+        return verify_callback_url(self._key(), method, url, headers, max_skew=max_skew)
+
+    def _key(self) -> str:
         assert self.config.api_key is not None
-        return verify_callback(
-            self.config.api_key.reveal(), method, path, query, headers, max_skew=max_skew
-        )
+        return self.config.api_key.reveal()
 
     def wait(
         self,
@@ -239,14 +353,20 @@ class ViduClient:
         cancel_on_timeout: bool = False,
         raise_on_failure: bool = True,
     ) -> Task:
-        """Block until the task succeeds or fails; return the final task.
+        """Block until the task succeeds, fails or is cancelled; return the final task.
 
         ``on_update(task)`` is called on every state change. Transient errors (dropped
         connections, 5xx, 429) are ridden out until ``timeout`` seconds have passed; then
         ``WaitTimeout`` is raised (after requesting a cancel when ``cancel_on_timeout``).
         A failed task raises ``TaskFailed`` with its ``err_code`` unless ``raise_on_failure``
-        is false. ``timeout=None`` waits for as long as it takes.
+        is false; a cancelled task (any spelling) is returned as it is. A state the package
+        does not know (``scheduled``, ``preparation``, ...) is waited through like queueing.
+        ``timeout=None`` waits for as long as it takes.
         """
+        _check_timeout(timeout)
+        if on_update is not None and not callable(on_update):
+            raise ValidationError("on_update", on_update, "must be a function of the task, or None")
+        _plain_id(task_or_id)
         start = time.monotonic()
         deadline = None if timeout is None else start + max(0.0, timeout)
         if isinstance(task_or_id, Task):
@@ -285,9 +405,9 @@ class ViduClient:
                         on_update(task)
             if not task.done and deadline is not None and time.monotonic() >= deadline:
                 self._timed_out(task, timeout or 0.0, cancel_on_timeout)
-        if task.state == "failed" and raise_on_failure:
+        if task.failed and raise_on_failure:
             raise TaskFailed(task.id, task.err_code, task)
-        return task
+        return task  # success, failed (when not raised) or cancelled
 
     def _timed_out(self, task: Task, timeout: float, cancel: bool) -> None:
         cancelled = False
@@ -300,42 +420,33 @@ class ViduClient:
         raise WaitTimeout(task.id, timeout, task.state, cancelled)
 
 
-def _task_answer(resp: Response, what: str) -> dict[str, Any]:
-    """The JSON object of a submit or query answer, or the error it really is.
-
-    A 2xx whose body is not a task (no ``task_id``/``id``/``state``) is either an error body
-    sent with a 200 (its ``code`` decides the exception, as the HTTP status would) or garbage.
-    """
-    data = resp.data
-    if not isinstance(data, dict):
-        raise APIError(
-            resp.status,
-            "InvalidResponse",
-            f"{what} answer is a JSON {type(data).__name__}, not an object",
-            resp.trace_id,
+def _check_request(request: Any) -> None:
+    """A generation request is an object that can build its body (``Img2VideoRequest``); a
+    dict or text would fail deep inside, or worse, be sent as it is. (The class itself, not
+    an instance of it, is refused too.)"""
+    if isinstance(request, type) or not (
+        callable(getattr(request, "fitted_body", None))
+        and isinstance(getattr(request, "endpoint", None), str)
+    ):
+        raise ValidationError(
+            "request", request, "must be an Img2VideoRequest (or another generation request)"
         )
-    if any(data.get(k) not in (None, "") for k in ("task_id", "id", "state")):
-        return data
-    reason = str(data.get("reason") or "InvalidResponse")
-    message = str(data.get("message") or f"{what} answer has no task id or state")
-    code = _int_or_none(data.get("code"))
-    if code is not None and 400 <= code <= 599:
-        raise error_for_status(code, reason, message, resp.trace_id)
-    raise APIError(resp.status, reason, message, resp.trace_id)
 
 
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+def _check_timeout(timeout: Any) -> None:
+    if timeout is None:
+        return
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise ValidationError("timeout", timeout, "must be seconds >= 0, or None to wait on")
+    if math.isnan(timeout) or timeout < 0:
+        raise ValidationError("timeout", timeout, "must be seconds >= 0, or None to wait on")
 
 
 def _plain_id(task_or_id: Task | str) -> str:
     """The task id, checked and stripped (not URL-quoted: that is ``_task_id``)."""
     task_id = task_or_id.id if isinstance(task_or_id, Task) else task_or_id
     if not isinstance(task_id, str) or not task_id.strip():
-        raise ValidationError("task_id", task_id, "must be a non-empty task id string")
+        raise ValidationError("task", task_or_id, "must be a Task or a non-empty task_id string")
     return task_id.strip()
 
 

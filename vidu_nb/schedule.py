@@ -6,7 +6,9 @@ poll wastes requests and a fixed slow one adds lag. The schedule checks soon aft
 toward ``cap``; the caller restarts ``attempt`` at 0 whenever the state changes, so a task
 that starts ``processing`` is watched closely again. For long waits the cap grows with the
 elapsed time so the detection lag stays a small fraction (``lag_fraction``) of the wait.
-A server ``Retry-After`` is always honoured (it is real time, never scaled).
+A server ``Retry-After`` is always honoured (it is real time, never scaled). A state it does not
+know (``scheduled``, ``preparation``, anything new) is paced like waiting; only a final state
+(see ``states``) stops the checks.
 
 ``time_scale`` multiplies every delay it computes, so a simulator running ``speed`` times
 faster than real is polled with ``PollSchedule.for_speed(speed)``.
@@ -24,7 +26,7 @@ import random
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .task import FINAL_STATES
+from . import states
 from .timing import Forecast
 
 
@@ -83,12 +85,13 @@ class PollSchedule:
         self, elapsed: float, state: str, attempt: int, *, off_peak: bool = False
     ) -> float:
         """The delay before jitter, scaling and ``Retry-After``, in real-service seconds."""
-        if state in FINAL_STATES:
+        if states.is_final(state):
             return 0.0
         if off_peak:
             start, cap, max_cap = self.off_peak_first, self.off_peak_cap, self.off_peak_max_cap
         else:
-            start = self.processing_first if state == "processing" else self.first
+            processing = states.norm(state) == states.PROCESSING
+            start = self.processing_first if processing else self.first
             cap, max_cap = self.cap, self.max_cap
         nominal_elapsed = max(0.0, elapsed) / self.time_scale
         cap = max(cap, min(max_cap, nominal_elapsed * self.lag_fraction))
@@ -114,7 +117,7 @@ class PollSchedule:
         from the last response, if any; ``expected``: when the task should finish (real
         seconds from now), which replaces the backoff (see the module docstring).
         """
-        if state in FINAL_STATES:
+        if states.is_final(state):
             return 0.0
         if expected is not None:
             delay = self._forecast_delay(expected, elapsed, state, off_peak)

@@ -3,6 +3,9 @@
 Built from the submit response (``task_id``) or the query response (``id``); both shapes map
 onto the same fields. A task returned by a client remembers it, so ``client.submit(req).wait()``
 reads like English; the client reference is excluded from repr and comparison.
+
+``state`` is kept exactly as the service sent it, also when it is not a documented state
+(``scheduled``, ``preparation``, ``canceled``, ...); what it means is asked of ``states``.
 """
 
 from __future__ import annotations
@@ -12,13 +15,15 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from . import states
+from .states import FINAL_STATES, LOCAL_STATES
+from .states import SERVICE_STATES as STATES
+
 if TYPE_CHECKING:
     from .client import ViduClient
 
-STATES = ("created", "queueing", "processing", "success", "failed")
-FINAL_STATES = frozenset({"success", "failed"})
-#: States our own bookkeeping adds: submitted with an unknown outcome, or cancelled by us.
-LOCAL_STATES = ("uncertain", "cancelled")
+# Re-exported for code that imported them from here before ``states`` existed.
+__all__ = ["FINAL_STATES", "LOCAL_STATES", "STATES", "Creation", "Task"]
 
 
 @dataclass(frozen=True)
@@ -95,11 +100,20 @@ class Task:
     # -- convenience ---------------------------------------------------------------------
     @property
     def done(self) -> bool:
-        return self.state in FINAL_STATES
+        """Nothing more will happen: success, failed or cancelled (any spelling)."""
+        return states.is_final(self.state)
 
     @property
     def succeeded(self) -> bool:
-        return self.state == "success"
+        return states.is_success(self.state)
+
+    @property
+    def failed(self) -> bool:
+        return states.is_failed(self.state)
+
+    @property
+    def cancelled(self) -> bool:
+        return states.is_cancelled(self.state)
 
     @property
     def video_url(self) -> str:

@@ -32,11 +32,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .task import FINAL_STATES, Task
+from . import states
+from .task import Task
 
 #: ``(model, resolution, duration, off_peak)``
 Key = tuple[str, str, int, bool]
-_NOT_STARTED = ("created", "queueing")
 
 
 def task_key(task: Task | None) -> Key | None:
@@ -87,12 +87,14 @@ class Watch:
         """A check sent at ``sent`` and answered at ``answered`` said ``state``. (The server
         looked in between: "not yet" counts from the send, "already" from the answer.)"""
         answered = sent if answered is None else answered
-        if state in _NOT_STARTED:
+        if states.is_final(state):
+            return
+        self.unfinished = sent
+        # Waiting states (created, queueing, scheduled, an unknown one) count as not started.
+        if states.progress(state) < states.progress(states.PROCESSING):
             self.not_started = sent
-        elif state == "processing" and self.started is None:
+        elif self.started is None:
             self.started = (self.not_started, answered)
-        if state not in FINAL_STATES:
-            self.unfinished = sent
 
     def processing_interval(self, finished_at: float) -> tuple[float, float] | None:
         """Bounds of the processing time once the task is seen final at ``finished_at``."""
@@ -136,7 +138,7 @@ class Timing:
 
     def learn(self, watch: Watch, state: str, at: float) -> None:
         """Learn from a task seen ``state`` at ``at`` (only successes: failures end early)."""
-        if state == "success":
+        if states.is_success(state):
             bounds = watch.processing_interval(at)
             if bounds is not None:
                 self.observe(watch.key, *bounds)

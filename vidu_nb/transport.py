@@ -24,7 +24,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -53,6 +53,8 @@ TRACE_HEADERS = ("x-trace-id", "trace-id", "x-request-id", "x-b3-traceid")
 USER_AGENT = "vidu-nb"
 #: The shortest connect/read timeout a deadline-bounded attempt gets (seconds).
 MIN_ATTEMPT_TIMEOUT = 1.0
+#: Query parameters: name/value pairs, in order; a name may repeat.
+Params = Sequence[tuple[str, str]]
 
 
 @dataclass(frozen=True)
@@ -179,8 +181,13 @@ class Transport:
         self.session.close()
 
     # -- public verbs --------------------------------------------------------------------
-    def get(self, path: str, *, deadline: float | None = None) -> Response:
+    def get(
+        self, path: str, *, params: Params | None = None, deadline: float | None = None
+    ) -> Response:
         """GET with retries on 429, 5xx, connection errors and read timeouts.
+
+        ``params`` are name/value pairs for the query; a name may repeat (``states=a&states=b``
+        is how the API takes arrays).
 
         ``deadline`` (a ``time.monotonic()`` value) bounds the whole call: no retry is slept
         into past it and each attempt's timeouts are cut to the time left (never below
@@ -188,7 +195,7 @@ class Transport:
         """
         for attempt in self._attempts():
             try:
-                return self._send("GET", path, timeout=self._timeout_until(deadline))
+                return self._send("GET", path, params=params, timeout=self._timeout_until(deadline))
             except (RateLimited, ServerError, ConnectionFailed) as exc:
                 if not self._may_retry(attempt, exc):
                     raise
@@ -198,15 +205,25 @@ class Transport:
                 self._pause("GET", path, attempt, exc, delay)
         raise AssertionError("unreachable")
 
-    def post(self, path: str, body: Any, *, client_ref: str = "", submit: bool = True) -> Response:
+    def post(
+        self,
+        path: str,
+        body: Any,
+        *,
+        client_ref: str = "",
+        submit: bool = True,
+        allow_null: bool = False,
+    ) -> Response:
         """POST, resent only when it provably was not received (see the module docstring).
 
         With ``submit`` true an outcome that may have created a task raises
         ``SubmissionUncertain`` naming ``client_ref``; otherwise the error itself is raised.
+        ``allow_null``: a JSON ``null`` answer means "nothing to say" (the cancel endpoint's
+        success), given to the caller as ``{}`` like an empty body.
         """
         for attempt in self._attempts():
             try:
-                return self._send("POST", path, body)
+                return self._send("POST", path, body, allow_null=allow_null)
             except _NotSent as exc:
                 if not self._may_retry(attempt, exc.error):
                     raise exc.error from None
@@ -252,7 +269,9 @@ class Transport:
         path: str,
         body: Any = None,
         *,
+        params: Params | None = None,
         timeout: float | tuple[float, float] | None = None,
+        allow_null: bool = False,
     ) -> Response:
         url = self.base_url + path
         with self._count_lock:
@@ -261,7 +280,11 @@ class Transport:
         failure: Exception | None = None
         try:
             resp = self.session.request(
-                method, url, json=body, timeout=self.timeout if timeout is None else timeout
+                method,
+                url,
+                params=params,
+                json=body,
+                timeout=self.timeout if timeout is None else timeout,
             )
         except requests.exceptions.RequestException as exc:
             failure = self._connection_failure(method, path, exc)
@@ -274,9 +297,10 @@ class Transport:
         trace_id = _trace_from_headers(resp.headers)
         data: Any = None
         text = resp.text
+        parsed = False
         if text.strip():
             try:
-                data = resp.json()
+                data, parsed = resp.json(), True
             except ValueError:
                 data = None
         if isinstance(data, dict):
@@ -291,11 +315,12 @@ class Transport:
         )
         if resp.status_code >= 400:
             raise self._error(resp, data, text, trace_id)
-        if data is None and text.strip():
+        if data is None and text.strip() and not (parsed and allow_null):
+            what = "a JSON answer" if not parsed else "an answer other than JSON null"
             raise APIError(
                 resp.status_code,
                 "InvalidResponse",
-                f"expected JSON, got {_snippet(self._scrub(text))}",
+                f"expected {what}, got {_snippet(self._scrub(text))}",
                 trace_id,
             )
         return Response(

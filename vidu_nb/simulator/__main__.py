@@ -8,6 +8,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
+from .contract import CANCEL_ANSWERS, CREDITS_FIELDS
 from .core import Simulator
 from .faults import Faults
 
@@ -37,6 +38,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--fault-rate-fail", type=float, default=0.0, metavar="P", help="share of tasks that fail"
     )
     p.add_argument("--fault-slow", type=float, default=0.0, metavar="SECONDS")
+    p.add_argument(
+        "--credits", type=int, default=None, metavar="N",
+        help="the key's starting balance (default: unlimited)",
+    )  # fmt: skip
+    p.add_argument(
+        "--cancel-answer", choices=CANCEL_ANSWERS, default="{}",
+        help="body of a successful cancel: {} (default), null or '' (empty)",
+    )  # fmt: skip
+    p.add_argument(
+        "--credits-field", choices=CREDITS_FIELDS, default="remains",
+        help="name of the balance array in GET /ent/v2/credits (default remains)",
+    )  # fmt: skip
     p.add_argument("-v", "--verbose", action="store_true", help="log every request")
     return p
 
@@ -54,6 +67,9 @@ def main(argv: Sequence[str] | None = None, *, stop: threading.Event | None = No
             flag = "--" + name.replace("_", "-")
             print(f"{flag}={value}: must be a probability within 0..1", file=sys.stderr)
             return 2
+    if args.credits is not None and args.credits < 0:
+        print(f"--credits={args.credits}: must be 0 or more", file=sys.stderr)
+        return 2
     faults = Faults(
         rate_429=args.fault_rate_429,
         rate_500=args.fault_rate_500,
@@ -76,6 +92,9 @@ def main(argv: Sequence[str] | None = None, *, stop: threading.Event | None = No
         seed=args.seed,
         data_dir=args.data_dir,
         verbose=args.verbose,
+        credits=args.credits,
+        cancel_answer=args.cancel_answer,
+        credits_field=args.credits_field,
     )
     try:
         sim.start()

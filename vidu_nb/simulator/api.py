@@ -1,65 +1,36 @@
 """The API surface of the simulator: endpoint table, request checks and response bodies.
 
-Checks mirror the service's documented errors (``FieldLacking``, ``FieldInvalid``,
-``FieldUnwanted``, ``FieldItemCountOutOfRange``, ``PageSizeOutOfRange``, ``ImageFormatInvalid``,
-``ImageDownloadFailure``) with the same body shape. A new generation endpoint is one more
+Checks follow the simulator's own ``contract`` (never the client's tables) and answer with the
+service's documented errors (``FieldLacking``, ``FieldInvalid``, ``FieldUnwanted``,
+``FieldItemCountOutOfRange``, ``PageSizeOutOfRange``, ``ImageFormatInvalid``,
+``ImageDownloadFailure``) in the same body shape. A new generation endpoint is one more
 ``Endpoint`` row in ``ENDPOINTS``.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import io
-import ipaddress
-import re
-import urllib.error
-import urllib.request
+import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from math import gcd
 from typing import Any
 from urllib.parse import urlsplit
 
-from PIL import Image, UnidentifiedImageError
-
-from ..errors import ImageError
-from ..images import MAX_IMAGE_BYTES, check_ratio, sniff_format
-from ..models import MODELS
-from ..spec import AUDIO_TYPES, MAX_PAYLOAD_CHARS, MAX_PROMPT_CHARS, MAX_SEED, MOVEMENT_AMPLITUDES
+from .contract import (
+    AUDIO_TYPE_ALIASES,
+    AUDIO_TYPES,
+    DEFAULT_WM_POSITION,
+    FIELD_TYPES,
+    MAX_PAYLOAD_CHARS,
+    MAX_PROMPT_CHARS,
+    MAX_SEED,
+    MODELS,
+    MOVEMENT_AMPLITUDES,
+    WM_POSITIONS,
+)
 from .engine import SimTask
-
-
-class Reject(Exception):
-    """An error answer: HTTP status, the API's ``reason`` and a message naming field and limit."""
-
-    def __init__(
-        self, status: int, reason: str, message: str, headers: dict[str, str] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.reason = reason
-        self.message = message
-        self.headers = headers or {}
-
-
-#: Fields every generation endpoint accepts, with their JSON type.
-COMMON_FIELDS: dict[str, type] = {
-    "model": str,
-    "prompt": str,
-    "duration": int,
-    "seed": int,
-    "resolution": str,
-    "movement_amplitude": str,
-    "payload": str,
-    "off_peak": bool,
-    "callback_url": str,
-    "bgm": bool,
-    "audio": bool,
-    "audio_type": str,
-    "voice_id": str,
-    "is_rec": bool,
-}
+from .frames import Frame, start_frame
+from .rejects import Reject, error_body
 
 
 @dataclass(frozen=True)
@@ -71,7 +42,7 @@ class Endpoint:
     @property
     def fields(self) -> dict[str, type]:
         extra: dict[str, type] = {"images": list} if self.images else {}
-        return {**COMMON_FIELDS, **extra}
+        return {**FIELD_TYPES, **extra}
 
 
 ENDPOINTS: dict[str, Endpoint] = {
@@ -85,7 +56,6 @@ ENDPOINTS: dict[str, Endpoint] = {
     ]
 }
 
-_DATA_URI = re.compile(r"^data:image/(?P<fmt>[a-zA-Z0-9.+-]+);base64,(?P<data>.*)$", re.S)
 _TYPE_NAMES: dict[type, str] = {
     str: "a string",
     int: "an integer",
@@ -94,8 +64,8 @@ _TYPE_NAMES: dict[type, str] = {
 }
 
 
-def check_submit(endpoint: Endpoint, body: Any, rng_seed: int) -> tuple[dict[str, Any], bytes]:
-    """Checked, defaulted fields and the start-frame bytes; raises ``Reject``."""
+def check_submit(endpoint: Endpoint, body: Any, rng_seed: int) -> tuple[dict[str, Any], Frame]:
+    """Checked, defaulted fields and the start frame; raises ``Reject``."""
     if not isinstance(body, dict):
         raise Reject(400, "BadRequest", "the request body must be a JSON object")
     allowed = endpoint.fields
@@ -109,27 +79,27 @@ def check_submit(endpoint: Endpoint, body: Any, rng_seed: int) -> tuple[dict[str
         kind = allowed[name]
         if value is not None and (type(value) is not kind):
             raise Reject(400, "FieldInvalid", f"field {name!r} must be {_TYPE_NAMES[kind]}")
-    spec = MODELS.get(body["model"])
-    if spec is None:
+    model = MODELS.get(body["model"])
+    if model is None:
         raise Reject(
             400, "FieldInvalid", f"model {body['model']!r} is not one of {', '.join(MODELS)}"
         )
     duration = body.get("duration")
     if duration is None:  # null means "not set", as for every other optional field
-        duration = spec.default_duration
-    if duration not in spec.durations:
+        duration = model.default_duration
+    if duration not in model.durations:
         raise Reject(
             400,
             "FieldInvalid",
-            f"duration {duration} is not supported by {spec.name} ({spec.describe_durations()})",
+            f"duration {duration} is not supported by {model.name} ({model.durations_text()})",
         )
-    resolution = body.get("resolution") or spec.default_resolution_for(duration)
-    if resolution not in spec.resolutions_for(duration):
-        allowed_res = ", ".join(spec.resolutions_for(duration))
+    resolution = body.get("resolution") or model.default_resolution_at(duration)
+    if resolution not in model.resolutions_at(duration):
+        allowed_res = ", ".join(model.resolutions_at(duration))
         raise Reject(
             400,
             "FieldInvalid",
-            f"resolution {resolution!r} is not supported by {spec.name} at {duration} s "
+            f"resolution {resolution!r} is not supported by {model.name} at {duration} s "
             f"({allowed_res})",
         )
     _limit(body, "prompt", MAX_PROMPT_CHARS)
@@ -137,35 +107,57 @@ def check_submit(endpoint: Endpoint, body: Any, rng_seed: int) -> tuple[dict[str
     seed = body.get("seed")
     if seed is not None and not 0 <= seed <= MAX_SEED:
         raise Reject(400, "FieldInvalid", f"seed {seed} is outside 0..{MAX_SEED}")
-    audio_type = body.get("audio_type")
-    if audio_type == "sound-effect_only":  # the reference's prose spelling of the enum value
-        audio_type = "sound_effect_only"
+    audio_type: str | None = body.get("audio_type")
+    if audio_type is not None:
+        audio_type = AUDIO_TYPE_ALIASES.get(audio_type, audio_type)
     _enum("audio_type", audio_type, AUDIO_TYPES)
     _enum("movement_amplitude", body.get("movement_amplitude"), MOVEMENT_AMPLITUDES)
+    wm_position = body.get("wm_position")
+    if wm_position is not None and wm_position not in WM_POSITIONS:
+        raise Reject(400, "FieldInvalid", f"wm_position {wm_position} is outside 1..4")
+    _url("wm_url", body.get("wm_url"))
+    _json_text("meta_data", body.get("meta_data"))
+    audio, off_peak = body.get("audio"), bool(body.get("off_peak"))
+    if audio is True and off_peak and not model.q3:
+        raise Reject(
+            400,
+            "FieldInvalid",
+            f"audio cannot be true with off_peak on {model.name}: only Q3 models "
+            "generate sound off-peak",
+        )
     callback = body.get("callback_url")
-    if callback and urlsplit(callback).scheme not in ("http", "https"):
-        raise Reject(400, "FieldInvalid", f"callback_url {callback!r} must be an http(s) URL")
-    image = _start_frame(endpoint, body.get("images"), body.get("prompt") or "")
-    audio = body.get("audio")
+    _url("callback_url", callback)
+    frame = start_frame(endpoint.images, body.get("images"), body.get("prompt") or "")
     fields = {
-        "model": spec.name,
+        "model": model.name,
         "prompt": body.get("prompt") or "",
         "images": body.get("images") or [],
         "duration": duration,
-        "audio": spec.audio_default if audio is None else audio,
+        "audio": model.audio_default if audio is None else audio,
         "audio_type": audio_type or "all",
         "seed": seed if seed is not None else rng_seed,
         "seed_given": seed is not None,  # a drawn seed is not captioned (see simulator.video)
         "resolution": resolution,
         "movement_amplitude": body.get("movement_amplitude") or "auto",
         "payload": body.get("payload") or "",
-        "off_peak": bool(body.get("off_peak")),
+        "off_peak": off_peak,
         "bgm": bool(body.get("bgm")),
         "is_rec": bool(body.get("is_rec")),
+        "watermark": bool(body.get("watermark")),
+        "wm_position": DEFAULT_WM_POSITION if wm_position is None else wm_position,
+        "wm_url": body.get("wm_url") or "",
+        "meta_data": body.get("meta_data") or "",
         "callback_url": callback or "",
+        "aspect_ratio": aspect_ratio(frame.width, frame.height),
         "created_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
     }
-    return fields, image
+    return fields, frame
+
+
+def aspect_ratio(width: int, height: int) -> str:
+    """``16:9`` for a 1920x1080 start frame: the image's own ratio, reduced."""
+    d = gcd(width, height) or 1
+    return f"{width // d}:{height // d}"
 
 
 def _limit(body: dict[str, Any], name: str, limit: int) -> None:
@@ -179,115 +171,19 @@ def _enum(name: str, value: Any, allowed: tuple[str, ...]) -> None:
         raise Reject(400, "FieldInvalid", f"{name} {value!r} is not one of {', '.join(allowed)}")
 
 
-def _start_frame(endpoint: Endpoint, images: list[Any] | None, prompt: str) -> bytes:
-    if endpoint.images is None:
-        return placeholder_frame(prompt)  # text to video: a frame that depends on the prompt
-    low, high = endpoint.images
-    if not images or not low <= len(images) <= high:
-        want = str(low) if low == high else f"{low} to {high}"
-        raise Reject(
-            400,
-            "FieldItemCountOutOfRange",
-            f"images must hold {want} item(s), got {len(images or [])}",
-        )
-    frames = [_load(i, item) for i, item in enumerate(images)]
-    return frames[0]
+def _url(name: str, value: str | None) -> None:
+    if value and (urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc):
+        raise Reject(400, "FieldInvalid", f"{name} {value!r} must be an http(s) URL")
 
 
-def _load(index: int, item: Any) -> bytes:
-    where = f"images[{index}]"
-    if not isinstance(item, str) or not item:
-        raise Reject(400, "FieldInvalid", f"{where} must be a URL or a data URI string")
-    if item.startswith("data:"):
-        match = _DATA_URI.match(item)
-        if not match:
-            raise Reject(400, "ImageFormatInvalid", f"{where}: not a data:image/<fmt>;base64 URI")
-        if match["fmt"].lower() not in ("png", "jpeg", "jpg", "webp"):
-            raise Reject(
-                400, "ImageFormatInvalid", f"{where}: format {match['fmt']!r}; use png, jpeg, webp"
-            )
-        try:
-            data = base64.b64decode(match["data"], validate=True)
-        except (binascii.Error, ValueError):
-            raise Reject(400, "ImageFormatInvalid", f"{where}: invalid base64") from None
-    elif urlsplit(item).scheme in ("http", "https"):
-        data = _fetch(where, item)
-    else:
-        raise Reject(400, "FieldInvalid", f"{where} must be an http(s) URL or a data URI")
-    return check_image(where, data)
-
-
-def check_image(where: str, data: bytes) -> bytes:
-    """The API's image checks: size, real format, decodable, aspect ratio."""
-    if len(data) > MAX_IMAGE_BYTES:
-        raise Reject(400, "PageSizeOutOfRange", f"{where} is {len(data):,} bytes; at most 50 MB")
-    if sniff_format(data) is None:
-        raise Reject(400, "ImageFormatInvalid", f"{where}: not a png, jpeg or webp image")
+def _json_text(name: str, value: str | None) -> None:
+    """``meta_data`` is a string holding JSON (the pages: "a JSON-formatted string")."""
+    if value is None:
+        return
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            im.load()
-            width, height = im.size
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise Reject(400, "ImageFormatInvalid", f"{where}: corrupt or truncated image") from None
-    try:
-        check_ratio(width, height, where, where)
-    except ImageError as exc:
-        raise Reject(400, "PageSizeOutOfRange", f"{where}: {exc.limit}") from None
-    return data
-
-
-def is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        json.loads(value)
     except ValueError:
-        return False
-
-
-class _LoopbackRedirects(urllib.request.HTTPRedirectHandler):
-    """Follows redirects only while they stay on this machine."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
-        if not is_loopback(urlsplit(newurl).hostname):
-            raise urllib.error.HTTPError(
-                newurl, code, "redirect off the machine refused", headers, fp
-            )
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-
-def loopback_opener() -> urllib.request.OpenerDirector:
-    """An opener for loopback URLs: never through the environment's proxy (``http_proxy``
-    would carry the request, signed callbacks included, off the machine), and never
-    redirected to another host."""
-    return urllib.request.build_opener(urllib.request.ProxyHandler({}), _LoopbackRedirects())
-
-
-def _fetch(where: str, url: str) -> bytes:
-    """Loopback URLs are fetched; any other host gets a generated frame (no internet here)."""
-    if not is_loopback(urlsplit(url).hostname):
-        return placeholder_frame(url)
-    try:
-        with loopback_opener().open(url, timeout=5) as resp:
-            return resp.read(MAX_IMAGE_BYTES + 1)
-    except (OSError, ValueError) as exc:
-        raise Reject(400, "ImageDownloadFailure", f"{where}: cannot download ({exc})") from None
-
-
-def placeholder_frame(text: str, size: tuple[int, int] = (640, 360)) -> bytes:
-    """A 16:9 gradient whose colours derive from ``text``, standing in for a remote image."""
-    digest = hashlib.sha256(text.encode()).digest()
-    a, b = digest[:3], digest[3:6]
-    w, h = size
-    im = Image.linear_gradient("L").resize((w, h)).convert("L")
-    colour = Image.merge(
-        "RGB", [im.point(lambda v, i=i: (a[i] * (255 - v) + b[i] * v) // 255) for i in range(3)]
-    )
-    out = io.BytesIO()
-    colour.save(out, "PNG")
-    return out.getvalue()
+        raise Reject(400, "FieldInvalid", f"{name} must be a JSON-formatted string") from None
 
 
 def submit_body(task: SimTask) -> dict[str, Any]:
@@ -320,10 +216,4 @@ def query_body(task: SimTask, state: str, creations: list[dict[str, str]]) -> di
     }
 
 
-def error_body(status: int, reason: str, message: str, trace_id: str) -> dict[str, Any]:
-    return {
-        "code": status,
-        "reason": reason,
-        "message": message,
-        "metadata": {"trace_id": trace_id},
-    }
+__all__ = ["ENDPOINTS", "Endpoint", "Reject", "check_submit", "error_body", "query_body"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import secrets
 import shutil
@@ -9,12 +10,15 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .account import credits_body, list_body, parse_list_query, parse_show_detail
 from .api import Endpoint, Reject, check_submit, query_body
+from .contract import CANCEL_ANSWERS, CREDITS_FIELDS
 from .delivery import CallbackSender
-from .engine import CancelRefused, Engine, SimTask
+from .engine import UNLIMITED_CREDITS, CancelRefused, CreditShort, Engine, SimTask
 from .faults import Faults
 from .files import UrlSigner
 from .server import SimHTTPServer
@@ -52,8 +56,13 @@ class TaskView:
 class Simulator:
     """Serve the Vidu task API on loopback. Use as a context manager or ``start``/``stop``.
 
-    ``speed`` divides all generation times; ``url_ttl`` is in real seconds. The API key is
-    never shown in ``repr``. ``stop()`` hangs up on every client; ``start()`` again serves the
+    ``speed`` divides all generation times; ``url_ttl`` is in real seconds. ``credits`` is the
+    key's starting balance (None: unlimited, shown as a large metered package); a submit that
+    costs more answers 400 ``CreditInsufficient``. Where the pages disagree the form answered
+    is an option: ``cancel_answer`` (``"{}"``, ``"null"`` or ``""`` for an empty body) and
+    ``credits_field`` (``"remains"`` or ``"remaining_credits"``). ``list_states`` adds
+    ``state`` and ``created_at`` to listed tasks (the account page lists neither). The API key
+    is never shown in ``repr``. ``stop()`` hangs up on every client; ``start()`` again serves the
     same tasks on the same port, like a service coming back after an outage (result files
     survive only with a ``data_dir``).
     """
@@ -75,7 +84,17 @@ class Simulator:
         seed: int | None = None,
         data_dir: str | Path | None = None,
         verbose: bool = False,
+        credits: int | None = None,
+        cancel_answer: str = "{}",
+        credits_field: str = "remains",
+        list_states: bool = False,
     ) -> None:
+        if cancel_answer not in CANCEL_ANSWERS:
+            raise ValueError(f"cancel_answer={cancel_answer!r}: must be one of {CANCEL_ANSWERS}")
+        if credits_field not in CREDITS_FIELDS:
+            raise ValueError(f"credits_field={credits_field!r}: must be one of {CREDITS_FIELDS}")
+        if credits is not None and credits < 0:
+            raise ValueError(f"credits={credits}: must be 0 or more (None: unlimited)")
         self.host = host
         self.port = port
         self.api_key = api_key
@@ -86,6 +105,13 @@ class Simulator:
         self.video_height = video_height
         self.fps = fps
         self.verbose = verbose
+        self.cancel_answer = cancel_answer
+        self.credits_field = credits_field
+        self.list_states = list_states
+        #: What listed tasks show as ``key_id`` (an id of the key, never the key itself).
+        self.key_id = "key-" + secrets.token_hex(6)
+        self._opened = datetime.now(timezone.utc)
+        self._credit_amount = UNLIMITED_CREDITS if credits is None else credits
         self._rng = random.Random(seed)
         if faults is None:
             faults = Faults(seed=seed)
@@ -101,7 +127,7 @@ class Simulator:
         self.videos: VideoMaker | None = None
         self.engine = Engine(
             videos=None, speed=speed, concurrency=concurrency, rng=self._rng,
-            on_change=self._changed,
+            on_change=self._changed, balance=self._credit_amount,
         )  # fmt: skip
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -174,8 +200,12 @@ class Simulator:
         self.requests.append(RequestRecord(method, path, status, time.time()))
 
     def submit(self, endpoint: Endpoint, body: Any, path: str) -> SimTask:
-        fields, image = check_submit(endpoint, body, self._rng.randrange(0, 2**31))
-        return self.engine.submit(fields, image, self.faults.task_outcome("POST", path))
+        fields, frame = check_submit(endpoint, body, self._rng.randrange(0, 2**31))
+        outcome = lambda: self.faults.task_outcome("POST", path)  # noqa: E731 - once charged
+        try:
+            return self.engine.submit(fields, frame.data, outcome)
+        except CreditShort as exc:
+            raise Reject(400, "CreditInsufficient", f"credit insufficient: {exc}") from None
 
     def _task(self, task_id: str, count_query: bool = False) -> SimTask:
         try:
@@ -187,12 +217,56 @@ class Simulator:
         task = self._task(task_id, count_query=True)
         return self._body(task, self.engine.state_of(task))
 
-    def cancel(self, task_id: str) -> None:
+    def cancel(self, task_id: str, body: bytes = b"") -> None:
+        """Cancel as documented, ``{"id": "<task id>"}``; an empty body, ``{}`` or ``null``
+        (older clients, which name the task in the path only) is accepted too."""
+        try:
+            data = json.loads(body) if body.strip() else None
+        except (ValueError, UnicodeDecodeError):
+            raise Reject(400, "BadRequest", "the request body is not valid JSON") from None
+        if data is not None and not isinstance(data, dict):
+            raise Reject(400, "BadRequest", 'the cancel body must be {"id": "<task id>"}')
+        given = (data or {}).get("id")
+        if given is not None and not isinstance(given, str):
+            raise Reject(400, "FieldInvalid", "field 'id' must be a string")
+        if given is not None and given != task_id:
+            raise Reject(
+                400, "BadRequest", f"id {given!r} in the body is not the task {task_id} in the path"
+            )
         self._task(task_id)
         try:
             self.engine.cancel(task_id)
         except CancelRefused as exc:
             raise Reject(400, "BadRequest", str(exc)) from None
+
+    def list_tasks(self, query: str) -> dict[str, Any]:
+        """``GET /ent/v2/tasks``: one page of this key's tasks (see ``account``)."""
+        q = parse_list_query(query, datetime.now(timezone.utc))
+        self.engine.advance()
+        return list_body(
+            self.engine.tasks(), q, self.engine.state_of, self._listed_creations,
+            self.key_id, self.list_states,
+        )  # fmt: skip
+
+    def credits(self, query: str) -> dict[str, Any]:
+        """``GET /ent/v2/credits``: the balance, the concurrency limit and the load."""
+        return credits_body(
+            self.engine.balance, self._credit_amount, self.concurrency, self.engine.load(),
+            self._opened, self.credits_field, parse_show_detail(query),
+        )  # fmt: skip
+
+    def _listed_creations(self, task: SimTask, state: str) -> list[dict[str, Any]]:
+        if state != "success" or task.video is None or not task.video.done():
+            return []
+        files = task.video.result()
+        url, root = self.signer.url, self.root_url
+        video = {
+            "duration": float(task.fields["duration"]),
+            "fps": self.fps,
+            "resolution": {"width": files.width, "height": files.height},
+        }
+        return [{"id": f"{task.id}01", "url": url(root, task.id, "video.mp4"),
+                 "cover_url": url(root, task.id, "cover.jpg"), "video": video}]  # fmt: skip
 
     def _body(self, task: SimTask, state: str) -> dict[str, Any]:
         creations = []
@@ -223,6 +297,33 @@ class Simulator:
             self.callbacks.send(task.callback_url, self._body(task, state))
 
     # -- for tests -----------------------------------------------------------------------
+    def balance(self) -> int:
+        """The key's credits left (what ``GET /ent/v2/credits`` reports as ``credit_remain``)."""
+        return self.engine.balance
+
+    def set_balance(self, credits: int) -> None:
+        """Set the key's credits left, as if a package of ``credits`` had just been bought."""
+        if credits < 0:
+            raise ValueError(f"credits={credits}: must be 0 or more")
+        self._credit_amount = credits
+        self.engine.set_balance(credits)
+
+    def force_state(self, task_id: str, state: str | None, seconds: float | None = None) -> None:
+        """Make the API report a raw, undocumented ``state`` for a task, for client tests.
+
+        ``scheduled``, ``preparation`` (or any other undocumented text) hold the task where it
+        is for ``seconds`` real seconds, or until ``force_state(task_id, None)``; ``canceled``
+        ends it for good, refunded. Queries, the task list and a callback report the raw
+        text. ``KeyError`` for an unknown task, ``ValueError`` for a documented state.
+        """
+        self.engine.force(task_id, state, seconds)
+
+    def set_created_at(self, task_id: str, when: datetime) -> None:
+        """Pretend a task was created at ``when`` (an aware datetime), for task-list windows."""
+        task = self.engine.get(task_id)
+        task.created_wall = when.timestamp()
+        task.fields["created_at"] = when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
     def task_state(self, task_id: str) -> TaskView:
         """The server-side truth about a task (``KeyError`` when unknown)."""
         task = self.engine.get(task_id)

@@ -1,7 +1,8 @@
 """Callback delivery: signed POSTs of the task status to ``callback_url``, from a worker thread.
 
-Like the service, final states (``success``, ``failed``) are retried up to 3 times when the
-receiver fails; ``processing`` is sent once. Only loopback receivers are contacted: the
+Like the service, final states (``success``, ``failed``; also a forced ``canceled``) are
+retried up to 3 times when the receiver fails; other states are sent once. Each attempt is
+signed afresh (``signing``: the query of ``callback_url`` exactly as written). Only loopback receivers are contacted: the
 simulator never sends traffic off the machine (other hosts are logged and skipped).
 """
 
@@ -18,8 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..callbacks import callback_headers
-from .api import is_loopback, loopback_opener
+from .contract import CANCELLED_STATES, FINAL_STATES
+from .frames import is_loopback, loopback_opener
+from .signing import callback_headers
 
 log = logging.getLogger("vidu_nb.simulator")
 
@@ -66,7 +68,8 @@ class CallbackSender:
         if not is_loopback(urlsplit(url).hostname):
             log.warning("callback to non-loopback host skipped: %s", urlsplit(url).hostname)
             return Delivery(url, body["id"], state, -1, 0)
-        tries = 1 + (self.retries if state in ("success", "failed") else 0)
+        final = state in FINAL_STATES or state in CANCELLED_STATES
+        tries = 1 + (self.retries if final else 0)
         data = json.dumps(body).encode()
         status = 0
         opener = loopback_opener()

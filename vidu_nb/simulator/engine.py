@@ -6,7 +6,11 @@ grows with duration and resolution, then ``success`` (once its video is encoded)
 Time is simulated as events at exact instants (``advance``), so finish times and queue order do
 not depend on how often anyone looks. All durations are divided by ``speed``.
 
-Failed tasks, including cancelled ones, are refunded: their ``credits`` drop to 0.
+The organization has a credit balance: a submit is charged when the task is created (refused
+when the balance is short), and failed or cancelled tasks are refunded (their ``credits`` drop
+to 0 and the balance gets them back). For client tests a task can be made to report a raw,
+undocumented state (``force``): ``scheduled`` or ``preparation`` hold it where it is for a
+while, ``canceled`` ends it.
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..models import IS_REC_CREDITS, get_model
+from .contract import CANCELLED_STATES, STATES, credits_for
 from .video import VideoFiles, VideoMaker, look_for
 
-FINAL = ("success", "failed")
+#: The balance of ``Simulator(credits=None)``: large enough never to run out in a session.
+UNLIMITED_CREDITS = 1_000_000_000
 
 
 @dataclass
@@ -46,12 +51,6 @@ class Timing:
         )
 
 
-def credits_for(model: str, resolution: str, duration: int, off_peak: bool, is_rec: bool) -> int:
-    """What the simulated service charges: per-second rate times duration, plus ``is_rec``."""
-    rate = get_model(model).rate(resolution, off_peak)
-    return math.ceil(round(rate * duration, 6)) + (IS_REC_CREDITS if is_rec else 0)
-
-
 @dataclass
 class SimTask:
     id: str
@@ -70,6 +69,9 @@ class SimTask:
     err_code: str = ""
     queries: int = 0
     created_state_until: float = 0.0
+    created_wall: float = 0.0  # epoch seconds (the task list's time window)
+    forced: str | None = None  # a raw state reported until ``held_until`` (``force``)
+    held_until: float = -math.inf
 
     @property
     def off_peak(self) -> bool:
@@ -82,7 +84,7 @@ class SimTask:
     def end_time(self) -> float | None:
         """When processing ends, or None while the video is still being encoded."""
         assert self.started_at is not None
-        end = self.started_at + self.generation
+        end = max(self.started_at + self.generation, self.held_until)
         if self.fail_with is not None or self.video is None:
             return end
         if self.video_ready_at is None:
@@ -92,6 +94,15 @@ class SimTask:
 
 class CancelRefused(Exception):
     """The task cannot be cancelled; the message is the API's."""
+
+
+class CreditShort(Exception):
+    """The balance does not cover a task's cost; no task was created."""
+
+    def __init__(self, cost: int, balance: int) -> None:
+        super().__init__(f"the task costs {cost} credits; the balance is {balance}")
+        self.cost = cost
+        self.balance = balance
 
 
 class Engine:
@@ -107,6 +118,7 @@ class Engine:
         timing: Timing | None = None,
         on_change: Callable[[SimTask, str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        balance: int = UNLIMITED_CREDITS,
     ) -> None:
         if speed <= 0:
             raise ValueError(f"speed={speed}: must be > 0")
@@ -118,6 +130,7 @@ class Engine:
         self.timing = timing or Timing()
         self.on_change = on_change
         self.clock = clock
+        self.balance = balance
         self._wall_offset = time.time() - clock()
         self._rng = rng or random.Random()
         self._lock = threading.RLock()
@@ -136,40 +149,55 @@ class Engine:
         now = self.clock() if now is None else now
         if task.final:
             return task.final
+        if task.forced is not None and now < task.held_until:
+            return task.forced
         if task.started_at is not None:
             return "processing"
         return "created" if now < task.created_state_until else "queueing"
 
     # -- operations ----------------------------------------------------------------------
     def submit(
-        self, fields: dict[str, Any], image: bytes | None, fail_with: str | None = None
+        self,
+        fields: dict[str, Any],
+        image: bytes | None,
+        fail_with: str | None | Callable[[], str | None] = None,
     ) -> SimTask:
+        """Create and charge a task (``CreditShort`` when the balance is below its cost).
+
+        ``fail_with`` is the err_code it will fail with, or a function asked for it once the
+        task is charged (so a refused submit does not use up a failure fault)."""
         t = self.timing
         with self._lock:
             now = self.clock()
-            self._next_id += 1
             created_until = now + t.created / self.speed
             wait = t.queue_min + (t.off_peak_wait if fields.get("off_peak") else 0.0)
+            cost = credits_for(
+                fields["model"],
+                fields["resolution"],
+                fields["duration"],
+                bool(fields.get("off_peak")),
+                bool(fields.get("is_rec")),
+            )
+            if cost > self.balance:
+                raise CreditShort(cost, self.balance)
+            self.balance -= cost
+            self._next_id += 1
+            err = fail_with() if callable(fail_with) else fail_with
             task = SimTask(
                 id=str(self._next_id),
                 seq=self._next_id,
                 fields=fields,
-                credits=credits_for(
-                    fields["model"],
-                    fields["resolution"],
-                    fields["duration"],
-                    bool(fields.get("off_peak")),
-                    bool(fields.get("is_rec")),
-                ),
+                credits=cost,
                 created_at=now,
                 eligible_at=created_until + wait / self.speed,
                 generation=t.generation(fields["duration"], fields["resolution"]) / self.speed,
-                fail_with=fail_with,
+                fail_with=err,
                 created_state_until=created_until,
+                created_wall=time.time(),
             )
             self._tasks[task.id] = task
             self._queued.append(task)
-        if fail_with is None and self.videos is not None and image is not None:
+        if err is None and self.videos is not None and image is not None:
             look = look_for(
                 fields.get("prompt") or "",
                 fields.get("seed"),
@@ -200,18 +228,62 @@ class Engine:
         with self._lock:
             task = self._tasks[task_id]
             state = self.state_of(task)
-            if state in FINAL or not task.off_peak:
+            if task.final or not task.off_peak:
                 shown = "scheduled" if state in ("created", "queueing") else state
                 raise CancelRefused(f"task state is {shown}, can not cancel")
-            now = self.clock()
-            if task in self._queued:
-                self._queued.remove(task)
-            if task in self._running:
-                self._running.remove(task)
-                heapq.heappush(self._free_slots, now)
-            self._finish(task, now, "failed", "UserCancelled", events)
+            self._withdraw(task)
+            self._finish(task, self.clock(), "failed", "UserCancelled", events)
             self._emit(events)
         return task
+
+    def force(self, task_id: str, state: str | None, seconds: float | None = None) -> SimTask:
+        """Make the task report the raw ``state`` (for client tests); ``KeyError`` if unknown.
+
+        A cancelled spelling (``canceled``) ends the task, refunded. Any other undocumented
+        state holds the task where it is (not started, or not finished) for ``seconds`` real
+        seconds, or until ``force(task_id, None)``; a callback reports it when it is set.
+        """
+        if state in STATES:
+            raise ValueError(f"state {state!r} is documented; force only undocumented states")
+        if state is not None and not state.strip():
+            raise ValueError("state must be a non-empty text (None releases a held task)")
+        self.advance()
+        events: list[tuple[SimTask, str]] = []
+        with self._lock:
+            task = self._tasks[task_id]
+            now = self.clock()
+            if state is None:
+                task.held_until = min(task.held_until, now)
+            elif task.final:
+                raise ValueError(f"task {task_id} already ended {task.final}")
+            elif state.strip().lower() in CANCELLED_STATES:
+                self._withdraw(task)
+                self._finish(task, now, state, "", events)
+            else:
+                task.forced = state
+                task.held_until = math.inf if seconds is None else now + seconds
+                events.append((task, state))
+            self._emit(events)
+        self.advance()
+        return task
+
+    def set_balance(self, credits: int) -> None:
+        with self._lock:  # not between a submit's check and its charge
+            self.balance = credits
+
+    def load(self) -> tuple[int, int]:
+        """Tasks processing now, and tasks waiting for a slot (created or queueing)."""
+        self.advance()
+        with self._lock:
+            return len(self._running), len(self._queued)
+
+    def _withdraw(self, task: SimTask) -> None:
+        """Take an unfinished task out of the queue or its slot (it is about to end)."""
+        if task in self._queued:
+            self._queued.remove(task)
+        if task in self._running:
+            self._running.remove(task)
+            heapq.heappush(self._free_slots, self.clock())
 
     def tasks(self) -> list[SimTask]:
         with self._lock:
@@ -252,12 +324,12 @@ class Engine:
         """The queued task that takes the earliest free slot, and when; None if none can yet."""
         if not self._free_slots:
             return None
-        ready = [task for task in self._queued if task.eligible_at <= now]
+        ready = [t for t in self._queued if max(t.eligible_at, t.held_until) <= now]
         if not ready:
             return None
         slot = self._free_slots[0]
-        task = min(ready, key=lambda x: (max(x.eligible_at, slot), x.seq))
-        return max(task.eligible_at, slot), task
+        task = min(ready, key=lambda x: (max(x.eligible_at, x.held_until, slot), x.seq))
+        return max(task.eligible_at, task.held_until, slot), task
 
     def _end(self, task: SimTask, at: float, events: list[Any]) -> None:
         self._running.remove(task)
@@ -275,8 +347,9 @@ class Engine:
         task.final = state
         task.finished_at = at
         task.err_code = err_code
-        if state == "failed":
-            task.credits = 0  # refunded
+        if state != "success":  # failed or cancelled: refunded
+            self.balance += task.credits
+            task.credits = 0
         events.append((task, state))
 
     def _emit(self, events: list[tuple[SimTask, str]]) -> None:

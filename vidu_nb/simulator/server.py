@@ -14,9 +14,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ..images import MAX_BODY_BYTES
-from .api import ENDPOINTS, Reject, error_body, query_body, submit_body
+from .api import ENDPOINTS, submit_body
+from .contract import MAX_BODY_BYTES
 from .files import NAMES, content_type, parse_range
+from .rejects import Reject, error_body
 
 if TYPE_CHECKING:
     from .core import Simulator
@@ -155,14 +156,18 @@ class Handler(BaseHTTPRequestHandler):
         if method == "POST" and rest in ENDPOINTS:
             task = sim.submit(ENDPOINTS[rest], self._json(body), path)
             return lambda: self._json_response(200, submit_body(task))
+        if method == "GET" and rest in ("tasks", "credits"):
+            listing = sim.list_tasks(query) if rest == "tasks" else sim.credits(query)
+            return lambda: self._json_response(200, listing)
         if len(parts) == 3 and parts[0] == "tasks":
             task_id, action = parts[1], parts[2]
             if method == "GET" and action == "creations":
                 data = sim.query(task_id)
                 return lambda: self._json_response(200, data)
             if method == "POST" and action == "cancel":
-                sim.cancel(task_id)
-                return lambda: self._json_response(200, {})
+                sim.cancel(task_id, body)
+                answer = sim.cancel_answer.encode()
+                return lambda: self._raw_response(200, answer)
         raise Reject(404, "NotFound", f"no route for {method} {path}")
 
     # -- pieces --------------------------------------------------------------------------
@@ -295,10 +300,16 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def _json_response(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
-        payload = json.dumps(data).encode()
+        self._raw_response(status, json.dumps(data).encode(), headers)
+
+    def _raw_response(
+        self, status: int, payload: bytes, headers: dict[str, str] | None = None
+    ) -> None:
+        """An answer whose body is ``payload`` as it is (an empty body has no content type)."""
         self.status = status
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        if payload:
+            self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("X-Trace-Id", self.trace_id)
         for key, value in (headers or {}).items():
@@ -320,4 +331,4 @@ def _too_big(length: int) -> Reject:
     )
 
 
-__all__ = ["Handler", "SimHTTPServer", "query_body"]
+__all__ = ["Handler", "SimHTTPServer"]
