@@ -79,7 +79,8 @@ def start_images(count: int = 8) -> list[StartImage]:
 
 def realistic_request(i: int, rng: random.Random, images: list[StartImage]) -> Img2VideoRequest:
     """Request ``i`` of a sweep: a prompt of 20 to 60 words, a seed, the ``vidu-nb:<uuid>``
-    reference in ``payload``, a callback URL on one in four."""
+    reference in ``payload``, ``meta_data``, a watermark on one in three, a callback URL on one
+    in four."""
     model = _MODELS[i % len(_MODELS)]
     return Img2VideoRequest(
         image=images[i % len(images)], model=model, seed=rng.randrange(2**31),
@@ -87,6 +88,7 @@ def realistic_request(i: int, rng: random.Random, images: list[StartImage]) -> I
         movement_amplitude=("small", "medium", "large")[i % 3] if model == "viduq1" else None,
         off_peak=i % 7 == 0, payload=f"vidu-nb:{uuid.UUID(int=rng.getrandbits(128))}",
         callback_url=None if i % 4 else "https://hooks.example.com/vidu/done?project=harbour",
+        watermark=i % 3 == 0, meta_data={"project": "harbour", "shot": i % 40, "take": i % 5},
     )  # fmt: skip
 
 
@@ -249,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
                 return time.perf_counter() - t
 
         cold_s = statistics.median(first_read(cold=True) for _ in range(3))
-        snapshot_mb = snapshot.stat().st_size / 1e6
+        snapshot_mb = snapshot.stat().st_size / 1e6 if snapshot.exists() else 0.0  # big logs
         fresh_s = statistics.median(first_read(cold=False) for _ in range(5))
         child_s = statistics.median(in_new_process(path) for _ in range(3))
 
