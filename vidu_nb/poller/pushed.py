@@ -96,6 +96,7 @@ class PushedCounts:
     misses: int = 0  # a check showed a state no callback had reported
     fallbacks: int = 0  # times every task went back to polling
     reconciled: int = 0  # uncertain submissions settled by a callback
+    disputed: int = 0  # a final callback the confirming GET did not confirm
 
 
 class Pushed:
@@ -187,7 +188,16 @@ class Pushed:
         early = self._early.pop(tr.task_id, None)
         if early is not None and self._apply(tr, info, early.task, early.at) and info.final:
             return 0.0  # its final state came before its submit answer was recorded
-        if retry_after or tr.failures or not info.expect or info.final:
+        if retry_after or tr.failures:
+            return None  # a failing check backs off as the schedule says
+        if info.final and not states.is_final(tr.state):
+            # The confirming GET disagreed: that final state was not the service's (a replay,
+            # a forgery). Nothing was recorded from it; the next final callback counts again.
+            info.final, info.heard = False, states.progress(tr.state)
+            self.counts.disputed += 1
+            log.warning("task %s: a callback said it was final, the service says %r",
+                        tr.task_id, tr.state)  # fmt: skip
+        if not info.expect or info.final:
             return None
         if self.fallen_back or self.receiver.stopped:
             return None
