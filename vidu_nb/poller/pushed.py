@@ -197,9 +197,7 @@ class Pushed:
             self.counts.disputed += 1
             log.warning("task %s: a callback said it was final, the service says %r",
                         tr.task_id, tr.state)  # fmt: skip
-        if not info.expect or info.final:
-            return None
-        if self.fallen_back or self.receiver.stopped:
+        if not self.holds(tr):
             return None
         self.counts.held += 1
         scale = self.checks.schedule.time_scale
@@ -213,6 +211,14 @@ class Pushed:
             delay = min(cap, self.patience * 2 ** min(info.quiet, 10)) * scale
         info.quiet += 1
         return delay
+
+    def holds(self, tr: Tracked) -> bool:
+        """Under the lock, no side effect: whether ``tr`` waits for callbacks rather than
+        the schedule (code that reschedules many tasks at once should leave these alone)."""
+        info = self._tasks.get(tr.task_id)
+        if self.receiver is None or info is None or not info.expect or info.final:
+            return False
+        return not (self.fallen_back or self.receiver.stopped)
 
     # -- deliveries (the receiver's threads) ---------------------------------------------
     def on_delivery(self, delivery: Delivery) -> None:
