@@ -212,3 +212,12 @@ def test_use_callbacks_checks_its_arguments(tmp_path, log):
         with pytest.raises(ValidationError):
             poller.use_callbacks("http://127.0.0.1:8080/cb")  # type: ignore[arg-type]
         assert poller.callbacks is None
+
+    # The real service cannot call a loopback address: refused before anything is sent.
+    with ViduClient("a-key", "https://api.vidu.com") as real, CallbackReceiver(real) as local:
+        poller = Poller(real, log)
+        with pytest.raises(ValidationError) as err:
+            poller.use_callbacks(local)
+        assert err.value.field == "public_url"
+        poller.use_callbacks(local, public_url="https://tunnel.example.org/vidu/callback")
+        assert poller.callbacks is local and real.requests_sent == 0

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .. import states
+from ..config import is_loopback_url
 from ..errors import ValidationError, ViduError
 from ..receiver import CallbackReceiver, Delivery
 from ..task import Task
@@ -149,6 +150,9 @@ class Pushed:
         if url is None:
             why = "is not serving and has no public_url: call serve() or pass public_url="
             raise ValidationError("receiver", receiver, why)
+        if is_loopback_url(url) and not getattr(self.checks.client, "is_simulated", True):
+            why = "is a loopback address the service cannot reach: give your ingress or tunnel"
+            raise ValidationError("public_url", url, why)
         if isinstance(patience, bool) or not isinstance(patience, (int, float)) or patience <= 0:
             raise ValidationError("patience", patience, "must be service seconds > 0")
         with self._cond:
@@ -215,10 +219,14 @@ class Pushed:
     def holds(self, tr: Tracked) -> bool:
         """Under the lock, no side effect: whether ``tr`` waits for callbacks rather than
         the schedule (code that reschedules many tasks at once should leave these alone)."""
-        info = self._tasks.get(tr.task_id)
-        if self.receiver is None or info is None or not info.expect or info.final:
+        if self.fallen_back or self.receiver is None or self.receiver.stopped:
             return False
-        return not (self.fallen_back or self.receiver.stopped)
+        return self._expects(tr)
+
+    def _expects(self, tr: Tracked) -> bool:
+        """Callbacks are expected for ``tr`` (whether or not they are arriving)."""
+        info = self._tasks.get(tr.task_id)
+        return self.receiver is not None and info is not None and info.expect and not info.final
 
     # -- deliveries (the receiver's threads) ---------------------------------------------
     def on_delivery(self, delivery: Delivery) -> None:
@@ -281,10 +289,18 @@ class Pushed:
         """A delivery for a task this poller does not follow (see the module docstring)."""
         task = delivery.task
         try:
-            if self.log.get(task.id) is not None:
-                return  # finished already (a retried delivery), or another kernel's task
+            row = self.log.get(task.id)
+            if row is not None:
+                with self._cond:  # ours, recorded an instant ago and about to be followed?
+                    ours = row["client_ref"] in self._expecting
+                if not ours:
+                    return  # finished already (a retried delivery), or another kernel's task
             ref = task.payload
-            if ref and any(ref in (r["client_ref"], r["payload"]) for r in self.log.uncertain()):
+            if (
+                row is None
+                and ref
+                and any(ref in (r["client_ref"], r["payload"]) for r in self.log.uncertain())
+            ):
                 # Identity only: the row gets its task id; the GET of track() fills the rest.
                 self.log.reconcile_from_callback({"id": task.id, "payload": ref})
                 with self._cond:
@@ -330,12 +346,12 @@ class Pushed:
         """Check every task on the normal schedule again (the receiver stopped, or callbacks
         are lost); the next verified delivery undoes it."""
         with self._cond:
+            waiting = [tr for tr in self._followed.values() if self._expects(tr)]
             self.fallen_back = True
             self.counts.fallbacks += 1
-            for task_id, tr in list(self._followed.items()):
-                info = self._tasks.get(task_id)
-                if task_id in self.checks.due and info is not None and not info.final:
-                    info.quiet = 0
+            for tr in waiting:
+                if tr.task_id in self.checks.due:
+                    self._tasks[tr.task_id].quiet = 0
                     self.checks._reschedule(tr)
             self._cond.notify_all()
 
