@@ -1,8 +1,14 @@
 """What a saved notebook costs: run cells one by one in a real kernel (nbclient) and measure the
-notebook as Save would write it after each (bytes, widget models in its saved widget state)."""
+notebook as Save would write it after each (bytes, widget models in its saved widget state).
+
+Like JupyterLab with "save widget state" on, every widget model's state is saved; nbclient saves
+each model's full state (Lab leaves out values equal to the front end's defaults, so it writes
+a little less). Cells carry no execution timing: Lab records none unless asked to.
+"""
 
 from __future__ import annotations
 
+import copy
 import sys
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -18,6 +24,11 @@ class Saved(NamedTuple):
     models: int  # widget models in its saved widget state
 
 
+def growth(saved: list[Saved]) -> list[int]:
+    """Bytes each cell added to the saved notebook."""
+    return [after.size - before.size for before, after in zip(saved, saved[1:], strict=False)]
+
+
 def widget_state(nb: nbformat.NotebookNode) -> dict[str, Any]:
     """The widget state saved in ``nb``'s metadata (empty if none)."""
     return nb.metadata.get("widgets", {}).get(WIDGET_STATE, {})
@@ -25,7 +36,8 @@ def widget_state(nb: nbformat.NotebookNode) -> dict[str, Any]:
 
 def run_measuring(cells: list[str], folder: Path) -> tuple[nbformat.NotebookNode, list[Saved]]:
     """Run ``cells`` in a fresh kernel of this interpreter, working in ``folder``; returns the
-    notebook and, after each cell, what saving it then would have written."""
+    notebook and, after each cell, what saving it then would have written: the cells run so
+    far (so a cell's growth counts its source and outputs) and the widget state."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     nb.metadata["kernelspec"] = {
         "name": "python3",
@@ -33,7 +45,11 @@ def run_measuring(cells: list[str], folder: Path) -> tuple[nbformat.NotebookNode
         "language": "python",
     }
     client = NotebookClient(
-        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+        nb,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(folder)}},
+        record_timing=False,
     )
     client.km = client.create_kernel_manager()
     client.km.kernel_cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
@@ -43,5 +59,8 @@ def run_measuring(cells: list[str], folder: Path) -> tuple[nbformat.NotebookNode
             client.execute_cell(cell, index)
             client.set_widgets_metadata()
             state = widget_state(nb)
-            sizes.append(Saved(len(nbformat.writes(nb).encode()), len(state.get("state", {}))))
+            so_far = copy.copy(nb)
+            so_far.cells = nb.cells[: index + 1]
+            size = len(nbformat.writes(so_far).encode())
+            sizes.append(Saved(size, len(state.get("state", {}))))
     return nb, sizes

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from waiting import until
 
 from vidu_nb import ViduClient
 from vidu_nb.cli import EXIT, main
@@ -272,12 +273,14 @@ def test_ctrl_c_during_wait_exits_130(sim, tmp_path):
     assert KEY not in out + err
 
 
-def test_submit_killed_while_sending_leaves_a_row_resume_marks_uncertain(sim, tmp_path):
-    """The row is written before the POST: a kill mid-send loses nothing and resends nothing."""
+def test_submit_killed_while_sending_leaves_a_row_resume_finds_its_task(sim, tmp_path):
+    """The row is written before the POST: a kill mid-send loses nothing and resends nothing;
+    resume finds the task the POST created in the service's task list."""
     log_path = tmp_path / "l.sqlite"
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIDU_")}
     env.update(VIDU_BASE_URL=sim.base_url, VIDU_API_KEY=KEY, VIDU_LOG_PATH=str(log_path))
     sim.faults.add("slow", count=1, method="POST", delay=5.0)
+    before = len(sim.engine.tasks())
     cmd = [sys.executable, "-m", "vidu_nb.cli", "submit", str(SAMPLE), "-p", "killed", "--wait"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -289,15 +292,22 @@ def test_submit_killed_while_sending_leaves_a_row_resume_marks_uncertain(sim, tm
                 frame = TaskLog(log_path).to_frame()
                 state = frame["state"].iloc[0] if len(frame) else None
         assert state == "submitting"
+        assert until(lambda: len(sim.engine.tasks()) == before + 1)  # the POST arrived
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         sim.faults.clear()
     log = TaskLog(log_path)
-    with pytest.warns(UserWarning, match="uncertain"):
-        log.resume(ViduClient(KEY, sim.base_url)).stop()
+    with pytest.warns(UserWarning, match="1 uncertain submission"):
+        poller = log.resume(ViduClient(KEY, sim.base_url), cache=False)
+    try:
+        assert poller.wait_all(60)
+    finally:
+        poller.stop()
     (row,) = log.to_frame().itertuples()
-    assert row.state == "uncertain" and row.prompt == "killed" and row.client_ref
+    (created,) = [t for t in sim.engine.tasks() if t.fields["payload"] == row.client_ref]
+    assert row.task_id == created.id and row.state == "success" and row.prompt == "killed"
+    assert len(sim.engine.tasks()) == before + 1  # never resent
     log.close()
 
 

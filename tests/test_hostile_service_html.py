@@ -13,7 +13,6 @@ import json
 import re
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
-from pathlib import Path
 
 import pytest
 from ipywidgets.widgets.widget import _instances
@@ -23,6 +22,7 @@ from vidu_nb import Img2VideoRequest, ViduClient
 from vidu_nb.tasklog import TaskLog
 from vidu_nb.ui import compare, credits_view, show
 from vidu_nb.ui.card import TaskCard
+from vidu_nb.ui.player import LOADER, PlayerCode
 
 HOSTILE = "<img src=x onerror=alert(1)>\"' onmouseover=alert(2) &amp;$x^{<b>}$"
 COVER = 'https://cdn.example/c.jpg"><script>alert(3)</script>'
@@ -106,10 +106,7 @@ def test_a_hostile_service_reaches_cards_grids_and_credits_only_escaped(
 
 def test_the_player_front_end_never_parses_text_as_html_or_code():
     """Labels, titles, metadata and URLs go in through ``textContent`` and DOM properties."""
-    source = "\n".join(
-        (Path(__file__).parents[1] / "vidu_nb" / "ui" / name).read_text(encoding="utf-8")
-        for name in ("player.js", "player_loader.js")
-    )
+    source = f"{PlayerCode._esm}\n{LOADER}"  # the shared code and each grid's loader
     sinks = r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function|setAttribute\(\s*[\"']on|srcdoc|createContextualFragment"  # noqa: E501
     assert not re.search(sinks, source)
     # Every URL the player loads is an item's http(s) URL, the kernel's answer, or a blob.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 from conftest import make_image
 
 from vidu_nb.ledger import Ledger
@@ -56,3 +57,23 @@ def test_totals_match_hand_computed_values(log):
     assert ledger.estimate(req(duration=4, resolution="1080p")).credits == 128
     assert ledger.estimate(req(duration=4, resolution="1080p", off_peak=True)).credits == 64
     assert not ledger.estimate(req(duration=5)).learned  # the failed one taught nothing
+
+
+def test_service_spellings_of_final_states_are_counted_as_such(log):
+    """The service's own spellings ("canceled", "Success") are final: a canceled task is
+    refunded like a cancelled one, and an unknown state ("scheduled") is still pending."""
+    rows = [
+        ("a", req(duration=4, resolution="1080p"), "Success", 128),
+        ("b", req(duration=5, off_peak=True), "canceled", 75),
+        ("c", req(duration=3), "scheduled", 90),
+    ]
+    for tid, request, state, credits in rows:
+        log.record_submission(request, Task(id=tid, credits=credits), experiment="x")
+        log.update(Task(id=tid, state=state, credits=credits))
+    ledger = Ledger(log)
+    per = ledger.per_task().set_index("task_id")
+    assert per.loc["b", "credits"] == 0 and per.loc["a", "credits"] == 128
+    assert per.loc["c", "pending_credits"] == 90 and per.loc["b", "pending_credits"] is pd.NA
+    totals = ledger.totals("experiment")
+    assert totals.loc["x", "succeeded"] == 1 and totals.loc["x", "credits"] == 128
+    assert ledger.credits_per_second() == 32

@@ -141,10 +141,11 @@ def test_quickstart_runs_against_the_simulator(workdir, simulator, monkeypatch):
     out = execute(
         "quickstart.ipynb", workdir, simulator, monkeypatch,
         "print(client.is_simulated, type(form).__name__, 'vidu-form' in form._dom_classes)\n"
-        "print(task.state, task.id)",
+        "print(task.state, task.id, balance.total > 0)",
     )  # fmt: skip
-    simulated, kind, classed, state, task_id = "".join(out).split()
+    simulated, kind, classed, state, task_id, funded = "".join(out).split()
     assert (simulated, kind, classed, state) == ("True", "Img2VideoForm", "True", "success")
+    assert funded == "True"  # the balance cell read the simulator's credits
     row = TaskLog(workdir / "vidu_tasks.sqlite").get(task_id)
     assert row["experiment"] == "quickstart" and row["state"] == "success"
     assert Path(row["video_path"]).read_bytes()[4:8] == b"ftyp"

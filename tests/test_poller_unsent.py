@@ -49,6 +49,9 @@ def sim():
 
 
 def test_sigkill_mid_submit_leaves_rows_that_resume_settles(sim, tmp_path):
+    """The first request reached the service (its answer held back) when the kernel died:
+    resume marks it uncertain, never sends it again, and finds its task in the service's task
+    list (no callback); the second, never sent, is sent."""
     path = tmp_path / "kernel.sqlite"
     frame = tmp_path / "frame.png"
     frame.write_bytes(IMAGE)
@@ -69,27 +72,33 @@ def test_sigkill_mid_submit_leaves_rows_that_resume_settles(sim, tmp_path):
         os.kill(kernel.pid, signal.SIGKILL)
         kernel.wait()
     frame.unlink()  # the log kept its own copy of the start image
+    (reached,) = sim.engine.tasks()
     with TaskLog(path) as log:
         states = {r["client_ref"]: r["state"] for r in log.unsent()}
         assert states == {first: "submitting", second: "queued"}
         assert log.get_by_ref(second)["prompt"] == "shot 1"  # every parameter is there
         with ViduClient.for_simulator(sim) as client:
             with pytest.warns(UncertainSubmissionsWarning, match="1 uncertain submission"):
-                poller = log.resume(client, cache=False)
+                poller = log.resume(client)
             try:
                 assert poller.wait_all(30)
             finally:
                 poller.stop()
-        lost, sent = log.get_by_ref(first), log.get_by_ref(second)
-        assert lost["state"] == "uncertain" and lost["task_id"] is None
-        assert "may have reached the service" in lost["error"]
-        assert [r["client_ref"] for r in log.uncertain()] == [first]
+        found, sent = log.get_by_ref(first), log.get_by_ref(second)
+        assert found["task_id"] == reached.id and found["state"] == "success"
+        assert found["video_path"] is not None  # followed and downloaded like any task
+        assert log.uncertain() == []
+        events = list(log.events(reached.id)["state"])
+        assert events[:3] == ["queued", "submitting", "uncertain"] and events[-1] == "success"
         assert sent["state"] == "success" and sent["task_id"]
         assert (sent["experiment"], sent["tags"], sent["notes"]) == ("killed", ["k"], "n1")
         assert sent["seed_requested"] == 1 and sent["submitted_at"] is not None
         assert list(log.events(sent["task_id"])["state"])[:3] == ["queued", "submitting", "created"]
     payloads = [t.fields["payload"] for t in sim.engine.tasks()]
     assert sorted(payloads) == sorted([first, second])  # the uncertain one was not resent
+    # The held-back POST is logged when its answer goes out (into the dead kernel's socket).
+    wait_for(lambda: sim.count("POST", "/img2video") >= 2)
+    assert sim.count("POST", "/img2video") == 2
 
 
 def test_stop_leaves_queued_rows_for_resume(sim, tmp_path):

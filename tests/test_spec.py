@@ -38,6 +38,10 @@ def test_all_fields_serialised(png_bytes):
         "payload",
         "off_peak",
         "callback_url",
+        "watermark",
+        "wm_position",
+        "wm_url",
+        "meta_data",
     ):
         assert key in body, key
     json.dumps(body)
@@ -177,6 +181,10 @@ def _every_field(png_bytes):
         bgm=True,
         movement_amplitude="auto",
         payload="ref",
-        off_peak=True,
+        off_peak=False,  # audio off-peak is for Q3 models only
         callback_url="https://example.org/hook",
+        watermark=True,
+        wm_position=1,
+        wm_url="https://example.org/mark.png",
+        meta_data='{"label": "test"}',
     )

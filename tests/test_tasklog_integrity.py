@@ -163,7 +163,7 @@ def test_version_1_log_gains_the_columns_of_unsent_requests(tmp_path, request_, 
         log.record_submission(request_, Task(id="t3"))
         assert log.get("t3")["image_path"] is not None
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == tasklog_schema.SCHEMA_VERSION
 
 
 def test_failed_migration_leaves_the_old_log_untouched(tmp_path, request_, monkeypatch):

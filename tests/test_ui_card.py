@@ -39,10 +39,11 @@ def test_card_html_escapes_prompt_and_server_message():
 
 
 def test_progress_moves_through_states():
-    steps = [TaskView({"state": s}).progress()[0] for s in ("created", "queueing", "processing")]
+    states = ("created", "queueing", "processing")
+    steps = [TaskView({"task_id": "t1", "state": s}).progress()[0] for s in states]
     assert steps == [1, 2, 3]
     assert TaskView({"state": "success"}).progress() == (4, 4)
-    html = card_html(TaskView({"state": "queueing"}), now=0)["steps"]
+    html = card_html(TaskView({"task_id": "t1", "state": "queueing"}), now=0)["steps"]
     todo = "<span class='vidu-card-todo'>{}</span>"
     assert html == (
         f"<b>created</b> \u203a <b>queueing</b> \u203a {todo.format('processing')} \u203a "

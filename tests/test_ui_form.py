@@ -41,7 +41,7 @@ def fill_every_control(f, png_bytes):
     c["audio_type"].value = "speech_only"
     c["voice_id"].value = "narrator"
     c["bgm"].value = True
-    c["off_peak"].value = True
+    c["off_peak"].value = False  # audio with off_peak is refused on q2 (Q3 only)
     c["is_rec"].value = False
     c["payload"].value = "exp-1"
     c["callback_url"].value = "https://example.org/hook"
@@ -65,7 +65,6 @@ def test_every_control_reaches_the_request(png_bytes):
         "voice_id": "narrator",
         "bgm": True,
         "payload": "exp-1",
-        "off_peak": True,
         "callback_url": "https://example.org/hook",
     }
     assert not f.submit_button.disabled
@@ -78,7 +77,7 @@ def test_every_control_reaches_the_request(png_bytes):
         and "elided" in preview["images"][0]
     )
     assert "$VIDU_API_KEY" in f.preview_curl.value
-    assert "credits" in f.estimate_html.value and "published rate" in f.estimate_html.value
+    assert "credits" in f.estimate_html.value and "unverified rate" in f.estimate_html.value
 
 
 def test_validation_messages_next_to_fields_and_submit_disabled(png_bytes):

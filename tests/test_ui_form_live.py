@@ -13,7 +13,7 @@ def test_the_estimate_learns_from_a_finished_task_without_an_edit(live, png_byte
     f = form(client, log, poller)
     f.state.image_data = png_bytes
     f.state.model, f.state.duration = "viduq2-turbo", 2
-    assert "published rate" in f.estimate_html.value
+    assert "unverified rate" in f.estimate_html.value  # a pre-2025-11 q2 figure, scaled
     card = f.submit()
     assert until(lambda: card.view.state == "success")
     # The next submit of the same settings is priced from what was charged, not the rate table.

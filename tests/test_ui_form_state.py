@@ -16,7 +16,7 @@ def test_every_field_reaches_the_request(png_bytes):
     s.audio_type = "speech_only"
     s.voice_id = "narrator"
     s.bgm = True
-    s.off_peak = True
+    s.off_peak = False  # audio with off_peak is refused on q2 (Q3 only)
     s.is_rec = True
     s.payload = "exp-1"
     s.callback_url = "https://example.org/hook"
@@ -35,7 +35,7 @@ def test_every_field_reaches_the_request(png_bytes):
         "speech_only",
         "narrator",
         True,
-        True,
+        None,  # unticked: left out of the body
         True,
     )
     assert (r.payload, r.callback_url) == ("exp-1", "https://example.org/hook")

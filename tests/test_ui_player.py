@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import base64
-import gzip
 import http.server
-import json
-import re
 import shutil
 import subprocess
 import threading
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
+import ipywidgets
 import pytest
 
-import vidu_nb.ui
 from vidu_nb.ui.compare import arrange, compare, show
-from vidu_nb.ui.minify import tokens
-from vidu_nb.ui.player import VideoGrid, player_code
+from vidu_nb.ui.player import LOADER, PlayerCode, VideoGrid, player_code
 from vidu_nb.ui.rows import TaskView, is_loopback
 
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
@@ -55,7 +49,6 @@ def test_grid_labels_only_the_varying_parameters():
     ]
     meta = grid.items[0]["meta"][0]
     assert "10 credits" in meta and "42 s" in meta and "success" in meta
-    assert "vidu-grid" in grid._dom_classes
 
 
 def test_rows_and_cols_get_headers_and_cells_name_only_the_rest():
@@ -166,7 +159,7 @@ def test_hostile_prompt_is_plain_text_in_state_and_escaped_in_html():
     grid = compare([row(1, prompt=HOSTILE), row(2, prompt="ok")])
     # Labels travel as plain text and the JS sets them with textContent (never innerHTML).
     assert HOSTILE[:40] in grid.items[0]["label"]
-    js, _css = player_code()
+    js = PlayerCode._esm
     assert "innerHTML" not in js and "textContent" in js
     assert "innerHTML" not in VideoGrid._esm
 
@@ -176,22 +169,29 @@ def test_missing_values_from_pandas(value):
     assert TaskView({"seed": value}).seed_text() == "seed: \u2014"
 
 
-def test_widget_carries_the_minified_player_code_packed():
-    esm = VideoGrid._esm
-    packed = re.search(r'"([A-Za-z0-9+/=]{500,})"', esm).group(1)
-    payload = json.loads(gzip.decompress(base64.b64decode(packed)))
-    js, css = player_code()
-    assert payload == {"js": js, "css": css}
-    raw = (Path(vidu_nb.ui.__file__).parent / "player.js").read_text()
-    assert [t for t, _ in tokens(js)] == [t for t, _ in tokens(raw)]  # same program
-    assert len(esm) < 5_000 < len(raw)
-    assert "vidu-player-error" in css and "\n" not in css
+def test_grids_reference_one_shared_code_widget_and_carry_only_a_loader():
+    a, b = show(row(1)), compare([row(2), row(3)])
+    code = player_code()
+    assert a.code is b.code is code and isinstance(code, PlayerCode)
+    state = a.get_state()
+    assert state["code"] == f"anywidget:{code.model_id}"  # anywidget's widget reference
+    assert state["_esm"] == LOADER and len(LOADER) < 200
+    assert "host.getWidget" in LOADER and 'get("code")' in LOADER
+    assert not {"tabbable", "tooltip", "_view_count"} & state.keys()  # unused, never saved
+    assert "render" in code._esm and ".vidu-player" in code._css
+    assert repr(a) == "VideoGrid(1 player)" and repr(b) == "VideoGrid(2 players)"
+
+
+def test_a_closed_code_widget_is_replaced():
+    old = player_code()
+    ipywidgets.Widget.close_all()
+    grid = show(row(1))
+    assert grid.code is player_code() is not old and grid.code.comm is not None
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node not installed")
-def test_packed_and_minified_code_parses(tmp_path):
-    js, _css = player_code()
-    for name, code in (("player.mjs", js), ("loader.mjs", VideoGrid._esm)):
+def test_the_player_module_and_the_loader_parse(tmp_path):
+    for name, code in (("player.mjs", PlayerCode._esm), ("loader.mjs", LOADER)):
         (tmp_path / name).write_text(code)
         done = subprocess.run(["node", "--check", str(tmp_path / name)], capture_output=True)
         assert done.returncode == 0, done.stderr.decode()

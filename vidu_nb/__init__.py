@@ -30,7 +30,7 @@ from .errors import (
 from .images import StartImage, load_image
 from .models import MODELS, ModelSpec, get_model
 from .schedule import PollSchedule
-from .spec import IgnoredFieldWarning, ImageFittedWarning, Img2VideoRequest
+from .spec import IgnoredFieldWarning, ImageFittedWarning, Img2VideoRequest, UnknownModelWarning
 from .task import Creation, Task
 
 __version__ = "0.1.0"
@@ -108,6 +108,7 @@ __all__ = [
     "Task",
     "TaskFailed",
     "TaskLogError",
+    "UnknownModelWarning",
     "ValidationError",
     "ViduError",
     "WaitTimeout",

@@ -243,6 +243,12 @@ class VideoCache:
                     resp.status_code,
                 )  # fmt: skip
             expected = resp.headers.get("Content-Length")
+            # Our own size check below is the guard, whatever the HTTP library does: a newer
+            # urllib3 raises on a short body by itself, an older one (which requests still
+            # allows) returns it as if complete. Reading with its check off makes ours the one
+            # that runs on every version, with one clear message.
+            if hasattr(resp.raw, "enforce_content_length"):
+                resp.raw.enforce_content_length = False
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{target.name}.", suffix=".part")
             try:
                 written = 0
@@ -261,7 +267,9 @@ class VideoCache:
                 # Content-Length counts the bytes sent, before any Content-Encoding is undone.
                 received = getattr(resp.raw, "tell", lambda: written)()
                 if expected is not None and expected.isdigit() and received != int(expected):
-                    raise _Transient(f"got {received} of {expected} bytes from {_public(url)}")
+                    raise _Transient(
+                        f"short body: got {received} of {expected} bytes from {_public(url)}"
+                    )
                 if written == 0:
                     raise _Transient(f"empty body from {_public(url)}")
                 os.chmod(tmp, _file_mode())  # mkstemp made it 0600; the player/server reads it

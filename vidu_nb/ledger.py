@@ -1,8 +1,9 @@
 """Credit arithmetic over the task log, and estimates for a request before it is sent.
 
 The ``credits`` the service reports are the truth; rates in ``models.py`` are only for
-estimates. An estimate starts from the per-second rate (saying whether that rate was published
-or is a placeholder) and is replaced by what was actually charged for the same model,
+estimates. An estimate starts from the per-second rate, labelled with its basis (published in
+today's credits, unverified: published before credits were re-denominated x10 and scaled, or a
+placeholder guess), and is replaced by what was actually charged for the same model,
 resolution, duration, off-peak and recommended-prompt settings once the log has such tasks.
 Failed tasks are refunded by the service and count as 0; unfinished tasks are shown apart as
 ``pending_credits`` (quoted, not yet final).
@@ -21,8 +22,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import states
 from .errors import ValidationError
-from .models import IS_REC_CREDITS, get_model
+from .models import IS_REC_CREDITS, ModelSpec, get_model, lookup_model
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,7 +40,9 @@ Key = tuple[str, str, int, bool, bool]
 @dataclass(frozen=True)
 class Estimate:
     """Credits a request is expected to cost; ``source`` says where the figure comes from:
-    ``"published rate"``, ``"placeholder rate"`` or ``"learned from N tasks"``."""
+    ``"learned from N tasks"`` (what was charged), else the basis of the model's rate:
+    ``"published rate"``, ``"unverified rate"`` (published before the x10 re-denomination of
+    credits, scaled) or ``"placeholder rate"`` (a guess)."""
 
     credits: int
     source: str
@@ -55,35 +59,55 @@ class Estimate:
 def settings_key(request_or_settings: Any) -> Key:
     """(model, resolution, duration, off_peak, is_rec) of a request or a settings mapping,
     with the model's defaults filled in."""
+    return _settings(request_or_settings)[0]
+
+
+def _settings(request_or_settings: Any) -> tuple[Key, ModelSpec]:
+    """The settings key and the model's row (a request's own row when it allows an unknown
+    model; a mapping may say ``allow_unknown_model`` too)."""
     if hasattr(request_or_settings, "resolved"):
         s: Mapping[str, Any] = request_or_settings.resolved()
+        spec = request_or_settings.model_spec
     elif isinstance(request_or_settings, Mapping):
         s = request_or_settings
+        allow = bool(s.get("allow_unknown_model"))
+        spec = lookup_model(str(s.get("model") or "viduq3-pro"), allow)
     else:
         raise ValidationError(
             "request", type(request_or_settings).__name__, "must be a request or a mapping"
         )
-    spec = get_model(str(s.get("model") or "viduq3-pro"))
     duration = s.get("duration")
     duration = int(duration) if duration is not None else spec.default_duration
     resolution = str(s.get("resolution") or spec.default_resolution_for(duration))
-    return (spec.name, resolution, duration, bool(s.get("off_peak")), bool(s.get("is_rec")))
+    key = (spec.name, resolution, duration, bool(s.get("off_peak")), bool(s.get("is_rec")))
+    return key, spec
 
 
-def rate_estimate(key: Key) -> Estimate:
-    """The estimate from the per-second rate table alone."""
+#: What each rate basis means for the user, after the row's own note.
+_BASIS_TEXT = {
+    "published": "",
+    "unverified": "; unverified in today's credits: a cautious figure until tasks are charged",
+    "placeholder": "; no published price for {model}: a guess until tasks are charged",
+}
+
+
+def rate_estimate(key: Key, spec: ModelSpec | None = None) -> Estimate:
+    """The estimate from the per-second rate table alone (``spec``: the model's row, for a
+    model absent from the table)."""
     model, resolution, duration, off_peak, is_rec = key
-    spec = get_model(model)
-    rate = spec.rate(resolution, off_peak)
+    if spec is None or spec.name != model:
+        spec = get_model(model)
+    rate = spec.estimate_rate(resolution, off_peak)
     credits = math.ceil(round(rate * duration, 6)) + (IS_REC_CREDITS if is_rec else 0)
-    source = "published rate" if spec.rates_published else "placeholder rate"
+    source = f"{spec.rate_basis} rate"
     detail = f"{rate:g} credits/s x {duration} s at {resolution}"
     if off_peak:
         detail += " (off-peak)"
     if is_rec:
         detail += f" + {IS_REC_CREDITS} for the recommended prompt"
-    if not spec.rates_published:
-        detail += f"; no published price for {model}: a guess until tasks are charged"
+    if spec.rate_note:
+        detail += f" ({spec.rate_note})"
+    detail += _BASIS_TEXT[spec.rate_basis].format(model=model)
     return Estimate(credits, source, detail)
 
 
@@ -144,16 +168,16 @@ class Ledger:
             return self._learned
 
     def estimate(self, request_or_settings: Any) -> Estimate:
-        key = settings_key(request_or_settings)
-        published = rate_estimate(key)
+        key, spec = _settings(request_or_settings)
+        from_rate = rate_estimate(key, spec)
         hit = self.learned().get(key)
         if hit is None:
-            return published
+            return from_rate
         credits, n = hit
         model, resolution, duration, off_peak, is_rec = key
         what = f"{model} {resolution} {duration} s" + (" off-peak" if off_peak else "")
         detail = f"median charge of {n} successful task{'s' if n != 1 else ''} with {what}"
-        detail += f" (the {published.source} gives {published.credits})"
+        detail += f" (the {from_rate.source} gives {from_rate.credits})"
         return Estimate(credits, f"learned from {n} task{'s' if n != 1 else ''}", detail)
 
     # -- figures -------------------------------------------------------------------------
@@ -168,14 +192,16 @@ class Ledger:
         cols += ["is_rec", "state", "submitted_at"]
         df = self.log.to_frame(**filters, columns=[*cols, "credits"])
         out = df[cols].copy()
-        # Failed and cancelled tasks are refunded (tasks.md: cancelled tasks are refunded).
-        refunded = df["state"].isin(["failed", "cancelled"])
-        final = refunded | (df["state"] == "success")
+        # Failed and cancelled tasks are refunded (tasks.md: cancelled tasks are refunded),
+        # whatever the service's spelling; an unknown state is still pending.
+        state = _normal_states(df["state"])
+        refunded = state.isin([states.FAILED, *states.CANCELLED_SPELLINGS])
+        final = refunded | (state == states.SUCCESS)
         out["credits"] = df["credits"].where(final)
         out.loc[refunded, "credits"] = 0
         out["credits"] = out["credits"].astype("Int64")
         out["pending_credits"] = df["credits"].where(~final).astype("Int64")
-        seconds = df["duration"].where(df["state"] == "success")
+        seconds = df["duration"].where(state == states.SUCCESS)
         out["credits_per_s"] = (out["credits"] / seconds).astype("Float64")
         with self._lock:  # the credits view asks five times: one table, four charts
             self._per_task = (version, key, out)
@@ -192,8 +218,9 @@ class Ledger:
                 raise ValidationError("by", k, "must be one of " + ", ".join(GROUPS))
         tasks = self.per_task(**filters)
         tasks["day"] = tasks["submitted_at"].dt.tz_convert("UTC").dt.date
-        tasks["succeeded"] = tasks["state"] == "success"
-        tasks["failed"] = tasks["state"] == "failed"
+        state = _normal_states(tasks["state"])
+        tasks["succeeded"] = state == states.SUCCESS
+        tasks["failed"] = state == states.FAILED
         tasks["video_s"] = tasks["duration"].where(tasks["succeeded"])
         for k in keys:
             if isinstance(tasks[k].dtype, pd.CategoricalDtype):
@@ -219,8 +246,13 @@ class Ledger:
     def credits_per_second(self, **filters: Any) -> float:
         """Charged credits per second of successfully generated video (NaN when none)."""
         t = self.per_task(**filters)
-        seconds = t["duration"].where(t["state"] == "success").sum()
+        seconds = t["duration"].where(_normal_states(t["state"]) == states.SUCCESS).sum()
         return float(t["credits"].sum() / seconds) if seconds else math.nan
+
+
+def _normal_states(column: pd.Series) -> pd.Series:
+    """``states.norm`` over a column: the raw text stays in the log, questions use this."""
+    return column.astype("string").str.strip().str.lower()
 
 
 _LEDGERS: weakref.WeakKeyDictionary[Any, Ledger] = weakref.WeakKeyDictionary()
@@ -238,5 +270,5 @@ def estimate(request_or_settings: Any, log: TaskLog | None = None) -> Estimate:
     """Expected credits for a request (or a mapping of its settings), learned from ``log``
     when it holds charged tasks with the same settings, else from the rate table."""
     if log is None:
-        return rate_estimate(settings_key(request_or_settings))
+        return rate_estimate(*_settings(request_or_settings))
     return ledger_for(log).estimate(request_or_settings)

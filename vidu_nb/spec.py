@@ -4,6 +4,10 @@ Every field of the API is here with its limits. Checks are model-aware (duration
 fields a model ignores) and run when the request is built, so bad input fails with the field,
 value and limit before anything goes over the network. Unset optional fields stay ``None`` and
 are left out of the body, so the service applies its own defaults.
+
+A model absent from the table is refused, unless ``allow_unknown_model=True``: then only the
+checks that do not depend on the model run (types, prompt and payload lengths, URLs, JSON),
+and an ``UnknownModelWarning`` says the model's limits were not checked.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from urllib.parse import urlparse
 
 from .errors import ValidationError
 from .images import MAX_BODY_BYTES, ImageSource, StartImage, fit_image, load_image
-from .models import DEFAULT_MODEL, ModelSpec, get_model
+from .json_text import json_text
+from .models import DEFAULT_MODEL, ModelSpec, lookup_model
 
 #: Counted in Unicode code points (Python ``len``), as "characters" reads and as a Go
 #: ``utf8.RuneCountInString`` or Python service counts; an emoji is one character, not two
@@ -32,6 +37,9 @@ MAX_SEED = 2**32 - 1
 AUDIO_TYPES = ("all", "speech_only", "sound_effect_only")
 MOVEMENT_AMPLITUDES = ("auto", "small", "medium", "large")
 _AUDIO_TYPE_ALIASES = {"sound-effect_only": "sound_effect_only"}
+#: Watermark corners: the service's default is 3.
+WM_POSITIONS = {1: "top left", 2: "top right", 3: "bottom right", 4: "bottom left"}
+DEFAULT_WM_POSITION = 3
 
 
 class IgnoredFieldWarning(UserWarning):
@@ -42,12 +50,19 @@ class ImageFittedWarning(UserWarning):
     """A local image was re-encoded or downscaled to fit the request-body limit."""
 
 
+class UnknownModelWarning(UserWarning):
+    """The model is not in the table (``allow_unknown_model``): its limits were not checked."""
+
+
 @dataclass(frozen=True)
 class Img2VideoRequest:
     """One image-to-video generation request; checked on construction.
 
     ``image`` takes a path, bytes, a PIL image, an http(s) URL or a data URI (``images=[x]``
     is accepted too, as in the API). ``ignored`` lists the set fields the model will not use.
+    ``meta_data`` is JSON text; a dict or list is accepted and kept as compact JSON text.
+    ``allow_unknown_model`` lets a model absent from the table through (its limits are then
+    left to the service); it is a client-side switch, never sent.
     """
 
     endpoint: ClassVar[str] = "/ent/v2/img2video"
@@ -67,6 +82,11 @@ class Img2VideoRequest:
     payload: str | None = None
     off_peak: bool | None = None
     callback_url: str | None = None
+    watermark: bool | None = None
+    wm_position: int | None = None
+    wm_url: str | None = None
+    meta_data: str | None = None
+    allow_unknown_model: bool = False
     images: list[Any] | None = field(default=None, repr=False)
     ignored: tuple[str, ...] = field(default=(), init=False, compare=False)
 
@@ -85,10 +105,21 @@ class Img2VideoRequest:
         _normalise(self)
         if self.audio_type in _AUDIO_TYPE_ALIASES:
             object.__setattr__(self, "audio_type", _AUDIO_TYPE_ALIASES[self.audio_type])
-        spec = get_model(self.model)
+        if self.allow_unknown_model is None:  # an unset cell or argument: the default
+            object.__setattr__(self, "allow_unknown_model", False)
+        _check_type(self.allow_unknown_model, "allow_unknown_model", bool)
+        object.__setattr__(self, "meta_data", json_text(self.meta_data, "meta_data"))
+        spec = lookup_model(self.model, self.allow_unknown_model)
         _check_fields(self, spec)
         notes = _ignored_fields(self, spec)
         object.__setattr__(self, "ignored", tuple(notes))
+        if not spec.known:
+            warnings.warn(
+                f"{spec.name} is not in the model table: its durations, resolutions and field "
+                "rules were not checked here (the service checks them)",
+                UnknownModelWarning,
+                stacklevel=3,
+            )
         for note in notes.values():
             warnings.warn(note, IgnoredFieldWarning, stacklevel=3)
 
@@ -100,21 +131,27 @@ class Img2VideoRequest:
 
     @property
     def model_spec(self) -> ModelSpec:
-        return get_model(self.model)
+        """The model's row of the table (a permissive one for an allowed unknown model)."""
+        return lookup_model(self.model, self.allow_unknown_model)
 
     def replace(self, **changes: Any) -> Img2VideoRequest:
-        """A copy with some fields changed (checked again), e.g. for seed or prompt sweeps."""
+        """A copy with some fields changed (checked again), e.g. for seed or prompt sweeps.
+
+        Its notes are not warned again, nor is an unknown model that this request already
+        warned about (a sweep of 50 seeds says it once)."""
         if changes.get("images") is not None and "image" not in changes:
             changes["image"] = None  # a new start image replaces the current one
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", IgnoredFieldWarning)
+            if changes.get("model", self.model) == self.model:
+                warnings.simplefilter("ignore", UnknownModelWarning)
             return dataclasses.replace(self, **changes)
 
     def options(self) -> dict[str, Any]:
         """The fields that were set, without the image (for logs, labels and previews)."""
         out: dict[str, Any] = {"model": self.model}
         for f in dataclasses.fields(self):
-            if f.name in ("image", "images", "ignored", "model"):
+            if f.name in _NOT_OPTIONS or f.name == "model":
                 continue
             value = getattr(self, f.name)
             if value is not None:
@@ -126,6 +163,7 @@ class Img2VideoRequest:
         spec = self.model_spec
         duration = self.duration if self.duration is not None else spec.default_duration
         audio = self.audio if self.audio is not None else spec.audio_default
+        watermark = bool(self.watermark)
         return {
             "model": self.model,
             "duration": duration,
@@ -137,6 +175,10 @@ class Img2VideoRequest:
             "bgm": bool(self.bgm),
             "movement_amplitude": self.movement_amplitude or "auto",
             "seed": self.seed,
+            "watermark": watermark,
+            "wm_position": (self.wm_position or DEFAULT_WM_POSITION) if watermark else None,
+            "wm_url": self.wm_url if watermark else None,
+            "meta_data": self.meta_data,
         }
 
     # -- serialisation -------------------------------------------------------------------
@@ -183,8 +225,10 @@ class Img2VideoRequest:
         )
 
 
-_INT_FIELDS = ("duration", "seed")
-_BOOL_FIELDS = ("audio", "is_rec", "bgm", "off_peak")
+#: Fields of the dataclass that are not request options (never in the body).
+_NOT_OPTIONS = ("image", "images", "ignored", "allow_unknown_model")
+_INT_FIELDS = ("duration", "seed", "wm_position")
+_BOOL_FIELDS = ("audio", "is_rec", "bgm", "off_peak", "watermark", "allow_unknown_model")
 _STR_FIELDS = (
     "model",
     "prompt",
@@ -194,7 +238,10 @@ _STR_FIELDS = (
     "movement_amplitude",
     "payload",
     "callback_url",
+    "wm_url",
+    "meta_data",
 )
+_URL_FIELDS = ("callback_url", "wm_url")
 #: Enumerated text fields: matched after trimming and lower-casing ("1080P " -> "1080p").
 _FOLDED_FIELDS = ("model", "resolution", "audio_type", "movement_amplitude")
 
@@ -224,7 +271,7 @@ def _normalise(req: Img2VideoRequest) -> None:
             new = str(value)
             if f.name in _FOLDED_FIELDS:
                 new = new.strip().lower()
-            elif f.name == "callback_url":
+            elif f.name in _URL_FIELDS:
                 new = new.strip()
         if new is not value:
             object.__setattr__(req, f.name, new)
@@ -254,22 +301,26 @@ def _check_fields(req: Img2VideoRequest, spec: ModelSpec) -> None:
         raise ValidationError(
             "prompt", req.prompt, f"is {len(req.prompt)} characters; at most {MAX_PROMPT_CHARS}"
         )
-    for name in ("audio", "is_rec", "bgm", "off_peak"):
+    for name in ("audio", "is_rec", "bgm", "off_peak", "watermark"):
         _check_type(getattr(req, name), name, bool)
     _check_type(req.voice_id, "voice_id", str)
-    for name in ("prompt", "voice_id", "payload", "callback_url"):
+    for name in ("prompt", "voice_id", "payload", "callback_url", "wm_url", "meta_data"):
         _check_text(getattr(req, name), name)
     if req.duration is not None:
         if type(req.duration) is not int:
             raise ValidationError("duration", req.duration, "must be an integer number of seconds")
-        if req.duration not in spec.durations:
+        if not spec.known and req.duration < 1:
+            raise ValidationError("duration", req.duration, "must be at least 1 s")
+        if spec.known and req.duration not in spec.durations:
             raise ValidationError(
                 "duration", req.duration, f"{spec.name} allows {spec.describe_durations()}"
             )
     if req.resolution is not None:
         _check_type(req.resolution, "resolution", str)
         allowed = spec.resolutions_for(req.duration)
-        if req.resolution not in allowed:
+        if not spec.known and not req.resolution:
+            raise ValidationError("resolution", req.resolution, "must not be empty")
+        if spec.known and req.resolution not in allowed:
             at = f" at {req.duration} s" if req.duration in spec.resolutions_by_duration else ""
             raise ValidationError(
                 "resolution", req.resolution, f"{spec.name}{at} allows {', '.join(allowed)}"
@@ -284,13 +335,30 @@ def _check_fields(req: Img2VideoRequest, spec: ModelSpec) -> None:
         raise ValidationError(
             "payload", f"<{len(req.payload)} chars>", f"at most {MAX_PAYLOAD_CHARS:,} characters"
         )
-    if req.callback_url is not None:
-        _check_type(req.callback_url, "callback_url", str)
-        parsed = urlparse(req.callback_url)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise ValidationError(
-                "callback_url", req.callback_url, "must be an http:// or https:// URL with a host"
-            )
+    for name in _URL_FIELDS:
+        _check_url(getattr(req, name), name)
+    if req.wm_position is not None and (
+        type(req.wm_position) is not int or req.wm_position not in WM_POSITIONS
+    ):
+        corners = ", ".join(f"{k} {v}" for k, v in WM_POSITIONS.items())
+        raise ValidationError("wm_position", req.wm_position, f"must be an integer: {corners}")
+    audio = req.audio if req.audio is not None else spec.audio_default
+    if audio and req.off_peak and not spec.audio_with_off_peak:
+        raise ValidationError(
+            "audio",
+            audio,
+            f"cannot be true together with off_peak=True on {spec.name} (only Q3 models "
+            "generate sound off-peak): set audio=False or off_peak=False",
+        )
+
+
+def _check_url(value: Any, name: str) -> None:
+    if value is None:
+        return
+    _check_type(value, name, str)
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValidationError(name, value, "must be an http:// or https:// URL with a host")
 
 
 def _check_type(value: Any, name: str, kind: type) -> None:
@@ -332,4 +400,7 @@ def _ignored_fields(req: Img2VideoRequest, spec: ModelSpec) -> dict[str, str]:
         notes["audio_type"] = "audio_type is set but takes effect only when audio is true"
     if req.is_rec and req.prompt:
         notes["prompt"] = "prompt is set but is ignored when is_rec is true"
+    for name in ("wm_position", "wm_url"):
+        if getattr(req, name) is not None and not req.watermark:
+            notes[name] = f"{name} is set but takes effect only when watermark is true"
     return notes

@@ -31,6 +31,8 @@ LABEL_FIELDS = (
     "is_rec",
     "bgm",
     "voice_id",
+    "watermark",
+    "wm_position",
 )
 #: Above this many estimated credits a sweep must be confirmed before it is submitted.
 CONFIRM_CREDITS = 200
@@ -88,8 +90,13 @@ def sweep(
 
     An invalid combination (say 16 s on a model that stops at 10 s) raises ``ValidationError``
     listing all of them, unless ``skip_invalid`` is true: then they are left out and kept in
-    ``plan.skipped`` with their reason.
+    ``plan.skipped`` with their reason. Every other field of ``base`` (watermark, meta_data,
+    ``allow_unknown_model``...) is carried into each request.
     """
+    if not isinstance(base, Img2VideoRequest):
+        raise ValidationError("base", type(base).__name__, "must be an Img2VideoRequest")
+    if not isinstance(skip_invalid, bool):
+        raise ValidationError("skip_invalid", skip_invalid, "must be bool")
     axes: dict[str, list[Any]] = {}
     for name, values in (
         ("model", models),
@@ -101,8 +108,12 @@ def sweep(
         if values is None:
             continue
         # Any collection will do (a list, a tuple, range, numpy array, pandas Series, set),
-        # but not text or a single value.
-        if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+        # but not text, a mapping (its keys would be swept), a single value or a table.
+        if (
+            isinstance(values, (str, bytes, Mapping))
+            or not isinstance(values, Iterable)
+            or getattr(values, "ndim", 1) != 1
+        ):
             raise ValidationError(f"{name}s", values, "must be a list of values")
         given = list(values)
         if not given:

@@ -1,8 +1,11 @@
 """Render the grid's front-end code in a blank Chromium page, without Jupyter.
 
-``RENDER`` imports ``VideoGrid._esm`` (exactly what a notebook receives) and renders it with a
-stand-in for the widget model, kept as ``window[<grid id>]`` so a test can read what the
-front end set (``playing``, ``muted``). Clips are data URLs, so no server is needed either.
+``RENDER`` does what anywidget does with exactly what a notebook receives: it loads the shared
+``PlayerCode`` module and CSS once per page (its ``initialize`` gives the exports), then
+imports a grid's own ``_esm`` (the loader) and renders it with a stand-in for the widget model
+and a ``host`` whose ``getWidget`` answers the grid's ``code`` reference. The model is kept as
+``window[<grid id>]`` so a test can read what the front end set (``playing``, ``muted``).
+Clips are data URLs, so no server is needed either.
 """
 
 from __future__ import annotations
@@ -14,14 +17,28 @@ from pathlib import Path
 from PIL import Image
 
 from vidu_nb.simulator.video import encode
+from vidu_nb.ui.player import PlayerCode, VideoGrid
 
 RENDER = """
-async ({esm, items, cols, extra}) => {
+async ({loader, code, css, items, cols, extra}) => {
+  const load = async (text) => {
+    const url = URL.createObjectURL(new Blob([text], {type: "text/javascript"}));
+    return (await import(url)).default;
+  };
+  window.playerCode ||= (async () => {
+    document.head.append(Object.assign(document.createElement("style"), {textContent: css}));
+    return (await load(code)).initialize({});
+  })();
+  const ref = "anywidget:player-code";
+  const widgets = {host: {getWidget: async (r) => {
+    if (r !== ref) throw new Error("unknown widget " + r);
+    return {exports: await window.playerCode};
+  }}};
   const host = document.createElement("div");
   host.id = "grid" + document.querySelectorAll("[id^=grid]").length;
   document.body.append(host);
   const state = {items, cols, playing: false, muted: true, loop: true, controls: false,
-                 row_titles: [], col_titles: [], note: "", ...(extra || {})};
+                 row_titles: [], col_titles: [], note: "", code: ref, ...(extra || {})};
   const handlers = {};
   const model = {
     get: (k) => state[k],
@@ -30,9 +47,7 @@ async ({esm, items, cols, extra}) => {
     on: (ev, f) => { (handlers[ev] ||= []).push(f); },
     send: () => {},
   };
-  const url = URL.createObjectURL(new Blob([esm], {type: "text/javascript"}));
-  const mod = await import(url);
-  await mod.default.render({model, el: host});
+  await (await load(loader)).render({model, el: host, ...widgets});
   window[host.id] = model;
   return host.id;
 }
@@ -61,8 +76,10 @@ def items(n: int, url: str | list[str], labels: list[str] | None = None) -> list
     ]  # fmt: skip
 
 
-def render(page, esm: str, cells: list[dict], cols: int, **extra) -> str:
-    return page.evaluate(RENDER, {"esm": esm, "items": cells, "cols": cols, "extra": extra})
+def render(page, cells: list[dict], cols: int, **extra) -> str:
+    """Render a grid of ``cells`` as a notebook would; returns its element's id."""
+    code = {"loader": VideoGrid._esm, "code": PlayerCode._esm, "css": PlayerCode._css}
+    return page.evaluate(RENDER, {**code, "items": cells, "cols": cols, "extra": extra})
 
 
 def boxes(page, grid_id: str, selector: str) -> list[list[float]]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from vidu_nb.ui.player import VideoGrid
-
 from .grid_page import boxes, clip, items, render
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -30,7 +28,7 @@ def clips(tmp_path_factory):
 
 
 def mixed_grid(page, clips):
-    grid = render(page, VideoGrid._esm, items(3, clips), 3)
+    grid = render(page, items(3, clips), 3)
     page.wait_for_function(READY, arg=grid)
     return grid
 
@@ -80,7 +78,6 @@ def test_rows_and_columns_have_headers(page, clips, artifacts):
     prompts = ["a fox runs through the snow", "waves roll onto the beach at dusk"]
     grid = render(
         page,
-        VideoGrid._esm,
         items(4, clips[2], labels=[""] * 4),
         2,
         row_titles=[f"\u201c{p}\u201d" for p in prompts],
@@ -106,6 +103,6 @@ def test_rows_and_columns_have_headers(page, clips, artifacts):
 
 def test_an_empty_grid_says_why_and_has_no_controls(page, artifacts):
     note = "Nothing to compare: no tasks were given (an empty selection or sweep)."
-    grid = render(page, VideoGrid._esm, [], 1, note=note)
+    grid = render(page, [], 1, note=note)
     assert page.inner_text(f"#{grid} .vidu-grid-note") == note
     assert not page.locator(f"#{grid} .vidu-grid-bar").is_visible()

@@ -1,7 +1,7 @@
 """How the UI looks in a real Chromium: the grid's layout and controls, the upload button.
 
-These render the grid's packed front-end code (``VideoGrid._esm``, exactly what a notebook
-receives) into a blank page with a stand-in for the widget model, so they need no Jupyter
+These render the grid's front-end code (the shared ``PlayerCode`` and a grid's loader, exactly
+what a notebook receives) into a blank page with a stand-in for the widget model, so they need no Jupyter
 server; they share the session's Chromium (a second Playwright in one thread cannot start).
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pytest
 
-from vidu_nb.ui.player import VideoGrid
 from vidu_nb.ui.style import CSS
 
 from .grid_page import boxes, clip, items, render
@@ -24,7 +23,7 @@ def clip_url(tmp_path_factory):
 
 @pytest.mark.slow
 def test_one_player_is_capped_and_keeps_the_video_aspect_ratio(page, clip_url):
-    grid = render(page, VideoGrid._esm, items(1, clip_url), 1)
+    grid = render(page, items(1, clip_url), 1)
     page.wait_for_function(f"document.querySelector('#{grid} video').readyState >= 1")
     ((_x, _y, width, height),) = boxes(page, grid, ".vidu-player-frame")
     assert 300 < width <= 640, width  # not stretched across the 1400 px page
@@ -36,7 +35,7 @@ def test_one_player_is_capped_and_keeps_the_video_aspect_ratio(page, clip_url):
 
 @pytest.mark.slow
 def test_grid_keeps_rows_by_cols_and_its_controls_read_in_words(page, clip_url):
-    grid = render(page, VideoGrid._esm, items(6, clip_url), 3)
+    grid = render(page, items(6, clip_url), 3)
     cells = boxes(page, grid, ".vidu-player")
     assert len({x for x, *_ in cells}) == 3 and len({y for _x, y, *_ in cells}) == 2
     assert all(w <= 650 for *_xy, w, _h in cells)

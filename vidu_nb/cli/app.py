@@ -31,7 +31,7 @@ class UsageError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import lab, tasks
+    from . import lab, sync, tasks
 
     parser = argparse.ArgumentParser(
         prog="vidu-nb",
@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.set_defaults(handler=_simulator, passthrough=True)
     tasks.add_parsers(sub)
+    sync.add_parser(sub)
     return parser
 
 

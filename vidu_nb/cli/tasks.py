@@ -17,11 +17,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .. import states
 from ..config import ENV_API_KEY, ENV_BASE_URL, ClientConfig
 from ..errors import SubmissionUncertain, TaskFailed, TaskLogError, ViduError
-from ..task import LOCAL_STATES as TASK_LOCAL_STATES
-from ..task import STATES, Task
-from ..tasklog import LOCAL_STATES as LOG_LOCAL_STATES
+from ..task import Task
 from ..tasklog.owners import Owner
 from .app import UsageError
 
@@ -30,7 +29,8 @@ LIST_COLUMNS = (
     "submitted_at", "experiment", "prompt",
 )  # fmt: skip
 EXPORTS = (".csv", ".parquet")
-STATE_NAMES = tuple(dict.fromkeys((*STATES, *TASK_LOCAL_STATES, *LOG_LOCAL_STATES)))
+#: The states ``log --state`` knows by name; any state present in the log is accepted too.
+STATE_NAMES = (*states.ALL_STATES, *states.UNDOCUMENTED_STATES)
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -325,7 +325,7 @@ def status(args: argparse.Namespace) -> int:
         for key, value in info.items():
             if value not in (None, ""):
                 print(f"{key + ':':<11} {value}")
-    return 4 if task.state == "failed" else 0
+    return 4 if states.is_failed(task.state) else 0
 
 
 def _first(row: dict[str, Any], *names: str) -> Any:
@@ -349,7 +349,7 @@ def cancel(args: argparse.Namespace) -> int:
     if _log_exists(path):
         log = _open_log(args.log)
         if log.get(args.task_id) is not None:
-            log.set_state(args.task_id, "cancelled", "cancelled from the command line")
+            log.set_state(args.task_id, states.CANCELLED, "cancelled from the command line")
     _say(f"cancel requested for task {args.task_id}")
     return 0
 
@@ -384,15 +384,9 @@ def show_log(args: argparse.Namespace) -> int:
         _check_folder(f"--export={args.export}", Path(args.export).expanduser().parent)
     if args.limit < 0:
         raise UsageError(f"--limit={args.limit}: must be 0 (all) or more")
-    if args.state:
-        args.state = [state.strip().lower() for state in args.state]
-        unknown = [state for state in args.state if state not in STATE_NAMES]
-        if unknown:
-            raise UsageError(
-                f"--state={','.join(unknown)}: unknown state; use {', '.join(STATE_NAMES)}"
-            )
     _not_a_folder(path)
     if not path.is_file():
+        _states_wanted(args.state or [], [])  # a bad name is refused with or without a log
         _say(f"no task log at {path} yet (set VIDU_LOG_PATH or --log)")
         return 0
     filters: dict[str, Any] = {
@@ -404,6 +398,8 @@ def show_log(args: argparse.Namespace) -> int:
     if args.since:
         filters["since"] = _parse_since(args.since)
     log = _open_log(str(path))
+    if args.state:
+        filters["state"] = _states_wanted(args.state, log.states_present())
     frame = log.to_frame(**{k: v for k, v in filters.items() if v is not None})
     if args.export is not None:
         out = Path(args.export).expanduser()
@@ -417,6 +413,18 @@ def show_log(args: argparse.Namespace) -> int:
         return 0
     print(format_table(frame, args.columns, args.limit))
     return 0
+
+
+def _states_wanted(asked: list[str], present: list[str]) -> list[str]:
+    """The stored (raw) states matching ``--state`` names, compared as ``states.norm`` does:
+    a known name, or any state present in the log (an undocumented one the service sent)."""
+    wanted = {states.norm(name) for name in asked}
+    found = {states.norm(s) for s in present}
+    unknown = [name for name in asked if states.norm(name) not in {*STATE_NAMES, *found}]
+    if unknown:
+        names = list(dict.fromkeys((*STATE_NAMES, *present)))
+        raise UsageError(f"--state={','.join(unknown)}: unknown state; use {', '.join(names)}")
+    return sorted({*wanted, *(s for s in present if states.norm(s) in wanted)})
 
 
 def format_table(frame: Any, columns: str | None, limit: int) -> str:

@@ -14,9 +14,10 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .. import states
 from ..errors import NotFound, RateLimited, ViduError
 from ..schedule import PollSchedule
-from ..task import FINAL_STATES, Task
+from ..task import Task
 from ..tasklog.rows import public_url
 from ..timing import Timing, Watch, make_key, task_key
 from .due import DueChecks, Tracked
@@ -122,9 +123,9 @@ class Checks:
         else:
             tr.attempt += 1
         with self._lock:
-            if task.state in FINAL_STATES:
+            if states.is_final(task.state):  # a cancelled spelling too; unknown ones are open
                 self.due.drop(tr.task_id)
-                if task.state == "success":
+                if states.is_success(task.state):
                     self._succeeded(tr.handle, task)
             else:
                 self._reschedule(tr)
@@ -173,7 +174,7 @@ class Checks:
                 return held
         now = time.monotonic()
         expected = None  # failing checks back off as before; a forecast is for healthy ones
-        if tr.state == "processing" and not tr.failures:
+        if states.norm(tr.state) == states.PROCESSING and not tr.failures:
             expected = self.timing.forecast(tr.watch, now)
         return self.schedule.next_delay(
             now - tr.started,

@@ -25,12 +25,21 @@ from ..spec import Img2VideoRequest
 from ..task import Creation, Task
 from ..tasklog import TaskLog
 from ..tasklog.owners import Owner
+from ..tasklog.search import CLOCK_SKEW, UNCERTAIN_WINDOW
 from ..timing import Timing
+from .arguments import check_labels, check_settings
 from .checks import Checks
 from .downloads import Downloads
 from .events import PollerEvent, Stats, Subscribers
 from .pushed import PATIENCE, Pushed
-from .submissions import POLICIES, Queued, Submissions
+from .recovery import Recovery
+from .submissions import (
+    CREDIT_BACKOFF,
+    DEFAULT_MAX_RUNNING,
+    LIMIT_WAIT,
+    Queued,
+    Submissions,
+)
 
 log = logging.getLogger("vidu_nb.poller")
 Job = tuple[str, Any]  # ("submit", Queued) or ("poll", Tracked)
@@ -46,19 +55,23 @@ class Poller:
         *,
         callbacks: CallbackReceiver | None = None,
         cache: bool | VideoCache | None = True,
-        max_running: int = 5,
+        max_running: int | None = None,
         policy: str = "queue",
         schedule: PollSchedule | None = None,
         download_workers: int = 2,
         http_workers: int = 4,
         timing: Timing | None = None,
+        credit_backoff: float = CREDIT_BACKOFF,
+        find_uncertain: bool = True,
+        uncertain_window: float = UNCERTAIN_WINDOW,
+        clock_skew: float = CLOCK_SKEW,
     ) -> None:
-        if policy not in POLICIES:
-            raise ValidationError("policy", policy, "must be one of " + ", ".join(POLICIES))
-        if max_running < 1:
-            raise ValidationError("max_running", max_running, "must be >= 1")
-        if not 1 <= http_workers <= 32:
-            raise ValidationError("http_workers", http_workers, "must be between 1 and 32")
+        check_settings(
+            client, log, cache=cache, policy=policy, max_running=max_running,
+            http_workers=http_workers, download_workers=download_workers,
+            credit_backoff=credit_backoff, find_uncertain=find_uncertain,
+            uncertain_window=uncertain_window, clock_skew=clock_skew,
+        )  # fmt: skip
         self.client = client
         self.log = log
         self.schedule = schedule or getattr(client, "schedule", None) or PollSchedule()
@@ -75,7 +88,13 @@ class Poller:
         self._lifecycle = threading.RLock()  # one start() or stop() at a time
         self._queue = Submissions(
             client, log, self.stats, self._subscribers, policy=policy,
-            max_running=max_running, pause=self._pause, created=self._created, owner=self._hold,
+            max_running=max_running or DEFAULT_MAX_RUNNING, pause=self._pause, created=self._created, owner=self._hold,
+            hold=self._hold_sending, credit_backoff=float(credit_backoff),
+            uncertain=self._search,
+        )  # fmt: skip
+        self._recovery = Recovery(
+            client, log, self._cond, self.stats, self._subscribers, found=self._created,
+            enabled=find_uncertain, window=float(uncertain_window), skew=float(clock_skew),
         )  # fmt: skip
         self._checks = Checks(
             client, log, self.schedule, self.timing, self._cond, self.stats, self._subscribers,
@@ -85,6 +104,10 @@ class Poller:
             self.cache, client, log, self._cond, self.stats, self._subscribers,
             workers=download_workers,
         )  # fmt: skip
+        #: Where ``max_running`` comes from: ``"explicit"`` (the argument), ``"service"`` (its
+        #: concurrency limit less what runs elsewhere, read at start) or ``"default"``.
+        self.limit_source = "explicit" if max_running is not None else "default"
+        self._limit_asked = max_running is not None  # an explicit limit wins: never asked
         self._http = ThreadPoolExecutor(http_workers, thread_name_prefix="vidu-http")
         self._inflight: set[Future[None]] = set()
         self._ids: dict[str, str] = {}
@@ -126,6 +149,11 @@ class Poller:
         notes: str = "",
     ) -> str:
         """Queue a request; returns its handle (see ``submit_many``, which it calls)."""
+        if not isinstance(request, Img2VideoRequest):
+            why = f"must be an Img2VideoRequest, not {type(request).__name__}"
+            if isinstance(request, (list, tuple)):
+                why += "; use submit_many() for several"
+            raise ValidationError("request", request, why)
         return self.submit_many([request], experiment=experiment, tags=tags, notes=notes)[0]
 
     def submit_many(
@@ -142,7 +170,15 @@ class Poller:
         costs one sync to disk, and either all survive a kernel restart (``TaskLog.resume``
         sends them then) or, on a bad request, none is queued. ``task_id(handle)`` gives the
         task id once the service has answered."""
-        requests, tags = list(requests), (tags,) if isinstance(tags, str) else tuple(tags)
+        if isinstance(requests, (str, bytes, Img2VideoRequest)) or not isinstance(
+            requests, Iterable
+        ):
+            why = f"must be a list of Img2VideoRequest, not {type(requests).__name__}"
+            if isinstance(requests, Img2VideoRequest):
+                why += "; use submit() for one"
+            raise ValidationError("requests", requests, why)
+        tags = check_labels(experiment, tags, notes)
+        requests = list(requests)
         for i, request in enumerate(requests):
             if not isinstance(request, Img2VideoRequest):
                 why = f"must be an Img2VideoRequest, not {type(request).__name__}"
@@ -164,12 +200,17 @@ class Poller:
     def recover(self) -> int:
         """Take over what pollers that are gone left unsent in the log (``TaskLog.resume``
         calls this): ``queued`` rows are sent again; ``submitting`` rows, whose POST may have
-        arrived, become ``uncertain`` and are not resent. Returns how many were re-queued."""
+        arrived, become ``uncertain`` and are not resent: they, and uncertain rows of earlier
+        sessions whose search is not over, are looked for on the service (``find_uncertain``).
+        Returns how many were re-queued."""
         queued, uncertain = self.log.take_over(self._hold())
+        searchable = self.log.searchable() if self._recovery.enabled else []
         with self._cond:
             for row, request in queued:
                 labels = (row["experiment"], tuple(row["tags"]), row["notes"] or "")
                 self._queue.add(Queued(row["client_ref"], request, *labels))
+            for ref in searchable:
+                self._recovery.add(ref)
             self._cond.notify_all()
         if uncertain:
             log.warning("%d submission(s) interrupted mid-send are now 'uncertain'", uncertain)
@@ -208,6 +249,27 @@ class Poller:
         self.log.cancel_queued(handle, self._hold())
         self._subscribers.emit(PollerEvent(handle, None, "queued", "cancelled"))
         return True
+
+    @property
+    def finds_uncertain(self) -> bool:
+        """Whether uncertain submissions are looked for on the service (the client can list
+        tasks, and ``find_uncertain`` was not turned off)."""
+        with self._cond:
+            return self._recovery.enabled
+
+    @property
+    def paused_reason(self) -> str | None:
+        """Why sending is paused (the balance ran out: ``CreditInsufficient``), or None.
+        Requests stay queued meanwhile; status checks and downloads go on."""
+        with self._cond:
+            return self._queue.paused_reason
+
+    def resume_sending(self) -> None:
+        """Send the queued requests again now (say, after buying credits), not at the end of
+        the pause a ``CreditInsufficient`` started."""
+        with self._cond:
+            self._queue.resume()
+            self._cond.notify_all()
 
     def subscribe(self, callback: Callable[[PollerEvent], None]) -> Callable[[], None]:
         """Call ``callback(event)`` from the worker threads on every event; returns a function
@@ -248,9 +310,44 @@ class Poller:
                     self._downloads.reopen()
                     self._shut = False
                 self._stopping = False
+                self._ask_limit()
                 self._thread = threading.Thread(target=self._run, name="vidu-poller", daemon=True)
                 self._thread.start()
         return self
+
+    def _ask_limit(self) -> None:
+        """Under the lock, once: read the service's concurrency on an HTTP worker, holding the
+        first submission a little (``LIMIT_WAIT``) so it is sent under the right limit."""
+        credits = getattr(self.client, "credits", None)
+        if self._limit_asked or self.policy != "queue" or not callable(credits):
+            return
+        self._limit_asked = True
+        self._queue.limit_wait_until = time.monotonic() + LIMIT_WAIT
+        fut = self._http.submit(self._learn_limit, credits)
+        self._inflight.add(fut)
+        fut.add_done_callback(self._job_done)
+
+    def _learn_limit(self, read_credits: Callable[[], Any]) -> None:
+        """``max_running`` from ``client.credits()``: the organisation's concurrency limit
+        less what runs or waits there that this poller does not follow (another kernel,
+        the web console). Any failure (no such endpoint, 404, a network error) keeps the
+        default: the figure is an optimisation, never a reason to stop."""
+        try:
+            credits = read_credits()
+            total = credits.concurrency_limit
+            busy = (credits.current_concurrency or 0) + (credits.queue_count or 0)
+        except Exception as exc:  # noqa: BLE001 - any answer but figures means "not known"
+            total, busy = None, 0
+            log.info("poller: concurrency limit not known (%s: %s)", type(exc).__name__, exc)
+        with self._cond:
+            if isinstance(total, int) and total > 0:
+                elsewhere = max(0, busy - len(self._checks.due))
+                self._queue.max_running = max(1, total - elsewhere)
+                self.limit_source = "service"
+                log.info("poller: max_running %d (service limit %d, %d busy elsewhere)",
+                         self._queue.max_running, total, elsewhere)  # fmt: skip
+            self._queue.limit_wait_until = 0.0
+            self._cond.notify_all()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the worker and the downloads (waiting at most ``timeout`` seconds)."""
@@ -283,13 +380,19 @@ class Poller:
             )  # fmt: skip
 
     def wait_all(self, timeout: float | None = None) -> bool:
-        """Block until every submission is sent, every task finished and downloaded; False on
-        timeout. (This one waits on purpose; nothing else in the foreground does.)"""
+        """Block until every submission is sent, every task finished and downloaded, and every
+        uncertain submission searched for once on the service (a task found is followed to
+        the end; one not found yet is searched again in the background while its window
+        lasts: see ``log.uncertain()``). False on timeout. (This one waits on purpose;
+        nothing else in the foreground does.)"""
         if self._thread is None:
             raise ViduError("the poller is not started; call start() first")
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
-            while self._queue or self._checks.due or self._inflight or self._downloads:
+            while (
+                self._queue or self._checks.due or self._inflight or self._downloads
+                or self._recovery.unsearched
+            ):  # fmt: skip
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     return False
@@ -329,6 +432,22 @@ class Poller:
         with self._owner_lock:
             return self._owner.hold()
 
+    def _hold_sending(self, until: float, reason: str | None) -> None:
+        """Hold the submission queue until ``until`` (monotonic), saying why; ``reason=None``
+        ends a hold."""
+        with self._cond:
+            if reason is None:
+                self._queue.resume()
+            else:
+                self._queue.held_until, self._queue.paused_reason = until, reason
+            self._cond.notify_all()
+
+    def _search(self, handle: str) -> None:
+        """An uncertain submission: look for its task on the service."""
+        with self._cond:
+            self._recovery.add(handle)
+            self._cond.notify_all()
+
     def _pause(self, until: float) -> None:
         with self._cond:
             self._not_before = max(self._not_before, until)
@@ -352,6 +471,9 @@ class Poller:
         item = self._queue.take(now, len(self._checks.due))  # sending comes first
         if item is not None:
             return ("submit", item)
+        search = self._recovery.pop_due(now)
+        if search is not None:
+            return ("find", search)
         tr = self._checks.due.pop_due(now)
         return None if tr is None else ("poll", tr)
 
@@ -359,7 +481,11 @@ class Poller:
         """Under the lock: how long nothing can become due (None: until notified)."""
         if len(self._inflight) >= self.http_workers:
             return None  # a finishing job notifies
-        times = [self._checks.due.next_due(), self._queue.next_time(len(self._checks.due))]
+        times = [
+            self._checks.due.next_due(),
+            self._queue.next_time(len(self._checks.due)),
+            self._recovery.next_due(),
+        ]
         known = [t for t in times if t is not None]
         if not known:
             return None
@@ -394,6 +520,13 @@ class Poller:
 
     def _execute(self, job: Job) -> None:
         kind, item = job
+        if kind == "find":
+            try:
+                self._recovery.search(*item)
+            except Exception:  # a bug must not leave the submission searched for ever
+                log.exception("poller: unexpected error")
+                self._recovery.end(item[0], "search for the task stopped by an internal error")
+            return
         if kind == "poll":
             try:
                 self._checks.check(item)

@@ -24,7 +24,9 @@ log = logging.getLogger("vidu_nb.poller")
 @dataclass(frozen=True)
 class PollerEvent:
     """Something happened to a task. ``kind`` is ``"state"`` (``old_state`` -> ``new_state``),
-    ``"files"`` (video downloaded: ``video_path``) or ``"error"`` (``error`` says what)."""
+    ``"files"`` (video downloaded: ``video_path``), ``"error"`` (``error`` says what) or
+    ``"paused"`` (the balance cannot pay for the request: it stays ``queued`` and sending
+    pauses; ``error`` says why and when it is tried again)."""
 
     handle: str
     task_id: str | None
@@ -52,6 +54,7 @@ class Stats:
     submits: int = 0
     errors: int = 0
     downloads: int = 0
+    searches: int = 0  # task-list searches for uncertain submissions
     last_error: str | None = field(default=None)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 

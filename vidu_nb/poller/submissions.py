@@ -18,7 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConnectionFailed, RateLimited, SubmissionUncertain, ViduError
+from ..errors import (
+    ConnectionFailed,
+    CreditInsufficient,
+    RateLimited,
+    SubmissionUncertain,
+    ViduError,
+)
 from ..task import Task
 from .events import PollerEvent, Stats, Subscribers
 
@@ -30,6 +36,16 @@ if TYPE_CHECKING:
 log = logging.getLogger("vidu_nb.poller")
 POLICIES = ("queue", "submit_all")
 MAX_SUBMIT_TRIES = 6
+#: ``max_running`` when neither the caller nor the service says (the documented default
+#: concurrency: 5 running tasks per organisation).
+DEFAULT_MAX_RUNNING = 5
+#: How long the first submission waits for the service's concurrency figures (seconds).
+LIMIT_WAIT = 10.0
+#: After a ``CreditInsufficient``, sending waits this long (seconds), doubling on each refusal
+#: up to ``CREDIT_BACKOFF_CAP``, or until ``Poller.resume_sending()``: credits are bought by a
+#: person, in minutes, so retrying sooner would only add refusals.
+CREDIT_BACKOFF = 120.0
+CREDIT_BACKOFF_CAP = 900.0
 RECORD_TRIES = 4  # writes of a created task to the log before it is left uncertain
 
 
@@ -70,6 +86,9 @@ class Submissions:
         pause: Callable[[float], None],
         created: Callable[[str, Task], None],
         owner: Callable[[], str],
+        hold: Callable[[float, str | None], None],
+        uncertain: Callable[[str], None] = lambda handle: None,
+        credit_backoff: float = CREDIT_BACKOFF,
     ) -> None:
         self.client = client
         self.log = tasklog
@@ -81,7 +100,16 @@ class Submissions:
         self._pause = pause  # stop every request until a monotonic time (a 429)
         self._created = created  # the service answered with a task: follow it
         self._owner = owner  # the token of the poller holding the queued rows
+        self._hold = hold  # hold every submission until a monotonic time, saying why
+        self._uncertain = uncertain  # a row became uncertain: look for its task
         self._items: deque[Queued] = deque()
+        self.credit_backoff = credit_backoff
+        #: Sending waits until this monotonic time (credits ran out), and why; None: it does not.
+        self.held_until = 0.0
+        self.paused_reason: str | None = None
+        #: Sending waits until this monotonic time for the service's concurrency figures.
+        self.limit_wait_until = 0.0
+        self._credit_refusals = 0
 
     # -- the queue (caller holds the poller's lock) -----------------------------------------
     def __len__(self) -> int:
@@ -107,7 +135,8 @@ class Submissions:
 
     def take(self, now: float, running: int) -> Queued | None:
         """The head of the queue when it may be sent now (then ``sending`` until ``done``)."""
-        if self._items and self._items[0].not_before <= now and self.may_send(running):
+        due = self.next_time(running)
+        if due is not None and due <= now:
             self.sending = True
             return self._items.popleft()
         return None
@@ -115,8 +144,14 @@ class Submissions:
     def next_time(self, running: int) -> float | None:
         """When the head may be sent, or None when nothing can be sent before a change."""
         if self._items and self.may_send(running):
-            return self._items[0].not_before
+            return max(self._items[0].not_before, self.held_until, self.limit_wait_until)
         return None
+
+    def resume(self) -> None:
+        """Send again at once after a pause for credits (caller holds the lock)."""
+        self.held_until = 0.0
+        self.paused_reason = None
+        self._credit_refusals = 0
 
     # -- the job (an HTTP worker, no lock held) ----------------------------------------------
     def send(self, item: Queued) -> Queued | None:
@@ -135,6 +170,7 @@ class Submissions:
                 item.request, item.handle, exc, base_url=base_url, **item.labels
             )
             self.subscribers.emit(PollerEvent(item.handle, None, None, "uncertain", error=str(exc)))
+            self._uncertain(item.handle)
             return None
         except (RateLimited, ConnectionFailed) as exc:  # provably not created: send it later
             self.stats.note(exc)
@@ -153,15 +189,39 @@ class Submissions:
                 return None
             self.refuse(item, exc)
             return None
-        except ViduError as exc:  # refused (bad request, auth, credits...): recorded as failed
+        except CreditInsufficient as exc:  # nothing was created: wait for credits, then resend
+            self.stats.note(exc)
+            return self._out_of_credits(item, owner, exc)
+        except ViduError as exc:  # refused (bad request, auth...): recorded as failed
             self.stats.note(exc)
             self.refuse(item, exc)
             return None
+        if self.paused_reason is not None or self._credit_refusals:
+            self._hold(0.0, None)  # credits came back: the pause is over
         if not self._record_created(item, task, base_url):
             return None
         self._created(item.handle, task)
         self.subscribers.emit(PollerEvent(item.handle, task.id, None, task.state, task))
         return None
+
+    def _out_of_credits(self, item: Queued, owner: str, exc: CreditInsufficient) -> Queued | None:
+        """The balance cannot pay for ``item``: it and every request behind it stay queued,
+        and sending pauses (a growing backoff, or ``Poller.resume_sending()``)."""
+        self._credit_refusals += 1
+        wait = min(CREDIT_BACKOFF_CAP, self.credit_backoff * 2 ** (self._credit_refusals - 1))
+        at = time.strftime("%H:%M:%S", time.localtime(time.time() + wait))
+        reason = (
+            f"sending paused: the balance cannot pay for this task ({exc}); nothing was "
+            f"created and the requests stay queued. Next try at {at}, or add credits and call "
+            "poller.resume_sending()"
+        )
+        self._hold(time.monotonic() + wait, reason)
+        if not self.log.back_to_queue(item.handle, owner, reason):
+            return None
+        event = PollerEvent(item.handle, None, "submitting", "queued", kind="paused", error=reason)
+        self.subscribers.emit(event)
+        log.warning("poller: %s", reason)
+        return item
 
     def _record_created(self, item: Queued, task: Task, base_url: str | None) -> bool:
         """Record the task the service created for ``item``, retrying a failing write (a
@@ -191,6 +251,7 @@ class Submissions:
         except Exception:  # the row stays 'submitting': resume makes it 'uncertain'
             log.exception("task %s: cannot record it in the log at all", task.id)
         self.subscribers.emit(PollerEvent(item.handle, None, None, "uncertain", error=why))
+        self._uncertain(item.handle)
         return False
 
     def refuse(self, item: Queued, exc: BaseException) -> None:

@@ -82,7 +82,6 @@ FINAL_STATES = ("success", "failed")
 #: Spellings the service's texts use besides the documented five (reported raw on demand).
 UNDOCUMENTED_STATES = ("scheduled", "scheduling", "preparation", "canceled", "cancelled")
 CANCELLED_STATES = ("canceled", "cancelled")  # final, like success and failed
-CALLBACK_STATES = ("processing", "success", "failed")
 
 # -- account endpoints ----------------------------------------------------------------------
 LIST_WINDOW_DAYS = 7

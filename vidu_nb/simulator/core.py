@@ -305,7 +305,8 @@ class Simulator:
         """Set the key's credits left, as if a package of ``credits`` had just been bought."""
         if credits < 0:
             raise ValueError(f"credits={credits}: must be 0 or more")
-        self.engine.balance = self._credit_amount = credits
+        self._credit_amount = credits
+        self.engine.set_balance(credits)
 
     def force_state(self, task_id: str, state: str | None, seconds: float | None = None) -> None:
         """Make the API report a raw, undocumented ``state`` for a task, for client tests.

@@ -245,6 +245,8 @@ class Engine:
         """
         if state in STATES:
             raise ValueError(f"state {state!r} is documented; force only undocumented states")
+        if state is not None and not state.strip():
+            raise ValueError("state must be a non-empty text (None releases a held task)")
         self.advance()
         events: list[tuple[SimTask, str]] = []
         with self._lock:
@@ -264,6 +266,10 @@ class Engine:
             self._emit(events)
         self.advance()
         return task
+
+    def set_balance(self, credits: int) -> None:
+        with self._lock:  # not between a submit's check and its charge
+            self.balance = credits
 
     def load(self) -> tuple[int, int]:
         """Tasks processing now, and tasks waiting for a slot (created or queueing)."""

@@ -39,7 +39,9 @@ def read_export(path: str | os.PathLike[str]) -> pd.DataFrame:
 
     path = Path(path)
     if path.suffix in (".parquet", ".pq"):
-        return frame.indexed(pd.read_parquet(path))
+        # Parquet keeps the dtypes, except a category column with no value (e.g. ``source`` in
+        # a log with nothing imported), which comes back as plain objects.
+        return frame.indexed(frame.typed(pd.read_parquet(path)))
     if ".csv" not in path.suffixes:
         raise ViduError(f"read_export({path.name!r}): expected a .csv or .parquet file")
     text = pd.read_csv(path, dtype=object, keep_default_na=False)

@@ -14,7 +14,7 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from .exports import Exports
-from .reconcile import Reconcile
+from .search import Searches
 from .store import DEFAULT_PATH, default_log_path
 from .unsent import Unsent
 
@@ -30,7 +30,7 @@ class UncertainSubmissionsWarning(UserWarning):
     """Some submissions may or may not have created a task: reconcile them (``resume``)."""
 
 
-class TaskLog(Unsent, Reconcile, Exports):
+class TaskLog(Unsent, Searches, Exports):
     """Every task submitted through vidu-nb, in one SQLite file that outlives the kernel.
 
     ``TaskLog(path=None)`` opens (or creates) ``$VIDU_LOG_PATH`` or ``./vidu_tasks.sqlite``;
@@ -42,8 +42,10 @@ class TaskLog(Unsent, Reconcile, Exports):
         fetching the videos of succeeded tasks that are not cached yet.
 
         Requests a stopped or dead poller left unsent are taken over: ``queued`` ones are sent,
-        ``submitting`` ones (the POST may have arrived) become ``uncertain``. When any
-        submission is uncertain a ``UncertainSubmissionsWarning`` says how to reconcile it.
+        ``submitting`` ones (the POST may have arrived) become ``uncertain``. The poller looks
+        for the task of every uncertain submission on the service (its task list, matched by
+        the ``client_ref`` in ``payload``) and follows it when found; a
+        ``UncertainSubmissionsWarning`` says how many there are and what happens to them.
         """
         from ..poller import Poller
 
@@ -51,14 +53,23 @@ class TaskLog(Unsent, Reconcile, Exports):
         for task_id in self.pending():
             poller.track(task_id)
         poller.recover()
+        uncertain = len(self.uncertain())  # before the poller starts finding them
         poller.start()
-        uncertain = len(self.uncertain())
         if uncertain:
-            message = (
-                f"{uncertain} uncertain submission(s): see log.uncertain(); find each task by "
-                "its client_ref (in the task's payload) and call log.reconcile(client_ref, "
-                "task_id) or log.reconcile_from_callback(body)"
-            )
+            if poller.finds_uncertain:
+                how = (
+                    "the poller looks for each on the service (tasks created around its "
+                    "submission, matched by the client_ref in their payload) and follows the "
+                    "ones it finds; those not found stay in log.uncertain() with what was "
+                    "searched"
+                )
+            else:
+                how = (
+                    "see log.uncertain(); find each task by its client_ref (in the task's "
+                    "payload) and call log.reconcile(client_ref, task_id) or "
+                    "log.reconcile_from_callback(body)"
+                )
+            message = f"{uncertain} uncertain submission(s): {how}"
             log.warning(message)
             warnings.warn(message, UncertainSubmissionsWarning, stacklevel=2)
         if poller.cache is not None:

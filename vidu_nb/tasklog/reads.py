@@ -11,8 +11,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from .. import states
+from ..errors import ValidationError
 from . import frame
-from .rows import CLOSED_STATES, epoch
+from .rows import need_text, need_texts, need_time
 from .store import Store
 
 if TYPE_CHECKING:
@@ -34,20 +36,34 @@ class Reads(Store):
         return found[0] if found else None
 
     def pending(self) -> list[str]:
-        """Ids of tasks that are not finished yet, oldest first (what ``resume`` follows)."""
-        # The open states present are found by hopping along the state index (a few lookups),
-        # then only their rows are read: not every finished task of a big log.
-        marks = ", ".join("?" for _ in CLOSED_STATES)
+        """Ids of tasks that are not finished yet, oldest first (what ``resume`` follows):
+        any state that is not final, an unknown one included (``states.is_final``)."""
+        # The states present are found by hopping along the state index (a few lookups), then
+        # only the rows of the open ones are read: not every finished task of a big log.
+        keep = [
+            s for s in self.states_present()
+            if not states.is_final(s) and states.norm(s) != states.UNCERTAIN
+        ]  # fmt: skip
+        if not keep:
+            return []
+        marks = ", ".join("?" for _ in keep)
+        _, rows = self._query(
+            "SELECT task_id FROM tasks WHERE task_id IS NOT NULL AND task_id != ''"
+            f" AND state IN ({marks}) ORDER BY row_id",
+            keep,
+        )
+        return [r[0] for r in rows]
+
+    def states_present(self) -> list[str]:
+        """Every distinct state in the log, raw as stored (an unknown one too), sorted; read
+        by hopping along the state index, a lookup per distinct state."""
         _, rows = self._query(
             "WITH RECURSIVE present(state) AS (SELECT MIN(state) FROM tasks UNION ALL"
             " SELECT (SELECT MIN(state) FROM tasks WHERE state > present.state) FROM present"
             " WHERE present.state IS NOT NULL)"
-            " SELECT task_id FROM tasks WHERE task_id IS NOT NULL AND task_id != ''"
-            " AND state IN (SELECT state FROM present WHERE state IS NOT NULL"
-            f" AND state NOT IN ({marks}) AND state != 'uncertain') ORDER BY row_id",
-            tuple(CLOSED_STATES),
+            " SELECT state FROM present WHERE state IS NOT NULL"
         )
-        return [r[0] for r in rows]
+        return [str(r[0]) for r in rows]
 
     def recent_seeds(self, limit: int = 30) -> list[tuple[str, int]]:
         """``(task_id, seed)`` of the last ``limit`` succeeded tasks with a seed, newest first
@@ -167,18 +183,21 @@ class Reads(Store):
         args: list[Any] = []
         if experiment is not None:
             where.append("experiment = ?")
-            args.append(experiment)
+            args.append(need_text("experiment", experiment))
         for col, want in (("state", state), ("model", model)):
-            if want is not None:
-                values = [want] if isinstance(want, str) else list(want)
+            values = need_texts(col, want)
+            if values is not None:
                 where.append(f"{col} IN ({', '.join('?' for _ in values)})")
                 args.extend(values)
-        if since is not None:
-            where.append("submitted_at >= ?")
-            args.append(epoch(since))
-        if until is not None:
-            where.append("submitted_at < ?")
-            args.append(epoch(until))
+        for col, bound, op in (("since", since, ">="), ("until", until, "<")):
+            seconds = need_time(col, bound)
+            if seconds is not None:
+                where.append(f"submitted_at {op} ?")
+                args.append(seconds)
+        if tag is not None:
+            tag = need_text("tag", tag)
+        if columns is not None and isinstance(columns, str):
+            raise ValidationError("columns", columns, "must be a list of column names")
         if tag is not None:  # a literal tag: its % and _ are not wildcards
             where.append("(',' || tags || ',') LIKE ? ESCAPE '\\'")
             args.append(f"%,{like_literal(tag)},%")
@@ -189,7 +208,8 @@ class Reads(Store):
             wanted = list(dict.fromkeys(["row_id", *columns]))
             unknown = [c for c in wanted if c not in known]
             if unknown:
-                raise ValueError(f"no such column in the task log: {', '.join(unknown)}")
+                why = f"no such column in the task log: {', '.join(map(str, unknown))}"
+                raise ValidationError("columns", list(columns), why)
             what = ", ".join(wanted)
         cols, rows = self._query(f"SELECT {what} FROM tasks{clause} ORDER BY row_id", args)
         return frame.tasks_frame(rows, cols)

@@ -12,18 +12,18 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ViduError
+from .. import states
+from ..errors import ValidationError, ViduError
 from ..task import Task
 from .reads import Reads
-from .rows import CLOSED_STATES, task_values
+from .rows import need_text, task_values
 from .writes import Writes
 
 if TYPE_CHECKING:
     from ..client import TaskReader
 
-#: Rows that may still get a task id: the POST was (maybe) sent, the answer never came.
-RECONCILABLE = ("uncertain", "submitting")
-_ORDER = {"created": 0, "queueing": 1, "processing": 2}
+#: Rows that may still get a task id (``states.RECONCILABLE_STATES``; the old name stays).
+RECONCILABLE = states.RECONCILABLE_STATES
 
 
 class Reconcile(Writes, Reads):
@@ -40,11 +40,15 @@ class Reconcile(Writes, Reads):
         task, and nothing is changed. Without a client the row waits in ``created`` for a
         poller to follow it (``poller.track(task_id)`` or ``log.resume(client)``).
         """
+        client_ref = str(need_text("client_ref", client_ref))
+        if not isinstance(task_or_id, (Task, str)):
+            why = f"must be a Task or a task id string, not {type(task_or_id).__name__}"
+            raise ValidationError("task_or_id", task_or_id, why)
+        if client is not None and not callable(getattr(client, "get", None)):
+            raise ValidationError("client", client, "must have get(task_id) (a ViduClient)")
         task = task_or_id if isinstance(task_or_id, Task) else None
         if task is None:
-            task_id = str(task_or_id).strip()
-            if not task_id:
-                raise ViduError("reconcile: the task id is empty")
+            task_id = str(need_text("task_or_id", task_or_id))
             task = client.get(task_id) if client is not None else Task(id=task_id)
         with self._write() as conn:
             row = self._ref_dict(conn, client_ref)
@@ -70,13 +74,22 @@ class Reconcile(Writes, Reads):
         Returns the row id, or ``None`` when the body matches nothing in this log. Verify the
         callback's signature first (``ViduClient.verify_callback``): the body is trusted here.
         """
-        data = json.loads(body) if isinstance(body, (str, bytes, bytearray)) else dict(body)
+        if not isinstance(body, (str, bytes, bytearray, Mapping)):
+            why = "must be the callback's JSON body (str or bytes) or a dict"
+            raise ValidationError("body", body, why)
+        try:
+            data = json.loads(body) if isinstance(body, (str, bytes, bytearray)) else dict(body)
+        except ValueError as exc:
+            raise ValidationError("body", body, f"is not JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise ValidationError("body", body, "must be a JSON object")
         task = Task.from_response(data)
         if not task.id:
             raise ViduError("callback body has no task id ('id' or 'task_id')")
         known = self.get(task.id)
         if known is not None:
-            if _rank(task.state) >= _rank(known["state"]):  # callbacks may come out of order
+            # Callbacks may come out of order: never step back from a later state.
+            if states.progress(task.state) >= states.progress(known["state"]):
                 self.update(task)
             return int(known["row_id"])
         if not task.payload:
@@ -124,7 +137,3 @@ class Reconcile(Writes, Reads):
                 f"task {task.id} carries payload {shown!r}, not this submission's "
                 f"{client_ref!r}: it is another task; nothing was changed"
             )
-
-
-def _rank(state: str) -> int:
-    return 3 if state in CLOSED_STATES else _ORDER.get(state, 0)

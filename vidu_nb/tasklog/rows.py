@@ -14,15 +14,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ..errors import ViduError
-from ..task import FINAL_STATES, Task
+from .. import states
+from ..errors import ValidationError, ViduError
+from ..task import Task
 from . import schema
 
 if TYPE_CHECKING:
     from ..spec import Img2VideoRequest
 
-#: States that will not change any more: nothing left to poll.
-CLOSED_STATES = frozenset(FINAL_STATES | {"cancelled"})
+#: Request fields stored as columns of their own (a request type without them stores NULL).
+WATERMARK_FIELDS = ("watermark", "wm_position", "wm_url", "meta_data")
+#: States that will not change any more: nothing left to poll (``states.FINAL_STATES``; the
+#: old name stays importable).
+CLOSED_STATES = states.FINAL_STATES
 
 
 def request_values(
@@ -39,6 +43,9 @@ def request_values(
     ``image_sha256`` when it is known, to hash a large image once)."""
     resolved = request.resolved()
     img = request.start_image
+    # What the service will use (``resolved``: position 3 when a watermark is asked for
+    # without one), or as set on a request type that does not resolve them.
+    marks = {name: resolved.get(name, getattr(request, name, None)) for name in WATERMARK_FIELDS}
     return {
         "experiment": experiment,
         "tags": join_tags(check_tags(tags)),
@@ -55,6 +62,7 @@ def request_values(
         "bgm": resolved["bgm"],
         "movement_amplitude": resolved["movement_amplitude"],
         "off_peak": resolved["off_peak"],
+        **marks,
         "payload": request.payload,
         "callback_url": request.callback_url,
         "options": json.dumps(request.options(), default=str, sort_keys=True),
@@ -102,7 +110,8 @@ def task_values(task: Task) -> dict[str, Any]:
         "urls_fetched_at": now if task.creations else None,
         "submitted_at": now,
         "updated_at": now,
-        "finished_at": now if task.state in CLOSED_STATES else None,
+        "finished_at": now if states.is_final(task.state) else None,
+        **refund(task),
     }
 
 
@@ -117,6 +126,7 @@ def update_values(
     values: dict[str, Any] = {"state": task.state, "err_code": task.err_code, "updated_at": now}
     if task.credits is not None:
         values["credits"] = task.credits
+    values.update(refund(task))
     if task.seed is not None:
         values["seed"] = task.seed
     if task.created_at is not None:
@@ -128,16 +138,22 @@ def update_values(
         values["trace_ids"] = merged
     if error is not None:
         values["error"] = error_text(error)
-    elif task.state == "success":
+    elif states.is_success(task.state):
         values["error"] = None
     if task.state != stored["state"]:
-        if task.state == "queueing" and stored["queueing_at"] is None:
+        if states.norm(task.state) == states.QUEUEING and stored["queueing_at"] is None:
             values["queueing_at"] = now
-        if task.state == "processing" and stored["processing_at"] is None:
+        if states.norm(task.state) == states.PROCESSING and stored["processing_at"] is None:
             values["processing_at"] = now
-        if task.state in CLOSED_STATES:
+        if states.is_final(task.state):
             values["finished_at"] = now
     return values
+
+
+def refund(task: Task) -> dict[str, Any]:
+    """A cancelled task costs nothing: the service refunds it (the simulator reports 0), and a
+    spelling of cancelled that comes without a figure must not keep an earlier charge."""
+    return {"credits": 0} if states.is_cancelled(task.state) else {}
 
 
 def check_tags(tags: Iterable[str]) -> list[str]:
@@ -190,3 +206,42 @@ def public_url(url: str | None) -> str | None:
     if parts.port:
         host += f":{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+# -- argument checks: a wrong type is named before anything is read or written ---------------
+def need_task(field: str, value: Any, hint: str = "") -> Task:
+    """``value`` when it is a ``Task``; else a ``ValidationError`` naming ``field``."""
+    if not isinstance(value, Task):
+        raise ValidationError(field, value, f"must be a Task, not {type(value).__name__}{hint}")
+    return value
+
+
+def need_text(field: str, value: Any, *, optional: bool = False) -> str | None:
+    """``value`` as a non-empty, stripped string (``None`` passes when ``optional``)."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(field, value, "must be a non-empty string")
+    return value.strip()
+
+
+def need_texts(field: str, value: Any) -> list[str] | None:
+    """A filter of one string or several (``None``: no filter), each a non-empty string."""
+    if value is None:
+        return None
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple, set, frozenset)):
+        raise ValidationError(field, value, "must be a string or a list of strings")
+    return [str(need_text(field, item)) for item in items]
+
+
+def need_time(field: str, value: Any) -> float | None:
+    """A ``since``/``until`` bound as Unix seconds: a datetime, an ISO string or a number."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (datetime, str, int, float)):
+        raise ValidationError(field, value, "must be a datetime or an ISO date/time string")
+    try:
+        return epoch(value)
+    except (ValueError, OverflowError, OSError):
+        raise ValidationError(field, value, "must be an ISO date/time, e.g. 2025-01-31") from None

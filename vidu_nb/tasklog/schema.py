@@ -92,8 +92,20 @@ def _v2(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE tasks ADD COLUMN owner TEXT")
 
 
+def _v3(conn: sqlite3.Connection) -> None:
+    """The watermark and metadata fields of a request (``watermark``, ``wm_position``,
+    ``wm_url``, ``meta_data``), and ``source``: ``'imported'`` for a task found on the service
+    by ``TaskLog.sync`` (created elsewhere), NULL for one sent or tracked from here."""
+    for column in (
+        "watermark INTEGER", "wm_position INTEGER", "wm_url TEXT", "meta_data TEXT",
+        "source TEXT",
+    ):  # fmt: skip
+        conn.execute(f"ALTER TABLE tasks ADD COLUMN {column}")
+    conn.execute("CREATE INDEX tasks_created_at ON tasks(created_at)")
+
+
 #: ``MIGRATIONS[i]`` upgrades a log from schema version ``i`` to ``i + 1``.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -143,8 +155,9 @@ INT_COLUMNS = (
     "image_height",
     "image_bytes",
     "credits",
+    "wm_position",
 )
-BOOL_COLUMNS = ("audio", "is_rec", "bgm", "off_peak")
+BOOL_COLUMNS = ("audio", "is_rec", "bgm", "off_peak", "watermark")
 CATEGORY_COLUMNS = (
     "model",
     "resolution",
@@ -153,6 +166,7 @@ CATEGORY_COLUMNS = (
     "movement_amplitude",
     "image_format",
     "experiment",
+    "source",
 )
 #: Text columns stored as ``''`` rather than NULL when empty (``NOT NULL DEFAULT ''``).
 TEXT_NOT_NULL = ("tags", "notes", "err_code", "trace_ids")

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..errors import TaskLogError, ViduError
+from ..errors import TaskLogError, ValidationError, ViduError
 from . import schema
 from .rows import pythonic
 
@@ -36,15 +36,25 @@ class Store:
     """One SQLite file opened in WAL mode, its schema brought up to date, shared by threads."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        if path is not None and not isinstance(path, (str, os.PathLike)):
+            raise ValidationError("path", path, "must be a file path (str or pathlib.Path)")
         # Absolute at once: a notebook's `%cd` must not move the cache, owners or timings.
         self.path = (Path(path) if path is not None else default_log_path()).absolute()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._writes = 0
-        self._conn: sqlite3.Connection | None = sqlite3.connect(
-            self.path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-            check_same_thread=False,
-        )  # fmt: skip
+        self._conn: sqlite3.Connection | None = None
+        if self.path.is_dir():
+            raise TaskLogError(
+                f"task log {self.path} is a folder; give a file such as {self.path / DEFAULT_PATH}"
+            )
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                self.path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                check_same_thread=False,
+            )  # fmt: skip
+        except (OSError, sqlite3.OperationalError) as exc:
+            raise TaskLogError(f"cannot open the task log {self.path}: {exc}") from None
         try:
             self._setup(self._conn)
         except BaseException:

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import states
 from ..errors import ViduError
 from .owners import owner_alive
 from .writes import ImageFiles, Writes
@@ -28,8 +29,9 @@ from .writes import ImageFiles, Writes
 if TYPE_CHECKING:
     from ..spec import Img2VideoRequest
 
-#: States of a request that has no task id yet because it was not (surely) sent.
-LOCAL_STATES = ("queued", "submitting")
+#: States of a request that has no task id yet because it was not (surely) sent
+#: (``states.UNSENT_STATES``; the old name stays importable).
+LOCAL_STATES = states.UNSENT_STATES
 _ANY = object()  # ``_move`` without an owner condition
 INTERRUPTED = "the process stopped while sending this request: it may have reached the service"
 
@@ -103,9 +105,12 @@ class Unsent(Writes):
         return self._move(client_ref, "queued", "submitting", owner=owner, sent=True)
 
     def back_to_queue(self, client_ref: str, owner: str, error: BaseException | str) -> bool:
-        """``submitting`` -> ``queued``: the service provably did not get it (429, no
-        connection); it will be sent again."""
-        return self._move(client_ref, "submitting", "queued", owner=owner, detail=str(error))
+        """``submitting`` -> ``queued``: the service provably did not create it (429, no
+        connection, no credits); it will be sent again. ``error`` stays on the row as the
+        reason it waits, until the request is sent."""
+        return self._move(
+            client_ref, "submitting", "queued", owner=owner, detail=str(error), keep_error=True
+        )
 
     def cancel_queued(self, client_ref: str, owner: str | None = None) -> bool:
         """``queued`` -> ``cancelled`` (never sent); with ``owner``, only that owner's row."""
@@ -114,8 +119,9 @@ class Unsent(Writes):
 
     def unsent(self) -> list[dict[str, Any]]:
         """Rows in ``queued`` or ``submitting``, oldest first (whoever holds them)."""
+        marks = ", ".join("?" for _ in states.UNSENT_STATES)
         return self._dicts(
-            "SELECT * FROM tasks WHERE state IN ('queued', 'submitting') ORDER BY row_id"
+            f"SELECT * FROM tasks WHERE state IN ({marks}) ORDER BY row_id", states.UNSENT_STATES
         )
 
     def take_over(self, owner: str) -> tuple[list[tuple[dict[str, Any], Any]], int]:
@@ -170,6 +176,7 @@ class Unsent(Writes):
         detail: str = "",
         sent: bool = False,
         new_owner: str | None = None,
+        keep_error: bool = False,
     ) -> bool:
         """One conditional transaction: ``old`` -> ``new`` when the row is still ``old`` (and
         still held by ``owner``, ``None`` meaning nobody); True when it moved."""
@@ -179,10 +186,12 @@ class Unsent(Writes):
             sets["submitted_at"] = now
         if new_owner is not None:
             sets["owner"] = new_owner
-        if new in ("failed", "cancelled"):
+        if states.is_final(new):
             sets["finished_at"] = now
         if new in ("failed", "uncertain"):
             sets.update(error=detail, err_code="NotSent" if new == "failed" else "")
+        elif keep_error:
+            sets["error"] = detail or None
         where = "client_ref = ? AND state = ? AND task_id IS NULL"
         args: list[Any] = [client_ref, old]
         if owner is not _ANY:

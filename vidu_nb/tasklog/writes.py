@@ -16,13 +16,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ..errors import ViduError
+from .. import states
+from ..errors import ValidationError, ViduError
 from ..task import Task
 from .rows import (
-    CLOSED_STATES,
     check_tags,
     error_text,
     join_tags,
+    need_task,
+    need_text,
     request_values,
     task_values,
     update_values,
@@ -61,10 +63,16 @@ class Writes(Store):
         A row already holding this task id or ``client_ref`` (an uncertain submission) is
         completed instead of duplicated.
         """
+        task = need_task("task", task)
         values = self._request_values(request, experiment, tags, notes, base_url)
         values.update(task_values(task))
         values["client_ref"] = client_ref
         with self._write() as conn:
+            if client_ref:  # sent at last: why it waited (429, credits) is no longer news
+                conn.execute(
+                    "UPDATE tasks SET error = NULL WHERE client_ref = ? AND task_id IS NULL",
+                    (client_ref,),
+                )
             row_id = self._row_id(conn, task.id)
             if row_id is None and client_ref:
                 row_id = self._ref_row(conn, client_ref)
@@ -95,7 +103,7 @@ class Writes(Store):
             raise ViduError("record_uncertain needs the client_ref that identifies the request")
         values = self._request_values(request, experiment, tags, notes, base_url)
         values.update(client_ref=client_ref, state=state, err_code=err_code, error=str(error))
-        if state in CLOSED_STATES:
+        if states.is_final(state):
             values["finished_at"] = values["submitted_at"]
         with self._write() as conn:
             row_id = self._ref_row(conn, client_ref)
@@ -112,6 +120,10 @@ class Writes(Store):
 
         An unknown task id gets a new row (e.g. a task tracked by id only).
         """
+        hint = "; to follow a task by id use poller.track(task_id) or client.get(task_id)"
+        task = need_task("task", task, hint if isinstance(task, str) else "")
+        need_text("task.id", task.id)
+        _check_error(error)
         with self._write() as conn:
             cur = conn.execute("SELECT * FROM tasks WHERE task_id = ?", (task.id,))
             row = cur.fetchone()
@@ -133,6 +145,7 @@ class Writes(Store):
 
     def note_error(self, task_id: str, error: BaseException | str) -> None:
         """Remember the last error met while following a task (it keeps being followed)."""
+        _check_error(error)
         with self._write() as conn:
             conn.execute(
                 "UPDATE tasks SET error = ?, updated_at = ? WHERE task_id = ?",
@@ -141,11 +154,14 @@ class Writes(Store):
 
     def set_state(self, task_id: str, state: str, detail: str = "") -> None:
         """Set a local state such as ``cancelled`` (recorded as an event)."""
+        task_id, state = str(need_text("task_id", task_id)), str(need_text("state", state))
         with self._write() as conn:
             row_id = self._existing(conn, task_id)
             values: dict[str, Any] = {"state": state, "updated_at": time.time()}
-            if state in CLOSED_STATES:
+            if states.is_final(state):
                 values["finished_at"] = values["updated_at"]
+            if states.is_cancelled(state):
+                values["credits"] = 0  # refunded
             self._set(conn, row_id, values)
             self._event(conn, row_id, task_id, state, detail)
 
@@ -165,6 +181,7 @@ class Writes(Store):
         self, task_id: str, tags: Iterable[str] | None = None, notes: str | None = None
     ) -> None:
         """Add tags and/or replace the notes of a task."""
+        task_id = str(need_text("task_id", task_id))
         with self._write() as conn:
             row_id = self._existing(conn, task_id)
             values: dict[str, Any] = {}
@@ -277,3 +294,8 @@ class Writes(Store):
             tmp.write_bytes(content)
             os.replace(tmp, target)
         return target
+
+
+def _check_error(error: Any) -> None:
+    if error is not None and not isinstance(error, (BaseException, str)):
+        raise ValidationError("error", error, "must be an exception, a string or None")

@@ -14,35 +14,53 @@ from typing import Any
 
 import ipywidgets as w
 
+from .. import states
 from .compare import show
 from .rows import STEPS, TaskView, css_token, esc, fmt_seconds
 from .shared import hbox, html, make, shared_layout, vbox
 
 _STEP_NAMES = STEPS[1:4]  # created, queueing, processing
-_BAR_STYLE = {"success": "success", "failed": "danger", "cancelled": "warning"}
 #: States a task has in our log before the service gave it an id (any other state without an
 #: id, including ones a later release adds, reads "no task id").
-_LOCAL = {"queued": "waiting to be sent", "submitting": "being sent"}
+_LOCAL = {states.QUEUED: "waiting to be sent", states.SUBMITTING: "being sent"}
+
+
+def bar_style(state: str) -> str:
+    """The progress bar's colour: any state, including ones the service adds later, has one."""
+    if states.is_success(state):
+        return "success"
+    if states.is_failed(state):
+        return "danger"
+    return "warning" if states.is_cancelled(state) else "info"
+
+
+def step_names(state: str, done: bool, reached: int) -> list[str]:
+    """The step names a card shows: created > queueing > processing > done. A waiting or
+    working state the service names otherwise (``scheduled``, ``preparation``, a new one) is
+    shown in the place of the step it stands for, as the service spelled it."""
+    names = [*_STEP_NAMES, state if done else "done"]
+    if not done and states.is_open(state) and state not in _STEP_NAMES and 1 <= reached <= 3:
+        names[reached - 1] = state
+    return names
 
 
 def card_html(view: TaskView, now: float) -> dict[str, str]:
     """The card's HTML parts for a task; everything from the user or server is escaped."""
     state = view.state
     elapsed = fmt_seconds(view.elapsed_seconds(now))
-    name = view.task_id or _LOCAL.get(state, "no task id")
+    name = view.task_id or _LOCAL.get(states.norm(state), "no task id")
     header = (
         f"<b>{esc(name)}</b> "
         f"<span class='vidu-card-badge vidu-card-badge-{css_token(state)}'>{esc(state)}</span> "
         f"<span class='vidu-card-elapsed'>{esc(elapsed)}</span>"
     )
     reached, _total = view.progress()
-    names = [*_STEP_NAMES, state if view.done else "done"]
+    names = step_names(state, view.done, reached)
     steps = " \u203a ".join(
         f"<b>{esc(name)}</b>"
-        if (name == names[-1] and view.done)
-        or (name in _STEP_NAMES and STEPS.index(name) <= reached)
+        if (i == len(names) - 1 and view.done) or (i < len(names) - 1 and i + 1 <= reached)
         else f"<span class='vidu-card-todo'>{esc(name)}</span>"
-        for name in names
+        for i, name in enumerate(names)
     )
     settings = [
         view.get("model", ""),
@@ -59,7 +77,7 @@ def card_html(view: TaskView, now: float) -> dict[str, str]:
         short = prompt if len(prompt) <= 200 else prompt[:199] + "\u2026"
         details += f"<br><i>{esc(short)}</i>"
     error = ""
-    if state in ("failed", "uncertain") or view.get("error"):
+    if states.is_failed(state) or states.norm(state) == states.UNCERTAIN or view.get("error"):
         code = view.get("err_code", "")
         message = view.get("error", "")
         error = (
@@ -86,7 +104,7 @@ class TaskCard(w.VBox):
         self.handle = handle
         self.poller = poller
         if task is None:
-            self.view = TaskView({"task_id": "", "state": "queued", "client_ref": handle})
+            self.view = TaskView({"task_id": "", "state": states.QUEUED, "client_ref": handle})
         else:
             self.view = TaskView.of(task, log)
         self._header = html()
@@ -151,16 +169,36 @@ class TaskCard(w.VBox):
         self._steps.value = parts["steps"]
         self._details.value = parts["details"]
         note = self._cancel_error if not view.done else ""
-        self._error.value = parts["error"] + note
+        self._error.value = parts["error"] + note + self._paused_note()
         reached, _ = view.progress()
         self._bar.value = reached
-        self._bar.bar_style = _BAR_STYLE.get(view.state, "info")
-        queued = view.state == "queued" and self.poller is not None and bool(self.handle)
+        self._bar.bar_style = bar_style(view.state)
+        queued = (
+            states.norm(view.state) == states.QUEUED
+            and self.poller is not None
+            and bool(self.handle)
+        )
         off_peak = bool(view.get("off_peak")) and not view.done and self.client is not None
         cancellable = (queued or off_peak) and bool(self.task_id or queued)
         self._cancel.layout.display = None if cancellable else "none"
         self._set_state_class(f"vidu-card-state-{css_token(view.state)}")
         self._show_player()
+
+    @property
+    def waiting(self) -> bool:
+        """Not sent yet: still in the poller's queue."""
+        return states.norm(self.view.state) == states.QUEUED
+
+    def _paused_note(self) -> str:
+        """Why a queued request is not sent: the poller paused sending because the balance
+        cannot pay (``CreditInsufficient``). The refused request's row already holds the
+        reason (shown as its error); the others behind it in the queue say it here."""
+        if not self.waiting or self.view.get("error") or self.poller is None:
+            return ""
+        reason = getattr(self.poller, "paused_reason", None)
+        if not reason:
+            return ""
+        return f"<span class='vidu-warning'>not sent yet: {esc(reason)}</span>"
 
     def tick(self) -> bool:
         """Refresh the elapsed time; ``False`` once the task is finished."""
@@ -172,7 +210,7 @@ class TaskCard(w.VBox):
         try:
             if not self.task_id and self.poller is not None and self.handle:
                 if self.poller.cancel_queued(self.handle):
-                    self.view = TaskView({**self.view.row, "state": "cancelled"})
+                    self.view = TaskView({**self.view.row, "state": states.CANCELLED})
                     self.render()
             else:
                 self.client.cancel(self.task_id)
@@ -193,7 +231,7 @@ class TaskCard(w.VBox):
 
     def _show_player(self) -> None:
         view = self.view
-        if view.state != "success":
+        if not states.is_success(view.state):
             return
         key = (view.get("video_path"), view.get("video_url"), view.get("cover_path"))
         if key == self._player_key:

@@ -17,12 +17,24 @@ from ..sweep import LABEL_FIELDS, label_for
 from .player import VideoGrid, entries_for
 from .rows import TaskView, labels
 
+#: What ``show`` and ``compare`` take, for the message that refuses anything else.
+TAKES = (
+    "a task id or submission handle recorded in log=, a Task, a log row (dict or DataFrame "
+    "row), the log's DataFrame, a SweepRun, or a list of these"
+)
+
 
 def views_of(tasks: Any, log: Any = None) -> list[TaskView]:
     """Task views from a DataFrame, a sweep run, or an iterable of ids / rows / Tasks.
 
-    Give ``log`` for task ids, and for a DataFrame of a log that is not in the working folder.
+    A text is a task id (or the handle ``Poller.submit`` returned) that ``log`` holds: with
+    no log, or one that never recorded it, there is nothing to show and it is refused (a task
+    the log does not hold can be shown from the service: ``show(client.get(task_id))``).
+    Give ``log`` also for a DataFrame of a log that is not in the working folder.
+    Anything else raises ``ValidationError`` naming ``tasks``.
     """
+    if tasks is None or isinstance(tasks, (bytes, int, float)):
+        raise ValidationError("tasks", tasks, f"must be {TAKES}")
     if hasattr(tasks, "task_views"):  # a SweepRun or anything that knows its tasks
         return list(tasks.task_views())
     if hasattr(tasks, "iterrows"):  # the log's DataFrame keeps paths relative to the log
@@ -36,7 +48,29 @@ def views_of(tasks: Any, log: Any = None) -> list[TaskView]:
         return views
     if _is_single(tasks):
         tasks = [tasks]
-    return [TaskView.of(t, log) for t in tasks]
+    elif not isinstance(tasks, Iterable):
+        raise ValidationError("tasks", tasks, f"must be {TAKES}")
+    return [_view_of(t, log) for t in tasks]
+
+
+def _view_of(item: Any, log: Any) -> TaskView:
+    if isinstance(item, str):
+        if log is None:
+            raise ValidationError(
+                "tasks", item, "a task id is looked up in the task log: give log= as well"
+            )
+        row = log.get(item) or log.get_by_ref(item)
+        if row is None:
+            raise ValidationError(
+                "tasks",
+                item,
+                f"no such task id or handle in {log!r}; show a task from the service with "
+                "show(client.get(task_id))",
+            )
+        return TaskView.of(row)
+    if not _is_single(item):
+        raise ValidationError("tasks", item, f"each item must be {TAKES}")
+    return TaskView.of(item, log)
 
 
 def _is_single(obj: Any) -> bool:
@@ -176,6 +210,9 @@ def show(
 ) -> VideoGrid:
     """Players (with native controls too) for a task id, log row or Task, or several in one
     widget: one grid costs the saved notebook far less than a widget per task.
+
+    A task id (or a handle ``Poller.submit`` returned) must be in ``log``; anything that is
+    not a task raises ``ValidationError`` naming ``tasks`` (see ``views_of``).
 
     ``label=False`` and ``meta=False`` leave out the label above each player and the line of
     state, credits and time under it (a task card already shows both).

@@ -6,18 +6,64 @@ from typing import Any
 
 import ipywidgets as w
 
+from ..errors import ValidationError
 from ..ledger import ledger_for
 from .rows import esc
+
+
+def check_log(log: Any) -> None:
+    """The credits views read a ``TaskLog``; anything else is refused by name, up front."""
+    from ..tasklog import TaskLog
+
+    if not isinstance(log, TaskLog):
+        raise ValidationError(
+            "log", log, "must be a TaskLog (vidu_nb.TaskLog(path) opens the log file)"
+        )
+
+
+#: The label of a group of tasks that lack the grouping column (no experiment, a task tracked
+#: by id only, so no model or duration).
+MISSING = "(none)"
+
+
+def named_groups(totals: Any) -> Any:
+    """``totals`` with every missing group label (NA, NaN, NaT, None) written ``MISSING``.
+
+    pandas' Styler looks rows up by label to draw the credits bar, and a label holding NA
+    (tasks recorded without an experiment, in a table by experiment and model) is never found:
+    the table raised ``KeyError``. A label ``MISSING`` that a real value already uses gets
+    a mark appended, so two groups never share one label.
+    """
+    import pandas as pd
+
+    index = totals.index
+    levels = [index.get_level_values(i) for i in range(index.nlevels)]
+    if not any(level.isna().any() for level in levels):
+        return totals
+    arrays = []
+    for level in levels:
+        label = MISSING
+        while label in set(level.dropna().astype(str)):
+            label += "*"
+        arrays.append([label if pd.isna(v) else v for v in level.astype(object)])
+    out = totals.copy()
+    out.index = pd.MultiIndex.from_arrays(arrays, names=index.names)
+    if index.nlevels == 1:
+        out.index = out.index.get_level_values(0)
+    return out
 
 
 def credits_table(log: Any, by: str | list[str] = "model", **filters: Any) -> Any:
     """Totals per group as a pandas Styler (credits bar, integers, per-second rate).
 
     Group labels (experiment names are free text) are HTML-escaped: Styler does not by default.
+    Tasks without a value of a grouping column (say, recorded without an experiment) are one
+    group labelled ``(none)``.
     """
     import pandas as pd
 
-    totals = ledger_for(log).totals(by, **filters)
+    check_log(log)
+    totals = named_groups(ledger_for(log).totals(by, **filters))
     # All zero (only failed or pending tasks): pandas would divide by a zero range and warn.
     top = totals["credits"].max()
     vmax = 1 if pd.isna(top) or top <= 0 else None
@@ -50,11 +96,12 @@ def credits_figure(log: Any, **filters: Any) -> Any:
     """
     from matplotlib.figure import Figure  # no pyplot: no global state, no backend switch
 
+    check_log(log)
     ledger = ledger_for(log)
     fig = Figure(figsize=(10, 6), layout="constrained")
     axes = fig.subplots(2, 2)
     for ax, (by, title, xlabel) in zip(axes.flat, _PANELS, strict=True):
-        totals = ledger.totals(by, **filters)["credits"].fillna(0).astype(float)
+        totals = named_groups(ledger.totals(by, **filters))["credits"].fillna(0).astype(float)
         labels = [str(i) for i in totals.index]
         bars = ax.bar(labels, totals.to_numpy(), color="#5b8def", width=0.6)
         ax.bar_label(bars, fmt="{:,.0f}", padding=2, fontsize=8)
@@ -74,6 +121,7 @@ def credits_view(log: Any, by: str | list[str] = "model", **filters: Any) -> w.V
     """The summary table and the charts in one widget (works in Lab, Notebook 7, Voila)."""
     import io
 
+    check_log(log)
     table = w.HTML(credits_table(log, by, **filters).to_html())
     out = io.BytesIO()
     credits_figure(log, **filters).savefig(out, format="png", dpi=80)

@@ -16,6 +16,7 @@ from typing import Any
 
 import ipywidgets as w
 
+from .. import states
 from . import form_sections as sections
 from .card import TaskCard
 from .form_sections import DEFAULT
@@ -84,6 +85,8 @@ class Img2VideoForm(w.VBox):
         self.refresh_seed_choices()
         if self.session.has_poller:
             self._listen()
+        if self.session.client_if_open is not None:  # none given: none started just to ask
+            self.session.balance.refresh()
 
     # -- layout ----------------------------------------------------------------------------
     def control(self, name: str, widget: w.Widget, trait: str | None = None) -> w.HBox:
@@ -129,8 +132,12 @@ class Img2VideoForm(w.VBox):
         self.submit_button.add_class("vidu-submit")
         self.submit_button.on_click(lambda _b: self.click_submit())
         self.status = html(cls="vidu-form-status")
+        self.balance_html = self.session.balance.view()
         self.card_box = vbox(cls="vidu-cards")
-        footer = hbox([self.submit_button, self.estimate_html, self.status], "vidu-form-footer")
+        footer = hbox(
+            [self.submit_button, self.estimate_html, self.balance_html, self.status],
+            "vidu-form-footer",
+        )
         return [style_widget(), essentials, self.sections, footer, self.card_box]
 
     def _opened(self, index: int | None) -> None:
@@ -226,7 +233,7 @@ class Img2VideoForm(w.VBox):
         self._enable_submit()
         preview = "preview" in self.built
         if req is None:
-            self.estimate_html.value = "<i>fix the fields marked in red to submit</i>"
+            self.estimate_html.value = f"<i>to submit, fix {esc(_names(result.errors))}</i>"
             if preview:
                 self._preview_json.value = self._preview_curl.value = ""
             return
@@ -312,7 +319,16 @@ class Img2VideoForm(w.VBox):
         hub_for(self.session).add_listener(lambda e: (m := method()) is not None and m(e))
 
     def _on_event(self, event: Any) -> None:
-        if getattr(event, "new_state", None) == "success" and event.kind == "state":
+        if event.kind == "paused":  # the service refused a charge: show what is left
+            self.session.balance.refresh()
+        if event.kind != "state":
+            return
+        refunded = states.is_failed(event.new_state) or states.is_cancelled(event.new_state)
+        if event.old_state is None or refunded:
+            # A task was charged (the service answered a submission) or refunded (failed,
+            # cancelled): the balance moved. Fetched in the background, coalesced.
+            self.session.balance.refresh()
+        if states.is_success(event.new_state):
             self.refresh_seed_choices()
             # A charge to learn from: the estimate may change without any edit of the form.
             result = self.state.build()
@@ -357,7 +373,7 @@ class Img2VideoForm(w.VBox):
         result = self.state.build()
         if not result.ok:
             self.status.value = (
-                "<span class='vidu-error'>not submitted: fix the fields marked in red</span>"
+                f"<span class='vidu-error'>not submitted: fix {esc(_names(result.errors))}</span>"
             )
             return None
         session = self.session
@@ -369,6 +385,8 @@ class Img2VideoForm(w.VBox):
             )
             return None
         card = self.add_card(handle)
+        if session.balance.credits is None and not session.balance.note:
+            session.balance.refresh()  # the first client of this form: show its balance
         note = " (simulated: nothing is charged)" if session.client.is_simulated else ""
         self.status.value = f"submitted{esc(note)}"
         self.refresh_seed_choices()
@@ -382,6 +400,11 @@ class Img2VideoForm(w.VBox):
         self.cards.insert(0, card)
         self.card_box.children = (card, *self.card_box.children)
         return card
+
+
+def _names(errors: dict[str, str]) -> str:
+    """The fields to fix, by name (each one's message is next to it, in red)."""
+    return ", ".join(errors) or "the fields marked in red"
 
 
 def _seed_choice(task_id: str, seed: int) -> str:

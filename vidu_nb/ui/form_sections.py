@@ -13,7 +13,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..models import MODELS
-from ..spec import AUDIO_TYPES, MOVEMENT_AMPLITUDES
+from ..spec import AUDIO_TYPES, MOVEMENT_AMPLITUDES, WM_POSITIONS
 from .shared import hbox, html, make, vbox
 
 #: The width of every field (its label included) and of the folded sections.
@@ -34,7 +34,18 @@ SECTIONS = (
 SECTION_OF = {
     **dict.fromkeys(("audio", "audio_type", "voice_id", "bgm"), "audio"),
     **dict.fromkeys(
-        ("movement_amplitude", "off_peak", "is_rec", "payload", "callback_url"), "advanced"
+        (
+            "movement_amplitude",
+            "off_peak",
+            "is_rec",
+            "payload",
+            "callback_url",
+            "watermark",
+            "wm_position",
+            "wm_url",
+            "meta_data",
+        ),
+        "advanced",
     ),
 }
 
@@ -128,6 +139,8 @@ def audio(form: Any) -> list[w.Widget]:
 
 def advanced(form: Any) -> list[w.Widget]:
     moves = [("default (auto)", DEFAULT), *[(m, m) for m in MOVEMENT_AMPLITUDES]]
+    # The corner's name first, its number (what the request carries) after it.
+    corners = [(f"{name} ({n})", n) for n, name in WM_POSITIONS.items()]
     return [
         form.control(
             "movement_amplitude", field(w.Dropdown, "Movement", options=moves), "movement_amplitude"
@@ -136,6 +149,26 @@ def advanced(form: Any) -> list[w.Widget]:
         form.control("is_rec", checkbox("Recommended prompt (+10 credits)"), "is_rec"),
         form.control("payload", field(w.Textarea, "Payload"), "payload"),
         form.control("callback_url", field(w.Text, "Callback URL"), "callback_url"),
+        form.control("watermark", checkbox("Watermark"), "watermark"),
+        form.control(
+            "wm_position", field(w.Dropdown, "Mark corner", options=corners), "wm_position"
+        ),
+        form.control(
+            "wm_url",
+            field(w.Text, "Mark image", placeholder="https://... (your own mark; default: Vidu's)"),
+            "wm_url",
+        ),
+        form.control(
+            "meta_data",
+            make(
+                w.Textarea,
+                description="Meta data",
+                placeholder='JSON, e.g. {"project": "fox"}',
+                layout={**FIELD, "height": "64px"},
+                style=LABEL,
+            ),
+            "meta_data",
+        ),
     ]
 
 

@@ -17,11 +17,14 @@ import traitlets as t
 from ..errors import ValidationError
 from ..images import StartImage, load_image
 from ..models import DEFAULT_MODEL, MODELS, ModelSpec, get_model
-from ..spec import MAX_PROMPT_CHARS, MAX_SEED, Img2VideoRequest
+from ..spec import DEFAULT_WM_POSITION, MAX_PROMPT_CHARS, MAX_SEED, Img2VideoRequest
 
 #: Fields sent only when set: empty text and unchecked boxes are left out of the body.
-_OPTIONAL_TEXT = ("voice_id", "payload", "callback_url")
-_OPTIONAL_FLAGS = ("is_rec", "bgm", "off_peak")
+_OPTIONAL_TEXT = ("voice_id", "payload", "callback_url", "wm_url", "meta_data")
+_OPTIONAL_FLAGS = ("is_rec", "bgm", "off_peak", "watermark")
+#: Fields whose message names them: their text says nothing of where it came from (a JSON
+#: parser's "Expecting value: line 1 column 1").
+_NAMED = ("meta_data",)
 
 
 @dataclass
@@ -59,6 +62,10 @@ class FormState(t.HasTraits):
     is_rec = t.Bool(False)
     payload = t.Unicode("")
     callback_url = t.Unicode("")
+    watermark = t.Bool(False)
+    wm_position = t.Int(DEFAULT_WM_POSITION)
+    wm_url = t.Unicode("")
+    meta_data = t.Unicode("")
 
     # -- model rules ------------------------------------------------------------------------
     @property
@@ -97,6 +104,9 @@ class FormState(t.HasTraits):
                 out.setdefault(name, f"{name} takes effect only when audio is on")
         if self.effective_duration in spec.bgm_ignored_durations:
             out.setdefault("bgm", f"{spec.name} does not add bgm at {self.effective_duration} s")
+        if not self.watermark:
+            for name in ("wm_position", "wm_url"):
+                out.setdefault(name, f"{name} takes effect only when watermark is on")
         return out
 
     def reuse_seed(self, seed: int) -> None:
@@ -163,6 +173,8 @@ class FormState(t.HasTraits):
         for name in _OPTIONAL_FLAGS:
             if getattr(self, name):
                 kw[name] = True
+        if self.watermark:
+            kw["wm_position"] = self.wm_position
         for name in self.inactive():
             kw.pop(name, None)
         return kw
@@ -207,6 +219,8 @@ class FormState(t.HasTraits):
         """The message next to a field: a text that is too long also says how long it is."""
         if name == "payload" and not limit.startswith("is "):
             return f"is {len(self.payload.strip()):,} characters; {limit}"
+        if name in _NAMED:
+            return f"{name} {limit}"
         return limit
 
 

@@ -12,6 +12,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+from .. import states
 from .card import TaskCard
 from .rows import TaskView
 from .session import Session
@@ -72,6 +73,10 @@ class Hub:
         keys = [getattr(event, "handle", None), getattr(event, "task_id", None)]
         with self._lock:
             cards = {c for k in keys if k for c in self._cards.get(k, ())}
+            if getattr(event, "kind", None) == "paused":
+                # Sending paused (no credits): every card still waiting to be sent says why,
+                # not only the one whose request was refused.
+                cards |= {c for found in self._cards.values() for c in found if c.waiting}
             listeners = list(self._listeners)
         for card in cards:
             card.update()
@@ -104,7 +109,7 @@ def view_of(handle: Any, session: Session) -> TaskView:
     if not isinstance(handle, str):
         return TaskView.of(handle, session.log)
     row = session.log.get_by_ref(handle) or session.log.get(handle)
-    return TaskView.of(row) if row else TaskView({"task_id": "", "state": "queued"})
+    return TaskView.of(row) if row else TaskView({"task_id": "", "state": states.QUEUED})
 
 
 def task_id_of(handle: Any, session: Session) -> str | None:

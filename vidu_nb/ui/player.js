@@ -2,6 +2,8 @@
 // Local files come from the kernel as binary buffers turned into blob URLs (never saved).
 // A remote URL that fails (expired) is asked of the kernel once, which refreshes it.
 // User text is set with textContent only. Icons are drawn in CSS: no emoji font needed.
+// This module is the shared PlayerCode widget's (saved once per notebook); each grid's own
+// module borrows `render` from its exports through anywidget's host.getWidget.
 function el(tag, cls, text) {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
@@ -20,6 +22,7 @@ const CELL = 640;
 const GAP = 8;
 const HEAD = 160; // the row headers' column
 function render({ model, el: host }) {
+  host.classList.add("vidu-grid"); // here, not in widget state: it would be saved per grid
   const root = el("div", "vidu-grid-root");
   host.appendChild(root);
   const vids = new Map();
@@ -190,4 +193,4 @@ function render({ model, el: host }) {
     blobs.forEach((u) => URL.revokeObjectURL(u));
   };
 }
-export default { render };
+export default { initialize: () => ({ render }) };

@@ -10,10 +10,6 @@ refreshed through the client (see ``sources``), so players outlive their URLs.
 
 from __future__ import annotations
 
-import base64
-import gzip
-import hashlib
-import json
 import logging
 import threading
 from pathlib import Path
@@ -23,8 +19,9 @@ import anywidget
 import requests
 import traitlets as t
 
-from .minify import minify_css, minify_js
+from .. import states
 from .rows import TaskView, css_token, fmt_seconds, is_loopback, labels
+from .shared import shared_layout
 from .sources import URL_MAX_AGE, Expired, Refresher, Source, download, source_of
 
 _log = logging.getLogger(__name__)
@@ -32,28 +29,47 @@ _HERE = Path(__file__).parent
 _MIME = {".mp4": "video/mp4", ".webm": "video/webm", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 _MIME.update({".png": "image/png", ".webp": "image/webp"})
 
-__all__ = ["Source", "VideoGrid", "entries_for", "meta_lines", "player_code", "source_of"]
+__all__ = [
+    "PlayerCode",
+    "Source",
+    "VideoGrid",
+    "entries_for",
+    "meta_lines",
+    "player_code",
+    "source_of",
+]
 
 
-def player_code() -> tuple[str, str]:
-    """The grid's front-end code, minified: (JavaScript module, CSS)."""
-    js = (_HERE / "player.js").read_text(encoding="utf-8")
-    css = (_HERE / "player.css").read_text(encoding="utf-8")
-    return minify_js(js), minify_css(css)
+#: What each grid carries in its own state: a loader that borrows ``render`` from the shared
+#: ``PlayerCode`` widget through anywidget's widget references (``host.getWidget``).
+LOADER = (
+    "export default{async render(c){"
+    'return(await c.host.getWidget(c.model.get("code"))).exports.render(c)}}'
+)
 
 
-def packed_esm() -> str:
-    """The ``_esm`` every grid carries: a small loader around the gzipped player code.
+class PlayerCode(anywidget.AnyWidget):
+    """The players' front-end code (``player.js`` and ``player.css``), held by one hidden widget
+    per kernel that every grid references (see ``player_code``).
 
-    Widget state holds ``_esm`` once per widget, and it is saved with the notebook; packed, a
-    player costs about 3 KB there instead of 7 KB. The loader unpacks it once per page.
+    Widget state is saved with the notebook once per widget model: code in each grid's own
+    ``_esm`` was saved once per player (4.8 KB each even packed). Here it is saved once per
+    notebook; each grid's ``_esm`` is the ~120-byte ``LOADER``. Reopened with its widget state,
+    the notebook restores this model too, so its players draw without a kernel.
     """
-    js, css = player_code()
-    payload = json.dumps({"js": js, "css": css}, separators=(",", ":")).encode()
-    packed = base64.b64encode(gzip.compress(payload, 9, mtime=0)).decode("ascii")
-    key = hashlib.sha256(payload).hexdigest()[:12]
-    loader = minify_js((_HERE / "player_loader.js").read_text(encoding="utf-8"))
-    return loader.replace("__PACKED__", packed).replace("__KEY__", key)
+
+    _esm = (_HERE / "player.js").read_text(encoding="utf-8")
+    _css = (_HERE / "player.css").read_text(encoding="utf-8")
+
+
+_CODE: list[PlayerCode] = []
+
+
+def player_code() -> PlayerCode:
+    """The one ``PlayerCode`` of this kernel (a new one after ``Widget.close_all``)."""
+    if not _CODE or _CODE[0].comm is None:
+        _CODE[:] = [PlayerCode(layout=shared_layout())]
+    return _CODE[0]
 
 
 class VideoGrid(anywidget.AnyWidget):
@@ -67,7 +83,9 @@ class VideoGrid(anywidget.AnyWidget):
     Give ``client`` (and ``log``) so players can refresh expired URLs; they stay kernel-side.
     """
 
-    _esm = packed_esm()  # carries the CSS too (see ``packed_esm``)
+    _esm = LOADER
+    #: The shared ``PlayerCode`` whose module draws this grid (a widget reference).
+    code = anywidget.WidgetTrait().tag(sync=True)
 
     items = t.List(t.Dict()).tag(sync=True)
     cols = t.Int(3).tag(sync=True)
@@ -80,17 +98,26 @@ class VideoGrid(anywidget.AnyWidget):
     col_titles = t.List(t.Unicode()).tag(sync=True)
     #: A line shown above the players (says why when there are none).
     note = t.Unicode("").tag(sync=True)
+    # Widget features a grid does not use, kept out of its state (saved once per grid); the
+    # front end's defaults for them are these same ``None``s.
+    tabbable = t.Bool(None, allow_none=True)
+    tooltip = t.Unicode(None, allow_none=True)
+    _view_count = t.Int(None, allow_none=True)
 
     def __init__(
         self, *, client: Any = None, log: Any = None, cache: Any = None, **kwargs: Any
     ) -> None:
-        kwargs.setdefault("layout", _shared_layout())
+        kwargs.setdefault("layout", shared_layout())  # saved once for all grids, not per grid
+        kwargs.setdefault("code", player_code())
         super().__init__(**kwargs)
         self._sources: dict[str, Source] = {}
         self.refresher = Refresher(client, log, cache)
         self.url_max_age = URL_MAX_AGE
-        self.add_class("vidu-grid")
         self.on_msg(self._on_msg)
+
+    def __repr__(self) -> str:  # also the saved notebook's text for the output
+        n = len(self.items)
+        return f"VideoGrid({n} player{'s' * (n != 1)})"
 
     def set_players(self, entries: list[tuple[dict[str, Any], Source]]) -> None:
         """Replace the players: each entry is the browser-side item and its kernel-side source."""
@@ -198,19 +225,6 @@ class VideoGrid(anywidget.AnyWidget):
         self.send({"type": "blob", "key": key, "what": what, "mime": mime}, buffers=[data])
 
 
-_LAYOUT: list[Any] = []
-
-
-def _shared_layout() -> Any:
-    """One default ``Layout`` for all grids: each widget's layout is saved with the notebook
-    (~1 KB). Pass ``layout=ipywidgets.Layout(...)`` to size one grid on its own."""
-    if not _LAYOUT or _LAYOUT[0].comm is None:  # none yet, or closed (``Widget.close_all``)
-        import ipywidgets
-
-        _LAYOUT[:] = [ipywidgets.Layout()]
-    return _LAYOUT[0]
-
-
 def _mime(name: str, what: str) -> str:
     suffix = Path(name.split("?", 1)[0]).suffix.lower()
     return _MIME.get(suffix, "video/mp4" if what == "video" else "image/jpeg")
@@ -226,7 +240,7 @@ def meta_lines(view: TaskView) -> list[str]:
     if view.get("seed") is not None:
         parts.append(view.seed_text())
     lines = [" \u00b7 ".join(parts)]
-    if view.state == "failed":
+    if states.is_failed(view.state):
         lines.append(f"failed: {view.get('err_code', '')} {view.get('error', '')}".strip())
     return lines
 

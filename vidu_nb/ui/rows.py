@@ -15,12 +15,28 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+from .. import states
+from ..errors import ValidationError
 from ..sweep import LABEL_FIELDS, label_for, varying_keys
 
 #: Progress steps a card moves through, and the fraction of the bar each one shows.
-STEPS = ("submitted", "created", "queueing", "processing", "success")
-#: States after which nothing more will happen to a task (uncertain needs the user).
-FINAL = ("success", "failed", "cancelled", "uncertain")
+STEPS = ("submitted", states.CREATED, states.QUEUEING, states.PROCESSING, states.SUCCESS)
+
+
+def settled(state: Any) -> bool:
+    """Nothing more will happen to the task by itself: a final state (any cancelled spelling
+    included), or ``uncertain`` (the answer was lost: settling it needs the user)."""
+    return states.is_final(state) or states.norm(state) == states.UNCERTAIN
+
+
+def step_of(state: Any) -> int:
+    """The index in ``STEPS`` a state has reached. Ours (queued, submitting, uncertain) and
+    an empty state are "submitted"; a state the service may add is placed by
+    ``states.progress`` (an unknown one counts as waiting, like ``queueing``)."""
+    s = states.norm(state)
+    if not s or (s in states.LOCAL_STATES and not states.is_cancelled(s)):
+        return 0
+    return 1 + states.progress(s)
 
 
 def _clean(value: Any) -> Any:
@@ -68,7 +84,7 @@ class TaskView:
             base = dict(log.get(obj.id) or {}) if log is not None else {}
             base.update(_from_task(obj))
             return cls(base)
-        raise TypeError(f"cannot show {type(obj).__name__}; give a task id, row or Task")
+        raise ValidationError("task", obj, "must be a task id, a log row or a Task")
 
     def get(self, key: str, default: Any = None) -> Any:
         value = _clean(self.row.get(key))
@@ -84,7 +100,7 @@ class TaskView:
 
     @property
     def done(self) -> bool:
-        return self.state in FINAL
+        return settled(self.state)
 
     def generation_seconds(self) -> float | None:
         start, end = epoch_of(self.get("submitted_at")), epoch_of(self.get("finished_at"))
@@ -100,11 +116,14 @@ class TaskView:
         return max(0.0, (end if end is not None else now) - start)
 
     def progress(self) -> tuple[int, int]:
-        """(step reached, number of steps) along created -> queueing -> processing -> done."""
-        state = self.state
-        if state in ("success", "failed", "cancelled"):
-            return len(STEPS) - 1, len(STEPS) - 1
-        return (STEPS.index(state) if state in STEPS else 0), len(STEPS) - 1
+        """(step reached, number of steps) along created -> queueing -> processing -> done.
+
+        A row without a task id was never answered by the service: whatever its state says
+        (a local one, or a state a later release adds), it has reached no service step."""
+        reached = step_of(self.state)
+        if not self.task_id and not states.is_final(self.state):
+            reached = 0
+        return reached, len(STEPS) - 1
 
     def credits_text(self) -> str:
         credits = self.get("credits")

@@ -10,6 +10,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .balance import Balance
     from .live import Hub
 
 
@@ -24,6 +25,7 @@ class Session:
         self._log = log
         self._poller = poller
         self._hub: Hub | None = None
+        self._balance: Balance | None = None
         self._lock = threading.RLock()
 
     @property
@@ -34,6 +36,21 @@ class Session:
 
                 self._client = ViduClient()
             return self._client
+
+    @property
+    def client_if_open(self) -> Any:
+        """The client if one was given or started (views must not start one just to look)."""
+        return self._client
+
+    @property
+    def balance(self) -> Balance:
+        """The account balance this session's views show (fetched in the background)."""
+        with self._lock:
+            if self._balance is None:
+                from .balance import Balance
+
+                self._balance = Balance(self)
+            return self._balance
 
     @property
     def log(self) -> Any:
@@ -47,6 +64,11 @@ class Session:
     @property
     def log_if_open(self) -> Any:
         return self._log
+
+    @property
+    def poller_if_open(self) -> Any:
+        """The poller if one was given or started (a view asking must not start one)."""
+        return self._poller
 
     @property
     def has_poller(self) -> bool:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from .. import states
 from ..transport import direct_if_loopback, file_session
 from .rows import TaskView, epoch_of
 
@@ -54,7 +55,7 @@ class Source:
 
 
 def source_of(view: TaskView) -> Source:
-    if view.state != "success":
+    if not states.is_success(view.state):
         return Source(task_id=view.task_id)
     return Source(
         task_id=view.task_id,

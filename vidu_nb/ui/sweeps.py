@@ -11,14 +11,24 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 import ipywidgets as w
 
+from .. import states
 from ..errors import ValidationError, ViduError
-from ..sweep import CONFIRM_CREDITS, SweepPlan, needs_confirmation, parse_list, sweep
-from .rows import FINAL, TaskView, esc
+from ..spec import Img2VideoRequest
+from ..sweep import (
+    CONFIRM_CREDITS,
+    SWEEP_FIELDS,
+    SweepPlan,
+    needs_confirmation,
+    parse_list,
+    sweep,
+)
+from .rows import TaskView, esc, settled
 from .session import Session, estimate
 from .shared import hbox, html, make, shared_layout, vbox
 
@@ -73,11 +83,18 @@ class SweepRun(w.VBox):
     def update(self, _event: Any = None) -> None:
         """Redraw the progress (called from the poller's thread); show the grid when done."""
         counts = self.counts()
-        finished = sum(n for s, n in counts.items() if s in FINAL)  # as ``done`` counts them
+        finished = sum(n for s, n in counts.items() if settled(s))  # as ``done`` counts them
         self.bar.value = finished
         self.bar.bar_style = "success" if finished == len(self.plan) else "info"
         parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-        self.text.value = esc(f"{finished}/{len(self.plan)} finished ({parts})")
+        text = esc(f"{finished}/{len(self.plan)} finished ({parts})")
+        paused = getattr(self.session.poller_if_open, "paused_reason", None)
+        if paused and counts.get(states.QUEUED):
+            text += (
+                "<br><span class='vidu-warning'>sending paused: the balance cannot pay for "
+                "the next task (add credits, then poller.resume_sending())</span>"
+            )
+        self.text.value = text
         if finished == len(self.plan):
             self._done.set()
             from .live import hub_for
@@ -116,8 +133,29 @@ def default_experiment(now: datetime | None = None) -> str:
     return f"sweep-{stamp}-{secrets.token_hex(3)}"
 
 
+def as_plan(plan: SweepPlan | Iterable[Img2VideoRequest]) -> SweepPlan:
+    """A ``SweepPlan`` as it is; a list (any iterable) of requests becomes the plan of those
+    requests, its swept values being whatever differs among them (for the grid's layout)."""
+    if isinstance(plan, SweepPlan) and len(plan):
+        return plan
+    takes = "a SweepPlan (vidu_nb.sweep.sweep(...)) or a list of Img2VideoRequest"
+    if isinstance(plan, (str, bytes, Mapping, Img2VideoRequest)) or not isinstance(plan, Iterable):
+        hint = "; one request is submitted with form() or Poller.submit"
+        raise ValidationError(
+            "plan", plan, f"must be {takes}" + (hint if isinstance(plan, Img2VideoRequest) else "")
+        )
+    requests = list(plan)
+    if not requests:
+        raise ValidationError("plan", requests, "holds no requests: nothing to submit")
+    for i, request in enumerate(requests):
+        if not isinstance(request, Img2VideoRequest):
+            raise ValidationError(f"plan[{i}]", request, f"must be an Img2VideoRequest ({takes})")
+    combos = [{k: getattr(r, k) for k in SWEEP_FIELDS} for r in requests]
+    return SweepPlan(requests, combos)
+
+
 def run_sweep(
-    plan: SweepPlan,
+    plan: SweepPlan | Iterable[Img2VideoRequest],
     *,
     client: Any = None,
     log: Any = None,
@@ -130,19 +168,38 @@ def run_sweep(
 ) -> SweepRun:
     """Submit a sweep through the poller (its concurrency policy applies), as one experiment.
 
-    Above ``threshold`` estimated credits it refuses unless ``confirm=True``. The run shows its
-    progress and, when done, the comparison grid; ``grid=False`` leaves the grid to a later
-    ``run.compare()`` or ``compare(...)`` (a notebook then shows the videos once).
+    ``plan`` is a ``SweepPlan`` (from ``vidu_nb.sweep.sweep``) or a plain list of requests,
+    taken as a plan whose swept values are what differs among them. Anything else, or an
+    empty list, raises ``ValidationError`` naming ``plan`` before anything is sent.
+
+    Unless ``confirm=True`` it refuses a sweep whose estimate exceeds the account's balance
+    (``client.credits()``, asked once unless the session read it within a minute; a service
+    that cannot say is not a reason to refuse), and one above ``threshold`` estimated credits.
+    The run shows its progress and, when done, the comparison grid; ``grid=False`` leaves the
+    grid to a later ``run.compare()`` or ``compare(...)`` (a notebook then shows the videos
+    once).
     """
+    plan = as_plan(plan)
     session = session or Session(client, log, poller)
     total = plan_credits(plan, session.log)
-    if needs_confirmation(total, threshold) and not confirm:
-        raise ValidationError(
-            "confirm",
-            confirm,
-            f"this sweep of {len(plan)} tasks would cost about {total:,} credits (over "
-            f"{threshold:,.0f}); pass confirm=True to submit it",
-        )
+    if not confirm:
+        balance = session.balance
+        known = balance.fresh() or (balance.fetch() if balance.offered else None)
+        if known is not None and total > known.total:
+            raise ValidationError(
+                "confirm",
+                confirm,
+                f"this sweep of {len(plan)} tasks would cost about {total:,} credits, more "
+                f"than the balance of {known.total:,} credits; pass confirm=True to submit "
+                "it anyway",
+            )
+        if needs_confirmation(total, threshold):
+            raise ValidationError(
+                "confirm",
+                confirm,
+                f"this sweep of {len(plan)} tasks would cost about {total:,} credits (over "
+                f"{threshold:,.0f}); pass confirm=True to submit it",
+            )
     experiment = experiment or default_experiment()
     run = SweepRun(plan, session, experiment, grid=grid)
     from .live import hub_for
@@ -178,10 +235,18 @@ class SweepPanel(w.VBox):
         self.plan_button = make(w.Button, description="Plan sweep", icon="th")
         self.plan_button.add_class("vidu-sweep-plan")
         self.plan_button.on_click(lambda _b: self.make_plan())
-        self.submit_button = make(w.Button, description="Submit sweep", button_style="primary")
+        self.submit_button = make(
+            w.Button,
+            description="Submit sweep",
+            button_style="primary",
+            layout={"width": "auto", "min_width": "120px"},  # "Confirm 1,200 (balance 900)"
+        )
         self.submit_button.add_class("vidu-sweep-submit")
         self.submit_button.on_click(lambda _b: self.submit())
         self.summary = html(cls="vidu-sweep-summary")
+        self.balance = form.session.balance
+        self.balance_html = self.balance.view()
+        self.balance_html.add_class("vidu-sweep-summary")
         self.runs = vbox()
         self.plan: SweepPlan | None = None
         self.credits = 0
@@ -197,6 +262,7 @@ class SweepPanel(w.VBox):
                 self.models,
                 buttons,
                 self.summary,
+                self.balance_html,
                 self.runs,
             ],
             layout=shared_layout(),
@@ -207,6 +273,10 @@ class SweepPanel(w.VBox):
         for box_ in (self.prompts, self.seeds, self.durations, self.resolutions, self.models):
             box_.observe(lambda _c: self._outdated(), "value")
         form.state.observe(lambda _c: self._outdated())
+        # A balance read after the plan was made may turn "Submit" into "Confirm".
+        self.balance.on_change(self._show_plan)
+        if form.session.client_if_open is not None and self.balance.credits is None:
+            self.balance.refresh()
 
     def _outdated(self) -> None:
         if self.plan is None:
@@ -239,20 +309,43 @@ class SweepPanel(w.VBox):
             return None
         self.plan = plan
         self.credits = plan_credits(plan, self.form.session.log_if_open)
+        if self.form.session.client_if_open is not None:
+            self.balance.refresh()  # the figure to compare with, current (in the background)
+        self._show_plan()
+        return plan
+
+    def _show_plan(self) -> None:
+        """The plan's size and cost, and the button: "Confirm" when the estimate is above the
+        confirmation threshold or the last balance read, which the summary then states."""
+        plan = self.plan
+        if plan is None:
+            return
         text = esc(f"{plan.describe()} \u2248 {self.credits:,} credits")
+        known = self.balance.credits
+        balance = known.total if known is not None else None
+        over = balance is not None and self.credits > balance
+        if over:
+            text += (
+                f"<br><span class='vidu-warning'>more than the balance of {balance:,} "
+                f"credits: the estimate is {self.credits:,}</span>"
+            )
         for combo, why in plan.skipped[:5]:
             text += f"<br><span class='vidu-warning'>skipped {esc(combo)}: {esc(why)}</span>"
-        if needs_confirmation(self.credits):
-            self.submit_button.description = f"Confirm {self.credits:,} credits"
-            self.submit_button.button_style = "warning"
-            self.submit_button.add_class("vidu-sweep-confirm")
+        button = self.submit_button
+        if over:
+            button.description = f"Confirm {self.credits:,} (balance {balance:,})"
+        elif needs_confirmation(self.credits):
+            button.description = f"Confirm {self.credits:,} credits"
         else:
-            self.submit_button.description = "Submit sweep"
-            self.submit_button.button_style = "primary"
-            self.submit_button.remove_class("vidu-sweep-confirm")
-        self.submit_button.disabled = False
+            button.description = "Submit sweep"
+        if over or needs_confirmation(self.credits):
+            button.button_style = "warning"
+            button.add_class("vidu-sweep-confirm")
+        else:
+            button.button_style = "primary"
+            button.remove_class("vidu-sweep-confirm")
+        button.disabled = False
         self.summary.value = text
-        return plan
 
     def submit(self) -> SweepRun | None:
         """Submit the planned sweep; clicking the (confirm) button is the confirmation."""
