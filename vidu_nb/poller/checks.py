@@ -26,6 +26,7 @@ from .events import PollerEvent, Stats, Subscribers, record_error
 if TYPE_CHECKING:
     from ..client import TaskService
     from ..tasklog import TaskLog
+    from .pushed import Pushed
 
 log = logging.getLogger("vidu_nb.poller")
 MAX_NOT_FOUND = 5
@@ -57,6 +58,9 @@ class Checks:
         self._lock = lock
         self._pause = pause  # stop every request until a monotonic time (a 429)
         self._succeeded = succeeded  # called under the lock: fetch the files
+        #: Pushed updates (``pushed``), set by the poller: tasks whose callbacks arrive get a
+        #: safety check instead of the schedule. None: every task follows the schedule.
+        self.pushed: Pushed | None = None
 
     # -- starting to follow (caller holds the lock) -------------------------------------------
     def track(self, task_id: str) -> bool:
@@ -164,6 +168,10 @@ class Checks:
             self._reschedule(tr, failure=True, retry_after=retry_after)
 
     def _delay(self, tr: Tracked, *, retry_after: float | None = None) -> float:
+        if self.pushed is not None:  # callbacks stand in for the schedule (see ``pushed``)
+            held = self.pushed.hold(tr, retry_after)
+            if held is not None:
+                return held
         now = time.monotonic()
         expected = None  # failing checks back off as before; a forecast is for healthy ones
         if states.norm(tr.state) == states.PROCESSING and not tr.failures:

@@ -19,6 +19,7 @@ from typing import Any
 from ..cache import VideoCache
 from ..client import TaskService, new_client_ref
 from ..errors import ValidationError, ViduError
+from ..receiver import CallbackReceiver
 from ..schedule import PollSchedule
 from ..spec import Img2VideoRequest
 from ..task import Creation, Task
@@ -30,6 +31,7 @@ from .arguments import check_labels, check_settings
 from .checks import Checks
 from .downloads import Downloads
 from .events import PollerEvent, Stats, Subscribers
+from .pushed import PATIENCE, Pushed
 from .recovery import Recovery
 from .submissions import (
     CREDIT_BACKOFF,
@@ -51,6 +53,7 @@ class Poller:
         client: TaskService,
         log: TaskLog,
         *,
+        callbacks: CallbackReceiver | None = None,
         cache: bool | VideoCache | None = True,
         max_running: int | None = None,
         policy: str = "queue",
@@ -113,6 +116,14 @@ class Poller:
         self._stopping = False
         self._shut = False  # the pools were shut down by stop(); start() makes new ones
         self._thread: threading.Thread | None = None
+        #: Pushed updates (``pushed``): off until ``use_callbacks`` (or ``callbacks=``).
+        self.pushed = Pushed(
+            self._checks, log, self._cond, self._subscribers, track=self.track,
+            active=lambda: self._thread is not None and not self._stopping,
+        )  # fmt: skip
+        self._checks.pushed = self.pushed
+        if callbacks is not None:
+            self.use_callbacks(callbacks)
 
     @property
     def policy(self) -> str:
@@ -175,6 +186,7 @@ class Poller:
         if not requests:
             return []
         items = [Queued(new_client_ref(), r, experiment, tags, notes) for r in requests]
+        self.pushed.address(items)  # callback_url on each request, when callbacks are in use
         self.log.record_queued_many(
             [(item.request, item.handle) for item in items], owner=self._hold(),
             base_url=getattr(self.client, "base_url", None), **items[0].labels,
@@ -386,6 +398,27 @@ class Poller:
                     return False
                 self._cond.wait(left if left is not None else 1.0)
         return True
+
+    def use_callbacks(
+        self,
+        receiver: CallbackReceiver,
+        *,
+        public_url: str | None = None,
+        patience: float = PATIENCE,
+    ) -> None:
+        """Take task updates from a ``CallbackReceiver`` instead of polling on a schedule.
+
+        Requests sent from now on carry ``callback_url`` (``public_url``, default the
+        receiver's ``callback_url``) unless they set their own. A final state reported by a
+        callback is confirmed by one GET; a task whose callbacks stop arriving, or every task
+        when the receiver stops, falls back to polling. ``patience``: service seconds before a
+        task with no news and no forecast is checked anyway (doubling each time)."""
+        self.pushed.use(receiver, public_url, patience)
+
+    @property
+    def callbacks(self) -> CallbackReceiver | None:
+        """The receiver in use (``use_callbacks``), or None."""
+        return self.pushed.receiver
 
     def __enter__(self) -> Poller:
         return self.start()
