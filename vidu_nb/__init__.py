@@ -54,6 +54,7 @@ _UI_NAMES = {
     "Estimate": "vidu_nb.ledger",
     "estimate": "vidu_nb.ledger",
     "Poller": "vidu_nb.poller",
+    "CallbackReceiver": "vidu_nb.receiver",
     "PollerEvent": "vidu_nb.poller",
     "Timing": "vidu_nb.timing",
     "Forecast": "vidu_nb.timing",
