@@ -29,6 +29,18 @@ TASK = {"id": "801", "state": "success", "credits": 40, "err_code": "", "payload
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
+def run_coroutine(coro):
+    """``asyncio.run`` in a thread of its own: an ASGI server runs the app in its own loop, and
+    this test process may already have a loop running in the main thread (the browser tests'
+    driver leaves one), where ``asyncio.run`` refuses to start."""
+    out: list = []
+    thread = threading.Thread(target=lambda: out.append(asyncio.run(coro)))
+    thread.start()
+    thread.join(30)
+    assert out, "the ASGI app did not finish"
+    return out[0]
+
+
 def post(url: str, body: object, *, key: str = KEY, signed_url: str | None = None,
          now: float | None = None, headers: dict[str, str] | None = None) -> int:  # fmt: skip
     """POST ``body`` to ``url``, signed with ``key`` for ``signed_url`` (default: ``url``)."""
@@ -206,7 +218,7 @@ def asgi_call(rec: CallbackReceiver, path: str, query: str, headers: dict[str, s
     async def send(message: dict) -> None:
         sent.append(message)
 
-    asyncio.run(rec.asgi_app(scope, receive, send))
+    run_coroutine(rec.asgi_app(scope, receive, send))
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return start["status"], body
@@ -244,4 +256,4 @@ def test_asgi_app():
         await rec.asgi_app({"type": "lifespan"}, receive, send)
         return out
 
-    assert asyncio.run(lifespan()) == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert run_coroutine(lifespan()) == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
