@@ -16,12 +16,13 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 
-def texture(width: int, height: int, seed: int = 1) -> Image.Image:
-    """Smooth random texture (noise at a quarter size, scaled up and blurred)."""
+def texture(width: int, height: int, seed: int = 1, grain: int = 4) -> Image.Image:
+    """Smooth random texture: noise at 1/``grain`` of the size, scaled up and blurred."""
     rng = np.random.default_rng(seed)
-    small = rng.integers(0, 256, (max(1, height // 4), max(1, width // 4), 3), dtype=np.uint8)
+    shape = (max(1, height // grain), max(1, width // grain), 3)
+    small = rng.integers(0, 256, shape, dtype=np.uint8)
     big = Image.fromarray(small).resize((width, height), Image.Resampling.BICUBIC)
-    return big.filter(ImageFilter.GaussianBlur(1.5))
+    return big.filter(ImageFilter.GaussianBlur(1.5 * grain / 4))
 
 
 def png_bytes(image: Image.Image) -> bytes:

@@ -26,6 +26,7 @@ def check_settings(
     find_uncertain: Any = True,
     uncertain_window: Any = 600.0,
     clock_skew: Any = 120.0,
+    measure: Any = True,
 ) -> None:
     """``Poller(...)``'s arguments: the settings first, then the client and the log."""
     if policy not in POLICIES:
@@ -37,8 +38,9 @@ def check_settings(
             raise ValidationError(name, value, "must be a whole number between 1 and 32")
     if not _seconds(credit_backoff):
         raise ValidationError("credit_backoff", credit_backoff, "must be seconds > 0")
-    if not isinstance(find_uncertain, bool):
-        raise ValidationError("find_uncertain", find_uncertain, "must be True or False")
+    for name, flag in (("find_uncertain", find_uncertain), ("measure", measure)):
+        if not isinstance(flag, bool):
+            raise ValidationError(name, flag, "must be True or False")
     for name, value in (("uncertain_window", uncertain_window), ("clock_skew", clock_skew)):
         if not (_seconds(value) or value == 0) or isinstance(value, bool):
             raise ValidationError(name, value, "must be a number of seconds >= 0")

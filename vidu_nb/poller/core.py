@@ -65,12 +65,13 @@ class Poller:
         find_uncertain: bool = True,
         uncertain_window: float = UNCERTAIN_WINDOW,
         clock_skew: float = CLOCK_SKEW,
+        measure: bool = True,
     ) -> None:
         check_settings(
             client, log, cache=cache, policy=policy, max_running=max_running,
             http_workers=http_workers, download_workers=download_workers,
             credit_backoff=credit_backoff, find_uncertain=find_uncertain,
-            uncertain_window=uncertain_window, clock_skew=clock_skew,
+            uncertain_window=uncertain_window, clock_skew=clock_skew, measure=measure,
         )  # fmt: skip
         self.client = client
         self.log = log
@@ -102,7 +103,7 @@ class Poller:
         )  # fmt: skip
         self._downloads = Downloads(
             self.cache, client, log, self._cond, self.stats, self._subscribers,
-            workers=download_workers,
+            workers=download_workers, measure=measure,
         )  # fmt: skip
         #: Where ``max_running`` comes from: ``"explicit"`` (the argument), ``"service"`` (its
         #: concurrency limit less what runs elsewhere, read at start) or ``"default"``.
@@ -380,11 +381,12 @@ class Poller:
             )  # fmt: skip
 
     def wait_all(self, timeout: float | None = None) -> bool:
-        """Block until every submission is sent, every task finished and downloaded, and every
-        uncertain submission searched for once on the service (a task found is followed to
-        the end; one not found yet is searched again in the background while its window
-        lasts: see ``log.uncertain()``). False on timeout. (This one waits on purpose;
-        nothing else in the foreground does.)"""
+        """Block until every submission is sent, every task finished, downloaded and its video
+        measured (``log.measure``; unless ``measure=False``), and every uncertain submission
+        searched for once on the service (a task found is followed to the end; one not found
+        yet is searched again in the background while its window lasts: see
+        ``log.uncertain()``). False on timeout. (This one waits on purpose; nothing else in
+        the foreground does.)"""
         if self._thread is None:
             raise ViduError("the poller is not started; call start() first")
         deadline = None if timeout is None else time.monotonic() + timeout

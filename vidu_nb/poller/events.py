@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from ..task import Task
 
 if TYPE_CHECKING:
+    from ..measures import Measures
     from ..tasklog import TaskLog
 
 log = logging.getLogger("vidu_nb.poller")
@@ -24,7 +25,8 @@ log = logging.getLogger("vidu_nb.poller")
 @dataclass(frozen=True)
 class PollerEvent:
     """Something happened to a task. ``kind`` is ``"state"`` (``old_state`` -> ``new_state``),
-    ``"files"`` (video downloaded: ``video_path``), ``"error"`` (``error`` says what) or
+    ``"files"`` (video downloaded: ``video_path``), ``"measures"`` (the downloaded video was
+    measured: ``measures``), ``"error"`` (``error`` says what) or
     ``"paused"`` (the balance cannot pay for the request: it stays ``queued`` and sending
     pauses; ``error`` says why and when it is tried again)."""
 
@@ -37,6 +39,7 @@ class PollerEvent:
     error: str | None = None
     video_path: str | None = None
     cover_path: str | None = None
+    measures: Measures | None = None
 
     @classmethod
     def failure(
@@ -54,6 +57,7 @@ class Stats:
     submits: int = 0
     errors: int = 0
     downloads: int = 0
+    measures: int = 0  # downloaded videos measured
     searches: int = 0  # task-list searches for uncertain submissions
     last_error: str | None = field(default=None)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)

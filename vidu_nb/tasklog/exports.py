@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ViduError
 from . import frame
 from .reads import Reads
-from .schema import BOOL_COLUMNS, INT_COLUMNS, TEXT_NOT_NULL, TIME_COLUMNS
+from .schema import BOOL_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, TEXT_NOT_NULL, TIME_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,7 +52,7 @@ def read_export(path: str | os.PathLike[str]) -> pd.DataFrame:
         if col in text:
             times = pd.to_datetime(text[col], utc=True, format="ISO8601")
             text[col] = times.astype("datetime64[ns, UTC]")
-    for col in (*INT_COLUMNS, *frame.DERIVED_COLUMNS):
+    for col in (*INT_COLUMNS, *FLOAT_COLUMNS, *frame.DERIVED_COLUMNS):
         if col in text:
             text[col] = pd.to_numeric(text[col])
     for col in BOOL_COLUMNS:

@@ -1,8 +1,9 @@
 """The task log as pandas: real dtypes, derived timing columns, the events table.
 
 Times become ``datetime64[ns, UTC]``, counts nullable ``Int64``, flags nullable ``boolean``,
-repeated labels (model, state, ...) ``category`` and other text ``string``, so a filter or a
-groupby in the notebook behaves the same on every log (the column kinds live in ``schema``).
+video measures ``float64`` (NaN where not measured), repeated labels (model, state, ...)
+``category`` and other text ``string``, so a filter or a groupby in the notebook behaves the
+same on every log (the column kinds live in ``schema``).
 
 Rows are converted column by column, each column in one vectorised step (through pyarrow when
 pandas keeps its strings in Arrow): building a DataFrame from 100,000 tuples and then
@@ -16,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .schema import BOOL_COLUMNS, CATEGORY_COLUMNS, INT_COLUMNS, TIME_COLUMNS
+from .schema import BOOL_COLUMNS, CATEGORY_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, TIME_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -59,6 +60,8 @@ def typed_column(col: str, values: Sequence[Any]) -> Any:
             return utc_seconds(_numbers(values, pa.float64())).array
         if col in INT_COLUMNS or col in BOOL_COLUMNS:
             return _masked(values, boolean=col in BOOL_COLUMNS)
+        if col in FLOAT_COLUMNS:
+            return _numbers(values, pa.float64())
         arr = pa.array(values, from_pandas=True)
         if col in CATEGORY_COLUMNS and (len(arr) == arr.null_count or pa.types.is_string(arr.type)):
             return _categorical(arr)
@@ -178,7 +181,13 @@ def typed(df: pd.DataFrame) -> pd.DataFrame:
     for col in CATEGORY_COLUMNS:
         if col in df:
             df[col] = df[col].astype("category")
-    typed = {*TIME_COLUMNS, *INT_COLUMNS, *BOOL_COLUMNS, *CATEGORY_COLUMNS, *DERIVED_COLUMNS}
+    for col in FLOAT_COLUMNS:
+        if col in df:
+            df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
+    typed = {
+        *TIME_COLUMNS, *INT_COLUMNS, *BOOL_COLUMNS, *CATEGORY_COLUMNS, *FLOAT_COLUMNS,
+        *DERIVED_COLUMNS,
+    }  # fmt: skip
     for col in df.columns:
         if col not in typed and not pd.api.types.is_numeric_dtype(df[col]):
             df[col] = df[col].astype("string")

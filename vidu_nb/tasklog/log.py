@@ -3,7 +3,7 @@
 The class is a facade over one module per concern: ``store`` (the file, WAL, transactions),
 ``writes`` (submissions, state changes, events), ``unsent`` (requests recorded before they are
 sent), ``reconcile`` (settling uncertain ones), ``reads`` and ``frame`` (lookups and the typed
-DataFrame), ``exports`` (CSV, Parquet). Following unfinished tasks after a restart
+DataFrame), ``exports`` (CSV, Parquet), ``measured`` (measures of the cached videos). Following unfinished tasks after a restart
 (``resume``) lives here, because it hands the log to a poller.
 """
 
@@ -14,6 +14,7 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from .exports import Exports
+from .measured import Measured
 from .search import Searches
 from .store import DEFAULT_PATH, default_log_path
 from .unsent import Unsent
@@ -30,7 +31,7 @@ class UncertainSubmissionsWarning(UserWarning):
     """Some submissions may or may not have created a task: reconcile them (``resume``)."""
 
 
-class TaskLog(Unsent, Searches, Exports):
+class TaskLog(Unsent, Searches, Exports, Measured):
     """Every task submitted through vidu-nb, in one SQLite file that outlives the kernel.
 
     ``TaskLog(path=None)`` opens (or creates) ``$VIDU_LOG_PATH`` or ``./vidu_tasks.sqlite``;

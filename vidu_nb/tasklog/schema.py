@@ -104,8 +104,24 @@ def _v3(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX tasks_created_at ON tasks(created_at)")
 
 
+#: What ``measures.measure_video`` found in a task's cached video (``TaskLog.measure``), one
+#: column per measure; ``measured_at`` is NULL until the video was measured.
+MEASURE_COLUMNS = (
+    "motion REAL", "flicker REAL", "first_frame_ssim REAL", "video_duration_s REAL",
+    "video_fps REAL", "video_width INTEGER", "video_height INTEGER", "video_has_audio INTEGER",
+    "measured_at REAL",
+)  # fmt: skip
+
+
+def _measures(conn: sqlite3.Connection) -> None:
+    """Measures of each delivered video (motion, flicker, fidelity of the first frame to the
+    start image, what was delivered), computed after the download; see ``measures.py``."""
+    for column in MEASURE_COLUMNS:
+        conn.execute(f"ALTER TABLE tasks ADD COLUMN {column}")
+
+
 #: ``MIGRATIONS[i]`` upgrades a log from schema version ``i`` to ``i + 1``.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _measures]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -145,6 +161,7 @@ TIME_COLUMNS = (
     "finished_at",
     "updated_at",
     "urls_fetched_at",
+    "measured_at",
 )
 INT_COLUMNS = (
     "row_id",
@@ -156,8 +173,12 @@ INT_COLUMNS = (
     "image_bytes",
     "credits",
     "wm_position",
+    "video_width",
+    "video_height",
 )
-BOOL_COLUMNS = ("audio", "is_rec", "bgm", "off_peak", "watermark")
+BOOL_COLUMNS = ("audio", "is_rec", "bgm", "off_peak", "watermark", "video_has_audio")
+#: Measured numbers: ``float64``, NaN where not measured.
+FLOAT_COLUMNS = ("motion", "flicker", "first_frame_ssim", "video_duration_s", "video_fps")
 CATEGORY_COLUMNS = (
     "model",
     "resolution",
