@@ -15,7 +15,7 @@ from vidu_nb.measures import (
     FORMULAS,
     MeasureError,
     Measures,
-    analysis_size,
+    decode,
     measure_video,
     parse_header,
 )
@@ -111,10 +111,16 @@ At least one output file must be specified"""
         parse_header(text.replace("Video:", "Data:"))
 
 
-def test_analysis_size_keeps_the_shape_and_never_enlarges():
-    assert analysis_size(1280, 720) == (256, 144)
-    assert analysis_size(720, 1280) == (144, 256)
-    assert analysis_size(160, 90) == (160, 90)
+def test_frames_are_decoded_small_keeping_their_shape_and_never_enlarged(made, tmp_path):
+    source, _, clips = made
+    frames, _ = decode(clips["still"])
+    assert frames.shape == (48, 144, 256) and str(frames.dtype) == "uint8"
+    tall = tmp_path / "tall.png"
+    texture(200, 400).save(tall)
+    portrait = pan_clip(tmp_path / "portrait.mp4", tall, width=180, height=320, y=0)
+    assert decode(portrait)[0].shape[1:] == (256, 144)
+    small = pan_clip(tmp_path / "small.mp4", source, width=160, height=90, seconds=0.5)
+    assert decode(small)[0].shape == (12, 90, 160)
 
 
 def test_bad_input_is_refused_with_a_clear_error(made, tmp_path):

@@ -151,28 +151,30 @@ def measure_video(
 
 
 # -- decoding --------------------------------------------------------------------------------
-def analysis_size(width: int, height: int, side: int = ANALYSIS_SIDE) -> tuple[int, int]:
-    """Even dimensions with the long side ``side`` (never larger than the video)."""
-    scale = min(1.0, side / max(width, height, 1))
-    return max(2, int(round(width * scale / 2)) * 2), max(2, int(round(height * scale / 2)) * 2)
-
-
 def decode(path: str | os.PathLike[str], side: int = ANALYSIS_SIDE) -> tuple[Any, Delivered]:
-    """Every frame of the video as grey ``uint8`` arrays ``(n, h, w)`` at the analysis size,
-    and what ffmpeg says the file is. Two runs of ffmpeg: a probe (a few ms) to learn the
-    size, then one decode that scales while decoding."""
+    """Every frame of the video as grey ``uint8`` arrays ``(n, h, w)``, scaled while decoding
+    to a long side of ``side`` pixels (never enlarged), and what the file is. One ffmpeg run:
+    its description of the input says what was delivered, of the output the frames' size."""
     import numpy as np
 
-    delivered = probe(path)
-    w, h = analysis_size(delivered.width, delivered.height, side)
+    long_side = f"trunc(min({side},max(iw,ih))/2)*2"
+    scale = f"scale='if(gte(iw,ih),{long_side},-2)':'if(gte(iw,ih),-2,{long_side})'"
     cmd = [
-        _ffmpeg(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", os.fspath(path),
-        "-an", "-sn", "-vf", f"scale={w}:{h}:flags=area,format=gray",
+        _ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-i", os.fspath(path),
+        "-an", "-sn", "-dn", "-vf", f"{scale}:flags=area,format=gray",
         "-f", "rawvideo", "-pix_fmt", "gray", "-",
     ]  # fmt: skip
     result = _run(cmd, path)
+    text = result.stderr.decode("utf-8", "replace")
+    delivered = parse_header(text, path)  # first: "not a video" says more than a failed decode
     if result.returncode != 0:
-        raise MeasureError(path, "ffmpeg could not decode it: " + _tail(result.stderr))
+        raise MeasureError(path, "ffmpeg could not decode it: " + _tail(text))
+    output = text.partition("Output #")[2]
+    stream = next((ln for ln in output.splitlines() if " Video: " in ln), "")
+    size = _size(stream)
+    if size is None:
+        raise MeasureError(path, "ffmpeg did not say the decoded frames' size: " + _tail(text))
+    w, h = size
     count = len(result.stdout) // (w * h)
     if count == 0:
         raise MeasureError(path, "the video has no frames")
@@ -180,21 +182,15 @@ def decode(path: str | os.PathLike[str], side: int = ANALYSIS_SIDE) -> tuple[Any
     return frames, delivered
 
 
-def probe(path: str | os.PathLike[str]) -> Delivered:
-    """Duration, fps, size and sound of a video, from ``ffmpeg -i`` (which describes its input
-    and then stops, having no output to write)."""
-    result = _run([_ffmpeg(), "-hide_banner", "-nostdin", "-i", os.fspath(path)], path)
-    return parse_header(result.stderr.decode("utf-8", "replace"), path)
-
-
 def parse_header(text: str, path: str | os.PathLike[str] = "video") -> Delivered:
-    """The input part of ffmpeg's description of a file (``Input #0 ... Stream #0:0 ...``)."""
+    """What was delivered, from the input part of ffmpeg's description of a file
+    (``Input #0 ... Duration: ... Stream #0:0: Video: ... 1280x720 ..., 24 fps``)."""
     inputs = text.split("Output #", 1)[0].split("Stream mapping:", 1)[0]
     streams = [line for line in inputs.splitlines() if line.lstrip().startswith("Stream #")]
     video = next((line for line in streams if " Video: " in line), None)
     if video is None or "Input #" not in inputs:
         raise MeasureError(path, "not a video (ffmpeg found no video stream): " + _tail(text))
-    size = re.search(r"[ ,](\d{2,5})x(\d{2,5})[ ,\]]", video.split(" Video: ", 1)[1] + " ")
+    size = _size(video)
     if size is None:
         raise MeasureError(path, f"ffmpeg did not say the video's size: {video.strip()}")
     rate = re.search(r"([\d.]+)(k?) fps", video) or re.search(r"([\d.]+)(k?) tbr", video)
@@ -208,10 +204,16 @@ def parse_header(text: str, path: str | os.PathLike[str] = "video") -> Delivered
     return Delivered(
         duration_s=round(duration, 3),
         fps=round(fps, 3),
-        width=int(size.group(1)),
-        height=int(size.group(2)),
+        width=size[0],
+        height=size[1],
         has_audio=any(" Audio: " in line for line in streams),
     )
+
+
+def _size(stream: str) -> tuple[int, int] | None:
+    """``(width, height)`` from a ``Stream #...: Video: ...`` line, if it says."""
+    found = re.search(r"[ ,](\d{1,5})x(\d{1,5})[ ,\]]", stream.partition(" Video: ")[2] + " ")
+    return (int(found.group(1)), int(found.group(2))) if found else None
 
 
 def _ffmpeg() -> str:
@@ -330,6 +332,9 @@ def _grey_image(image: str | os.PathLike[str] | bytes | Image.Image) -> np.ndarr
     else:
         raise ValidationError("start_image", image, "must be a path, bytes or a PIL image")
     try:
+        # A JPEG decodes at 1/2, 1/4 or 1/8 size when that is still twice the analysis size,
+        # several times faster (a no-op for other formats).
+        im.draft("L", (2 * ANALYSIS_SIDE, 2 * ANALYSIS_SIDE))
         upright = ImageOps.exif_transpose(im)
         return np.asarray((upright or im).convert("L"))
     except (OSError, ValueError) as exc:
