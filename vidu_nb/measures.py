@@ -104,14 +104,19 @@ class Measures:
     @property
     def label(self) -> str:
         """A short text for a grid cell, e.g. ``motion 0.12 · flicker 0.003 · ssim 0.91``."""
-        parts = []
-        if self.motion is not None:
-            parts.append(f"motion {self.motion:.2f}")
-        if self.flicker is not None:
-            parts.append(f"flicker {self.flicker:.3f}")
-        if self.first_frame_ssim is not None:
-            parts.append(f"ssim {self.first_frame_ssim:.2f}")
-        return " \u00b7 ".join(parts)
+        return short_label(self.motion, self.flicker, self.first_frame_ssim)
+
+
+def short_label(motion: Any, flicker: Any, first_frame_ssim: Any) -> str:
+    """``motion 0.12 · flicker 0.003 · ssim 0.91``, leaving out what is missing."""
+    parts = []
+    if motion is not None:
+        parts.append(f"motion {motion:.2f}")
+    if flicker is not None:
+        parts.append(f"flicker {flicker:.3f}")
+    if first_frame_ssim is not None:
+        parts.append(f"ssim {first_frame_ssim:.2f}")
+    return " \u00b7 ".join(parts)
 
 
 @dataclass(frozen=True)

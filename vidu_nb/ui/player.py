@@ -231,7 +231,8 @@ def _mime(name: str, what: str) -> str:
 
 
 def meta_lines(view: TaskView) -> list[str]:
-    """Credits, generation time and state under each player (plain text, set via textContent)."""
+    """Credits, generation time and state under each player, and the video's measures once
+    measured (plain text, set via textContent)."""
     parts = [
         view.state,
         view.credits_text(),
@@ -240,6 +241,8 @@ def meta_lines(view: TaskView) -> list[str]:
     if view.get("seed") is not None:
         parts.append(view.seed_text())
     lines = [" \u00b7 ".join(parts)]
+    if measured := view.measures_text():
+        lines.append(measured)
     if states.is_failed(view.state):
         lines.append(f"failed: {view.get('err_code', '')} {view.get('error', '')}".strip())
     return lines

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from .. import states
 from ..errors import ValidationError
+from ..measures import short_label
 from ..sweep import LABEL_FIELDS, label_for, varying_keys
 
 #: Progress steps a card moves through, and the fraction of the bar each one shows.
@@ -132,6 +133,11 @@ class TaskView:
     def seed_text(self) -> str:
         seed = self.get("seed")
         return "seed: \u2014" if seed is None else f"seed {int(seed)}"
+
+    def measures_text(self) -> str:
+        """The video's measures in a few words (``motion 0.12 · flicker 0.003 · ssim 0.91``),
+        or ``""`` before it was measured (see ``docs/measures.md``)."""
+        return short_label(self.get("motion"), self.get("flicker"), self.get("first_frame_ssim"))
 
 
 def _row(values: Mapping[str, Any]) -> dict[str, Any]:
