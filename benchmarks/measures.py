@@ -27,7 +27,7 @@ import imageio_ffmpeg
 import numpy as np
 from PIL import Image
 
-from vidu_nb.measures import measure_video
+from vidu_nb.tracking.measures import measure_video
 
 TARGET_S = 1.0
 WIDTH, HEIGHT, FPS = 1280, 720, 24

@@ -11,7 +11,7 @@ import pytest
 from clips import pan_clip, png_bytes, texture
 
 from vidu_nb.errors import ValidationError, ViduError
-from vidu_nb.measures import (
+from vidu_nb.tracking.measures import (
     FORMULAS,
     MeasureError,
     Measures,

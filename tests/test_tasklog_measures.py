@@ -11,14 +11,14 @@ import pytest
 from clips import pan_clip, png_bytes, texture
 
 from vidu_nb.client import ViduClient
+from vidu_nb.client.task import Task
 from vidu_nb.errors import ValidationError, ViduError
-from vidu_nb.measures import Measures, measure_video
-from vidu_nb.poller import Poller, PollerEvent
+from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.simulator import Simulator
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.task import Task
-from vidu_nb.tasklog import SCHEMA_VERSION, TaskLog, read_export
-from vidu_nb.tasklog import schema as tasklog_schema
+from vidu_nb.tracking.measures import Measures, measure_video
+from vidu_nb.tracking.poller import Poller, PollerEvent
+from vidu_nb.tracking.tasklog import SCHEMA_VERSION, TaskLog, read_export
+from vidu_nb.tracking.tasklog import schema as tasklog_schema
 
 MEASURE_DTYPES = {
     "motion": "float64",

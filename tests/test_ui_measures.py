@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from clips import pan_clip, texture
 
-from vidu_nb.task import Task
+from vidu_nb.client.task import Task
 from vidu_nb.ui.player import meta_lines
 from vidu_nb.ui.rows import TaskView
 

@@ -1,0 +1,124 @@
+"""Fetching succeeded tasks' files on a small pool of its own, so a big video never delays
+the status checks. The ``VideoCache`` streams, checks and refreshes expired URLs; a failure
+is recorded as the task's last error and reported as an ``"error"`` event, never raised.
+
+Each downloaded video is then measured (``TaskLog.measure``: motion, flicker, first-frame
+fidelity, what was delivered) on a one-thread pool of its own: a fraction of a second of CPU
+per video, off the kernel's thread, one video at a time so a finishing sweep leaves a core
+free, and never in the way of the next download. A video that cannot be measured is reported
+as an ``"error"`` event; the task and its files are unaffected."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from ...client.task import Task
+from ..cache import VideoCache
+from .events import PollerEvent, Stats, Subscribers, record_error
+
+if TYPE_CHECKING:
+    from ...client.core import TaskReader
+    from ..tasklog import TaskLog
+
+log = logging.getLogger("vidu_nb.poller")
+
+
+class Downloads:
+    """Download jobs in flight; ``cond`` (the poller's) is notified as each one ends."""
+
+    def __init__(
+        self,
+        cache: VideoCache | None,
+        client: TaskReader,
+        tasklog: TaskLog,
+        cond: threading.Condition,
+        stats: Stats,
+        subscribers: Subscribers,
+        *,
+        workers: int,
+        measure: bool = True,
+    ) -> None:
+        self.cache = cache
+        self.client = client
+        self.log = tasklog
+        self.stats = stats
+        self.subscribers = subscribers
+        self._cond = cond
+        self._workers = workers
+        self.measure = measure
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="vidu-download")
+        self._measures = ThreadPoolExecutor(1, thread_name_prefix="vidu-measure")
+        self._running: set[Future[None]] = set()
+
+    def __len__(self) -> int:
+        """Downloads queued or running (read under the lock)."""
+        return len(self._running)
+
+    def start(self, handle: str, task: Task) -> None:
+        """Under the lock: fetch a succeeded task's files in the background."""
+        self._track(self._pool.submit(self._fetch, handle, task))
+
+    def _track(self, fut: Future[None]) -> None:
+        """Under the lock: count a job until it ends (``wait_all`` waits for it)."""
+        self._running.add(fut)
+        fut.add_done_callback(self._done)
+
+    def shutdown(self) -> list[Future[None]]:
+        """Stop taking jobs; returns the ones still running (to wait for)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._measures.shutdown(wait=False, cancel_futures=True)
+        with self._cond:
+            return list(self._running)
+
+    def reopen(self) -> None:
+        """Fresh pools after ``shutdown`` (a poller started again)."""
+        self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="vidu-download")
+        self._measures = ThreadPoolExecutor(1, thread_name_prefix="vidu-measure")
+
+    def _done(self, fut: Future[None]) -> None:
+        with self._cond:
+            self._running.discard(fut)
+            self._cond.notify_all()
+
+    def _fetch(self, handle: str, task: Task) -> None:
+        assert self.cache is not None
+        try:
+            video, cover = self.cache.fetch(task, self.client, on_refresh=self.log.update)
+            self.log.set_files(task.id, video, cover)
+        except Exception as exc:
+            self.stats.note(exc)
+            log.warning("task %s: download failed: %s", task.id, exc)
+            record_error(self.log, task.id, exc)
+            self.subscribers.emit(PollerEvent.failure(handle, task.id, task.state, task, exc))
+            return
+        self.stats.count("downloads")
+        self.subscribers.emit(
+            PollerEvent(
+                handle, task.id, task.state, task.state, task, kind="files",
+                video_path=str(video), cover_path=str(cover) if cover else None,
+            )
+        )  # fmt: skip
+        if self.measure:
+            with self._cond:
+                try:  # queued while this download still counts: wait_all never sees a gap
+                    self._track(self._measures.submit(self._measure, handle, task))
+                except RuntimeError:  # the poller is stopping: measured later, on demand
+                    pass
+
+    def _measure(self, handle: str, task: Task) -> None:
+        try:
+            found = self.log.measure(task.id)
+        except Exception as exc:
+            self.stats.note(exc)
+            log.warning("task %s: cannot measure the video: %s", task.id, exc)
+            self.subscribers.emit(PollerEvent.failure(handle, task.id, task.state, task, exc))
+            return
+        self.stats.count("measures")
+        self.subscribers.emit(
+            PollerEvent(
+                handle, task.id, task.state, task.state, task, kind="measures", measures=found
+            )
+        )
