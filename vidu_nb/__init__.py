@@ -58,6 +58,7 @@ _UI_NAMES = {
     "PollerEvent": "vidu_nb.poller",
     "Timing": "vidu_nb.timing",
     "Forecast": "vidu_nb.timing",
+    "duel_pairs": "vidu_nb.duels",
 }
 
 
