@@ -58,6 +58,8 @@ _UI_NAMES = {
     "PollerEvent": "vidu_nb.poller",
     "Timing": "vidu_nb.timing",
     "Forecast": "vidu_nb.timing",
+    "promote": "vidu_nb.promotion",
+    "Promotion": "vidu_nb.promotion",
     "duel_pairs": "vidu_nb.duels",
 }
 
