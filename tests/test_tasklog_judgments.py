@@ -224,3 +224,35 @@ def test_rankings_by_a_column_fit_the_votes_between_groups(log, request_):
     with pytest.raises(ValidationError) as err:
         log.rankings(by="prompt", prior=-1)
     assert err.value.field == "prior"
+
+
+def test_a_schema_3_log_gains_empty_judging_columns_and_the_votes_table(tmp_path):
+    import sqlite3
+
+    from vidu_nb.tasklog import read_export
+    from vidu_nb.tasklog import schema as tasklog_schema
+
+    path = tmp_path / "v3.sqlite"
+    conn = sqlite3.connect(path)
+    for step in tasklog_schema.MIGRATIONS[:3]:
+        step(conn)
+    conn.execute("INSERT INTO tasks (task_id, state, tags) VALUES ('old', 'success', 'x')")
+    conn.execute("INSERT INTO tasks (task_id, state) VALUES ('old2', 'success')")
+    conn.execute("PRAGMA user_version = 3")
+    conn.commit()
+    conn.close()
+    with TaskLog(path) as log:
+        assert log.judgment("old") == Judgment(1, "old", None, None, None)
+        assert log.get("old")["parent_row_id"] is None and len(log.votes()) == 0
+        log.rate("old", stars=3, pick=False, note="kept")
+        log.vote("old", "old2", winner="old2")
+        df = log.df
+        assert df.loc[1, ["rating", "pick", "note"]].tolist() == [3, False, "kept"]
+        assert log.rankings()["task_id"].tolist() == ["old2", "old"]
+        for name in ("x.csv", "x.parquet"):  # exports keep the kinds
+            back = read_export(log.to_csv(tmp_path / name) if name.endswith("csv") else
+                               log.to_parquet(tmp_path / name))  # fmt: skip
+            pd.testing.assert_frame_equal(
+                back[["rating", "pick", "note", "parent_row_id"]],
+                df[["rating", "pick", "note", "parent_row_id"]],
+            )
