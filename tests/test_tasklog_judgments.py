@@ -10,6 +10,7 @@ import textwrap
 import numpy as np
 import pandas as pd
 import pytest
+from sql_trace import transactions
 
 from vidu_nb.errors import ValidationError
 from vidu_nb.rankings import fit
@@ -44,7 +45,12 @@ def test_rate_sets_only_what_is_given_and_clear_unsets(log, request_):
     log.rate(2, stars=5, pick=True, note="x")  # a row id, as log.df's index
     assert log.rate("t1", clear=True) == Judgment(2, "t1", None, None, None)
     log.rate("t2", stars=2, note="meh")
+    seen: list[str] = []
+    log._db.set_trace_callback(seen.append)
     assert log.rate("t2", clear=["stars", "note"]) == Judgment(3, "t2", None, None, None)
+    log.rate("t2")  # nothing to change: nothing written
+    log._db.set_trace_callback(None)
+    assert [len(t) for t in transactions(seen)] == [1]  # one UPDATE in one transaction
 
 
 def test_ratings_are_typed_columns_of_the_frame_and_filter_it(log, request_):

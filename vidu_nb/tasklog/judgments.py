@@ -75,13 +75,12 @@ class Judgments:
         checked before anything is written (``ValidationError`` naming it).
         """
         values = _rating_values(stars, pick, note, clear)
+        if not values:  # nothing to change: no write transaction
+            return self.judgment(task)
         with self._store._write() as conn:
             row_id = self.row_id(task, conn=conn)
-            if values:
-                sets = ", ".join(f"{col} = ?" for col in values)
-                conn.execute(
-                    f"UPDATE tasks SET {sets} WHERE row_id = ?", (*values.values(), row_id)
-                )
+            sets = ", ".join(f"{col} = ?" for col in values)
+            conn.execute(f"UPDATE tasks SET {sets} WHERE row_id = ?", (*values.values(), row_id))
             return _judgment(conn, row_id)
 
     def judgment(self, task: Any) -> Judgment:
