@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from vidu_nb import duel_pairs
-from vidu_nb.duels import Pair
+from vidu_nb.client.task import Task
 from vidu_nb.errors import ValidationError
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.task import Task
+from vidu_nb.request.spec import Img2VideoRequest
+from vidu_nb.tracking.duels import Pair
 
 
 def rows() -> pd.DataFrame:

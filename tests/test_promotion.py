@@ -9,9 +9,9 @@ import pytest
 from waiting import until
 
 from vidu_nb import Img2VideoRequest, promote
+from vidu_nb.client.task import Task
 from vidu_nb.errors import ValidationError
-from vidu_nb.sweep import sweep
-from vidu_nb.task import Task
+from vidu_nb.request.sweep import sweep
 from vidu_nb.ui import run_sweep
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from vidu_nb.errors import ValidationError
-from vidu_nb.rankings import Z95, fit, rank
+from vidu_nb.tracking.rankings import Z95, fit, rank
 
 
 def wins(k: int, duels: list[tuple[int, int | None, int]]) -> np.ndarray:

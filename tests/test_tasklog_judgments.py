@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 from sql_trace import transactions
 
+from vidu_nb.client.task import Task
 from vidu_nb.errors import ValidationError
-from vidu_nb.rankings import fit
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.task import Task
-from vidu_nb.tasklog import TaskLog
-from vidu_nb.tasklog.judgments import NOTE_CHARS, Judgment
+from vidu_nb.request.spec import Img2VideoRequest
+from vidu_nb.tracking.rankings import fit
+from vidu_nb.tracking.tasklog import TaskLog
+from vidu_nb.tracking.tasklog.judgments import NOTE_CHARS, Judgment
 
 
 @pytest.fixture
@@ -121,7 +121,7 @@ def test_ratings_survive_a_restart_and_the_cached_frame_sees_them(tmp_path, requ
 RATER = textwrap.dedent(
     """
     import sys
-    from vidu_nb.tasklog import TaskLog
+    from vidu_nb.tracking.tasklog import TaskLog
 
     path, task, field, value = sys.argv[1:5]
     with TaskLog(path) as log:
@@ -235,8 +235,8 @@ def test_rankings_by_a_column_fit_the_votes_between_groups(log, request_):
 def test_a_schema_3_log_gains_empty_judging_columns_and_the_votes_table(tmp_path):
     import sqlite3
 
-    from vidu_nb.tasklog import read_export
-    from vidu_nb.tasklog import schema as tasklog_schema
+    from vidu_nb.tracking.tasklog import read_export
+    from vidu_nb.tracking.tasklog import schema as tasklog_schema
 
     path = tmp_path / "v3.sqlite"
     conn = sqlite3.connect(path)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from vidu_nb.client.task import Task
 from vidu_nb.errors import ValidationError
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.task import Task
+from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.ui.card import card_html
 from vidu_nb.ui.compare import compare
 from vidu_nb.ui.rows import TaskView, judgment_text, labels
