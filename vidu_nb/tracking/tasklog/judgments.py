@@ -8,7 +8,7 @@ task keep both changes, and where they set the same field the last write wins.
 
 A duel's vote is a row of ``votes`` (left task, right task, the winner or NULL for a tie, when,
 who, a note); votes are only ever added (or withdrawn with ``unvote``), and ``rankings`` fits a
-Bradley-Terry model over them (``vidu_nb.rankings``).
+Bradley-Terry model over them (``vidu_nb.tracking.rankings``).
 
 ``Judgments`` is a part of ``TaskLog`` that needs only the store's write transaction and reads.
 """
@@ -161,7 +161,7 @@ class Judgments:
     ) -> pd.DataFrame:
         """A Bradley-Terry ranking of the groups of tasks by ``by`` (``"prompt"``,
         ``["model", "seed"]``, any column of the log; default: each task on its own) fitted
-        to every vote; see ``vidu_nb.rankings.rank`` for the model, the prior (``prior``
+        to every vote; see ``vidu_nb.tracking.rankings.rank`` for the model, the prior (``prior``
         virtual tied duels against an average group) and the columns."""
         from .. import rankings
         from .frame import tasks_frame

@@ -83,5 +83,5 @@ class TaskLog(Unsent, Searches, Exports):
         self, by: str | Iterable[str] | None = None, *, prior: float = 1.0
     ) -> pd.DataFrame:
         """A Bradley-Terry ranking of the groups by ``by`` from the votes
-        (``Judgments.rankings``, ``vidu_nb.rankings``)."""
+        (``Judgments.rankings``, ``vidu_nb.tracking.rankings``)."""
         return self.judgments.rankings(by, prior=prior)
