@@ -71,6 +71,9 @@ _UI_NAMES = {
     "measure_video": "vidu_nb.tracking.measures",
     "Timing": "vidu_nb.client.timing",
     "Forecast": "vidu_nb.client.timing",
+    "promote": "vidu_nb.tracking.promotion",
+    "Promotion": "vidu_nb.tracking.promotion",
+    "duel_pairs": "vidu_nb.tracking.duels",
 }
 
 

@@ -104,6 +104,35 @@ def _v3(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX tasks_created_at ON tasks(created_at)")
 
 
+def _v4(conn: sqlite3.Connection) -> None:
+    """Judging (``judgments.py``): a task's ``rating`` (1-5 stars), ``pick`` (1 pick, 0 reject)
+    and short ``note``, kept on its row so the cached frame sees them change; the
+    ``parent_row_id`` a promoted re-run came from; and the ``votes`` of blind duels (a tie has
+    no winner; the checks keep a vote about two different tasks, won by one of them)."""
+    for column in (
+        "rating INTEGER", "pick INTEGER", "note TEXT",
+        "parent_row_id INTEGER REFERENCES tasks(row_id)",
+    ):  # fmt: skip
+        conn.execute(f"ALTER TABLE tasks ADD COLUMN {column}")
+    conn.execute(
+        """
+        CREATE TABLE votes (
+            vote_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            left_row_id INTEGER NOT NULL REFERENCES tasks(row_id),
+            right_row_id INTEGER NOT NULL REFERENCES tasks(row_id),
+            winner_row_id INTEGER REFERENCES tasks(row_id),
+            at REAL NOT NULL,
+            voter TEXT,
+            note TEXT,
+            CHECK (left_row_id != right_row_id),
+            CHECK (winner_row_id IS NULL OR winner_row_id IN (left_row_id, right_row_id))
+        )
+        """
+    )
+    conn.execute("CREATE INDEX votes_left ON votes(left_row_id)")
+    conn.execute("CREATE INDEX votes_right ON votes(right_row_id)")
+
+
 #: What ``measures.measure_video`` found in a task's cached video (``TaskLog.measure``), one
 #: column per measure; ``measured_at`` is NULL until the video was measured.
 MEASURE_COLUMNS = (
@@ -113,7 +142,7 @@ MEASURE_COLUMNS = (
 )  # fmt: skip
 
 
-def _measures(conn: sqlite3.Connection) -> None:
+def _v5(conn: sqlite3.Connection) -> None:
     """Measures of each delivered video (motion, flicker, fidelity of the first frame to the
     start image, what was delivered), computed after the download; see ``measures.py``."""
     for column in MEASURE_COLUMNS:
@@ -121,7 +150,7 @@ def _measures(conn: sqlite3.Connection) -> None:
 
 
 #: ``MIGRATIONS[i]`` upgrades a log from schema version ``i`` to ``i + 1``.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _measures]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -173,10 +202,12 @@ INT_COLUMNS = (
     "image_bytes",
     "credits",
     "wm_position",
+    "rating",
+    "parent_row_id",
     "video_width",
     "video_height",
 )
-BOOL_COLUMNS = ("audio", "is_rec", "bgm", "off_peak", "watermark", "video_has_audio")
+BOOL_COLUMNS = ("audio", "is_rec", "bgm", "off_peak", "watermark", "pick", "video_has_audio")
 #: Measured numbers: ``float64``, NaN where not measured.
 FLOAT_COLUMNS = ("motion", "flicker", "first_frame_ssim", "video_duration_s", "video_fps")
 CATEGORY_COLUMNS = (
