@@ -10,6 +10,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from ..cache import VideoCache
+from ..recipe import recipe_of
 from ..task import Task
 from .events import PollerEvent, Stats, Subscribers, record_error
 
@@ -72,7 +73,10 @@ class Downloads:
     def _fetch(self, handle: str, task: Task) -> None:
         assert self.cache is not None
         try:
-            video, cover = self.cache.fetch(task, self.client, on_refresh=self.log.update)
+            recipe = recipe_of(self.log.get(task.id))  # the file says how it was made
+            video, cover = self.cache.fetch(
+                task, self.client, on_refresh=self.log.update, recipe=recipe
+            )
             self.log.set_files(task.id, video, cover)
         except Exception as exc:
             self.stats.note(exc)
