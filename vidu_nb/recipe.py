@@ -77,11 +77,11 @@ def recipe_of(row: Mapping[str, Any] | None) -> dict[str, Any]:
     if not row:
         return {}
     values = dict(row)
-    if _plain(values.get("seed")) is None:
+    if json_value(values.get("seed")) is None:
         values["seed"] = values.get("seed_requested")
     out: dict[str, Any] = {}
     for name in RECIPE_FIELDS:
-        value = _plain(values.get(name))
+        value = json_value(values.get(name))
         if name == "tags" and isinstance(value, str):
             value = [t for t in value.split(",") if t]
         if value is None or value == "" or value == []:
@@ -90,10 +90,11 @@ def recipe_of(row: Mapping[str, Any] | None) -> dict[str, Any]:
     return out
 
 
-def _plain(value: Any) -> Any:
-    """A JSON value: numpy scalars as Python ones, pandas' missing values as ``None``."""
+def json_value(value: Any) -> Any:
+    """A JSON value: numpy scalars as Python ones, pandas' missing values as ``None``, times
+    as ISO 8601 UTC text."""
     if value is None or isinstance(value, (list, tuple)):
-        return None if value is None else [_plain(v) for v in value]
+        return None if value is None else [json_value(v) for v in value]
     try:
         if value != value:  # NaN and NaT are not equal to themselves; pd.NA cannot say
             return None
