@@ -51,7 +51,7 @@ def test_a_recipe_round_trips_through_the_mp4_and_its_sidecar(tmp_path):
     recipe = {
         "task_id": "t-1", "experiment": "exp=1;#", "model": "viduq2-turbo", "prompt": HOSTILE,
         "seed": 42, "duration": 2, "resolution": "720p", "off_peak": False,
-        "tags": ["a", "b"], "created_at": "2025-01-02T03:04:05Z",
+        "tags": ["a", "b"], "created_at": "2025-01-02T03:04:05.000Z",
     }  # fmt: skip
     assert tag_video(video, recipe) == video
     assert read_recipe(video) == recipe

@@ -92,7 +92,7 @@ def recipe_of(row: Mapping[str, Any] | None) -> dict[str, Any]:
 
 def json_value(value: Any) -> Any:
     """A JSON value: numpy scalars as Python ones, pandas' missing values as ``None``, times
-    as ISO 8601 UTC text."""
+    as ISO 8601 UTC text to the millisecond."""
     if value is None or isinstance(value, (list, tuple)):
         return None if value is None else [json_value(v) for v in value]
     try:
@@ -100,12 +100,13 @@ def json_value(value: Any) -> Any:
             return None
     except (TypeError, ValueError):
         return None
-    if hasattr(value, "to_pydatetime"):  # a pandas Timestamp
-        value = value.to_pydatetime()
-    if isinstance(value, datetime):
+    if isinstance(value, datetime):  # a pandas Timestamp too
         if value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        # To the millisecond: a log row (microseconds) and the DataFrame (nanoseconds from the
+        # same float seconds) then give the same text.
+        moment = datetime.fromtimestamp(round(value.timestamp(), 3), tz=timezone.utc)
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     if isinstance(value, date):
         return value.isoformat()
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):

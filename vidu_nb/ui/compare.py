@@ -10,20 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..sweep import label_for
-from .grid_layout import TAKES, Arrangement, arrange, header, views_of
+from .grid_layout import TAKES, Arrangement, arrange, client_of, header, views_of
 from .player import VideoGrid, entries_for
 from .rows import TaskView, labels
 
 __all__ = ["TAKES", "Arrangement", "arrange", "compare", "header", "show", "views_of"]
-
-
-def client_of(tasks: Any) -> Any:
-    """The client a ``Task`` (or a list of them) is bound to, if any."""
-    if hasattr(tasks, "creations"):
-        return getattr(tasks, "_client", None)
-    if isinstance(tasks, (list, tuple)):
-        return next((c for t in tasks if (c := client_of(t)) is not None), None)
-    return None
 
 
 #: What an empty grid says (a filter that matched nothing, a sweep with every combination skipped).

@@ -145,3 +145,12 @@ def _distinct(values: Iterable[Any]) -> list[Any]:
         return sorted(seen, key=lambda x: (x is None, x))
     except TypeError:
         return seen
+
+
+def client_of(tasks: Any) -> Any:
+    """The client a ``Task`` (or a list of them) is bound to, if any."""
+    if hasattr(tasks, "creations"):
+        return getattr(tasks, "_client", None)
+    if isinstance(tasks, (list, tuple)):
+        return next((c for t in tasks if (c := client_of(t)) is not None), None)
+    return None

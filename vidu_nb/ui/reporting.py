@@ -32,7 +32,7 @@ from ..errors import ValidationError, ViduError
 from ..recipe import RecipeError, json_value, recipe_of, tag_video, write_sidecar
 from ..sweep import SWEEP_FIELDS, label_for, varying_keys
 from ..task import Creation, Task
-from .grid_layout import arrange, views_of
+from .grid_layout import arrange, client_of, header, views_of
 from .report_page import Cell, Page, render
 from .report_stills import still
 from .rows import TaskView, epoch_of, fmt_seconds, labels
@@ -165,8 +165,6 @@ def _selection(
         if varying:
             rows, cols = varying[0], (varying[1] if len(varying) > 1 else None)
     if client is None:
-        from .compare import client_of
-
         client = client_of(tasks)
     names = sorted({str(v.get("experiment")) for v in views if v.get("experiment")})
     title = names[0] if len(names) == 1 else "vidu-nb comparison"
@@ -379,8 +377,6 @@ def _totals(views: list[TaskView], rows: str | None) -> tuple[Sequence[str], lis
     Credits are what succeeded tasks were charged: failed and cancelled ones are refunded."""
     groups: dict[str, list[TaskView]] = {}
     if rows:
-        from .grid_layout import header
-
         for view in views:
             groups.setdefault(header(rows, view.get(rows)), []).append(view)
     lines = [_total_line(name, members) for name, members in groups.items()]
