@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+from PIL import Image
 from report_sweep import CALM_PROMPT, HOSTILE_EXPERIMENT, HOSTILE_PROMPT, read_html, swept
 from simhelpers import image_bytes
 
@@ -91,6 +92,9 @@ def test_copied_videos_carry_their_recipe_and_links_resolve(sweep_run, tmp_path)
         assert recipe["experiment"] == HOSTILE_EXPERIMENT
         assert recipe["prompt"] in (HOSTILE_PROMPT, CALM_PROMPT)
     assert len(list(folder.glob("*.mp4"))) == 4 and len(list(folder.glob("*.json"))) == 4
+    for sheet in folder.glob("*-sheet.jpg"):  # a contact sheet: frames side by side, labelled
+        with Image.open(sheet) as im:
+            assert im.format == "JPEG" and im.width > 3 * im.height
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
 
 
@@ -227,7 +231,7 @@ def test_nothing_to_report_and_missing_log_are_refused(sweep_run, tmp_path):
 def test_the_report_writer_imports_no_widgets():
     """The command line writes reports: its modules must not pull in ipywidgets/anywidget."""
     ui = Path(vidu_nb.__file__).parent / "ui"
-    for name in ("reporting.py", "report_page.py", "report_stills.py", "grid_layout.py"):
+    for name in ("reporting.py", "report_page.py", "grid_layout.py", "../stills.py"):
         tree = ast.parse((ui / name).read_text(encoding="utf-8"))
         imported = {
             (node.module or "") if isinstance(node, ast.ImportFrom) else alias.name

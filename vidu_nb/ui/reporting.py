@@ -30,11 +30,11 @@ from .. import states
 from ..cache import DownloadError, VideoCache, safe_name
 from ..errors import ValidationError, ViduError
 from ..recipe import RecipeError, json_value, recipe_of, tag_video, write_sidecar
+from ..stills import POSTER_MAX_BYTES, poster_jpeg, sheet_jpeg, video_strip
 from ..sweep import SWEEP_FIELDS, label_for, varying_keys
 from ..task import Creation, Task
 from .grid_layout import arrange, client_of, header, views_of
 from .report_page import Cell, Page, render
-from .report_stills import still
 from .rows import TaskView, epoch_of, fmt_seconds, labels
 from .sources import source_of
 
@@ -47,6 +47,8 @@ EMBED_WARN_BYTES = 40 * 2**20
 MARKER = ".vidu-report"
 _MIME = {".mp4": "video/mp4", ".webm": "video/webm", ".jpg": "image/jpeg", ".png": "image/png"}
 _MIME.update({".jpeg": "image/jpeg", ".webp": "image/webp"})
+#: JPEG bytes a report's contact sheet may take (a page is not a saved notebook: sharper).
+SHEET_BYTES = 48_000
 
 
 class LargeReportWarning(UserWarning):
@@ -89,14 +91,15 @@ def report(
     if not views:
         raise ValidationError("tasks", _short(tasks, experiment), "nothing to report: no tasks")
     plan = arrange(views, rows, cols)
+    texts = _labels(plan)
     out.parent.mkdir(parents=True, exist_ok=True)
     html_name = out.with_suffix(".html").name if videos == "zip" else out.name
     folder_name = Path(html_name).stem + "_files"
     staging = Path(tempfile.mkdtemp(prefix=f".{folder_name}.", dir=out.parent))
     try:
-        files = _gather(plan.cells, staging, log, client)
+        files = _gather(plan.cells, texts, staging, log, client)
         link = _linker(folder_name, staging, videos)
-        page = _page(plan, files, link, title or default_title, rows)
+        page = _page(plan, texts, files, link, title or default_title, rows)
         text = render(page)
         if videos == "embed":
             _write_text(out, text)
@@ -179,15 +182,29 @@ class Files:
     poster: Path | None = None
     sheet: Path | None = None
     note: str = ""
+    source: Path | None = None  # the video copied (in the cache), for its stills
+
+
+def _labels(plan: Any) -> list[str]:
+    """Each cell's label, naming what varies and the headers do not (as ``compare``)."""
+    present = [v for v in plan.cells if v is not None]
+    keys = [k for k in labels(present)[0] if k not in plan.in_headers]
+    out = []
+    for view in plan.cells:
+        text = label_for(view.row, keys) if view is not None and keys else ""
+        if view is not None and not text and not plan.in_headers:
+            text = view.task_id
+        out.append(text)
+    return out
 
 
 def _gather(
-    cells: Sequence[TaskView | None], staging: Path, log: Any, client: Any
+    cells: Sequence[TaskView | None], texts: list[str], staging: Path, log: Any, client: Any
 ) -> list[Files | None]:
-    """Copy (downloading when needed) each cell's video with its recipe, cover and still."""
+    """Copy (downloading when needed) each cell's video with its recipe, cover and sheet."""
     out: list[Files | None] = []
     used: set[str] = set()
-    for view in cells:
+    for view, text in zip(cells, texts, strict=True):
         if view is None:
             out.append(None)
             continue
@@ -195,7 +212,10 @@ def _gather(
         while stem in used:
             stem += "-x"
         used.add(stem)
-        out.append(_files_for(view, stem, staging, log, client))
+        found = _files_for(view, stem, staging, log, client)
+        if found.source is not None:
+            _stills(found, view, text, staging / stem)
+        out.append(found)
     return out
 
 
@@ -216,13 +236,27 @@ def _files_for(view: TaskView, stem: str, staging: Path, log: Any, client: Any) 
         _logger.info("%s", exc)
         shutil.copyfile(source, target)
         write_sidecar(target, recipe)
-    files.video = target
+    files.video, files.source = target, source
     cover = source_of(view).path("cover")
     if cover:
         files.poster = staging / f"{stem}-cover{Path(cover).suffix.lower() or '.jpg'}"
         shutil.copyfile(cover, files.poster)
-    files.sheet = still(target, staging / f"{stem}-sheet.jpg")
     return files
+
+
+def _stills(files: Files, view: TaskView, text: str, stem: Path) -> None:
+    """The contact sheet (frames through the video, with its label and figures under them),
+    and a poster frame when the service gave no cover. The frames are decoded once per video
+    and kept beside it in the cache (``stills``), so a report written again is quick."""
+    assert files.source is not None
+    strip = video_strip(files.source)
+    if strip is None:
+        return
+    files.sheet = stem.with_name(stem.name + "-sheet.jpg")
+    files.sheet.write_bytes(sheet_jpeg(strip, [text or view.task_id, _meta(view)], SHEET_BYTES))
+    if files.poster is None:
+        files.poster = stem.with_name(stem.name + "-poster.jpg")
+        files.poster.write_bytes(poster_jpeg(strip, 4 * POSTER_MAX_BYTES))
 
 
 def _local_video(view: TaskView, staging: Path, log: Any, client: Any) -> Path:
@@ -273,20 +307,20 @@ def _linker(folder: str, staging: Path, videos: str) -> Any:
     return link
 
 
-def _page(plan: Any, files: list[Files | None], link: Any, title: str, rows: str | None) -> Page:
+def _page(
+    plan: Any, texts: list[str], files: list[Files | None], link: Any, title: str, rows: Any
+) -> Page:
     present = [v for v in plan.cells if v is not None]
-    keys = [k for k in labels(present)[0] if k not in plan.in_headers]
     cells: list[Cell | None] = []
-    for view, found in zip(plan.cells, files, strict=True):
+    for view, text, found in zip(plan.cells, texts, files, strict=True):
         if view is None or found is None:
             cells.append(None)
             continue
-        text = label_for(view.row, keys) if keys else ""
         cells.append(
             Cell(
                 task_id=view.task_id,
                 state=view.state,
-                label=text or ("" if plan.in_headers else view.task_id),
+                label=text,
                 meta=_meta(view),
                 note=found.note or _why_no_video(view),
                 video=link(found.video),
