@@ -121,7 +121,10 @@ def test_zip_embed_filters_and_a_column_count(env, capsys):
     ("argv", "says"),
     [
         (["--experiment", "nope", "r.html"], "experiments in the log: cli-exp, dl"),
-        (["--experiment", "cli-exp", "--state", "failed", "r.html"], "no tasks match --experiment=cli-exp --state=failed"),
+        (
+            ["--experiment", "cli-exp", "--state", "failed", "r.html"],
+            "no tasks match --experiment=cli-exp --state=failed",
+        ),
         (["--state", "sleeping", "r.html"], "unknown state"),
         (["--rows", "colour", "r.html"], "rows"),
         (["--videos", "inline", "r.html"], "invalid choice"),

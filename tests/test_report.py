@@ -241,3 +241,25 @@ def test_the_report_writer_imports_no_widgets():
         }
         widgets = {"ipywidgets", "anywidget", "player", "compare", "ui"}
         assert not widgets & {m.split(".")[-1] for m in imported}, (name, imported)
+
+
+def test_videos_keep_native_controls_for_a_viewer_that_blocks_the_script(sweep_run, tmp_path):
+    run, *_ = sweep_run
+    page = read_html(vidu_nb.report(run, tmp_path / "r.html").read_text(encoding="utf-8"))
+    assert all("controls" in a for a in page.all("video"))  # the script removes them
+
+
+def test_download_link_downloads_a_file_of_the_notebook_folder(tmp_path, monkeypatch):
+    from vidu_nb.ui import download_link
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "my report #1.zip").write_bytes(b"PK")
+    link = download_link(tmp_path / "sub" / "my report #1.zip")  # absolute: made relative
+    assert link._repr_html_() == (
+        '<a href="sub/my%20report%20%231.zip" download="my report #1.zip">'
+        "Download my report #1.zip</a>"
+    )
+    assert repr(link) == str(tmp_path / "sub" / "my report #1.zip")
+    hostile = download_link("<img src=x onerror=alert(1)>.zip")
+    assert "<img" not in hostile._repr_html_() and "is not there" in hostile._repr_html_()

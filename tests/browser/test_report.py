@@ -88,6 +88,7 @@ def plays_in_step(page):
 def test_the_report_plays_in_step_and_seeks_from_a_file_url(page, reports):
     seen = open_report(page, reports["copy"])
     assert page.evaluate(TIMES) == [0, 0, 0, 0]
+    assert page.evaluate("[...document.querySelectorAll('video')].some(v => v.controls)") is False
     duration = plays_in_step(page)
     assert duration == pytest.approx(2.0, abs=0.1)
     page.click(".vr-play")  # pause all

@@ -10,7 +10,7 @@ from .credits import credits_figure, credits_table, credits_view
 from .form import Img2VideoForm, form
 from .form_state import FormResult, FormState
 from .player import VideoGrid
-from .reporting import report
+from .reporting import download_link, report
 from .session import Session
 from .sweeps import SweepPanel, SweepRun, run_sweep
 
@@ -27,6 +27,7 @@ __all__ = [
     "credits_figure",
     "credits_table",
     "credits_view",
+    "download_link",
     "form",
     "report",
     "run_sweep",

@@ -86,6 +86,7 @@
   });
   for (const v of videos) {
     v.muted = true; // autoplay policies let muted videos start without a gesture
+    v.controls = false; // the page's own controls (a viewer that blocks scripts keeps these)
     v.addEventListener("click", () => setPlaying(!playing));
     v.addEventListener("ended", () => {
       if (v === leader() && !loop.checked) setPlaying(false);

@@ -155,7 +155,7 @@ def _cell(cell: Cell | None, index: int) -> str:
         out.append(
             '<div class="vr-frame">'
             f'<video class="vr-video" src="{esc(cell.video)}"{poster} muted loop playsinline '
-            'preload="auto"></video></div>'
+            'preload="auto" controls></video></div>'
         )
     else:
         out.append(

@@ -35,7 +35,7 @@ from ..sweep import SWEEP_FIELDS, label_for, varying_keys
 from ..task import Creation, Task
 from .grid_layout import arrange, client_of, header, views_of
 from .report_page import Cell, Page, render
-from .rows import TaskView, epoch_of, fmt_seconds, labels
+from .rows import TaskView, epoch_of, esc, fmt_seconds, labels
 from .sources import source_of
 
 _logger = logging.getLogger(__name__)
@@ -111,6 +111,39 @@ def report(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out
+
+
+@dataclass(frozen=True)
+class DownloadLink:
+    """A link that downloads a file of the notebook's folder (a report's ``.zip``), for
+    ``display``. JupyterLab, Notebook 7 and Binder open a plain link to a file inside the app
+    (which cannot open a .zip); a link with the ``download`` attribute they leave to the
+    browser, which fetches the file from the server: a download on Binder too."""
+
+    path: str
+
+    def href(self) -> str:
+        path = Path(self.path)
+        if path.is_absolute():  # links resolve against the notebook's folder (the kernel's)
+            try:
+                path = path.relative_to(Path.cwd())
+            except ValueError:
+                pass
+        return quote(path.as_posix())
+
+    def _repr_html_(self) -> str:
+        name = Path(self.path).name
+        if not Path(self.path).is_file():
+            return f"<span>{esc(name)} is not there (yet)</span>"
+        return f'<a href="{esc(self.href())}" download="{esc(name)}">Download {esc(name)}</a>'
+
+    def __repr__(self) -> str:
+        return str(self.path)
+
+
+def download_link(path: str | os.PathLike[str]) -> DownloadLink:
+    """``display(download_link(report(..., videos="zip")))`` offers the report as a download."""
+    return DownloadLink(os.fspath(path))
 
 
 def _out_path(path: Any, videos: str) -> Path:
