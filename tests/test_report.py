@@ -263,3 +263,16 @@ def test_download_link_downloads_a_file_of_the_notebook_folder(tmp_path, monkeyp
     assert repr(link) == str(tmp_path / "sub" / "my report #1.zip")
     hostile = download_link("<img src=x onerror=alert(1)>.zip")
     assert "<img" not in hostile._repr_html_() and "is not there" in hostile._repr_html_()
+
+
+def test_tasks_from_the_service_without_a_log(sweep_run, tmp_path):
+    _run, _log, client, _sim = sweep_run
+    request = Img2VideoRequest(image=image_bytes(), model="viduq2-turbo", duration=1, seed=3)
+    task = client.wait(client.submit(request), timeout=60)
+    out = vidu_nb.report([task], tmp_path / "t.html")  # downloaded straight into the report
+    page = read_html(out.read_text(encoding="utf-8"))
+    assert [a["data-task-id"] for a in page.all("figure")] == [task.id]
+    video = next((tmp_path / "t_files").glob("*.mp4"))
+    expected = {"task_id": task.id, "model": "viduq2-turbo", "seed": 3, "duration": 1}
+    assert expected.items() <= read_recipe(video).items()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.html", "t_files"]
