@@ -20,7 +20,7 @@ from simhelpers import image_bytes
 import vidu_nb
 from vidu_nb import Img2VideoRequest, ValidationError
 from vidu_nb.recipe import read_recipe, read_sidecar, recipe_of
-from vidu_nb.ui import reporting
+from vidu_nb.ui import report_files, reporting
 from vidu_nb.ui.report_page import script_hash
 
 
@@ -128,7 +128,7 @@ def test_embed_puts_everything_in_one_file_and_warns_when_large(sweep_run, tmp_p
     embedded = tmp_path / "embedded.mp4"
     embedded.write_bytes(base64.b64decode(sources[0].split(",", 1)[1]))
     assert read_recipe(embedded)["experiment"] == HOSTILE_EXPERIMENT  # the recipe goes along
-    monkeypatch.setattr(reporting, "EMBED_WARN_BYTES", 10_000)
+    monkeypatch.setattr(report_files, "EMBED_WARN_BYTES", 10_000)
     with pytest.warns(reporting.LargeReportWarning, match="more than") as caught:
         vidu_nb.report(run, tmp_path / "big.html", videos="embed")
     assert len(caught) == 1  # once per report, not once per file
@@ -231,7 +231,8 @@ def test_nothing_to_report_and_missing_log_are_refused(sweep_run, tmp_path):
 def test_the_report_writer_imports_no_widgets():
     """The command line writes reports: its modules must not pull in ipywidgets/anywidget."""
     ui = Path(vidu_nb.__file__).parent / "ui"
-    for name in ("reporting.py", "report_page.py", "grid_layout.py", "../stills.py"):
+    modules = ("reporting.py", "report_files.py", "report_cells.py", "report_page.py")
+    for name in (*modules, "grid_layout.py", "../stills.py", "../recipe.py"):
         tree = ast.parse((ui / name).read_text(encoding="utf-8"))
         imported = {
             (node.module or "") if isinstance(node, ast.ImportFrom) else alias.name
