@@ -13,7 +13,7 @@ from typing import Any
 from simhelpers import image_bytes, running_stack
 
 from vidu_nb import Img2VideoRequest
-from vidu_nb.sweep import sweep
+from vidu_nb.request.sweep import sweep
 
 HOSTILE_PROMPT = '</script><script>alert("p")</script><img src=x onerror=alert(1)> & "fox"'
 CALM_PROMPT = "waves roll onto the beach at dusk"

@@ -9,9 +9,9 @@ import pytest
 from report_sweep import read_html
 
 from vidu_nb.cli import EXIT, main
-from vidu_nb.recipe import read_recipe, read_sidecar
 from vidu_nb.simulator import Simulator
-from vidu_nb.tasklog import TaskLog
+from vidu_nb.tracking.recipe import read_recipe, read_sidecar
+from vidu_nb.tracking.tasklog import TaskLog
 
 KEY = "sk-cli-report-DO-NOT-PRINT-41c9"
 SAMPLE = Path(__file__).resolve().parents[1] / "notebooks" / "sample.png"
@@ -145,3 +145,19 @@ def test_no_log_and_a_folder_as_out_exit_2(env, capsys, monkeypatch):
     monkeypatch.setenv("VIDU_LOG_PATH", str(env / "missing.sqlite"))
     code, _out, err = run(capsys, "report", "r.html")
     assert code == EXIT["usage"] and "no task log" in error_line(err)
+
+
+def test_the_command_loads_no_widget_library(env, logged):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from vidu_nb.cli import main\n"
+        "code = main(['report', '--experiment', 'cli-exp', 'r.html'])\n"
+        "print(code, [m for m in ('ipywidgets', 'anywidget', 'matplotlib') if m in sys.modules])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.stdout.split() == ["r.html", "0", "[]"], out.stderr
+    assert (env / "r.html").is_file()

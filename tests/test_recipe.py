@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from vidu_nb import Img2VideoRequest
-from vidu_nb.cache import VideoCache
-from vidu_nb.recipe import (
+from vidu_nb.tracking.cache import VideoCache
+from vidu_nb.tracking.recipe import (
     RECIPE_FIELDS,
     RecipeError,
     ffmpeg_exe,
@@ -157,7 +157,7 @@ def test_a_download_that_is_not_an_mp4_still_gets_its_sidecar(tmp_path, caplog):
 
     from simhelpers import serving
 
-    from vidu_nb.task import Creation, Task
+    from vidu_nb.client.task import Creation, Task
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args):

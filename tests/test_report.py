@@ -19,7 +19,7 @@ from simhelpers import image_bytes
 
 import vidu_nb
 from vidu_nb import Img2VideoRequest, ValidationError
-from vidu_nb.recipe import read_recipe, read_sidecar, recipe_of
+from vidu_nb.tracking.recipe import read_recipe, read_sidecar, recipe_of
 from vidu_nb.ui import report_files, reporting
 from vidu_nb.ui.report_page import script_hash
 
@@ -232,7 +232,7 @@ def test_the_report_writer_imports_no_widgets():
     """The command line writes reports: its modules must not pull in ipywidgets/anywidget."""
     ui = Path(vidu_nb.__file__).parent / "ui"
     modules = ("reporting.py", "report_files.py", "report_cells.py", "report_page.py")
-    for name in (*modules, "grid_layout.py", "../stills.py", "../recipe.py"):
+    for name in (*modules, "grid_layout.py", "../tracking/stills.py", "../tracking/recipe.py"):
         tree = ast.parse((ui / name).read_text(encoding="utf-8"))
         imported = {
             (node.module or "") if isinstance(node, ast.ImportFrom) else alias.name
@@ -277,3 +277,25 @@ def test_tasks_from_the_service_without_a_log(sweep_run, tmp_path):
     expected = {"task_id": task.id, "model": "viduq2-turbo", "seed": 3, "duration": 1}
     assert expected.items() <= read_recipe(video).items()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.html", "t_files"]
+
+
+def run_python(code: str) -> str:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    return out.stdout.strip()
+
+
+def test_the_ui_package_loads_on_first_use_and_keeps_functions_over_modules():
+    """The report (and so the command line) imports no widget library; ``compare`` and
+    ``form`` are still the functions even after their modules were imported by name."""
+    widgets = "[m for m in ('ipywidgets', 'anywidget', 'matplotlib') if m in sys.modules]"
+    assert run_python(f"import sys; from vidu_nb.ui import report; print({widgets})") == "[]"
+    assert run_python(
+        "import vidu_nb.ui.compare, vidu_nb.ui.form, vidu_nb.ui as ui\n"
+        "from vidu_nb.ui import compare, form\n"
+        "print(compare is ui.compare, type(compare).__name__, type(form).__name__)"
+    ) == ("True function function")

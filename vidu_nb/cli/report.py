@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..config import ClientConfig
+from ..client.config import ClientConfig
 from .app import UsageError
 
 VIDEO_MODES = ("copy", "embed", "zip")
@@ -44,7 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def write_report(args: argparse.Namespace) -> int:
-    from ..tasklog import default_log_path
+    from ..tracking.tasklog import default_log_path
     from .tasks import _check_folder, _not_a_folder, _open_log, _parse_since, _say, _states_wanted
 
     out = Path(args.out).expanduser()
@@ -103,6 +103,6 @@ def _refresher() -> Any:
     this process would know none of the tasks)."""
     if ClientConfig.resolve().embedded:
         return None
-    from ..client import ViduClient
+    from ..client.core import ViduClient
 
     return ViduClient()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..sweep import label_for
+from ..request.sweep import label_for
 from .grid_layout import TAKES, Arrangement, arrange, client_of, header, views_of
 from .player import VideoGrid, entries_for
 from .rows import TaskView, labels

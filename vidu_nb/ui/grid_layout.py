@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ValidationError
-from ..sweep import LABEL_FIELDS, label_for
+from ..request.sweep import LABEL_FIELDS, label_for
 from .rows import TaskView
 
 #: What ``show`` and ``compare`` take, for the message that refuses anything else.

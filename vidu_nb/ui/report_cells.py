@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .. import states
-from ..recipe import json_value, recipe_of
+from ..tracking.recipe import json_value, recipe_of
 from .grid_layout import header
 from .report_page import Cell, Page
 from .rows import TaskView, epoch_of, fmt_seconds

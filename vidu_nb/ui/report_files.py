@@ -20,11 +20,11 @@ from typing import Any
 from urllib.parse import quote
 
 from .. import states
-from ..cache import DownloadError, VideoCache, safe_name
+from ..client.task import Creation, Task
 from ..errors import ValidationError, ViduError
-from ..recipe import RecipeError, recipe_of, tag_video, write_sidecar
-from ..stills import POSTER_MAX_BYTES, poster_jpeg, sheet_jpeg, video_strip
-from ..task import Creation, Task
+from ..tracking.cache import DownloadError, VideoCache, safe_name
+from ..tracking.recipe import RecipeError, recipe_of, tag_video, write_sidecar
+from ..tracking.stills import POSTER_MAX_BYTES, poster_jpeg, sheet_jpeg, video_strip
 from .report_cells import meta
 from .rows import TaskView
 from .sources import source_of

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..errors import ValidationError
-from ..sweep import SWEEP_FIELDS, label_for, varying_keys
+from ..request.sweep import SWEEP_FIELDS, label_for, varying_keys
 from .grid_layout import arrange, client_of, views_of
 from .report_cells import page_of
 from .report_files import (
