@@ -178,14 +178,24 @@ class StillDisplay:
         bundle = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
         return with_still(bundle, *self.still_parts())
 
+    def _bundle(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The output's data and metadata; ``None`` once closed (ipywidgets then sets the
+        instance's ``_repr_mimebundle_`` to ``None``)."""
+        method = self._repr_mimebundle_
+        bundle = method() if callable(method) else None
+        if not bundle:
+            return None
+        return bundle if isinstance(bundle, tuple) else (bundle, {})
+
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
-        bundle = self._repr_mimebundle_()
-        if not bundle:
+        bundle = self._bundle()
+        if bundle is None:  # closed: what IPython shows for any object
+            display({TEXT: repr(self)}, raw=True)
             return
-        data, meta = bundle if isinstance(bundle, tuple) else (bundle, {})
-        handle = display(data, metadata=meta, raw=True, display_id=True)
+        data, meta = bundle
+        handle = display(data, metadata=meta or {}, raw=True, display_id=True)
         if handle is not None:
             self.__dict__.setdefault("_still_handles", []).append(handle)
 
@@ -194,12 +204,12 @@ class StillDisplay:
         handles = self.__dict__.get("_still_handles")
         if not handles:
             return False
-        bundle = self._repr_mimebundle_()
-        if not bundle:
+        bundle = self._bundle()
+        if bundle is None:
             return False
-        data, meta = bundle if isinstance(bundle, tuple) else (bundle, {})
+        data, meta = bundle
         for handle in handles:
-            handle.update(data, metadata=meta, raw=True)
+            handle.update(data, metadata=meta or {}, raw=True)
         return True
 
     def still_changed(self) -> None:
