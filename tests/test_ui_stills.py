@@ -141,7 +141,7 @@ def test_the_form_carries_its_request_escaped_and_no_image(tmp_path, monkeypatch
     assert VIEW in data and "<table" in markup and sheets_in(markup) == []
     assert_no_raw_markup(markup)
     assert html.escape(HOSTILE) in markup
-    assert "<td>viduq2-turbo</td>" in markup and "<td>7</td>" in markup
+    assert ">viduq2-turbo</td>" in markup and ">7</td>" in markup
     assert "to submit, fix: image" in markup  # what is missing, said
     assert "prompt: <script>" in data["text/plain"]
 

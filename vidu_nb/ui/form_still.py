@@ -59,7 +59,7 @@ def form_still(form: Any) -> tuple[str, str]:
         status = "to submit, fix: " + "; ".join(f"{k}: {v}" for k, v in result.errors.items())
     cells = "".join(
         f'<tr><th style="text-align:right;padding-right:8px">{esc(name)}</th>'
-        f"<td>{esc(_cut(value))}</td></tr>"
+        f'<td style="text-align:left">{esc(_cut(value))}</td></tr>'
         for name, value in rows
     )
     tasks = [still_of(card.view) for card in form.cards]
