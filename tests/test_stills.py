@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from videos import noise_video, ramp_video
 
-from vidu_nb import stills
+from vidu_nb.tracking import stills
 
 
 def test_frames_are_spread_evenly_through_the_video(tmp_path):

@@ -12,13 +12,13 @@ import pytest
 from conftest import make_image
 
 from vidu_nb.client import ViduClient
+from vidu_nb.client.task import Task
+from vidu_nb.client.timing import history
 from vidu_nb.errors import TaskLogError
-from vidu_nb.poller import Poller
+from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.simulator import Simulator
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.task import Task
-from vidu_nb.tasklog import TaskLog
-from vidu_nb.timing import history
+from vidu_nb.tracking.poller import Poller
+from vidu_nb.tracking.tasklog import TaskLog
 
 IMAGE = make_image(160, 120)
 

@@ -15,9 +15,10 @@ from PIL import Image
 from videos import ramp_video
 from waiting import until
 
-from vidu_nb import Img2VideoRequest, stills
-from vidu_nb.sweep import sweep
-from vidu_nb.task import Task
+from vidu_nb import Img2VideoRequest
+from vidu_nb.client.task import Task
+from vidu_nb.request.sweep import sweep
+from vidu_nb.tracking import stills
 from vidu_nb.ui import TaskCard, compare, credits_view, form, run_sweep, show
 from vidu_nb.ui.form_state import FormState
 

@@ -36,7 +36,7 @@ HOSTILE = 'a fox <img src=x onerror="window.__pwned=1"> in the snow'
 CELLS = [
     "import pathlib\n"
     "from vidu_nb import Img2VideoRequest\n"
-    "from vidu_nb.sweep import sweep\n"
+    "from vidu_nb.request.sweep import sweep\n"
     "from vidu_nb.ui import compare, credits_view, form, run_sweep, show\n"
     "IMAGE = pathlib.Path('sample.png').read_bytes()",
     "f = form()\n"

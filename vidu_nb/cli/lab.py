@@ -22,8 +22,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
-from ..config import ENV_API_KEY, ENV_BASE_URL, env_sim_speed
-from ..embedded import DEMO_SPEED, ENV_SPEED
+from ..client.config import ENV_API_KEY, ENV_BASE_URL, env_sim_speed
+from ..workspace.embedded import DEMO_SPEED, ENV_SPEED
 from .app import UsageError
 
 QUICKSTART = Path("notebooks") / "quickstart.ipynb"

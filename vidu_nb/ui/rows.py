@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from .. import states
 from ..errors import ValidationError
-from ..sweep import LABEL_FIELDS, label_for, varying_keys
+from ..request.sweep import LABEL_FIELDS, label_for, varying_keys
 
 #: Progress steps a card moves through, and the fraction of the bar each one shows.
 STEPS = ("submitted", states.CREATED, states.QUEUEING, states.PROCESSING, states.SUCCESS)

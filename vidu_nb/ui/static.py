@@ -25,7 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .. import states, stills
+from .. import states
+from ..tracking import stills
 from .rows import TaskView, esc, fmt_seconds
 
 log = logging.getLogger(__name__)
