@@ -111,3 +111,20 @@ def test_portrait_and_square_frames_fit_the_box(tmp_path, size):
     w, h = (int(n) for n in size.split("x"))
     assert strip.frame_width <= 160 and strip.image.height <= 120
     assert abs(strip.frame_width / strip.image.height - w / h) < 0.05
+
+
+def test_the_poller_makes_the_strip_of_each_video_it_downloads(tmp_path, png_bytes):
+    from simhelpers import running_stack
+    from waiting import until
+
+    from vidu_nb import Img2VideoRequest
+
+    request = Img2VideoRequest(image=png_bytes, model="viduq2-turbo", duration=1)
+    with running_stack(tmp_path, speed=60, video_height=96) as (_sim, _client, log, poller):
+        handles = poller.submit_many([request, request.replace(seed=2)])
+        assert poller.wait_all(30)
+        assert until(lambda: all(log.get_by_ref(h)["video_path"] for h in handles))
+        videos = [log.get_by_ref(h)["video_path"] for h in handles]
+        # No view asked for them: the download pool made them, once each, beside the videos.
+        assert until(lambda: all(stills.strip_path(v).is_file() for v in videos))
+        assert all(stills.cached_strip(v).frames == stills.FRAMES for v in videos)

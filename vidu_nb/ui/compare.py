@@ -13,6 +13,7 @@ from ..request.sweep import label_for
 from .grid_layout import TAKES, Arrangement, arrange, client_of, header, views_of
 from .player import VideoGrid, entries_for
 from .rows import TaskView, labels
+from .static import stills_for
 
 __all__ = ["TAKES", "Arrangement", "arrange", "compare", "header", "show", "views_of"]
 
@@ -58,11 +59,26 @@ def compare(
     for (item, _src), cell in zip(entries, plan.cells, strict=True):
         if cell is None:  # a missing combination is no task: no state, credits or time line
             item["meta"] = []
+    headings = cell_headings(plan, text)
     with grid.hold_sync():  # one message, one redraw in the browser
         grid.cols, grid.note = plan.cols, ""
         grid.row_titles, grid.col_titles = plan.row_titles, plan.col_titles
-        grid.set_players(entries)
+        grid.set_players(entries, stills_for(plan.cells, headings))
     return grid
+
+
+def cell_headings(plan: Arrangement, text: list[str]) -> list[str]:
+    """Each cell's full name for its still, where no headers stand beside it: its row's and
+    column's titles, then its own label."""
+    out, row_title = [], ""
+    for i, label in enumerate(text):
+        row, col = divmod(i, plan.cols)
+        if plan.row_titles and row < len(plan.row_titles) and plan.row_titles[row]:
+            row_title = plan.row_titles[row]
+        col_title = plan.col_titles[col] if col < len(plan.col_titles) else ""
+        parts = (row_title if plan.row_titles else "", col_title, label)
+        out.append(" \u00b7 ".join(p for p in parts if p))
+    return out
 
 
 def show(
@@ -87,5 +103,9 @@ def show(
     text = [v.task_id for v in views] if len(views) == 1 else None
     if not label:
         text = [""] * len(views)
-    grid.set_players(entries_for(views, text, meta=meta))
+    entries = entries_for(views, text, meta=meta)
+    headings = [
+        item["label"] or view.task_id for (item, _src), view in zip(entries, views, strict=True)
+    ]
+    grid.set_players(entries, stills_for(views, headings))
     return grid
