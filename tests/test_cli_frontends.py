@@ -1,0 +1,164 @@
+"""``vidu-nb lab``, ``vidu-nb notebook`` and ``vidu-nb voila`` started for real on a copy of the
+project: each prints an address that opens the quickstart itself (token included), serves the
+project folder, and points its kernels at a local simulator.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from vidu_nb.cli import frontends
+from vidu_nb.cli.lab import lab_command
+
+REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+
+def project(tmp_path: Path) -> Path:
+    """A project folder like a checkout: ``notebooks/`` with the quickstart and the sample."""
+    root = tmp_path / "project"
+    (root / "notebooks").mkdir(parents=True)
+    for name in ("quickstart.ipynb", "sample.png"):
+        shutil.copy2(REPO / "notebooks" / name, root / "notebooks" / name)
+    return root
+
+
+def private_env(tmp_path: Path) -> dict[str, str]:
+    """No key, no service, and a Jupyter configuration of the test's own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIDU_", "JUPYTER_"))}
+    env.update(
+        JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"),
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"),
+        JUPYTER_DATA_DIR=str(tmp_path / "data"),
+        PYTHONPATH=str(REPO),
+    )
+    return env
+
+
+class Running:
+    """A ``vidu-nb`` front end as a child process; its stderr lines, read as they come."""
+
+    def __init__(self, argv: list[str], cwd: Path, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "vidu_nb.cli", *argv],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self._queue.put(line)
+        self._queue.put(None)
+
+    def wait_for(self, pattern: str, timeout: float = 90) -> re.Match[str]:
+        """The first stderr line (from the start) matching ``pattern``."""
+        deadline = time.monotonic() + timeout
+        for line in self.lines:
+            if found := re.search(pattern, line):
+                return found
+        while time.monotonic() < deadline:
+            try:
+                line = self._queue.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if line is None:
+                break
+            self.lines.append(line)
+            if found := re.search(pattern, line):
+                return found
+        pytest.fail(f"no line matching {pattern!r}:\n" + "".join(self.lines[-40:]))
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+@contextlib.contextmanager
+def running(argv: list[str], cwd: Path, env: dict[str, str]) -> Iterator[Running]:
+    child = Running(argv, cwd, env)
+    try:
+        yield child
+    finally:
+        child.stop()
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as resp:
+            return resp.status, resp.read().decode(errors="replace")
+    except urllib.error.HTTPError as err:
+        return err.code, ""
+
+
+def test_lab_command_serves_the_project_with_the_quickstart_as_its_page(tmp_path):
+    root = project(tmp_path)
+    nb = root / "notebooks" / "quickstart.ipynb"
+    cmd, served = lab_command(nb, ["--port", "9999"], as_root=False)
+    assert served == root
+    assert f"--ServerApp.root_dir={root}" in cmd
+    assert "--LabApp.default_url=/lab/tree/notebooks/quickstart.ipynb" in cmd
+    assert cmd[-2:] == ["--port", "9999"]  # the user's options come last: theirs win
+    voila, _ = lab_command(nb, [], as_root=True, front=frontends.VOILA)
+    assert voila[3] == "notebooks/quickstart.ipynb" and "--allow-root" not in voila
+    info = {"url": "http://localhost:8888/", "token": "a b"}
+    assert (
+        frontends.page_url(frontends.LAB, info, "notebooks/my nb.ipynb")
+        == "http://localhost:8888/lab/tree/notebooks/my%20nb.ipynb?token=a+b"
+    )
+    assert frontends.page_url(frontends.NOTEBOOK, {"url": "http://h:1/"}, "n.ipynb") == (
+        "http://h:1/notebooks/n.ipynb"
+    )
+
+
+def test_lab_prints_the_quickstart_address_with_its_token(tmp_path):
+    root = project(tmp_path)
+    port = free_port()
+    argv = ["lab", "--no-browser", "--port", str(port), "--ip", "127.0.0.1",
+            "--sim-speed", "20", "--log", str(tmp_path / "log.sqlite")]  # fmt: skip
+    with running(argv, root, private_env(tmp_path)) as lab:
+        url = lab.wait_for(r"vidu-nb: open notebooks/quickstart\.ipynb at (\S+)").group(1)
+        assert re.fullmatch(
+            rf"http://127\.0\.0\.1:{port}/lab/tree/notebooks/quickstart\.ipynb\?token=\w+", url
+        ), url
+        # Jupyter's own banner names the same page, not the launcher at /lab.
+        assert any(url.split("?")[0] in line for line in lab.lines), "".join(lab.lines)
+        assert not any(re.search(rf":{port}/lab\?token", line) for line in lab.lines)
+        status, page = get(url)
+        assert status == 200 and "jupyter-config-data" in page
+        status, page = get(url.split("?")[0])  # without the token: the login page
+        assert status != 200 or "jupyter-config-data" not in page or "login" in page.lower()
+        assert lab.stop() == 0
+
+
+def free_port() -> int:
+    from jupyter_harness import free_port as port
+
+    return port()
