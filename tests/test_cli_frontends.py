@@ -6,6 +6,7 @@ project folder, and points its kernels at a local simulator.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
 import re
@@ -138,24 +139,50 @@ def test_lab_command_serves_the_project_with_the_quickstart_as_its_page(tmp_path
     )
 
 
-def test_lab_prints_the_quickstart_address_with_its_token(tmp_path):
-    root = project(tmp_path)
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory) -> Iterator[tuple[Running, str, Path]]:
+    """``vidu-nb lab`` in a copy of the project: the process, its announced address, its tmp."""
+    tmp = tmp_path_factory.mktemp("lab")
+    root = project(tmp)
     port = free_port()
     argv = ["lab", "--no-browser", "--port", str(port), "--ip", "127.0.0.1",
-            "--sim-speed", "20", "--log", str(tmp_path / "log.sqlite")]  # fmt: skip
-    with running(argv, root, private_env(tmp_path)) as lab:
-        url = lab.wait_for(r"vidu-nb: open notebooks/quickstart\.ipynb at (\S+)").group(1)
-        assert re.fullmatch(
-            rf"http://127\.0\.0\.1:{port}/lab/tree/notebooks/quickstart\.ipynb\?token=\w+", url
-        ), url
-        # Jupyter's own banner names the same page, not the launcher at /lab.
-        assert any(url.split("?")[0] in line for line in lab.lines), "".join(lab.lines)
-        assert not any(re.search(rf":{port}/lab\?token", line) for line in lab.lines)
-        status, page = get(url)
-        assert status == 200 and "jupyter-config-data" in page
-        status, page = get(url.split("?")[0])  # without the token: the login page
-        assert status != 200 or "jupyter-config-data" not in page or "login" in page.lower()
-        assert lab.stop() == 0
+            "--sim-speed", "20", "--log", str(tmp / "log.sqlite")]  # fmt: skip
+    with running(argv, root, private_env(tmp)) as child:
+        url = child.wait_for(r"vidu-nb: open notebooks/quickstart\.ipynb at (\S+)").group(1)
+        yield child, url, tmp
+
+
+def test_lab_prints_the_quickstart_address_with_its_token(lab):
+    child, url, _tmp = lab
+    assert re.fullmatch(
+        r"http://127\.0\.0\.1:\d+/lab/tree/notebooks/quickstart\.ipynb\?token=\w+", url
+    ), url
+    port = url.split(":")[2].split("/")[0]
+    # Jupyter's own banner names the same page, not the launcher at /lab.
+    assert any(url.split("?")[0] in line for line in child.lines), "".join(child.lines)
+    assert not any(re.search(rf":{port}/lab\?token", line) for line in child.lines)
+    status, page = get(url)
+    assert status == 200 and "jupyter-config-data" in page
+    status, page = get(url.split("?")[0])  # without the token: the login page
+    assert status != 200 or "jupyter-config-data" not in page or "login" in page.lower()
+
+
+def test_lab_disables_the_news_pop_up_without_touching_the_users_config(lab):
+    _child, url, tmp = lab
+    status, page = get(url)
+    assert status == 200
+    config = json.loads(
+        re.search(r'id="jupyter-config-data"[^>]*>(.*?)</script>', page, re.S).group(1)
+    )
+    assert frontends.ANNOUNCEMENTS in config["disabledExtensions"], config  # a list of ids
+    # The user's configuration folder got nothing (Jupyter may create it, empty of settings).
+    written = [p for p in (tmp / "cfg").rglob("*") if p.is_file()]
+    assert not [p for p in written if "labconfig" in p.parts or p.suffix == ".json"], written
+
+
+def test_lab_stops_cleanly(lab):
+    child, _url, _tmp = lab
+    assert child.stop() == 0
 
 
 def free_port() -> int:

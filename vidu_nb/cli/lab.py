@@ -165,8 +165,9 @@ def lab_environment(
     log_path: Path,
     speed: float | None = None,
 ) -> dict[str, str]:
-    """JupyterLab's environment: the simulator's address (and pace) when one was started, and
-    one task log shared by every kernel whatever folder its notebook is in."""
+    """The front end's environment: the simulator's address (and pace) when one was started,
+    one task log shared by every kernel whatever folder its notebook is in, and the project's
+    Jupyter settings folder in front of ``JUPYTER_CONFIG_PATH``."""
     env = dict(base)
     if base_url:
         env[ENV_BASE_URL] = base_url
@@ -174,6 +175,8 @@ def lab_environment(
         if speed is not None:
             env[ENV_SPEED] = f"{speed:g}"
     env["VIDU_LOG_PATH"] = str(log_path)
+    # The project's Jupyter settings (no news pop-up over the quickstart), for this server only.
+    env["JUPYTER_CONFIG_PATH"] = frontends.config_path(base)
     return env
 
 
