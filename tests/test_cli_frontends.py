@@ -189,3 +189,68 @@ def free_port() -> int:
     from jupyter_harness import free_port as port
 
     return port()
+
+
+def test_notebook_command_opens_the_quickstart_in_notebook_7(tmp_path):
+    pytest.importorskip("notebook")
+    root = project(tmp_path)
+    argv = ["notebook", "--no-browser", "--port", str(free_port()), "--ip", "127.0.0.1",
+            "--log", str(tmp_path / "log.sqlite")]  # fmt: skip
+    with running(argv, root, private_env(tmp_path)) as child:
+        child.wait_for(r"local simulator at http://127\.0\.0\.1:")
+        url = child.wait_for(r"vidu-nb: open notebooks/quickstart\.ipynb at (\S+)").group(1)
+        assert re.fullmatch(
+            r"http://127\.0\.0\.1:\d+/notebooks/notebooks/quickstart\.ipynb\?token=\w+", url
+        ), url
+        status, page = get(url)
+        assert status == 200 and "jupyter-config-data" in page
+        assert child.stop() == 0
+
+
+def test_voila_command_renders_the_quickstart_against_the_simulator(tmp_path):
+    pytest.importorskip("voila")
+    root = project(tmp_path)
+    port = free_port()
+    argv = ["voila", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
+            "--sim-speed", "40", "--log", str(tmp_path / "log.sqlite")]  # fmt: skip
+    with running(argv, root, private_env(tmp_path)) as child:
+        child.wait_for(r"local simulator at http://127\.0\.0\.1:")
+        child.wait_for(rf"http://127\.0\.0\.1:{port}/")  # Voila's banner: / is the quickstart
+        status, page = get(f"http://127.0.0.1:{port}/")
+        # The whole notebook ran in the notebook's folder (it reads sample.png) on the simulator.
+        assert status == 200 and "simulator: nothing is charged" in page, page[-3000:]
+        assert "Traceback" not in page and "FileNotFoundError" not in page
+        assert "vnd.jupyter.widget-view+json" in page  # the form
+        assert child.stop() == 0
+
+
+def test_a_front_end_that_is_not_installed_says_how_to_install_it():
+    import argparse
+
+    from vidu_nb.cli.app import UsageError
+    from vidu_nb.cli.lab import run_lab
+
+    missing = frontends.FrontEnd("x", "Nothing", "no_such_module_x", "x", None, "/")
+    with pytest.raises(
+        UsageError, match=r"Nothing is not installed here: pip install 'vidu-nb\[x\]'"
+    ):
+        run_lab(argparse.Namespace(front=missing))
+
+
+def test_make_run_installs_every_front_end_it_can_start():
+    """``make run UI=...`` starts any of them, so its install step brings each one's extra,
+    and each extra names the package the command runs."""
+    tomllib = pytest.importorskip("tomllib")
+    from packaging.requirements import Requirement
+
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    makefile = (REPO / "Makefile").read_text()
+    installed = re.search(r"\.run-deps:.*\n\t.*pip install -q -e '\.\[([\w,]+)\]'", makefile)
+    assert installed, "the run target's install line"
+    for front in frontends.FRONT_ENDS.values():
+        assert front.extra in installed.group(1).split(","), front
+        names = {Requirement(r).name for r in extras[front.extra]}
+        assert {front.module, "ipykernel"} <= names, front
+    assert "UI ?= lab" in makefile and "$(BIN)/vidu-nb $(UI)" in makefile
