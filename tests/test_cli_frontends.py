@@ -218,7 +218,7 @@ def test_voila_command_renders_the_quickstart_against_the_simulator(tmp_path):
         child.wait_for(rf"http://127\.0\.0\.1:{port}/")  # Voila's banner: / is the quickstart
         status, page = get(f"http://127.0.0.1:{port}/")
         # The whole notebook ran in the notebook's folder (it reads sample.png) on the simulator.
-        assert status == 200 and "simulator: nothing is charged" in page, page[-3000:]
+        assert status == 200 and "Using the local simulator at" in page, page[-3000:]
         assert "Traceback" not in page and "FileNotFoundError" not in page
         assert "vnd.jupyter.widget-view+json" in page  # the form
         assert child.stop() == 0

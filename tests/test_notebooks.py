@@ -151,6 +151,37 @@ def test_quickstart_runs_against_the_simulator(workdir, simulator, monkeypatch):
     assert Path(row["video_path"]).read_bytes()[4:8] == b"ftyp"
 
 
+def connect_cell_output(workdir: Path, simulator, monkeypatch, preamble: str = "") -> str:
+    """Run only the quickstart's first code cell (after ``preamble``); its printed text."""
+    nb = nbformat.read(workdir / "quickstart.ipynb", as_version=4)
+    connect = next(c for c in nb.cells if "client = ViduClient()" in c.source)
+    cells = [nbformat.v4.new_code_cell(preamble)] if preamble else []
+    source = connect.source.replace("ViduClient()", "RealLooking()" if preamble else "ViduClient()")
+    nb.cells = [*cells, nbformat.v4.new_code_cell(source)]
+    nbformat.write(nb, workdir / "connect.ipynb")
+    nb = run_notebook("connect.ipynb", workdir, simulator, monkeypatch, "poller.stop()")
+    return "".join(stdout_of(*nb.cells))
+
+
+@pytest.mark.slow
+def test_quickstart_says_what_is_used_not_whether_a_key_is_set(tmp_path, simulator, monkeypatch):
+    """Under `vidu-nb lab` or Binder, VIDU_API_KEY holds the simulator's key: the first cell
+    must say the local simulator is used (it said "key set: True"), and never show the key."""
+    from jupyter_harness import copy_notebooks
+
+    workdir = copy_notebooks(tmp_path / "notebooks")
+    text = connect_cell_output(workdir, simulator, monkeypatch)
+    assert f"Using the local simulator at {simulator.base_url}" in text, text
+    assert "nothing is charged" in text and "key set" not in text
+    real = connect_cell_output(
+        workdir, simulator, monkeypatch,
+        "from vidu_nb import ViduClient\n\n"
+        "class RealLooking(ViduClient):\n    is_simulated = False  # as the real service's client",
+    )  # fmt: skip
+    assert "Using the Vidu service at" in real and "charged" in real and "simulator" not in real
+    assert simulator.api_key not in text + real
+
+
 REAL_LOOKING = """
 class RealLooking(type(client)):
     is_simulated = False  # what a client of the real service reports
