@@ -98,3 +98,32 @@ def test_inactive_fields_are_explained_and_not_sent(png_bytes):
     assert "voice_id" not in s.inactive()
     s.duration = 10
     assert "10 s" in s.inactive()["bgm"]
+
+
+def test_a_model_switch_keeps_the_users_choice_and_says_when_it_cannot(png_bytes):
+    """viduq3-turbo 4 s/540p -> viduq1 (5 s/1080p only) -> viduq3-turbo: back to 4 s/540p,
+    not 5 s/1080p at about three times the credits."""
+    s = FormState(image_data=png_bytes, model="viduq3-turbo")
+    s.duration, s.resolution = 4, "540p"
+    assert s.adjusted == {}
+    s.model = "viduq1"
+    assert (s.duration, s.resolution) == (5, "1080p")
+    assert s.adjusted["duration"] == (
+        "viduq1 makes 5 s: 5 s instead of your 4 s (back to 4 s with a model that allows it)"
+    )
+    assert "1080p instead of your 540p" in s.adjusted["resolution"]
+    assert s.build().ok
+    s.model = "viduq3-turbo"
+    assert (s.duration, s.resolution) == (4, "540p") and s.adjusted == {}
+    # A choice the new model allows is kept as it is; a new choice replaces the remembered one.
+    s.model = "viduq2-pro"
+    assert (s.duration, s.resolution) == (4, "540p") and s.adjusted == {}
+    s.model = "viduq1"
+    s.duration = None  # the user picks the model's default: nothing to restore later
+    assert "duration" not in s.adjusted and "resolution" in s.adjusted
+    s.model = "viduq3-turbo"
+    assert (s.duration, s.resolution) == (None, "540p") and s.adjusted == {}
+    # The model's defaults follow the model: nothing to say.
+    s.duration = s.resolution = None
+    s.model = "viduq1"
+    assert s.adjusted == {}
