@@ -23,6 +23,41 @@ from ..sweep import LABEL_FIELDS, label_for, varying_keys
 STEPS = ("submitted", states.CREATED, states.QUEUEING, states.PROCESSING, states.SUCCESS)
 
 
+#: What the sweep progress calls a state: words a user tells apart (``queued`` is ours, held
+#: before sending; ``queueing`` is the service's queue), in the order a task passes them.
+#: States shown as data (cards, the DataFrame, ``SweepRun.counts()``) keep their raw names.
+STATE_WORDS = {
+    states.QUEUED: "waiting to send",
+    states.SUBMITTING: "being sent",
+    states.UNCERTAIN: "sent, answer lost",
+    states.CREATED: "accepted",
+    states.QUEUEING: "in the service's queue",
+    states.PROCESSING: "generating",
+    states.SUCCESS: "done",
+    states.FAILED: "failed",
+    states.CANCELLED: "cancelled",
+}
+_WORDS_ORDER = {state: i for i, state in enumerate(STATE_WORDS)}
+
+
+def state_words(state: Any) -> str:
+    """A state in words for progress lines; a state without words is shown as it is."""
+    s = states.norm(state)
+    if states.is_cancelled(s):
+        s = states.CANCELLED
+    return STATE_WORDS.get(s) or str(state)
+
+
+def words_order(state: Any) -> tuple[int, str]:
+    """Sort key: the order a task passes its states; others (unknown, undocumented) after
+    ``queueing``, the step they stand for, by name."""
+    s = states.norm(state)
+    if states.is_cancelled(s):
+        s = states.CANCELLED
+    known = _WORDS_ORDER.get(s)
+    return (known, "") if known is not None else (_WORDS_ORDER[states.QUEUEING], str(state))
+
+
 def settled(state: Any) -> bool:
     """Nothing more will happen to the task by itself: a final state (any cancelled spelling
     included), or ``uncertain`` (the answer was lost: settling it needs the user)."""

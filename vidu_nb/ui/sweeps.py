@@ -28,7 +28,7 @@ from ..sweep import (
     parse_list,
     sweep,
 )
-from .rows import TaskView, esc, settled
+from .rows import TaskView, esc, settled, state_words, words_order
 from .session import Session, estimate
 from .shared import hbox, html, make, shared_layout, vbox
 
@@ -86,8 +86,16 @@ class SweepRun(w.VBox):
         finished = sum(n for s, n in counts.items() if settled(s))  # as ``done`` counts them
         self.bar.value = finished
         self.bar.bar_style = "success" if finished == len(self.plan) else "info"
-        parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-        text = esc(f"{finished}/{len(self.plan)} finished ({parts})")
+        by_words: dict[str, list[Any]] = {}  # two spellings of a state count as one
+        for s, n in sorted(counts.items(), key=lambda kv: words_order(kv[0])):
+            by_words.setdefault(state_words(s), [0, []])
+            by_words[state_words(s)][0] += n
+            by_words[state_words(s)][1].append(s)
+        parts = ", ".join(  # the raw states on hover
+            f"<span title='{esc(', '.join(raw))}'>{n} {esc(words)}</span>"
+            for words, (n, raw) in by_words.items()
+        )
+        text = f"{finished}/{len(self.plan)} finished ({parts})"
         paused = getattr(self.session.poller_if_open, "paused_reason", None)
         if paused and counts.get(states.QUEUED):
             text += (
