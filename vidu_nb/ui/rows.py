@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from .. import states
 from ..errors import ValidationError
 from ..sweep import LABEL_FIELDS, label_for, varying_keys
+from ..tasklog.frame import GENERATION_END, GENERATION_START
 
 #: Progress steps a card moves through, and the fraction of the bar each one shows.
 STEPS = ("submitted", states.CREATED, states.QUEUEING, states.PROCESSING, states.SUCCESS)
@@ -138,7 +139,11 @@ class TaskView:
         return settled(self.state)
 
     def generation_seconds(self) -> float | None:
-        start, end = epoch_of(self.get("submitted_at")), epoch_of(self.get("finished_at"))
+        """The log's ``generation_s`` (``tasklog.frame.GENERATION_START``): processing time,
+        from submission when the log never saw the task processing."""
+        starts = (epoch_of(self.get(col)) for col in GENERATION_START)
+        start = next((t for t in starts if t is not None), None)
+        end = epoch_of(self.get(GENERATION_END))
         if start is None or end is None:
             return None
         return max(0.0, end - start)
