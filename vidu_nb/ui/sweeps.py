@@ -122,8 +122,10 @@ class SweepRun(w.VBox):
         self.update()
         return self
 
-    def compare(self, rows: str | None = None, cols: str | int | None = None) -> Any:
-        """The synchronized grid of this sweep, rows x cols by the first two swept parameters."""
+    def compare(self, rows: str | None = None, cols: str | int | None = None, **order: Any) -> Any:
+        """The synchronized grid of this sweep, rows x cols by the first two swept parameters,
+        in the plan's order (``order="sorted"``, ``row_order=[...]``, ``col_order=[...]``: see
+        ``compare``)."""
         from .compare import compare
 
         varying = self.plan.varying
@@ -131,7 +133,7 @@ class SweepRun(w.VBox):
             rows = varying[0]
             cols = varying[1] if len(varying) > 1 else None
         session = self.session
-        return compare(self, rows=rows, cols=cols, log=session.log, client=session.client)
+        return compare(self, rows=rows, cols=cols, log=session.log, client=session.client, **order)
 
 
 def default_experiment(now: datetime | None = None) -> str:
