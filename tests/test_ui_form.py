@@ -218,3 +218,13 @@ def test_a_model_switch_that_changes_the_users_choice_says_so_next_to_the_field(
     assert (c["duration"].value, c["resolution"].value) == (4, "540p")
     assert f.messages["duration"].value == f.messages["resolution"].value == ""
     assert f.state.kwargs()["duration"] == 4 and f.state.kwargs()["resolution"] == "540p"
+
+
+def test_a_bad_url_next_to_a_chosen_file_is_flagged_in_the_form(png_bytes):
+    f = form()
+    f.controls["image"].value = (upload("frame.png", png_bytes),)
+    f.controls["image_url"].value = "not a url"
+    assert "must start with http" in f.messages["image_url"].value
+    assert "not used: frame.png" in f.messages["image_url"].value
+    assert "frame.png is used" in f.messages["image"].value
+    assert "vidu-warning" in f.messages["image_url"].value

@@ -127,3 +127,21 @@ def test_a_model_switch_keeps_the_users_choice_and_says_when_it_cannot(png_bytes
     s.duration = s.resolution = None
     s.model = "viduq1"
     assert s.adjusted == {}
+
+
+def test_a_url_given_with_a_file_is_flagged_and_the_file_named_as_the_one_used(png_bytes):
+    s = FormState()
+    s.set_upload(({"name": "frame.png", "content": memoryview(png_bytes)},))
+    s.image_url = "ftp://example.org/a.png"  # bad, and not used: the file wins
+    result = s.build()
+    assert result.ok and result.request.start_image.width == 320  # the file is sent
+    assert result.warnings["image_url"] == (
+        "a URL must start with http:// or https://; not used: frame.png (chosen above) is; "
+        "remove it to use a URL"
+    )
+    assert result.warnings["image"] == "frame.png is used, not the URL below"
+    s.image_url = "https://example.org/a.png"  # a good URL: still says which one is used
+    assert s.build().warnings["image_url"].startswith("not used: frame.png")
+    s.set_upload(())  # the file removed: the URL is used, nothing to say
+    result = s.build()
+    assert result.request.start_image.is_remote and "image_url" not in result.warnings

@@ -192,12 +192,35 @@ class FormState(t.HasTraits):
     def _load_image(self) -> StartImage | None:
         if self.image_data:
             return load_image(self.image_data)
+        return self._load_url()
+
+    def _load_url(self) -> StartImage | None:
         if self.image_url.strip():
             url = self.image_url.strip()
             if not url.lower().startswith(("http://", "https://", "data:")):
                 raise ValidationError("image", url, "a URL must start with http:// or https://")
             return load_image(url)
         return None
+
+    def unused_url(self) -> dict[str, str]:
+        """With both a file and a URL the file is used: what to say next to each (and what is
+        wrong with the URL, which would otherwise go unnoticed)."""
+        url = self.image_url.strip()
+        if not (self.image_data and url):
+            return {}
+        if getattr(self, "_url_checked", ("",))[0] != url:  # asked on every keystroke
+            try:
+                self._load_url()
+                problem = ""
+            except ValidationError as exc:
+                problem = f"{exc.limit}; "
+            self._url_checked = (url, problem)
+        problem = self._url_checked[1]
+        name = self.image_name or "the chosen file"
+        return {
+            "image": f"{name} is used, not the URL below",
+            "image_url": f"{problem}not used: {name} (chosen above) is; remove it to use a URL",
+        }
 
     # -- the request -------------------------------------------------------------------------
     def kwargs(self) -> dict[str, Any]:
@@ -250,10 +273,10 @@ class FormState(t.HasTraits):
                 if name not in kw or name == "model":
                     break
                 kw.pop(name)
-        notes = {}
+        notes = self.unused_url()
         if request is not None:
             messages = [str(w.message) for w in caught]
-            notes = dict(zip(request.ignored, messages, strict=False))
+            notes.update(zip(request.ignored, messages, strict=False))
         if errors:
             return FormResult(None, errors, notes)
         return FormResult(request, {}, notes)
