@@ -25,6 +25,7 @@ from types import TracebackType
 
 from ..config import ENV_API_KEY, ENV_BASE_URL, env_sim_speed
 from ..embedded import DEMO_SPEED, ENV_SPEED
+from ..tasklog.store import default_log_path
 from . import frontends
 from .app import UsageError
 from .frontends import FRONT_ENDS, LAB, FrontEnd
@@ -192,8 +193,9 @@ def run_lab(args: argparse.Namespace) -> int:
     if notebook is not None and not notebook.is_file():
         raise FileNotFoundError(2, "no such notebook", str(notebook))
     cmd, root = lab_command(notebook, list(args.extra), as_root=_is_root(), front=front)
-    log_path = Path(args.log or os.environ.get("VIDU_LOG_PATH") or root / "vidu_tasks.sqlite")
-    log_path = log_path.resolve()
+    # The rule every kernel would follow from the served root (the project's log), made
+    # explicit so kernels share it whatever folder their notebook is in.
+    log_path = Path(args.log).resolve() if args.log else default_log_path(root).resolve()
     speed = args.sim_speed if args.sim_speed is not None else env_speed()
     if not 0 < speed < math.inf:  # the simulator process would die with a traceback
         raise UsageError(f"--sim-speed={speed:g}: must be a number > 0 (1 = real-time pace)")
