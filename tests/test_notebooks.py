@@ -265,3 +265,31 @@ def test_analysis_notebook_on_an_empty_log_as_with_a_real_key(tmp_path, simulato
     assert "No videos to watch yet" in text and "Nothing to export yet" in text
     assert sum(1 for r in simulator.requests if r.method == "POST") == posts
     assert not (workdir / "vidu_exports").exists()
+
+
+@pytest.mark.slow
+def test_the_embedded_simulator_is_announced_by_a_line_in_a_notebook_not_a_warning(
+    tmp_path, monkeypatch
+):
+    """With no key and no service (plain ``jupyter notebook``, no ``vidu-nb lab``) the kernel
+    starts its own simulator: a one-line notice in the cell's output, not a stderr warning box
+    with a source line. A script still gets the ``LocalSimulatorWarning``."""
+    for key in [k for k in os.environ if k.startswith("VIDU_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("VIDU_SIM_SPEED", "40")
+    monkeypatch.setenv("VIDU_LOG_PATH", str(tmp_path / "log.sqlite"))
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("from vidu_nb import ViduClient\nclient = ViduClient()")]
+    )
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    outputs = nb.cells[0].outputs
+    assert [o.output_type for o in outputs] == ["display_data"], outputs
+    html = outputs[0].data["text/html"]
+    assert "using the local simulator at http://127.0.0.1:" in html and "vidu-notice" in html
+    assert "no credits are charged" in outputs[0].data["text/plain"]
+    script = subprocess.run(
+        [sys.executable, "-c", "from vidu_nb import ViduClient; ViduClient()"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert "LocalSimulatorWarning: No VIDU_API_KEY set: using the local simulator" in script.stderr
