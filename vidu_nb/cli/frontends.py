@@ -5,10 +5,17 @@ default page, so the address Jupyter prints, and ``/``, open the quickstart rath
 launcher or a file list. The quickstart's own address (with the token, if any) is read from
 the server's runtime file and printed last, where it is not lost among the server's logs.
 
-JupyterLab's "get Jupyter news?" pop-up would cover the quickstart on a first start: the
-project's own Jupyter settings folder (``jupyter/labconfig/page_config.json`` next to this
-module) is put in front of ``JUPYTER_CONFIG_PATH`` for the server only. The user's own
-configuration is neither read differently nor written; a setting in it still wins.
+The project's own Jupyter settings folder (``jupyter/`` next to this module) is put in front of
+``JUPYTER_CONFIG_PATH`` for the server only. The user's own configuration is neither read
+differently nor written; a setting in it still wins. It holds:
+
+- ``labconfig/page_config.json``: JupyterLab's (and Notebook 7's) "get Jupyter news?" pop-up,
+  which would cover the quickstart on a first start, is disabled;
+- ``voila.json``: Voila renders progressively (the form shows as soon as its cell has run,
+  not after the whole notebook, whose code cell waits for a generation), and does not load
+  Notebook 7's JupyterLab extension, which needs a module Voila does not provide and fails
+  with "The getter for the shared module is not a function ... #RUNTIME-012" (it only adds
+  switching between JupyterLab and Notebook 7, which Voila has no use for).
 """
 
 from __future__ import annotations
