@@ -30,12 +30,12 @@ from common import RemoteSimulator, p95, png, ratio, spread
 from poller import batch, run_naive
 
 from vidu_nb.client import ViduClient
-from vidu_nb.poller import Poller, PollerEvent
-from vidu_nb.receiver import CallbackReceiver
-from vidu_nb.schedule import PollSchedule
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.task import FINAL_STATES
-from vidu_nb.tasklog import TaskLog
+from vidu_nb.client.receiver import CallbackReceiver
+from vidu_nb.client.schedule import PollSchedule
+from vidu_nb.client.task import FINAL_STATES
+from vidu_nb.request.spec import Img2VideoRequest
+from vidu_nb.tracking.poller import Poller, PollerEvent
+from vidu_nb.tracking.tasklog import TaskLog
 
 TARGET = 1.2
 FIGURES = (

@@ -38,11 +38,11 @@ from pathlib import Path
 from common import RemoteSimulator, p95, png, ratio, spread
 
 from vidu_nb.client import ViduClient
-from vidu_nb.poller import Poller
-from vidu_nb.schedule import PollSchedule
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.task import FINAL_STATES
-from vidu_nb.tasklog import TaskLog
+from vidu_nb.client.schedule import PollSchedule
+from vidu_nb.client.task import FINAL_STATES
+from vidu_nb.request.spec import Img2VideoRequest
+from vidu_nb.tracking.poller import Poller
+from vidu_nb.tracking.tasklog import TaskLog
 
 FIGURES = (
     ("gets_per_task", "GET requests per task"),

@@ -28,9 +28,9 @@ import time
 from common import RemoteSimulator, p95, png, ratio, spread
 
 from vidu_nb.client import ViduClient
-from vidu_nb.schedule import PollSchedule
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.task import Task
+from vidu_nb.client.schedule import PollSchedule
+from vidu_nb.client.task import Task
+from vidu_nb.request.spec import Img2VideoRequest
 
 FIGURES = (("gets", "GETs/task"), ("lag_mean", "lag mean (s)"), ("lag_p95", "lag p95 (s)"))
 

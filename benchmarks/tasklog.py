@@ -32,13 +32,13 @@ from typing import Any
 import pandas as pd
 from PIL import Image
 
-from vidu_nb.images import StartImage, load_image
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.task import Creation, Task
-from vidu_nb.tasklog import TaskLog, framesnapshot
-from vidu_nb.tasklog.frame import indexed, typed, utc_seconds
-from vidu_nb.tasklog.rows import request_values, task_values
-from vidu_nb.tasklog.schema import TIME_COLUMNS
+from vidu_nb.client.task import Creation, Task
+from vidu_nb.request.images import StartImage, load_image
+from vidu_nb.request.spec import Img2VideoRequest
+from vidu_nb.tracking.tasklog import TaskLog, framesnapshot
+from vidu_nb.tracking.tasklog.frame import indexed, typed, utc_seconds
+from vidu_nb.tracking.tasklog.rows import request_values, task_values
+from vidu_nb.tracking.tasklog.schema import TIME_COLUMNS
 
 #: The targets of the task log's performance claim.
 FRESH_TARGET_S, REREAD_TARGET_S = 0.5, 0.050
@@ -201,7 +201,7 @@ def timed(fn: Callable[[], Any], repeat: int, setup: Callable[[], Any] | None = 
 _CHILD = """
 import sys, time
 import pandas, pyarrow  # imported before the clock starts, as in a kernel that uses pandas
-from vidu_nb.tasklog import TaskLog
+from vidu_nb.tracking.tasklog import TaskLog
 with TaskLog(sys.argv[1]) as log:
     t = time.perf_counter()
     df = log.df

@@ -25,12 +25,12 @@ from common import png
 from tasklog import bulk_load
 
 from vidu_nb.client import ViduClient
-from vidu_nb.poller import Poller
-from vidu_nb.poller.events import PollerEvent
+from vidu_nb.client.task import Task
+from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.simulator import Simulator
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.task import Task
-from vidu_nb.tasklog import TaskLog
+from vidu_nb.tracking.poller import Poller
+from vidu_nb.tracking.poller.events import PollerEvent
+from vidu_nb.tracking.tasklog import TaskLog
 from vidu_nb.ui import FormState, compare, credits_view, form
 
 EXPERIMENT = "cmp"
@@ -151,7 +151,7 @@ def measure(path: Path, client: ViduClient, image: bytes, repeat: int) -> dict[s
     def resume() -> None:
         with TaskLog(path) as log:
             t = time.perf_counter()
-            pollers.append(log.resume(client, cache=False))
+            pollers.append(Poller.resume(client, log, cache=False))
             times.append(time.perf_counter() - t)
             stop_all()
 

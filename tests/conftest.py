@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from recording_comm import RecordingComm
 
-from vidu_nb.tasklog import TaskLog
+from vidu_nb.tracking.tasklog import TaskLog
 
 
 def make_image(width: int = 320, height: int = 240, fmt: str = "PNG", color=(200, 80, 40)) -> bytes:

@@ -17,9 +17,9 @@ from typing import Any
 from PIL import Image
 
 from vidu_nb.client import ViduClient
-from vidu_nb.poller import Poller
 from vidu_nb.simulator import Simulator
-from vidu_nb.tasklog import TaskLog
+from vidu_nb.tracking.poller import Poller
+from vidu_nb.tracking.tasklog import TaskLog
 
 
 def image_bytes(width: int = 320, height: int = 240, fmt: str = "PNG", color=(200, 80, 40)):

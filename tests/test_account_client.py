@@ -10,8 +10,8 @@ from standin import KEY, standin
 
 from vidu_nb import ViduClient
 from vidu_nb.client import AccountReader
+from vidu_nb.client.task import Task
 from vidu_nb.errors import APIError, ValidationError
-from vidu_nb.task import Task
 
 LIST = "/ent/v2/tasks"
 

@@ -15,12 +15,12 @@ import pytest
 
 from vidu_nb import Img2VideoRequest
 from vidu_nb.client import ViduClient
-from vidu_nb.ledger import Ledger, ledger_for
-from vidu_nb.poller import Poller
-from vidu_nb.poller.events import PollerEvent
+from vidu_nb.client.task import Task
 from vidu_nb.simulator import Simulator
-from vidu_nb.task import Task
-from vidu_nb.tasklog import TaskLog
+from vidu_nb.tracking.ledger import Ledger, ledger_for
+from vidu_nb.tracking.poller import Poller
+from vidu_nb.tracking.poller.events import PollerEvent
+from vidu_nb.tracking.tasklog import TaskLog
 from vidu_nb.ui import credits_table, credits_view, form
 
 SMALL, BIG = 300, 3000

@@ -11,11 +11,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from vidu_nb.cache import DownloadError, VideoCache, safe_name
 from vidu_nb.client import ViduClient
+from vidu_nb.client.task import Creation, Task
+from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.simulator import Simulator
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.task import Creation, Task
+from vidu_nb.tracking.cache import DownloadError, VideoCache, safe_name
 
 BODY = bytes(range(256)) * 40  # 10,240 bytes
 

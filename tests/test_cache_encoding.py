@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 from simhelpers import serving
 
-from vidu_nb.cache import DownloadError, VideoCache
-from vidu_nb.task import Creation, Task
+from vidu_nb.client.task import Creation, Task
+from vidu_nb.tracking.cache import DownloadError, VideoCache
 
 BODY = bytes(range(256)) * 400
 ZIPPED = gzip.compress(BODY)

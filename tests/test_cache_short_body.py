@@ -10,8 +10,8 @@ import pytest
 import urllib3
 from simhelpers import serving
 
-from vidu_nb.cache import DownloadError, VideoCache
-from vidu_nb.task import Creation, Task
+from vidu_nb.client.task import Creation, Task
+from vidu_nb.tracking.cache import DownloadError, VideoCache
 
 BODY = bytes(range(256)) * 64  # 16,384 bytes
 HITS: dict[str, int] = {}

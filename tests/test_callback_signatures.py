@@ -15,7 +15,7 @@ import pytest
 from simhelpers import CallbackReceiver, data_uri
 
 from vidu_nb import Img2VideoRequest, ViduClient
-from vidu_nb.callbacks import (
+from vidu_nb.client.callbacks import (
     callback_headers,
     sign_callback,
     string_to_sign,
@@ -38,7 +38,7 @@ SIGNATURE = "t46ybBe6RhqnXz86JIVYepA9OYUEQMIg7MML1p6XeP8="
 
 
 def reference_signature(key: str, text: str) -> str:
-    """The documented recipe, written out independently of vidu_nb.callbacks."""
+    """The documented recipe, written out independently of vidu_nb.client.callbacks."""
     return base64.b64encode(hmac.new(key.encode(), text.encode(), hashlib.sha256).digest()).decode()
 
 

@@ -21,7 +21,8 @@ from vidu_nb import ViduClient
 from vidu_nb.cli import EXIT, main
 from vidu_nb.cli.lab import SimulatorProcess, find_notebook, lab_command, lab_environment
 from vidu_nb.simulator import Simulator
-from vidu_nb.tasklog import TaskLog
+from vidu_nb.tracking.poller import Poller
+from vidu_nb.tracking.tasklog import TaskLog
 
 KEY = "sk-cli-test-DO-NOT-PRINT-7f3a"
 SPEED = 50.0
@@ -299,7 +300,7 @@ def test_submit_killed_while_sending_leaves_a_row_resume_finds_its_task(sim, tmp
         sim.faults.clear()
     log = TaskLog(log_path)
     with pytest.warns(UserWarning, match="1 uncertain submission"):
-        poller = log.resume(ViduClient(KEY, sim.base_url), cache=False)
+        poller = Poller.resume(ViduClient(KEY, sim.base_url), log, cache=False)
     try:
         assert poller.wait_all(60)
     finally:

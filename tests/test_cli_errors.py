@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from vidu_nb import embedded
 from vidu_nb.cli import EXIT, main
 from vidu_nb.simulator import Simulator
-from vidu_nb.tasklog import TaskLog
+from vidu_nb.tracking.tasklog import TaskLog
+from vidu_nb.workspace import embedded
 
 KEY = "sk-review-cli-NOT-PRINTED-91c2"
 SAMPLE = Path(__file__).resolve().parents[1] / "notebooks" / "sample.png"

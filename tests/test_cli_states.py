@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from vidu_nb.cli import EXIT, main
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.task import Task
-from vidu_nb.tasklog import TaskLog
+from vidu_nb.client.task import Task
+from vidu_nb.request.spec import Img2VideoRequest
+from vidu_nb.tracking.tasklog import TaskLog
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from conftest import make_image
 from vidu_nb.cli import EXIT, main
 from vidu_nb.cli.sync import parse_when
 from vidu_nb.client import ViduClient
+from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.simulator import Simulator
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.tasklog import TaskLog
+from vidu_nb.tracking.tasklog import TaskLog
 
 KEY = "sk-cli-sync-DO-NOT-PRINT-41"
 

@@ -10,9 +10,10 @@ import warnings
 
 import pytest
 
-from vidu_nb import embedded
-from vidu_nb.callbacks import callback_headers
 from vidu_nb.client import ViduClient
+from vidu_nb.client.callbacks import callback_headers
+from vidu_nb.client.schedule import PollSchedule
+from vidu_nb.client.task import Task
 from vidu_nb.errors import (
     AuthenticationError,
     NotFound,
@@ -22,10 +23,9 @@ from vidu_nb.errors import (
     ValidationError,
     WaitTimeout,
 )
-from vidu_nb.schedule import PollSchedule
+from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.simulator import Simulator
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.task import Task
+from vidu_nb.workspace import embedded
 
 KEY = "sk-live-VERY-SECRET-4242"
 SPEED = 40.0

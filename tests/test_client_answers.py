@@ -23,8 +23,8 @@ from vidu_nb.errors import (
     ValidationError,
     WaitTimeout,
 )
+from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.simulator import Simulator
-from vidu_nb.spec import Img2VideoRequest
 
 TASK = "/ent/v2/tasks/t1/creations"
 SUBMIT = "/ent/v2/img2video"

@@ -6,7 +6,7 @@ import pickle
 
 import pytest
 
-from vidu_nb.config import OFFICIAL_BASE_URL, ClientConfig, Secret
+from vidu_nb.client.config import OFFICIAL_BASE_URL, ClientConfig, Secret
 from vidu_nb.errors import ValidationError
 
 KEY = "vk-SECRET-0123456789abcdef"

@@ -12,8 +12,8 @@ from simhelpers import data_uri
 from standin import KEY, standin
 
 from vidu_nb import Img2VideoRequest, ViduClient
+from vidu_nb.client.task import Task
 from vidu_nb.errors import ValidationError, ViduError
-from vidu_nb.task import Task
 
 BODY = {"model": "viduq3-pro", "images": ["https://example.invalid/a.png"], "duration": 5}
 

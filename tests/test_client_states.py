@@ -10,9 +10,9 @@ import pytest
 from standin import KEY, standin
 
 from vidu_nb import PollSchedule, ViduClient
+from vidu_nb.client.task import FINAL_STATES, LOCAL_STATES, STATES, Task
+from vidu_nb.client.timing import Timing, Watch
 from vidu_nb.errors import TaskFailed
-from vidu_nb.task import FINAL_STATES, LOCAL_STATES, STATES, Task
-from vidu_nb.timing import Timing, Watch
 
 QUERY = "/ent/v2/tasks/t1/creations"
 FAST = PollSchedule.for_speed(1000, jitter=0)

@@ -10,9 +10,9 @@ from email.utils import format_datetime
 import pytest
 import requests
 
-from vidu_nb.config import Secret
+from vidu_nb.client.config import Secret
+from vidu_nb.client.transport import RetryPolicy, Transport, parse_retry_after, was_sent
 from vidu_nb.errors import ConnectionFailed, SubmissionUncertain
-from vidu_nb.transport import RetryPolicy, Transport, parse_retry_after, was_sent
 
 FAST = RetryPolicy(max_retries=2, base=0.01, cap=0.02)
 

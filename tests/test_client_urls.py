@@ -10,10 +10,10 @@ from collections.abc import Iterator
 import pytest
 
 from vidu_nb.client import ViduClient
-from vidu_nb.config import ClientConfig
+from vidu_nb.client.config import ClientConfig
 from vidu_nb.errors import AuthenticationError
+from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.simulator import Simulator
-from vidu_nb.spec import Img2VideoRequest
 
 KEY = "sk-live-REDIRECT-SECRET-77"
 

@@ -19,7 +19,7 @@ from ipywidgets.widgets.widget import _instances
 from simhelpers import serving
 
 from vidu_nb import Img2VideoRequest, ViduClient
-from vidu_nb.tasklog import TaskLog
+from vidu_nb.tracking.tasklog import TaskLog
 from vidu_nb.ui import compare, credits_view, show
 from vidu_nb.ui.card import TaskCard
 from vidu_nb.ui.player import LOADER, PlayerCode

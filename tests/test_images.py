@@ -12,8 +12,8 @@ from conftest import make_image
 from PIL import Image
 
 from vidu_nb import ImageError, Img2VideoRequest, load_image
-from vidu_nb.images import MAX_BODY_BYTES, fit_image, sniff_format
-from vidu_nb.spec import ImageFittedWarning
+from vidu_nb.request.images import MAX_BODY_BYTES, fit_image, sniff_format
+from vidu_nb.request.spec import ImageFittedWarning
 
 
 @pytest.mark.parametrize("fmt,name", [("PNG", "png"), ("JPEG", "jpeg"), ("WEBP", "webp")])

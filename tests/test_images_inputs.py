@@ -14,7 +14,7 @@ from PIL import Image
 from vidu_nb import Img2VideoRequest
 from vidu_nb.client import ViduClient
 from vidu_nb.errors import ImageError
-from vidu_nb.images import fit_image, load_image
+from vidu_nb.request.images import fit_image, load_image
 from vidu_nb.simulator import Simulator
 
 RED, BLUE = (230, 20, 20), (20, 20, 230)

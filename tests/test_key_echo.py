@@ -26,7 +26,7 @@ from simhelpers import serving
 
 from vidu_nb import Img2VideoRequest, ViduClient, ViduError
 from vidu_nb.errors import TaskFailed, ValidationError
-from vidu_nb.tasklog import TaskLog
+from vidu_nb.tracking.tasklog import TaskLog
 from vidu_nb.ui.card import card_html
 from vidu_nb.ui.rows import TaskView
 

@@ -7,11 +7,11 @@ import math
 import pandas as pd
 import pytest
 
+from vidu_nb.client.task import Task
 from vidu_nb.errors import ValidationError
-from vidu_nb.ledger import Ledger, estimate, ledger_for, rate_estimate, settings_key
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.task import Task
-from vidu_nb.tasklog import TaskLog
+from vidu_nb.request.spec import Img2VideoRequest
+from vidu_nb.tracking.ledger import Ledger, estimate, ledger_for, rate_estimate, settings_key
+from vidu_nb.tracking.tasklog import TaskLog
 
 
 def add(log, image, tid, state, credits, *, experiment="e", **fields):

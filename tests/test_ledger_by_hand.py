@@ -9,9 +9,9 @@ import math
 import pandas as pd
 from conftest import make_image
 
-from vidu_nb.ledger import Ledger
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.task import Task
+from vidu_nb.client.task import Task
+from vidu_nb.request.spec import Img2VideoRequest
+from vidu_nb.tracking.ledger import Ledger
 
 IMAGE = make_image(160, 120)
 

@@ -9,9 +9,9 @@ import math
 import pytest
 
 from vidu_nb import Img2VideoRequest, UnknownModelWarning, ValidationError
-from vidu_nb.ledger import estimate, rate_estimate, settings_key
-from vidu_nb.models import MODELS, ModelSpec, get_model
-from vidu_nb.task import Task
+from vidu_nb.client.task import Task
+from vidu_nb.request.models import MODELS, ModelSpec, get_model
+from vidu_nb.tracking.ledger import estimate, rate_estimate, settings_key
 
 #: The basis each model's rate has, from the contract: only viduq3-pro's figures are
 #: published in today's credits; q2-pro, q2-turbo and q1 were published before 2025-11-03.

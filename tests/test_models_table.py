@@ -1,6 +1,6 @@
 """The model table against the contract's table (tasks.md "Models"), row by row and setting by
 setting. The expected rows are written out here from the contract, not read from
-``vidu_nb.models``, so a wrong entry in the table fails."""
+``vidu_nb.request.models``, so a wrong entry in the table fails."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import warnings
 import pytest
 
 from vidu_nb import IgnoredFieldWarning, Img2VideoRequest, ValidationError
-from vidu_nb.models import MODELS, get_model
+from vidu_nb.request.models import MODELS, get_model
 
 Q3_RES = ("540p", "720p", "1080p")
 EVERY_RES = ("360p", "540p", "720p", "1080p")

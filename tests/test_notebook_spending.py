@@ -8,7 +8,7 @@ import os
 import pytest
 
 from vidu_nb.simulator import Simulator
-from vidu_nb.tasklog import TaskLog
+from vidu_nb.tracking.tasklog import TaskLog
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -19,7 +19,7 @@ class RealLooking(type(client)):
     is_simulated = False  # what a client of the real service reports
 
 client = RealLooking()
-poller = log.resume(client)
+poller = Poller.resume(client, log)
 """
 
 

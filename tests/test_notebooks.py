@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from vidu_nb.tasklog import TaskLog
+from vidu_nb.tracking.tasklog import TaskLog
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -242,8 +242,18 @@ def test_analysis_notebook_summarises_and_exports(workdir, simulator, monkeypatc
     assert (workdir / "vidu_exports" / "tasks.parquet").stat().st_size > 0
 
 
+@pytest.fixture
+def empty_account():
+    """A service account with no tasks yet (the notebook syncs from the account's task list, so
+    the shared simulator's tasks from the other runs would be brought in)."""
+    from vidu_nb.simulator import Simulator
+
+    with Simulator(speed=40.0, video_height=96, api_key="vidu-test-key-0b9e6c1d2a47") as sim:
+        yield sim
+
+
 @pytest.mark.slow
-def test_analysis_notebook_on_an_empty_log_as_with_a_real_key(tmp_path, simulator, monkeypatch):
+def test_analysis_notebook_on_an_empty_log_as_with_a_real_key(tmp_path, empty_account, monkeypatch):
     """Unchanged with a real key and nothing submitted yet: no demo batch (nothing spent), and
     the summaries, charts, grid and export say there is nothing yet instead of failing.
 
@@ -254,16 +264,16 @@ def test_analysis_notebook_on_an_empty_log_as_with_a_real_key(tmp_path, simulato
     from jupyter_harness import copy_notebooks
 
     workdir = copy_notebooks(tmp_path / "notebooks")
-    posts = sum(1 for r in simulator.requests if r.method == "POST")
+    posts = sum(1 for r in empty_account.requests if r.method == "POST")
     nb = run_notebook(
-        "task_log_analysis.ipynb", workdir, simulator, monkeypatch,
+        "task_log_analysis.ipynb", workdir, empty_account, monkeypatch,
         "print('ROWS', len(df), len(by_settings), demo)", VIDU_DEMO_BATCH="0",
     )  # fmt: skip
     text = "".join(stdout_of(*nb.cells))
-    assert "ROWS 0 0 False" in text
+    assert "ROWS 0 0 False" in text and "0 tasks on the service" in text
     assert "No demo batch" in text and "No finished videos yet" in text
     assert "No videos to watch yet" in text and "Nothing to export yet" in text
-    assert sum(1 for r in simulator.requests if r.method == "POST") == posts
+    assert sum(1 for r in empty_account.requests if r.method == "POST") == posts
     assert not (workdir / "vidu_exports").exists()
 
 

@@ -11,8 +11,8 @@ import pytest
 from standin import KEY, standin
 
 from vidu_nb import ViduClient
+from vidu_nb.client.task import Task
 from vidu_nb.errors import APIError, BadRequest, CreditInsufficient, NotFound
-from vidu_nb.task import Task
 
 CANCEL = "/ent/v2/tasks/{id}/cancel"
 CANCEL_REFUSED = (

@@ -11,11 +11,11 @@ import pytest
 from conftest import make_image
 
 from vidu_nb.client import ViduClient
-from vidu_nb.poller import Poller, PollerEvent
+from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.simulator import Simulator
 from vidu_nb.simulator import server as sim_server
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.tasklog import TaskLog
+from vidu_nb.tracking.poller import Poller, PollerEvent
+from vidu_nb.tracking.tasklog import TaskLog
 
 IMAGE = make_image(160, 120)
 
@@ -136,7 +136,7 @@ def test_resume_after_restart_finishes_everything(sim, tmp_path):
         assert len(log.pending()) >= 1
     sim.faults.clear()
     with ViduClient.for_simulator(sim) as second, TaskLog(path) as log:
-        poller = log.resume(second)
+        poller = Poller.resume(second, log)
         try:
             assert poller.wait_all(60)
         finally:

@@ -16,11 +16,11 @@ import requests
 from conftest import make_image
 
 from vidu_nb.client import ViduClient
-from vidu_nb.ledger import Ledger
-from vidu_nb.poller import Poller
+from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.simulator import Simulator
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.tasklog import TaskLog
+from vidu_nb.tracking.ledger import Ledger
+from vidu_nb.tracking.poller import Poller
+from vidu_nb.tracking.tasklog import TaskLog
 
 IMAGE = make_image(160, 120)
 # A log that refuses to give a row its task id (as a full disk or a lock would, for that write).
@@ -61,7 +61,7 @@ def test_a_created_task_the_log_cannot_record_is_uncertain_not_failed(sim, tmp_p
         assert row["state"] == "uncertain" and created.id in row["error"]
         _sql(path, "DROP TRIGGER refuse_task_id")
         log.reconcile(handle, created.id, client)  # the id in the error settles it
-        poller = log.resume(client, cache=False)
+        poller = Poller.resume(client, log, cache=False)
         try:
             assert poller.wait_all(30)
         finally:
@@ -117,7 +117,7 @@ def test_every_fault_at_once_ends_with_every_task_final_and_files_whole(tmp_path
             assert _urls_expire(log.get(first)["video_url"])
             sim.faults.add("drop", count=2, path="/files/")  # downloads cut off
             # Next kernel: fetches every video with expired URLs, refreshed by a query.
-            poller = log.resume(client)
+            poller = Poller.resume(client, log)
             try:
                 assert poller.wait_all(60)
             finally:

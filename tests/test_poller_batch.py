@@ -16,10 +16,10 @@ from sql_trace import transactions
 
 from vidu_nb.client import ViduClient
 from vidu_nb.errors import ValidationError, ViduError
-from vidu_nb.poller import Poller
+from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.simulator import Simulator
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.tasklog import TaskLog
+from vidu_nb.tracking.poller import Poller
+from vidu_nb.tracking.tasklog import TaskLog
 
 IMAGE = make_image(160, 120)
 N = 12
@@ -27,9 +27,9 @@ N = 12
 KERNEL = r"""
 import sys, time
 from vidu_nb.client import ViduClient
-from vidu_nb.poller import Poller
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.tasklog import TaskLog
+from vidu_nb.tracking.poller import Poller
+from vidu_nb.request.spec import Img2VideoRequest
+from vidu_nb.tracking.tasklog import TaskLog
 
 path, key, base_url, image, n = sys.argv[1:6]
 poller = Poller(ViduClient(key, base_url), TaskLog(path), cache=False, max_running=1).start()
@@ -151,7 +151,7 @@ def test_sigkill_right_after_submit_many_keeps_every_row(sim, tmp_path):
         with ViduClient.for_simulator(sim) as client:
             sending = any(r["state"] == "submitting" for r in log.unsent())
             with pytest.warns(UserWarning) if sending else contextlib.nullcontext():
-                poller = log.resume(client, cache=False)
+                poller = Poller.resume(client, log, cache=False)
             try:
                 assert poller.wait_all(60)
             finally:

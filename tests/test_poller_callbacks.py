@@ -19,13 +19,13 @@ from simhelpers import CallbackReceiver as RecordingReceiver
 from waiting import until, wait_for
 
 from vidu_nb.client import ViduClient
+from vidu_nb.client.receiver import CallbackReceiver
 from vidu_nb.errors import ValidationError
-from vidu_nb.poller import Poller, PollerEvent
-from vidu_nb.receiver import CallbackReceiver
+from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.simulator import Simulator
 from vidu_nb.simulator.signing import callback_headers
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.tasklog import TaskLog
+from vidu_nb.tracking.poller import Poller, PollerEvent
+from vidu_nb.tracking.tasklog import TaskLog
 
 IMAGE = make_image(160, 120)
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))

@@ -13,9 +13,9 @@ from simhelpers import serving
 from waiting import until
 
 from vidu_nb.client import ViduClient
-from vidu_nb.poller import Poller
+from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.simulator import Simulator
-from vidu_nb.spec import Img2VideoRequest
+from vidu_nb.tracking.poller import Poller
 
 IMAGE = make_image(160, 120)
 

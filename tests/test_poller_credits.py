@@ -10,9 +10,9 @@ from waiting import until
 
 from vidu_nb.client import ViduClient
 from vidu_nb.errors import ValidationError
-from vidu_nb.poller import Poller, PollerEvent
+from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.simulator import Simulator
-from vidu_nb.spec import Img2VideoRequest
+from vidu_nb.tracking.poller import Poller, PollerEvent
 
 IMAGE = make_image(160, 120)
 

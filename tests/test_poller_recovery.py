@@ -12,11 +12,11 @@ from conftest import make_image
 from waiting import until
 
 from vidu_nb.client import ViduClient
-from vidu_nb.poller import Poller, PollerEvent
+from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.simulator import Simulator
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.tasklog import UncertainSubmissionsWarning
-from vidu_nb.tasklog.search import NOT_FOUND
+from vidu_nb.tracking.poller import Poller, PollerEvent
+from vidu_nb.tracking.tasklog import UncertainSubmissionsWarning
+from vidu_nb.tracking.tasklog.search import NOT_FOUND
 
 IMAGE = make_image(160, 120)
 
@@ -99,7 +99,7 @@ def test_resume_does_not_search_again_once_the_search_is_over(sim, log):
     assert lists >= 1
     with ViduClient.for_simulator(sim) as client:
         with pytest.warns(UncertainSubmissionsWarning):
-            poller = log.resume(client, cache=False)
+            poller = Poller.resume(client, log, cache=False)
         assert poller.wait_all(30)
         poller.stop()
     assert listings(sim) == lists

@@ -10,10 +10,10 @@ from waiting import until, wait_for
 
 from vidu_nb.cli import EXIT, main
 from vidu_nb.client import ViduClient
-from vidu_nb.poller import Poller, PollerEvent
-from vidu_nb.schedule import PollSchedule
+from vidu_nb.client.schedule import PollSchedule
+from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.simulator import Simulator
-from vidu_nb.spec import Img2VideoRequest
+from vidu_nb.tracking.poller import Poller, PollerEvent
 
 IMAGE = make_image(160, 120)
 KEY = "sk-states-test"

@@ -15,19 +15,19 @@ from conftest import make_image
 from waiting import wait_for
 
 from vidu_nb.client import ViduClient
-from vidu_nb.poller import Poller
+from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.simulator import Simulator
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.tasklog import TaskLog, UncertainSubmissionsWarning
+from vidu_nb.tracking.poller import Poller
+from vidu_nb.tracking.tasklog import TaskLog, UncertainSubmissionsWarning
 
 IMAGE = make_image(160, 120)
 
 KERNEL = r"""
 import sys, time
 from vidu_nb.client import ViduClient
-from vidu_nb.poller import Poller
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.tasklog import TaskLog
+from vidu_nb.tracking.poller import Poller
+from vidu_nb.request.spec import Img2VideoRequest
+from vidu_nb.tracking.tasklog import TaskLog
 
 path, key, base_url, image = sys.argv[1:5]
 poller = Poller(ViduClient(key, base_url), TaskLog(path), cache=False, max_running=1).start()
@@ -79,7 +79,7 @@ def test_sigkill_mid_submit_leaves_rows_that_resume_settles(sim, tmp_path):
         assert log.get_by_ref(second)["prompt"] == "shot 1"  # every parameter is there
         with ViduClient.for_simulator(sim) as client:
             with pytest.warns(UncertainSubmissionsWarning, match="1 uncertain submission"):
-                poller = log.resume(client)
+                poller = Poller.resume(client, log)
             try:
                 assert poller.wait_all(30)
             finally:
@@ -112,7 +112,7 @@ def test_stop_leaves_queued_rows_for_resume(sim, tmp_path):
     with ViduClient.for_simulator(sim) as client, TaskLog(path) as log:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # nothing is uncertain: no warning
-            poller = log.resume(client, cache=False)
+            poller = Poller.resume(client, log, cache=False)
         try:
             assert poller.wait_all(30)
         finally:
@@ -131,7 +131,7 @@ def test_a_live_pollers_queue_is_not_taken_over(sim, tmp_path):
     ):
         poller = Poller(client, mine, cache=False)  # holds its queue, not started yet
         handle = poller.submit(req(1))
-        second = other.resume(client, cache=False)  # another kernel resuming the same log
+        second = Poller.resume(client, other, cache=False)  # another kernel resuming the same log
         try:
             assert second.wait_all(5) and sim.count("POST") == 0
             assert mine.get_by_ref(handle)["state"] == "queued"
@@ -178,7 +178,7 @@ def test_a_missing_image_file_fails_the_row_with_a_reason(sim, tmp_path):
         handle = poller.submit(req(4))
         poller.stop()
         os.unlink(log.get_by_ref(handle)["image_path"])
-        poller = log.resume(client, cache=False)
+        poller = Poller.resume(client, log, cache=False)
         poller.stop()
         row = log.get_by_ref(handle)
     assert row["state"] == "failed" and row["err_code"] == "NotSent"

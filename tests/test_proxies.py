@@ -10,8 +10,8 @@ import pytest
 import requests
 
 from vidu_nb import ConnectionFailed, Img2VideoRequest, SubmissionUncertain, ViduClient
-from vidu_nb.cache import VideoCache
 from vidu_nb.simulator import Simulator
+from vidu_nb.tracking.cache import VideoCache
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
@@ -84,7 +84,7 @@ def test_file_downloads_carry_no_credentials(recorder, monkeypatch, tmp_path):
     # Plain requests would attach the netrc password; the cache must not.
     plain = requests.get(f"http://127.0.0.1:{port}/plain", timeout=5)
     assert plain.ok and "Authorization" in _Recorder.seen[-1][2]
-    from vidu_nb.task import Creation, Task
+    from vidu_nb.client.task import Creation, Task
 
     task = Task(
         id="t1", state="success", creations=(Creation(url=f"http://127.0.0.1:{port}/v.mp4"),)

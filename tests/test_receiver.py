@@ -18,9 +18,9 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 
-from vidu_nb.config import Secret
+from vidu_nb.client.config import Secret
+from vidu_nb.client.receiver import CallbackReceiver, Delivery
 from vidu_nb.errors import ValidationError
-from vidu_nb.receiver import CallbackReceiver, Delivery
 from vidu_nb.simulator.signing import callback_headers
 
 KEY = "cb-receiver-key-5e1f0a9d77"

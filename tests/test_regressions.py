@@ -24,7 +24,7 @@ def test_a_decompression_bomb_is_an_image_error() -> None:
     from PIL import Image
 
     from vidu_nb.errors import ImageError
-    from vidu_nb.spec import Img2VideoRequest
+    from vidu_nb.request.spec import Img2VideoRequest
 
     buf = io.BytesIO()
     Image.new("1", (15000, 12000)).save(buf, "PNG")  # 180 M pixels in about 22 KB
@@ -35,9 +35,9 @@ def test_a_decompression_bomb_is_an_image_error() -> None:
 def test_a_poller_started_again_after_stop_still_works(tmp_path) -> None:
     from conftest import make_image
 
-    from vidu_nb.poller import Poller
-    from vidu_nb.spec import Img2VideoRequest
-    from vidu_nb.tasklog import TaskLog
+    from vidu_nb.request.spec import Img2VideoRequest
+    from vidu_nb.tracking.poller import Poller
+    from vidu_nb.tracking.tasklog import TaskLog
 
     with (
         Simulator(speed=50) as sim,
@@ -60,8 +60,8 @@ def test_a_poller_started_again_after_stop_still_works(tmp_path) -> None:
 @pytest.mark.parametrize("bad", ["", "   ", None])
 def test_poller_track_refuses_an_empty_task_id(tmp_path, bad) -> None:
     from vidu_nb.errors import ValidationError
-    from vidu_nb.poller import Poller
-    from vidu_nb.tasklog import TaskLog
+    from vidu_nb.tracking.poller import Poller
+    from vidu_nb.tracking.tasklog import TaskLog
 
     with (
         Simulator(speed=50) as sim,
@@ -78,9 +78,9 @@ def test_cancelled_tasks_are_refunded_in_the_ledger(tmp_path) -> None:
     from conftest import make_image
 
     from vidu_nb import Img2VideoRequest
-    from vidu_nb.ledger import Ledger
-    from vidu_nb.task import Task
-    from vidu_nb.tasklog import TaskLog
+    from vidu_nb.client.task import Task
+    from vidu_nb.tracking.ledger import Ledger
+    from vidu_nb.tracking.tasklog import TaskLog
 
     req = Img2VideoRequest(image=make_image(64, 48), duration=5, off_peak=True)
     with TaskLog(tmp_path / "l.sqlite") as log:
@@ -94,9 +94,9 @@ def test_timings_are_learned_whatever_the_case_of_the_host(tmp_path) -> None:
     from conftest import make_image
 
     from vidu_nb import Img2VideoRequest
-    from vidu_nb.poller import Poller
-    from vidu_nb.task import Task
-    from vidu_nb.tasklog import TaskLog
+    from vidu_nb.client.task import Task
+    from vidu_nb.tracking.poller import Poller
+    from vidu_nb.tracking.tasklog import TaskLog
 
     req = Img2VideoRequest(image=make_image(64, 48), duration=4, resolution="1080p")
     with TaskLog(tmp_path / "t.sqlite") as log:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from vidu_nb.schedule import PollSchedule
-from vidu_nb.timing import Forecast, Timing, Watch
+from vidu_nb.client.schedule import PollSchedule
+from vidu_nb.client.timing import Forecast, Timing, Watch
 
 
 def delays(schedule: PollSchedule, states: list[str], *, off_peak: bool = False) -> list[float]:

@@ -11,8 +11,8 @@ import requests
 from simhelpers import data_uri, image_bytes
 
 from vidu_nb.client import ViduClient
+from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.simulator import Simulator
-from vidu_nb.spec import Img2VideoRequest
 
 AUTH = {"Authorization": "Token sim-key"}
 

@@ -45,9 +45,11 @@ def test_the_simulator_imports_nothing_of_the_client():
 
 def test_the_check_sees_relative_imports_of_the_client(tmp_path):
     module = tmp_path / "m.py"
-    module.write_text("from ..models import MODELS\nfrom . import contract\nimport vidu_nb.spec\n")
+    module.write_text(
+        "from ..request.models import MODELS\nfrom . import contract\nimport vidu_nb.request.spec\n"
+    )
     assert [n for n, _ in _imports(module)] == [
-        "vidu_nb.models",
+        "vidu_nb.request.models",
         "vidu_nb.simulator.contract",
-        "vidu_nb.spec",
+        "vidu_nb.request.spec",
     ]

@@ -8,7 +8,7 @@ import warnings
 import pytest
 
 from vidu_nb import IgnoredFieldWarning, Img2VideoRequest, ValidationError
-from vidu_nb.models import MODELS, get_model
+from vidu_nb.request.models import MODELS, get_model
 
 
 def req(png_bytes, **kw):

@@ -15,8 +15,8 @@ import pytest
 from simhelpers import serving
 
 from vidu_nb import IgnoredFieldWarning, Img2VideoRequest, ValidationError, ViduClient
-from vidu_nb.task import Task
-from vidu_nb.tasklog import TaskLog
+from vidu_nb.client.task import Task
+from vidu_nb.tracking.tasklog import TaskLog
 
 MARKED = {
     "watermark": True,

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from vidu_nb import Img2VideoRequest, UnknownModelWarning, ValidationError
-from vidu_nb.models import MODELS, lookup_model
+from vidu_nb.request.models import MODELS, lookup_model
 
 
 def unknown(png_bytes, model="viduq3-mix", **kw):

@@ -10,9 +10,9 @@ import pytest
 
 from vidu_nb import IgnoredFieldWarning, Img2VideoRequest, ValidationError
 from vidu_nb.client import ViduClient
-from vidu_nb.models import get_model
+from vidu_nb.request.models import get_model
 from vidu_nb.simulator import Simulator
-from vidu_nb.tasklog import TaskLog
+from vidu_nb.tracking.tasklog import TaskLog
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from vidu_nb import Img2VideoRequest, ValidationError
-from vidu_nb.sweep import label_for, needs_confirmation, parse_list, sweep, varying_keys
+from vidu_nb.request.sweep import label_for, needs_confirmation, parse_list, sweep, varying_keys
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from conftest import make_image
 
 from vidu_nb import Img2VideoRequest, UnknownModelWarning, ValidationError
-from vidu_nb.sweep import LABEL_FIELDS, sweep, varying_keys
+from vidu_nb.request.sweep import LABEL_FIELDS, sweep, varying_keys
 
 ARGS = {
     "prompts": "a fox",

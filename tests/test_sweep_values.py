@@ -8,7 +8,7 @@ import pytest
 from conftest import make_image
 
 from vidu_nb import Img2VideoRequest, ValidationError
-from vidu_nb.sweep import sweep
+from vidu_nb.request.sweep import sweep
 
 
 @pytest.fixture

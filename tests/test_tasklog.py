@@ -8,11 +8,11 @@ from datetime import datetime, timedelta, timezone
 import pandas as pd
 import pytest
 
+from vidu_nb.client.task import Creation, Task
 from vidu_nb.errors import ViduError
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.task import Creation, Task
-from vidu_nb.tasklog import TaskLog
-from vidu_nb.tasklog import schema as tasklog_schema
+from vidu_nb.request.spec import Img2VideoRequest
+from vidu_nb.tracking.tasklog import TaskLog
+from vidu_nb.tracking.tasklog import schema as tasklog_schema
 
 NEXT = tasklog_schema.SCHEMA_VERSION + 1  # a later release's schema, for migration tests
 

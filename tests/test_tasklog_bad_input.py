@@ -9,12 +9,12 @@ import pytest
 from conftest import make_image
 
 from vidu_nb.client import ViduClient
+from vidu_nb.client.task import Task
 from vidu_nb.errors import TaskLogError, ValidationError, ViduError
-from vidu_nb.poller import Poller
+from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.simulator import Simulator
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.task import Task
-from vidu_nb.tasklog import TaskLog
+from vidu_nb.tracking.poller import Poller
+from vidu_nb.tracking.tasklog import TaskLog
 
 REQUEST = Img2VideoRequest(image=make_image(160, 120), prompt="p", duration=1)
 

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from test_big_log_costs import BOUNDED, counting, grow
 
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.task import Creation, Task
-from vidu_nb.tasklog import TaskLog, frame, framesnapshot
+from vidu_nb.client.task import Creation, Task
+from vidu_nb.request.spec import Img2VideoRequest
+from vidu_nb.tracking.tasklog import TaskLog, frame, framesnapshot
 
 FULL_READ = "SELECT * FROM tasks ORDER BY row_id"
 
@@ -138,8 +138,8 @@ def test_changes_by_hand_are_seen_and_odd_ones_read_everything_again(log, reques
 
 WRITER = r"""
 import sys
-from vidu_nb.task import Task
-from vidu_nb.tasklog import TaskLog
+from vidu_nb.client.task import Task
+from vidu_nb.tracking.tasklog import TaskLog
 with TaskLog(sys.argv[1]) as log:
     log.update(Task(id="t1", state="success", credits=77))
     log.update(Task(id="other", state="processing", model="viduq1"))

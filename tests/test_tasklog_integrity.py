@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from sql_trace import transactions
 
+from vidu_nb.client.task import Creation, Task
 from vidu_nb.errors import ViduError
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.task import Creation, Task
-from vidu_nb.tasklog import TaskLog, read_export
-from vidu_nb.tasklog import schema as tasklog_schema
+from vidu_nb.request.spec import Img2VideoRequest
+from vidu_nb.tracking.tasklog import TaskLog, read_export
+from vidu_nb.tracking.tasklog import schema as tasklog_schema
 
 NEXT = tasklog_schema.SCHEMA_VERSION + 1  # a later release's schema, for migration tests
 

@@ -8,9 +8,9 @@ import time
 
 import pandas as pd
 
-from vidu_nb.task import Task
-from vidu_nb.tasklog import SCHEMA_VERSION, TaskLog, read_export
-from vidu_nb.tasklog import schema as tasklog_schema
+from vidu_nb.client.task import Task
+from vidu_nb.tracking.tasklog import SCHEMA_VERSION, TaskLog, read_export
+from vidu_nb.tracking.tasklog import schema as tasklog_schema
 
 NEW_COLUMNS = ("watermark", "wm_position", "wm_url", "meta_data", "source")
 

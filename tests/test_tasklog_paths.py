@@ -12,13 +12,13 @@ import pytest
 from conftest import make_image
 
 from vidu_nb.client import ViduClient
+from vidu_nb.client.task import Task
+from vidu_nb.client.timing import history
 from vidu_nb.errors import TaskLogError
-from vidu_nb.poller import Poller
+from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.simulator import Simulator
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.task import Task
-from vidu_nb.tasklog import TaskLog
-from vidu_nb.timing import history
+from vidu_nb.tracking.poller import Poller
+from vidu_nb.tracking.tasklog import TaskLog
 
 IMAGE = make_image(160, 120)
 
@@ -90,7 +90,7 @@ def test_one_log_whatever_the_working_folder(tmp_path):
     import subprocess
     import sys
 
-    from vidu_nb.tasklog import default_log_path
+    from vidu_nb.tracking.tasklog import default_log_path
 
     project = tmp_path / "project"
     (project / "notebooks" / "deeper").mkdir(parents=True)
@@ -101,7 +101,7 @@ def test_one_log_whatever_the_working_folder(tmp_path):
     opened = []
     for folder in (project, project / "notebooks", project / "notebooks" / "deeper"):
         out = subprocess.run(  # a fresh process, as a kernel is
-            [sys.executable, "-c", "from vidu_nb.tasklog import TaskLog; print(TaskLog().path)"],
+            [sys.executable, "-c", "from vidu_nb.tracking.tasklog import TaskLog; print(TaskLog().path)"],
             cwd=folder, env=env, capture_output=True, text=True, check=True, timeout=60,
         )  # fmt: skip
         opened.append(Path(out.stdout.strip()))

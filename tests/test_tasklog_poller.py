@@ -7,10 +7,10 @@ import pytest
 from conftest import make_image
 
 from vidu_nb.client import ViduClient
-from vidu_nb.poller import Poller
+from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.simulator import Simulator
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.tasklog import TaskLog
+from vidu_nb.tracking.poller import Poller
+from vidu_nb.tracking.tasklog import TaskLog
 
 KEY = "vk-SENTINEL-7f3a9c21e8d54b6f"
 WRONG_KEY = "vk-MISTYPED-0b8e4d2a9c7f1e35"

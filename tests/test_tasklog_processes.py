@@ -9,14 +9,14 @@ import subprocess
 import sys
 import time
 
-from vidu_nb.tasklog import TaskLog
+from vidu_nb.tracking.tasklog import TaskLog
 
 WRITER = r"""
 import io, os, sys, time
 from PIL import Image
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.task import Task
-from vidu_nb.tasklog import TaskLog
+from vidu_nb.request.spec import Img2VideoRequest
+from vidu_nb.client.task import Task
+from vidu_nb.tracking.tasklog import TaskLog
 
 path, prefix, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 buf = io.BytesIO()

@@ -13,10 +13,10 @@ from waiting import wait_for
 
 from vidu_nb.client import ViduClient
 from vidu_nb.errors import ViduError
-from vidu_nb.poller import Poller
+from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.simulator import Simulator
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.tasklog import UncertainSubmissionsWarning
+from vidu_nb.tracking.poller import Poller
+from vidu_nb.tracking.tasklog import UncertainSubmissionsWarning
 
 IMAGE = make_image(160, 120)
 
@@ -73,7 +73,7 @@ def test_uncertain_submission_is_settled_by_its_callback(sim, log):
         assert log.get(row["task_id"])["state"] == "success"
         with warnings.catch_warnings():
             warnings.simplefilter("error", UncertainSubmissionsWarning)  # nothing uncertain
-            poller = log.resume(client)  # fetches the video of the reconciled task
+            poller = Poller.resume(client, log)  # fetches the video of the reconciled task
         try:
             assert poller.wait_all(30)
         finally:
@@ -100,7 +100,7 @@ def test_reconcile_by_task_id_checks_the_payload(sim, log):
         assert log.get_by_ref(second)["state"] == "created" and log.pending() == [ids[second]]
         with pytest.raises(ViduError, match="already has task"):
             log.reconcile(second, ids[first])
-        poller = log.resume(client, cache=False)
+        poller = Poller.resume(client, log, cache=False)
         try:
             assert poller.wait_all(30)
         finally:

@@ -10,11 +10,11 @@ import pytest
 from conftest import make_image
 
 from vidu_nb.client import ViduClient
-from vidu_nb.poller import Poller
+from vidu_nb.client.task import Task
+from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.simulator import Simulator
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.task import Task
-from vidu_nb.tasklog import TaskLog, read_export
+from vidu_nb.tracking.poller import Poller
+from vidu_nb.tracking.tasklog import TaskLog, read_export
 
 IMAGE = make_image(160, 120)
 
@@ -58,7 +58,7 @@ def test_a_queued_watermarked_request_is_sent_as_asked_after_a_restart(sim, tmp_
         handle = poller.submit(asked)
         poller.stop()
     with ViduClient.for_simulator(sim) as client, TaskLog(path) as log:
-        poller = log.resume(client, cache=False)
+        poller = Poller.resume(client, log, cache=False)
         try:
             assert poller.wait_all(30)
         finally:

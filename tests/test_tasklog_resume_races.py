@@ -11,17 +11,19 @@ import pytest
 from conftest import make_image
 
 from vidu_nb.client import ViduClient
+from vidu_nb.client.task import Task
+from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.simulator import Simulator
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.task import Task
-from vidu_nb.tasklog import TaskLog, UncertainSubmissionsWarning
+from vidu_nb.tracking.poller import Poller
+from vidu_nb.tracking.tasklog import TaskLog, UncertainSubmissionsWarning
 
 IMAGE = make_image(160, 120)
 
 KERNEL = r"""
 import os, sys, time, warnings
 from vidu_nb.client import ViduClient
-from vidu_nb.tasklog import TaskLog, UncertainSubmissionsWarning
+from vidu_nb.tracking.poller import Poller
+from vidu_nb.tracking.tasklog import TaskLog, UncertainSubmissionsWarning
 
 path, key, base_url, go = sys.argv[1:5]
 log = TaskLog(path)
@@ -31,7 +33,7 @@ while not os.path.exists(go):  # resume together
     time.sleep(0.002)
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    poller = log.resume(client, cache=False)
+    poller = Poller.resume(client, log, cache=False)
 ok = poller.wait_all(60)
 poller.stop()
 print("done", ok, flush=True)
@@ -91,7 +93,7 @@ def test_uncertain_rows_are_never_resent_by_later_resumes(tmp_path):
         for _ in range(3):  # restarted three times
             with TaskLog(path) as log:
                 with pytest.warns(UncertainSubmissionsWarning):
-                    poller = log.resume(client, cache=False)
+                    poller = Poller.resume(client, log, cache=False)
                 assert poller.wait_all(10)
                 poller.stop()
                 assert log.get_by_ref("lost")["state"] == "uncertain"

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 from vidu_nb import states
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.task import Task
-from vidu_nb.tasklog import CLOSED_STATES, LOCAL_STATES
-from vidu_nb.tasklog.reconcile import RECONCILABLE
+from vidu_nb.client.task import Task
+from vidu_nb.request.spec import Img2VideoRequest
+from vidu_nb.tracking.tasklog import CLOSED_STATES, LOCAL_STATES
+from vidu_nb.tracking.tasklog.reconcile import RECONCILABLE
 
 
 @pytest.fixture

@@ -13,13 +13,13 @@ import pytest
 from conftest import make_image
 from waiting import until
 
-from vidu_nb.cache import DownloadError, VideoCache
 from vidu_nb.client import ViduClient
+from vidu_nb.client.task import Creation, Task
 from vidu_nb.errors import ValidationError
-from vidu_nb.poller import Poller
+from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.simulator import Simulator
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.task import Creation, Task
+from vidu_nb.tracking.cache import DownloadError, VideoCache
+from vidu_nb.tracking.poller import Poller
 
 IMAGE = make_image(160, 120)
 

@@ -7,10 +7,10 @@ import sqlite3
 import pytest
 from conftest import make_image
 
-from vidu_nb.spec import Img2VideoRequest
-from vidu_nb.task import Task
-from vidu_nb.tasklog import TaskLog
-from vidu_nb.timing import Timing, Watch, history, make_key, task_key
+from vidu_nb.client.task import Task
+from vidu_nb.client.timing import Timing, Watch, history, make_key, task_key
+from vidu_nb.request.spec import Img2VideoRequest
+from vidu_nb.tracking.tasklog import TaskLog
 
 K5 = ("viduq3-pro", "720p", 5, False)
 
@@ -152,7 +152,7 @@ def test_history_leaves_out_times_that_span_a_restart(tmp_path):
 
 
 def test_sub_second_jitter_of_a_fast_simulator_is_no_restart_gap():
-    from vidu_nb.timing import _without_gaps
+    from vidu_nb.client.timing import _without_gaps
 
     key = ("viduq3-pro", "1080p", 4, False)
     rows = [(key, 0.0004), (key, 0.0004), (key, 0.0015), (key, 2.0)]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from vidu_nb import Img2VideoRequest, ValidationError, ViduError
-from vidu_nb.sweep import SweepPlan
+from vidu_nb.request.sweep import SweepPlan
 from vidu_nb.ui import (
     TaskCard,
     compare,

@@ -12,7 +12,7 @@ from ui_standin import StandIn, stand_in
 from waiting import until
 
 from vidu_nb import Img2VideoRequest, ValidationError, ViduClient
-from vidu_nb.sweep import sweep
+from vidu_nb.request.sweep import sweep
 from vidu_nb.ui import form, run_sweep
 from vidu_nb.ui.sweeps import plan_credits
 

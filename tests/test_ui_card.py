@@ -10,7 +10,7 @@ from waiting import until
 from vidu_nb import Img2VideoRequest
 from vidu_nb.client import ViduClient
 from vidu_nb.simulator import Simulator
-from vidu_nb.tasklog import TaskLog
+from vidu_nb.tracking.tasklog import TaskLog
 from vidu_nb.ui.card import TaskCard, card_html
 from vidu_nb.ui.player import VideoGrid
 from vidu_nb.ui.rows import TaskView

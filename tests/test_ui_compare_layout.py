@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from vidu_nb import Img2VideoRequest
-from vidu_nb.sweep import sweep
+from vidu_nb.request.sweep import sweep
 from vidu_nb.ui import compare, run_sweep
 
 

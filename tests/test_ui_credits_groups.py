@@ -9,8 +9,8 @@ import warnings
 import pytest
 
 from vidu_nb import Img2VideoRequest
-from vidu_nb.ledger import GROUPS
-from vidu_nb.task import Task
+from vidu_nb.client.task import Task
+from vidu_nb.tracking.ledger import GROUPS
 from vidu_nb.ui import credits_figure, credits_table, credits_view
 
 GROUPINGS = [*GROUPS, ["experiment", "model"], ["model", "resolution", "duration"]]

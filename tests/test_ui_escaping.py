@@ -11,8 +11,8 @@ from ui_standin import StandIn, stand_in
 from waiting import until
 
 from vidu_nb import Img2VideoRequest, ViduClient
-from vidu_nb.poller import Poller
-from vidu_nb.sweep import SweepPlan
+from vidu_nb.request.sweep import SweepPlan
+from vidu_nb.tracking.poller import Poller
 from vidu_nb.ui import credits_view, form
 from vidu_nb.ui.card import TaskCard
 from vidu_nb.ui.session import Session

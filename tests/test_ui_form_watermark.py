@@ -8,7 +8,7 @@ import json
 
 from waiting import until
 
-from vidu_nb.spec import DEFAULT_WM_POSITION
+from vidu_nb.request.spec import DEFAULT_WM_POSITION
 from vidu_nb.ui import form
 from vidu_nb.ui.form_state import FormState
 

@@ -8,7 +8,7 @@ import pytest
 from waiting import until
 
 from vidu_nb import ValidationError
-from vidu_nb.sweep import sweep
+from vidu_nb.request.sweep import sweep
 from vidu_nb.ui import compare, form, run_sweep
 from vidu_nb.ui.credits import credits_figure, credits_table, credits_view
 

@@ -18,8 +18,8 @@ from waiting import until
 
 from vidu_nb import Img2VideoRequest
 from vidu_nb.client import ViduClient
-from vidu_nb.poller import Poller
-from vidu_nb.sweep import sweep
+from vidu_nb.request.sweep import sweep
+from vidu_nb.tracking.poller import Poller
 from vidu_nb.ui import compare, credits_view, form, run_sweep, show
 from vidu_nb.ui.card import TaskCard
 from vidu_nb.ui.style import CSS

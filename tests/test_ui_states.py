@@ -8,7 +8,7 @@ import pytest
 from ui_standin import stand_in
 
 from vidu_nb import Img2VideoRequest, ViduClient
-from vidu_nb.sweep import SweepPlan
+from vidu_nb.request.sweep import SweepPlan
 from vidu_nb.ui import compare, credits_table, credits_view, show
 from vidu_nb.ui.card import _TICKER, TaskCard
 from vidu_nb.ui.rows import TaskView

@@ -5,11 +5,12 @@ With no API key everything runs against a local simulator of the API, so nothing
 
 from typing import Any
 
-from .account import CreditPackage, CreditRemain, Credits
-from .callbacks import verify_callback, verify_callback_environ, verify_callback_url
-from .client import AccountReader, TaskReader, TaskService, ViduClient
-from .config import ClientConfig, Secret
-from .embedded import LocalSimulatorWarning
+from .client.account import CreditPackage, CreditRemain, Credits
+from .client.callbacks import verify_callback, verify_callback_environ, verify_callback_url
+from .client.config import ClientConfig, Secret
+from .client.core import AccountReader, TaskReader, TaskService, ViduClient
+from .client.schedule import PollSchedule
+from .client.task import Creation, Task
 from .errors import (
     APIError,
     AuthenticationError,
@@ -27,13 +28,22 @@ from .errors import (
     ViduError,
     WaitTimeout,
 )
-from .images import StartImage, load_image
-from .models import MODELS, ModelSpec, get_model
-from .schedule import PollSchedule
-from .spec import IgnoredFieldWarning, ImageFittedWarning, Img2VideoRequest, UnknownModelWarning
-from .task import Creation, Task
+from .request.images import StartImage, load_image
+from .request.models import MODELS, ModelSpec, get_model
+from .request.spec import (
+    IgnoredFieldWarning,
+    ImageFittedWarning,
+    Img2VideoRequest,
+    UnknownModelWarning,
+)
+from .workspace.embedded import LocalSimulatorWarning
+from .workspace.embedded import install as _install_default_server
 
 __version__ = "0.1.0"
+
+# With no key and no base URL, ViduClient() asks the client layer's default server: the
+# embedded local simulator, which only the workspace layer may start.
+_install_default_server()
 
 # The UI and the task log pull in ipywidgets, matplotlib and pandas: load them only when first
 # asked for, so scripts, the CLI and the simulator start fast.
@@ -44,20 +54,20 @@ _UI_NAMES = {
     "compare": "vidu_nb.ui",
     "run_sweep": "vidu_nb.ui",
     "credits_view": "vidu_nb.ui",
-    "SweepPlan": "vidu_nb.sweep",
-    "TaskLog": "vidu_nb.tasklog",
-    "read_export": "vidu_nb.tasklog",
-    "UncertainSubmissionsWarning": "vidu_nb.tasklog",
-    "VideoCache": "vidu_nb.cache",
-    "DownloadError": "vidu_nb.cache",
-    "Ledger": "vidu_nb.ledger",
-    "Estimate": "vidu_nb.ledger",
-    "estimate": "vidu_nb.ledger",
-    "Poller": "vidu_nb.poller",
-    "CallbackReceiver": "vidu_nb.receiver",
-    "PollerEvent": "vidu_nb.poller",
-    "Timing": "vidu_nb.timing",
-    "Forecast": "vidu_nb.timing",
+    "SweepPlan": "vidu_nb.request.sweep",
+    "TaskLog": "vidu_nb.tracking.tasklog",
+    "read_export": "vidu_nb.tracking.tasklog",
+    "UncertainSubmissionsWarning": "vidu_nb.tracking.tasklog",
+    "VideoCache": "vidu_nb.tracking.cache",
+    "DownloadError": "vidu_nb.tracking.cache",
+    "Ledger": "vidu_nb.tracking.ledger",
+    "Estimate": "vidu_nb.tracking.ledger",
+    "estimate": "vidu_nb.tracking.ledger",
+    "Poller": "vidu_nb.tracking.poller",
+    "CallbackReceiver": "vidu_nb.client.receiver",
+    "PollerEvent": "vidu_nb.tracking.poller",
+    "Timing": "vidu_nb.client.timing",
+    "Forecast": "vidu_nb.client.timing",
 }
 
 

@@ -23,9 +23,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
-from ..config import ENV_API_KEY, ENV_BASE_URL, env_sim_speed
-from ..embedded import DEMO_SPEED, ENV_SPEED
-from ..tasklog.store import default_log_path
+from ..client.config import ENV_API_KEY, ENV_BASE_URL, env_sim_speed
+from ..tracking.tasklog.store import default_log_path
+from ..workspace.embedded import DEMO_SPEED, ENV_SPEED
 from . import frontends
 from .app import UsageError
 from .frontends import FRONT_ENDS, LAB, FrontEnd

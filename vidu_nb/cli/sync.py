@@ -12,7 +12,7 @@ import argparse
 import re
 from datetime import datetime, timedelta, timezone
 
-from ..config import ENV_API_KEY, ENV_BASE_URL, ClientConfig
+from ..client.config import ENV_API_KEY, ENV_BASE_URL, ClientConfig
 from .app import UsageError
 
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from .. import states
-from ..config import ENV_API_KEY, ENV_BASE_URL, ClientConfig
+from ..client.config import ENV_API_KEY, ENV_BASE_URL, ClientConfig
+from ..client.task import Task
 from ..errors import SubmissionUncertain, TaskFailed, TaskLogError, ViduError
-from ..task import Task
-from ..tasklog.owners import Owner
+from ..tracking.tasklog.owners import Owner
 from .app import UsageError
 
 LIST_COLUMNS = (
@@ -101,7 +101,7 @@ def _log_option(p: argparse.ArgumentParser) -> None:
 
 
 def _client(task_id: str | None = None) -> Any:
-    from ..client import ViduClient
+    from ..client.core import ViduClient
 
     if task_id is not None and ClientConfig.resolve().embedded:
         # A fresh in-process simulator knows no task: every id would be a 404.
@@ -118,7 +118,7 @@ def _client(task_id: str | None = None) -> Any:
 
 
 def _open_log(path: str | None) -> Any:
-    from ..tasklog import TaskLog, default_log_path
+    from ..tracking.tasklog import TaskLog, default_log_path
 
     where = Path(path) if path else default_log_path()
     _not_a_folder(where)
@@ -164,8 +164,8 @@ def _check_folder(what: str, folder: Path) -> None:
 
 # -- submit ------------------------------------------------------------------------------
 def submit(args: argparse.Namespace) -> int:
-    from ..client import new_client_ref
-    from ..spec import Img2VideoRequest
+    from ..client.core import new_client_ref
+    from ..request.spec import Img2VideoRequest
 
     fields = {
         name: getattr(args, name)
@@ -226,7 +226,7 @@ def submit(args: argparse.Namespace) -> int:
     if args.download is None:
         print(task.video_url, flush=True)
         return 0
-    from ..cache import VideoCache
+    from ..tracking.cache import VideoCache
 
     cache = VideoCache(Path(args.download).expanduser())
     try:
@@ -368,14 +368,14 @@ def _update_if_logged(path: str | None, task: Task) -> dict[str, Any] | None:
 
 
 def _log_exists(path: Path | None) -> bool:
-    from ..tasklog import default_log_path
+    from ..tracking.tasklog import default_log_path
 
     return (path or default_log_path()).is_file()
 
 
 # -- log ---------------------------------------------------------------------------------
 def show_log(args: argparse.Namespace) -> int:
-    from ..tasklog import default_log_path
+    from ..tracking.tasklog import default_log_path
 
     path = Path(args.log) if args.log else default_log_path()
     if args.export is not None and Path(args.export).suffix.lower() not in EXPORTS:

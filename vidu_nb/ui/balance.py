@@ -22,7 +22,7 @@ from .rows import esc
 from .shared import html
 
 if TYPE_CHECKING:
-    from ..account import Credits
+    from ..client.account import Credits
     from .session import Session
 
 #: How old a fetched balance may be for ``run_sweep`` to compare an estimate with it.

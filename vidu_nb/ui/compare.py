@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ValidationError
-from ..sweep import LABEL_FIELDS, label_for
+from ..request.sweep import LABEL_FIELDS, label_for
 from .player import VideoGrid, entries_for
 from .rows import TaskView, labels
 

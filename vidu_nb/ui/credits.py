@@ -7,13 +7,13 @@ from typing import Any
 import ipywidgets as w
 
 from ..errors import ValidationError
-from ..ledger import ledger_for
+from ..tracking.ledger import ledger_for
 from .rows import esc
 
 
 def check_log(log: Any) -> None:
     """The credits views read a ``TaskLog``; anything else is refused by name, up front."""
-    from ..tasklog import TaskLog
+    from ..tracking.tasklog import TaskLog
 
     if not isinstance(log, TaskLog):
         raise ValidationError(

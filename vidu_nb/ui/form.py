@@ -291,7 +291,7 @@ class Img2VideoForm(w.VBox):
         """
         log = self.session.log_if_open
         if log is None:
-            from ..tasklog import default_log_path
+            from ..tracking.tasklog import default_log_path
 
             if not default_log_path().exists():
                 return

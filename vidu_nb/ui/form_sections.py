@@ -12,8 +12,8 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..models import MODELS
-from ..spec import AUDIO_TYPES, MOVEMENT_AMPLITUDES, WM_POSITIONS
+from ..request.models import MODELS
+from ..request.spec import AUDIO_TYPES, MOVEMENT_AMPLITUDES, WM_POSITIONS
 from .shared import hbox, html, make, vbox
 
 #: The width of every field (its label included) and of the folded sections.

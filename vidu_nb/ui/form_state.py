@@ -15,9 +15,9 @@ from typing import Any, cast
 import traitlets as t
 
 from ..errors import ValidationError
-from ..images import StartImage, load_image
-from ..models import DEFAULT_MODEL, MODELS, ModelSpec, get_model
-from ..spec import DEFAULT_WM_POSITION, MAX_PROMPT_CHARS, MAX_SEED, Img2VideoRequest
+from ..request.images import StartImage, load_image
+from ..request.models import DEFAULT_MODEL, MODELS, ModelSpec, get_model
+from ..request.spec import DEFAULT_WM_POSITION, MAX_PROMPT_CHARS, MAX_SEED, Img2VideoRequest
 
 #: Fields sent only when set: empty text and unchecked boxes are left out of the body.
 _OPTIONAL_TEXT = ("voice_id", "payload", "callback_url", "wm_url", "meta_data")

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 from .. import states
 from ..errors import ValidationError
-from ..sweep import LABEL_FIELDS, label_for, varying_keys
-from ..tasklog.frame import GENERATION_END, GENERATION_START
+from ..request.sweep import LABEL_FIELDS, label_for, varying_keys
+from ..tracking.tasklog.frame import GENERATION_END, GENERATION_START
 
 #: Progress steps a card moves through, and the fraction of the bar each one shows.
 STEPS = ("submitted", states.CREATED, states.QUEUEING, states.PROCESSING, states.SUCCESS)

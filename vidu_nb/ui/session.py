@@ -32,7 +32,7 @@ class Session:
     def client(self) -> Any:
         with self._lock:
             if self._client is None:
-                from ..client import ViduClient
+                from ..client.core import ViduClient
 
                 self._client = ViduClient()
             return self._client
@@ -56,7 +56,7 @@ class Session:
     def log(self) -> Any:
         with self._lock:
             if self._log is None:
-                from ..tasklog import TaskLog
+                from ..tracking.tasklog import TaskLog
 
                 self._log = TaskLog()
             return self._log
@@ -78,7 +78,7 @@ class Session:
     def poller(self) -> Any:
         with self._lock:
             if self._poller is None:
-                from ..poller import Poller
+                from ..tracking.poller import Poller
 
                 self._poller = Poller(self.client, self.log)
             return self._poller.start()  # idempotent: a given poller may not be started yet
@@ -102,7 +102,7 @@ class Session:
 
 def estimate(request: Any, log: Any = None) -> tuple[int, str]:
     """Expected credits and where the figure comes from (published, placeholder, learned)."""
-    from ..ledger import estimate as ledger_estimate
+    from ..tracking.ledger import estimate as ledger_estimate
 
     est = ledger_estimate(request, log)
     return est.credits, est.source

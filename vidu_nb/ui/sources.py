@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import states
-from ..transport import direct_if_loopback, file_session
+from ..client.transport import direct_if_loopback, file_session
 from .rows import TaskView, epoch_of
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ class Refresher:
         cache = self._cache()
         if cache is None:
             return fresh
-        from ..cache import DownloadError
+        from ..tracking.cache import DownloadError
 
         try:
             video, cover = cache.fetch(
@@ -139,7 +139,7 @@ class Refresher:
 
     def _cache(self) -> Any:
         if self.cache is None and self.log is not None:
-            from ..cache import VideoCache
+            from ..tracking.cache import VideoCache
 
             self.cache = VideoCache(self.log.cache_dir)
         return self.cache

@@ -19,8 +19,8 @@ import ipywidgets as w
 
 from .. import states
 from ..errors import ValidationError, ViduError
-from ..spec import Img2VideoRequest
-from ..sweep import (
+from ..request.spec import Img2VideoRequest
+from ..request.sweep import (
     CONFIRM_CREDITS,
     SWEEP_FIELDS,
     SweepPlan,
@@ -148,7 +148,7 @@ def as_plan(plan: SweepPlan | Iterable[Img2VideoRequest]) -> SweepPlan:
     requests, its swept values being whatever differs among them (for the grid's layout)."""
     if isinstance(plan, SweepPlan) and len(plan):
         return plan
-    takes = "a SweepPlan (vidu_nb.sweep.sweep(...)) or a list of Img2VideoRequest"
+    takes = "a SweepPlan (vidu_nb.request.sweep.sweep(...)) or a list of Img2VideoRequest"
     if isinstance(plan, (str, bytes, Mapping, Img2VideoRequest)) or not isinstance(plan, Iterable):
         hint = "; one request is submitted with form() or Poller.submit"
         raise ValidationError(
@@ -178,7 +178,7 @@ def run_sweep(
 ) -> SweepRun:
     """Submit a sweep through the poller (its concurrency policy applies), as one experiment.
 
-    ``plan`` is a ``SweepPlan`` (from ``vidu_nb.sweep.sweep``) or a plain list of requests,
+    ``plan`` is a ``SweepPlan`` (from ``vidu_nb.request.sweep.sweep``) or a plain list of requests,
     taken as a plan whose swept values are what differs among them. Anything else, or an
     empty list, raises ``ValidationError`` naming ``plan`` before anything is sent.
 

@@ -1,0 +1,194 @@
+"""Checking followed tasks: one GET when due, the log updated, the next check scheduled.
+
+Checks follow the same ``PollSchedule`` as ``ViduClient.wait``, with a ``Timing`` forecast once
+a task is processing. Faults never stop the following: a 429 pauses every request for its
+``Retry-After`` (the limit is per key), other errors back off this task and are recorded as its
+last error; a task the service keeps saying it does not know is given up after a few tries.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ... import states
+from ...client.schedule import PollSchedule
+from ...client.task import Task
+from ...client.timing import Timing, Watch, make_key, task_key
+from ...errors import NotFound, RateLimited, ViduError
+from ..tasklog.rows import public_url
+from .due import DueChecks, Tracked
+from .events import PollerEvent, Stats, Subscribers, record_error
+
+if TYPE_CHECKING:
+    from ...client.core import TaskService
+    from ..tasklog import TaskLog
+    from .pushed import Pushed
+
+log = logging.getLogger("vidu_nb.poller")
+MAX_NOT_FOUND = 5
+
+
+class Checks:
+    """The followed tasks (``due``, guarded by ``lock``) and the job that checks one."""
+
+    def __init__(
+        self,
+        client: TaskService,
+        tasklog: TaskLog,
+        schedule: PollSchedule,
+        timing: Timing,
+        lock: threading.Condition,
+        stats: Stats,
+        subscribers: Subscribers,
+        *,
+        pause: Callable[[float], None],
+        succeeded: Callable[[str, Task], None],
+    ) -> None:
+        self.client = client
+        self.log = tasklog
+        self.schedule = schedule
+        self.timing = timing
+        self.due = DueChecks()
+        self.stats = stats
+        self.subscribers = subscribers
+        self._lock = lock
+        self._pause = pause  # stop every request until a monotonic time (a 429)
+        self._succeeded = succeeded  # called under the lock: fetch the files
+        #: Pushed updates (``pushed``), set by the poller: tasks whose callbacks arrive get a
+        #: safety check instead of the schedule. None: every task follows the schedule.
+        self.pushed: Pushed | None = None
+
+    # -- starting to follow (caller holds the lock) -------------------------------------------
+    def track(self, task_id: str) -> bool:
+        """Follow a task known only by id (its age is read from the log at the first check)."""
+        if task_id in self.due:
+            return False
+        now = time.monotonic()
+        self.due.at(Tracked(task_id, task_id, now), now)
+        return True
+
+    def follow_submitted(self, handle: str, task: Task) -> None:
+        """Follow a task the service has just created."""
+        now = time.monotonic()
+        tr = Tracked(task.id, handle, now, task, task.state, off_peak=bool(task.off_peak))
+        tr.primed = True
+        tr.watch = Watch(task_key(task))
+        tr.watch.seen(task.state, now)
+        self.due.at(tr, now + self._delay(tr))
+
+    def learn_history(self) -> None:
+        """Learn processing times from the log's finished tasks of this service."""
+        base_url = getattr(self.client, "base_url", None)
+        # The log stores the public form of the URL (host lowercased, no credentials).
+        url = public_url(base_url) if isinstance(base_url, str) else None
+        try:
+            self.timing.learn_history(self.log.path, url)
+        except Exception:  # learning is an optimisation; never fatal
+            log.exception("poller: cannot learn timings from the log")
+
+    # -- the job (an HTTP worker, no lock held) ----------------------------------------------
+    def check(self, tr: Tracked) -> None:
+        if not tr.primed:
+            self._prime(tr)
+        self.stats.count("polls")
+        sent = time.monotonic()
+        try:
+            task = self.client.get(tr.task or tr.task_id)
+        except RateLimited as exc:
+            if exc.retry_after:  # the limit is per key: pause every request, not just this one
+                self._pause(time.monotonic() + exc.retry_after)
+            self._fault(tr, exc, exc.retry_after)
+            return
+        except NotFound as exc:
+            tr.not_found += 1
+            if tr.not_found >= MAX_NOT_FOUND:
+                self._give_up(tr, exc)
+                return
+            self._fault(tr, exc)
+            return
+        except (ViduError, OSError) as exc:
+            self._fault(tr, exc, getattr(exc, "retry_after", None))
+            return
+        tr.failures = tr.not_found = 0
+        self.timing.record(tr.watch, task, sent, time.monotonic())
+        changed = self.log.update(task)
+        old, tr.task = tr.state, task
+        tr.off_peak = bool(task.off_peak) if task.off_peak is not None else tr.off_peak
+        if task.state != old:
+            tr.state, tr.attempt = task.state, 0
+        else:
+            tr.attempt += 1
+        with self._lock:
+            if states.is_final(task.state):  # a cancelled spelling too; unknown ones are open
+                self.due.drop(tr.task_id)
+                if states.is_success(task.state):
+                    self._succeeded(tr.handle, task)
+            else:
+                self._reschedule(tr)
+        if changed or task.state != old:
+            self.subscribers.emit(PollerEvent(tr.handle, task.id, old, task.state, task))
+
+    def failed(self, tr: Tracked) -> None:
+        """A check ended in an unexpected error: try again later, as after a fault."""
+        with self._lock:
+            self._reschedule(tr, failure=True)
+
+    def _prime(self, tr: Tracked) -> None:
+        """A tracked task: count its age from its submission in the log, take its settings."""
+        tr.primed = True
+        row = self.log.get(tr.task_id)
+        if row is None:
+            return
+        tr.state, tr.off_peak = row["state"], bool(row.get("off_peak"))
+        tr.handle = row.get("client_ref") or tr.handle
+        tr.watch.key = make_key(
+            row.get("model"), row.get("resolution"), row.get("duration"), tr.off_peak
+        )
+        if row.get("submitted_at") is not None:
+            age = time.time() - row["submitted_at"].timestamp()
+            tr.started = time.monotonic() - max(0.0, age)
+
+    def _give_up(self, tr: Tracked, exc: NotFound) -> None:
+        self.stats.note(exc)
+        record_error(self.log, tr.task_id, f"no longer followed: {exc}")
+        with self._lock:
+            self.due.drop(tr.task_id)
+        self.subscribers.emit(PollerEvent.failure(tr.handle, tr.task_id, tr.state, tr.task, exc))
+
+    def _fault(self, tr: Tracked, exc: BaseException, retry_after: float | None = None) -> None:
+        """A failed check: remember the error, back off this task, keep going."""
+        self.stats.note(exc)
+        tr.failures += 1
+        record_error(self.log, tr.task_id, exc)
+        with self._lock:
+            self._reschedule(tr, failure=True, retry_after=retry_after)
+
+    def _delay(self, tr: Tracked, *, retry_after: float | None = None) -> float:
+        if self.pushed is not None:  # callbacks stand in for the schedule (see ``pushed``)
+            held = self.pushed.hold(tr, retry_after)
+            if held is not None:
+                return held
+        now = time.monotonic()
+        expected = None  # failing checks back off as before; a forecast is for healthy ones
+        if states.norm(tr.state) == states.PROCESSING and not tr.failures:
+            expected = self.timing.forecast(tr.watch, now)
+        return self.schedule.next_delay(
+            now - tr.started,
+            tr.state,
+            tr.attempt + tr.failures,
+            off_peak=tr.off_peak,
+            retry_after=retry_after,
+            expected=expected,
+        )
+
+    def _reschedule(
+        self, tr: Tracked, *, failure: bool = False, retry_after: float | None = None
+    ) -> None:
+        """Under the lock: the next check of ``tr`` (not when it was dropped meanwhile)."""
+        if failure and tr.task_id not in self.due:
+            return
+        self.due.at(tr, time.monotonic() + self._delay(tr, retry_after=retry_after))

@@ -1,0 +1,210 @@
+"""Requests recorded before they are sent: ``queued`` -> ``submitting`` -> the service's state.
+
+A request is written to the log the moment it is queued (with its ``client_ref``, every
+parameter and the start image kept as a file), so a kernel that dies loses nothing:
+
+* ``queued``: never sent. ``resume`` rebuilds the request from the row and sends it.
+* ``submitting``: the POST was about to go out or was in flight. Nobody can tell whether it
+  arrived, so a leftover one becomes ``uncertain`` (never resent): reconcile it by its
+  ``client_ref`` (``TaskLog.reconcile``/``reconcile_from_callback``).
+
+Each row names its ``owner`` (see ``owners``); only rows whose owner is gone are taken over,
+and every move is one conditional transaction, so two pollers never send the same row.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ... import states
+from ...errors import ViduError
+from .owners import owner_alive
+from .writes import ImageFiles, Writes
+
+if TYPE_CHECKING:
+    from ...request.spec import Img2VideoRequest
+
+#: States of a request that has no task id yet because it was not (surely) sent
+#: (``states.UNSENT_STATES``; the old name stays importable).
+LOCAL_STATES = states.UNSENT_STATES
+_ANY = object()  # ``_move`` without an owner condition
+INTERRUPTED = "the process stopped while sending this request: it may have reached the service"
+
+
+class Unsent(Writes):
+    """The local life of a request before the service answers (mixed into ``TaskLog``)."""
+
+    @property
+    def owners_dir(self) -> Path:
+        return self.cache_dir / "owners"
+
+    def record_queued(
+        self,
+        request: Img2VideoRequest,
+        client_ref: str,
+        *,
+        owner: str,
+        experiment: str | None = None,
+        tags: Iterable[str] = (),
+        notes: str = "",
+        base_url: str | None = None,
+    ) -> int:
+        """Record a request waiting to be sent (state ``queued``, no task id yet)."""
+        return self.record_queued_many(
+            [(request, client_ref)], owner=owner, experiment=experiment, tags=tags, notes=notes,
+            base_url=base_url,
+        )[0]  # fmt: skip
+
+    def record_queued_many(
+        self,
+        requests: Iterable[tuple[Img2VideoRequest, str]],
+        *,
+        owner: str,
+        experiment: str | None = None,
+        tags: Iterable[str] = (),
+        notes: str = "",
+        base_url: str | None = None,
+    ) -> list[int]:
+        """Record ``(request, client_ref)`` pairs as ``queued`` in ONE transaction: all rows or
+        none (one sync to disk instead of one per request). Each distinct start image is
+        hashed and kept once, before any row refers to it. Returns the row ids, in order."""
+        tags = (tags,) if isinstance(tags, str) else tuple(tags)
+        files: dict[int, ImageFiles] = {}
+        now = time.time()
+        rows = []
+        for request, client_ref in requests:
+            values = self._request_values(request, experiment, tags, notes, base_url, files)
+            values.update(
+                client_ref=client_ref, state="queued", owner=owner, submitted_at=None,
+                updated_at=now,
+            )  # fmt: skip
+            rows.append(values)
+        if not rows:
+            return []
+        row_ids = []
+        with self._write() as conn:
+            for values in rows:
+                ref = values["client_ref"]
+                if not ref:
+                    raise ViduError("a queued request needs its client_ref")
+                if self._ref_row(conn, ref) is not None:
+                    raise ViduError(f"client_ref {ref!r} is already in {self.path}")
+                row_id = self._insert(conn, values)
+                self._event(conn, row_id, None, "queued")
+                row_ids.append(row_id)
+        return row_ids
+
+    def start_sending(self, client_ref: str, owner: str) -> bool:
+        """``queued`` -> ``submitting`` right before the POST; False when the row is no longer
+        this owner's to send (cancelled, or taken over after this poller was stopped)."""
+        return self._move(client_ref, "queued", "submitting", owner=owner, sent=True)
+
+    def back_to_queue(self, client_ref: str, owner: str, error: BaseException | str) -> bool:
+        """``submitting`` -> ``queued``: the service provably did not create it (429, no
+        connection, no credits); it will be sent again. ``error`` stays on the row as the
+        reason it waits, until the request is sent."""
+        return self._move(
+            client_ref, "submitting", "queued", owner=owner, detail=str(error), keep_error=True
+        )
+
+    def cancel_queued(self, client_ref: str, owner: str | None = None) -> bool:
+        """``queued`` -> ``cancelled`` (never sent); with ``owner``, only that owner's row."""
+        mine = _ANY if owner is None else owner
+        return self._move(client_ref, "queued", "cancelled", owner=mine, detail="not sent")
+
+    def unsent(self) -> list[dict[str, Any]]:
+        """Rows in ``queued`` or ``submitting``, oldest first (whoever holds them)."""
+        marks = ", ".join("?" for _ in states.UNSENT_STATES)
+        return self._dicts(
+            f"SELECT * FROM tasks WHERE state IN ({marks}) ORDER BY row_id", states.UNSENT_STATES
+        )
+
+    def take_over(self, owner: str) -> tuple[list[tuple[dict[str, Any], Any]], int]:
+        """Adopt the unsent rows of pollers that are gone (the caller must hold ``owner``).
+
+        Returns ``(queued, uncertain)``: ``(row, request)`` pairs to send again, now owned by
+        ``owner``, and how many ``submitting`` rows became ``uncertain``. A queued row whose
+        request cannot be rebuilt (its image file is gone) becomes ``failed``, saying why.
+        """
+        queued: list[tuple[dict[str, Any], Any]] = []
+        uncertain = 0
+        for row in self.unsent():
+            old = row["owner"]
+            if old == owner or owner_alive(self.owners_dir, old):
+                continue
+            ref = row["client_ref"]
+            if row["state"] == "submitting":
+                uncertain += self._move(
+                    ref, "submitting", "uncertain", owner=old, detail=INTERRUPTED
+                )
+                continue
+            try:
+                request = self.rebuild_request(row)
+            except (ViduError, ValueError, OSError) as exc:
+                why = f"cannot send after restart: {exc}"
+                self._move(ref, "queued", "failed", owner=old, detail=why)
+                continue
+            if self._move(ref, "queued", "queued", owner=old, new_owner=owner):
+                queued.append((row, request))
+        return queued, uncertain
+
+    def rebuild_request(self, row: dict[str, Any]) -> Img2VideoRequest:
+        """The request a row was recorded from: its options, and the kept image or its URL."""
+        from ...request.spec import IgnoredFieldWarning, Img2VideoRequest
+
+        image = row.get("image_url") or row.get("image_path")
+        if not image:
+            raise ViduError(f"row {row['row_id']} kept no start image")
+        options = json.loads(row.get("options") or "{}")
+        with warnings.catch_warnings():  # warned once already, when it was first built
+            warnings.simplefilter("ignore", IgnoredFieldWarning)
+            return Img2VideoRequest(image=image, **options)
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _move(
+        self,
+        client_ref: str,
+        old: str,
+        new: str,
+        *,
+        owner: Any = _ANY,
+        detail: str = "",
+        sent: bool = False,
+        new_owner: str | None = None,
+        keep_error: bool = False,
+    ) -> bool:
+        """One conditional transaction: ``old`` -> ``new`` when the row is still ``old`` (and
+        still held by ``owner``, ``None`` meaning nobody); True when it moved."""
+        now = time.time()
+        sets: dict[str, Any] = {"state": new, "updated_at": now}
+        if sent:
+            sets["submitted_at"] = now
+        if new_owner is not None:
+            sets["owner"] = new_owner
+        if states.is_final(new):
+            sets["finished_at"] = now
+        if new in ("failed", "uncertain"):
+            sets.update(error=detail, err_code="NotSent" if new == "failed" else "")
+        elif keep_error:
+            sets["error"] = detail or None
+        where = "client_ref = ? AND state = ? AND task_id IS NULL"
+        args: list[Any] = [client_ref, old]
+        if owner is not _ANY:
+            where += " AND owner IS ?"
+            args.append(owner)
+        assignments = ", ".join(f"{k} = ?" for k in sets)
+        with self._write() as conn:
+            row = conn.execute(f"SELECT row_id FROM tasks WHERE {where}", args).fetchone()
+            if row is None:
+                return False
+            conn.execute(
+                f"UPDATE tasks SET {assignments} WHERE row_id = ?", (*sets.values(), row[0])
+            )
+            if new != old:
+                self._event(conn, row[0], None, new, detail)
+        return True
