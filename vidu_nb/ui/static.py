@@ -33,8 +33,9 @@ log = logging.getLogger(__name__)
 
 HTML = "text/html"
 TEXT = "text/plain"
-#: A prompt in the summary is cut here (the whole one is in the task log).
-PROMPT_CHARS = 300
+#: A prompt in the summary is cut here (the whole one is in the task log): escaped, even a
+#: prompt of quotes and brackets keeps a video's stills within their 20 KB.
+PROMPT_CHARS = 200
 
 
 @dataclass(frozen=True)
