@@ -7,6 +7,7 @@ per row and per column, with an empty cell where a combination is missing.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -222,7 +223,13 @@ def cell_headings(plan: Arrangement, text: list[str]) -> list[str]:
 
 
 def show(
-    tasks: Any, *, log: Any = None, client: Any = None, label: bool = True, meta: bool = True
+    tasks: Any,
+    *,
+    log: Any = None,
+    client: Any = None,
+    label: bool = True,
+    meta: bool = True,
+    stills_later: bool = False,
 ) -> VideoGrid:
     """Players (with native controls too) for a task id, log row or Task, or several in one
     widget: one grid costs the saved notebook far less than a widget per task.
@@ -231,7 +238,9 @@ def show(
     not a task raises ``ValidationError`` naming ``tasks`` (see ``views_of``).
 
     ``label=False`` and ``meta=False`` leave out the label above each player and the line of
-    state, credits and time under it (a task card already shows both).
+    state, credits and time under it (a task card already shows both). ``stills_later=True``
+    makes the players' stills on a thread of their own, for a caller that must not wait for a
+    video to be decoded (a card redrawn by the poller's thread).
     """
     views = views_of(tasks, log)
     grid = VideoGrid(
@@ -247,5 +256,13 @@ def show(
     headings = [
         item["label"] or view.task_id for (item, _src), view in zip(entries, views, strict=True)
     ]
-    grid.set_players(entries, stills_for(views, headings))
+    if not stills_later:
+        grid.set_players(entries, stills_for(views, headings))
+        return grid
+    grid.set_players(entries)
+    threading.Thread(
+        target=lambda: grid.set_stills(stills_for(views, headings)),
+        name="vidu-stills",
+        daemon=True,
+    ).start()
     return grid
