@@ -195,3 +195,14 @@ def test_a_player_can_get_its_stills_later_without_a_rebuild(videos):
     grid.observe(lambda c: changes.append(c.name), names=["items", "posters"])
     grid.set_stills([None])
     assert changes == ["posters"]  # the players are not sent again (the browser rebuilds them)
+
+
+def test_a_big_grid_carries_sheets_of_the_first_videos_only(tmp_path, videos, monkeypatch):
+    from vidu_nb.ui import static
+
+    monkeypatch.setattr(static, "MAX_SHEETS", 2)  # as for a grid of hundreds of videos
+    grid = compare([row(i, v) for i, v in enumerate(videos)], cols=3)
+    markup = bundle_of(grid)["text/html"]
+    assert len(sheets_in(markup)) == 2 and "first 2 of 3 videos" in markup
+    assert "<b>seed=2</b> \u00b7 success" in markup  # the third in words
+    assert len(grid.posters) == 2
