@@ -53,6 +53,9 @@ _UI_NAMES = {
     "show": "vidu_nb.ui",
     "compare": "vidu_nb.ui",
     "run_sweep": "vidu_nb.ui",
+    "report": "vidu_nb.ui.reporting",
+    "LargeReportWarning": "vidu_nb.ui.reporting",
+    "read_recipe": "vidu_nb.tracking.recipe",
     "credits_view": "vidu_nb.ui",
     "SweepPlan": "vidu_nb.request.sweep",
     "TaskLog": "vidu_nb.tracking.tasklog",
@@ -68,6 +71,9 @@ _UI_NAMES = {
     "PollerEvent": "vidu_nb.tracking.poller",
     "Timing": "vidu_nb.client.timing",
     "Forecast": "vidu_nb.client.timing",
+    "promote": "vidu_nb.tracking.promotion",
+    "Promotion": "vidu_nb.tracking.promotion",
+    "duel_pairs": "vidu_nb.tracking.duels",
 }
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from ...client.task import Task
 from .. import stills
 from ..cache import VideoCache
+from ..recipe import recipe_of
 from .events import PollerEvent, Stats, Subscribers, record_error
 
 if TYPE_CHECKING:
@@ -75,7 +76,10 @@ class Downloads:
     def _fetch(self, handle: str, task: Task) -> None:
         assert self.cache is not None
         try:
-            video, cover = self.cache.fetch(task, self.client, on_refresh=self.log.update)
+            recipe = recipe_of(self.log.get(task.id))  # the file says how it was made
+            video, cover = self.cache.fetch(
+                task, self.client, on_refresh=self.log.update, recipe=recipe
+            )
             self.log.set_files(task.id, video, cover)
         except Exception as exc:
             self.stats.note(exc)
