@@ -157,3 +157,36 @@ def test_sub_second_jitter_of_a_fast_simulator_is_no_restart_gap():
     key = ("viduq3-pro", "1080p", 4, False)
     rows = [(key, 0.0004), (key, 0.0004), (key, 0.0015), (key, 2.0)]
     assert _without_gaps(rows) == rows
+
+
+def test_history_ignores_failed_and_cancelled_rows(tmp_path):
+    """Failed and cancelled tasks end early (a policy refusal after 2 s, a cancel mid-way):
+    learning their times would make every later task of the setting look overdue."""
+    req = Img2VideoRequest(image=make_image(64, 48), duration=4, resolution="1080p")
+    echo = {"model": "viduq3-pro", "resolution": "1080p", "duration": 4}
+    ends = {"ok-0": "success", "ok-1": "success", "bad-0": "failed", "bad-1": "failed"}
+    ends |= {"gone-0": "cancelled", "ok-2": "Success"}  # the service's raw spelling is kept
+    with TaskLog(tmp_path / "t.sqlite") as log:
+        for tid, end in ends.items():
+            task = Task.from_response({"task_id": tid, **echo})
+            log.record_submission(req, task)
+            log.update(Task.from_response({"id": tid, "state": "processing"}, previous=task))
+            if end == "cancelled":
+                log.set_state(tid, "cancelled")
+            else:
+                log.update(Task.from_response({"id": tid, "state": end}, previous=task))
+    with sqlite3.connect(tmp_path / "t.sqlite") as conn:  # successes took 40 s, the rest 2 s
+        for tid, end in ends.items():
+            took = 40.0 if end.lower() == "success" else 2.0
+            conn.execute(
+                "UPDATE tasks SET finished_at = processing_at + ? WHERE task_id = ?", (took, tid)
+            )
+        states = dict(conn.execute("SELECT task_id, state FROM tasks"))
+    conn.close()
+    assert states == ends  # the rows really are in the log as failed and cancelled
+    rows = history(tmp_path / "t.sqlite")
+    assert [s for _, s in rows] == [40.0, 40.0, 40.0]
+    learned = Timing(margin=0)
+    assert learned.learn_history(tmp_path / "t.sqlite") == 3
+    low, high = learned.duration(("viduq3-pro", "1080p", 4, False))
+    assert 38.0 <= low <= high <= 42.0

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .states import SUCCESS
 from .task import FINAL_STATES, Task
 
 #: ``(model, resolution, duration, off_peak)``
@@ -242,14 +243,16 @@ def history(
     durations. The logged times are when the poller *saw* each state, a slight underestimate.
     """
     uri = Path(path).resolve().as_uri() + "?mode=ro"
+    # Only successes: a failed or cancelled task stopped early, its time says nothing of how
+    # long a generation takes (and would pull every forecast of its setting forward).
     sql = (
         "SELECT model, resolution, duration, off_peak, finished_at - processing_at FROM tasks"
-        " WHERE state = 'success' AND processing_at IS NOT NULL AND finished_at IS NOT NULL"
+        " WHERE lower(trim(state)) = ? AND processing_at IS NOT NULL AND finished_at IS NOT NULL"
     )
-    args: tuple[Any, ...] = ()
+    args: tuple[Any, ...] = (SUCCESS,)
     if base_url is not None:
         sql += " AND base_url = ?"
-        args = (base_url,)
+        args = (*args, base_url)
     try:
         conn = sqlite3.connect(uri, uri=True, timeout=5)
         try:
