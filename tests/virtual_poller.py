@@ -45,6 +45,11 @@ class Outcome:
         return self.seen_at - self.life.end
 
     @property
+    def took(self) -> float:
+        """Processing time."""
+        return self.life.end - self.life.start
+
+    @property
     def span(self) -> float:
         """Submit to finish: what the user waits for."""
         return self.life.end - self.life.sent
@@ -65,8 +70,8 @@ class Run:
         return sum(o.span / period + 0.5 for o in self.outcomes) / len(self.outcomes)
 
     def delay_fraction(self) -> float:
-        """Mean over tasks of detection delay / submit-to-finish time."""
-        return sum(o.delay / o.span for o in self.outcomes) / len(self.outcomes)
+        """Mean over tasks of detection delay / generation (processing) time."""
+        return sum(o.delay / o.took for o in self.outcomes) / len(self.outcomes)
 
     def max_checks(self) -> int:
         return max(o.checks for o in self.outcomes)

@@ -46,6 +46,8 @@ MAX_POINTS = 400
 #: continues (when higher than the prior's): a batch started together has no task ahead of
 #: the others to learn from, and the ends seen lately are the best guess of the ends to come.
 RECENT = 1.3
+#: Rounds of correcting a plan's scale by the mean delay its checks really give.
+CALIBRATE = 2
 
 
 class Plan:
@@ -91,7 +93,7 @@ class Durations:
         self.xs = tuple(xs)
         self.surv = tuple(surv)
         self.finished = finished  # how many finished tasks it rests on
-        self._plans: dict[tuple[float, float], Plan] = {}
+        self._plans: dict[float, Plan] = {}
 
     def __repr__(self) -> str:
         q = [self.quantile(p) for p in (0.1, 0.5, 0.9)]
@@ -127,13 +129,11 @@ class Durations:
         frac = (a - level) / (a - b) if a > b else 1.0
         return max(alive, xs[lo - 1] + (xs[lo] - xs[lo - 1]) * frac)
 
-    def plan(self, lag: float, waited: float = 0.0) -> Plan:
-        """Checks for a mean delay of ``lag`` times the task's age at its end, for tasks that
-        had waited ``waited`` seconds before processing (cached)."""
-        waited = float(f"{max(waited, 0.0):.2g}")  # a few plans per curve, not one per task
-        plan = self._plans.get((lag, waited))
+    def plan(self, lag: float) -> Plan:
+        """Checks for a mean delay of ``lag`` times the processing time (cached)."""
+        plan = self._plans.get(lag)
         if plan is None:
-            plan = self._plans[lag, waited] = _plan(self.xs, self.surv, lag, waited)
+            plan = self._plans[lag] = _plan(self.xs, self.surv, lag)
         return plan
 
 
@@ -233,20 +233,59 @@ def _smooth(mass: list[float], half: int, wall: int) -> list[float]:
     return out
 
 
-def _plan(xs: Sequence[float], surv: Sequence[float], lag: float, waited: float) -> Plan:
-    """The Lagrange-optimal check density for a mean delay of ``lag`` (see the module)."""
+def _plan(xs: Sequence[float], surv: Sequence[float], lag: float) -> Plan:
+    """The Lagrange-optimal check density for a mean delay of ``lag`` (see the module), its
+    scale corrected (``CALIBRATE`` times) by the mean delay its actual checks give on the
+    curve: with one or two checks where tasks end, the continuous formula is well off."""
     cells = []
     weight = surv[-1] / math.sqrt(KAPPA)  # the tail past the grid, in closed form
     for k in range(len(xs) - 1):
-        width, mid = xs[k + 1] - xs[k], math.sqrt(xs[k] * xs[k + 1]) + waited
+        width, mid = xs[k + 1] - xs[k], math.sqrt(xs[k] * xs[k + 1])
         hazard = math.log(surv[k] / surv[k + 1]) if surv[k + 1] > 0 else 50.0
         hazard = min(hazard, 50.0)
         cells.append((width, mid, hazard))
         if hazard > 0:
             weight += (surv[k] - surv[k + 1]) * math.sqrt(width / (mid * hazard))
     root = max(weight, 1e-12) / (math.sqrt(2.0) * lag)  # sqrt of the multiplier L
-    cum = [0.0]
+    shape = [0.0]
     for width, mid, hazard in cells:
-        cum.append(cum[-1] + root * math.sqrt(hazard * width / (2.0 * mid)))
-    tail = math.sqrt(2.0 / KAPPA) / root
-    return Plan(xs, cum, tail)
+        shape.append(shape[-1] + math.sqrt(hazard * width / (2.0 * mid)))
+    plan = Plan(xs, [root * c for c in shape], math.sqrt(2.0 / KAPPA) / root)
+    for _ in range(CALIBRATE):
+        got = _mean_delay(plan, surv)
+        if got <= 0:
+            break
+        root *= got / lag
+        plan = Plan(xs, [root * c for c in shape], math.sqrt(2.0 / KAPPA) / root)
+    return plan
+
+
+def _mean_delay(plan: Plan, surv: Sequence[float]) -> float:
+    """Mean delay / processing time of ``plan``'s checks for tasks ending as ``surv`` says,
+    over a few phases of where a task's checks fall."""
+    xs, total = plan.xs, 0.0
+    phases = (0.2, 0.5, 0.8)
+    for phase in phases:
+        t = plan.next(xs[0]) if phase >= 1 else _at(plan, phase)
+        for k in range(len(xs) - 1):
+            mid = math.sqrt(xs[k] * xs[k + 1])
+            while t < mid:
+                t = plan.next(t)
+            total += (surv[k] - surv[k + 1]) * (t - mid) / mid
+        total += surv[-1] * plan.tail / 2  # past the grid: geometric checks
+    return total / len(phases)
+
+
+def _at(plan: Plan, count: float) -> float:
+    """Where the plan has made ``count`` checks (``N^-1``)."""
+    return plan.next(plan.xs[0]) if count >= 1 else _inverse(plan, count)
+
+
+def _inverse(plan: Plan, count: float) -> float:
+    xs, cum = plan.xs, plan.cum
+    if count >= cum[-1]:
+        return xs[-1]
+    i = bisect.bisect_right(cum, count) - 1
+    while cum[i + 1] <= cum[i]:
+        i += 1
+    return xs[i] + (xs[i + 1] - xs[i]) * (count - cum[i]) / (cum[i + 1] - cum[i])

@@ -80,15 +80,14 @@ class Forecast:
     late: float
     durations: Durations | None = field(default=None, repr=False, compare=False)
     elapsed: float = 0.0  # processing time so far (from the middle of the start bracket)
-    waited: float = 0.0  # time from its submission to that start, when known
 
     def next_check(self, lag: float) -> float | None:
         """Seconds from now to the next planned check for a mean delay of ``lag`` of the
-        task's age at its end, or None without a curve."""
+        processing time, or None without a curve."""
         if self.durations is None:
             return None
         x = max(self.elapsed, 0.0)
-        return self.durations.plan(lag, self.waited).next(x) - x
+        return self.durations.plan(lag).next(x) - x
 
 
 @dataclass(eq=False)
@@ -366,8 +365,7 @@ class Timing:
             return None
         alive = max(0.0, watch.running_for() or 0.0)
         early, late = curve.quantile(0.05, alive), curve.quantile(0.95, alive)
-        waited = 0.0 if watch.submitted is None else max(0.0, origin - watch.submitted)
-        return Forecast(origin + early - now, origin + late - now, curve, now - origin, waited)
+        return Forecast(origin + early - now, origin + late - now, curve, now - origin)
 
 
 def _q(values: list[float], p: float) -> float:
