@@ -98,7 +98,7 @@ def run(
         if pending and (nxt is None or pending[0][1].life.sent <= nxt):
             tid, out = pending.pop(0)
             now = out.life.sent
-            tr = Tracked(tid, tid, now, state="created", primed=True)
+            tr = Tracked(tid, tid, now, state="created", primed=True, off_peak=out.life.key[3])
             tr.watch = Watch(out.life.key, submitted=now)
             tr.watch.seen("created", now)
             due.at(tr, now + delay_for(tr, now, schedule, timing))
@@ -124,8 +124,8 @@ def run(
         if news and pull_in and tr.watch.key is not None:
             moved += due.pull_in(
                 answered,
-                lambda t, at=answered: delay_for(t, at, schedule, timing),
-                lambda t, k=tr.watch.key: t.watch.key == k or not timing.knows(t.watch.key),
+                lambda t, at=answered: at + delay_for(t, at, schedule, timing),
+                lambda t, k=tr.watch.key: timing.affects(k, t.watch.key),
             )
     return Run(list(outcomes.values()), moved)
 
@@ -147,5 +147,23 @@ def settings_batch(n: int, *, seed: int = 1, noise: float = 0.1) -> list[Life]:
     for _ in range(n):
         duration, res = rng.randint(1, 8), rng.choice(list(factor))
         took = (8 + 3 * duration) * factor[res] * rng.uniform(1 - noise, 1 + noise)
+        out.append(Life(("viduq3-pro", res, duration, False), 0.0, 2.0, 2.0 + took))
+    return out
+
+
+def mix_batch(n: int, *, seed: int = 1) -> list[Life]:
+    """``n`` tasks sent together: three in four of varied settings taking minutes (six times
+    the simulator's model), one in four off-peak, queued a minute longer and taking hours."""
+    rng = random.Random(f"lives-{seed}")
+    factor = {"540p": 0.8, "720p": 1.0, "1080p": 1.5}
+    out = []
+    for i in range(n):
+        res = rng.choice(list(factor))
+        if i % 4 == 3:
+            duration, took = rng.randint(10, 16), rng.uniform(3600.0, 3 * 3600.0)
+            out.append(Life(("viduq3-pro", res, duration, True), 0.0, 62.0, 62.0 + took))
+            continue
+        duration = rng.randint(1, 8)
+        took = 6 * (8 + 3 * duration) * factor[res] * rng.uniform(0.9, 1.1)
         out.append(Life(("viduq3-pro", res, duration, False), 0.0, 2.0, 2.0 + took))
     return out

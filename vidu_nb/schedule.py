@@ -152,7 +152,8 @@ class PollSchedule:
         else:
             delay = self.base_delay(elapsed, state, attempt, off_peak=off_peak)
             if state == PROCESSING and self.follows(rank):
-                delay = min(delay * self.follow_factor, self.sparse_cap)
+                longest = self.off_peak_max_cap if off_peak else self.sparse_cap
+                delay = max(delay, min(delay * self.follow_factor, longest))
             if state == PROCESSING and self.jitter and self.explore_jitter:
                 delay *= 2.0 ** self._rng.uniform(-self.explore_jitter, self.explore_jitter)
             elif self.jitter:

@@ -70,18 +70,21 @@ class Plan:
         i = bisect.bisect_right(xs, x) - 1
         return cum[i] + (cum[i + 1] - cum[i]) * (x - xs[i]) / (xs[i + 1] - xs[i])
 
-    def next(self, x0: float) -> float:
-        """Where the check after one at ``x0`` goes (in the same time frame)."""
+    def at(self, count: float) -> float:
+        """Where the plan's ``count``-th check goes (``N^-1``)."""
         xs, cum = self.xs, self.cum
-        target = self.count(x0) + 1.0
-        if target >= cum[-1]:
-            end = max(x0, xs[-1])
-            return end * (1.0 + self.tail) ** (target - self.count(end))
-        i = bisect.bisect_right(cum, target) - 1
+        if count >= cum[-1]:
+            return xs[-1] * (1.0 + self.tail) ** (count - cum[-1])
+        i = max(0, bisect.bisect_right(cum, count) - 1)
         while cum[i + 1] <= cum[i]:  # a flat stretch: nothing ends there
             i += 1
-        x = xs[i] + (xs[i + 1] - xs[i]) * (target - cum[i]) / (cum[i + 1] - cum[i])
-        return max(x, x0)
+        return xs[i] + (xs[i + 1] - xs[i]) * (count - cum[i]) / (cum[i + 1] - cum[i])
+
+    def next(self, x0: float) -> float:
+        """Where the check after one at ``x0`` goes (in the same time frame)."""
+        if x0 >= self.xs[-1]:
+            return x0 * (1.0 + self.tail)
+        return max(self.at(self.count(x0) + 1.0), x0)
 
 
 class Durations:
@@ -262,11 +265,10 @@ def _plan(xs: Sequence[float], surv: Sequence[float], lag: float) -> Plan:
 
 def _mean_delay(plan: Plan, surv: Sequence[float]) -> float:
     """Mean delay / processing time of ``plan``'s checks for tasks ending as ``surv`` says,
-    over a few phases of where a task's checks fall."""
-    xs, total = plan.xs, 0.0
-    phases = (0.2, 0.5, 0.8)
+    averaged over a few phases (where a task's checks fall depends on its first one)."""
+    xs, total, phases = plan.xs, 0.0, (0.2, 0.5, 0.8)
     for phase in phases:
-        t = plan.next(xs[0]) if phase >= 1 else _at(plan, phase)
+        t = plan.at(phase)
         for k in range(len(xs) - 1):
             mid = math.sqrt(xs[k] * xs[k + 1])
             while t < mid:
@@ -274,18 +276,3 @@ def _mean_delay(plan: Plan, surv: Sequence[float]) -> float:
             total += (surv[k] - surv[k + 1]) * (t - mid) / mid
         total += surv[-1] * plan.tail / 2  # past the grid: geometric checks
     return total / len(phases)
-
-
-def _at(plan: Plan, count: float) -> float:
-    """Where the plan has made ``count`` checks (``N^-1``)."""
-    return plan.next(plan.xs[0]) if count >= 1 else _inverse(plan, count)
-
-
-def _inverse(plan: Plan, count: float) -> float:
-    xs, cum = plan.xs, plan.cum
-    if count >= cum[-1]:
-        return xs[-1]
-    i = bisect.bisect_right(cum, count) - 1
-    while cum[i + 1] <= cum[i]:
-        i += 1
-    return xs[i] + (xs[i + 1] - xs[i]) * (count - cum[i]) / (cum[i + 1] - cum[i])

@@ -40,7 +40,7 @@ from .task import Task
 #: ``(model, resolution, duration, off_peak)``
 Key = tuple[str, str, int, bool]
 #: How many tasks a guess from other settings counts as.
-GUESS_WEIGHT = 3
+GUESS_WEIGHT = 6
 
 
 def task_key(task: Task | None) -> Key | None:
@@ -161,7 +161,7 @@ class _Setting:
     finish are its longest, a window of them would be as biased as one of the first.) Its
     curve is rebuilt when that changed or its longest-running task has run 5 % longer since."""
 
-    __slots__ = ("seen", "window", "version", "built", "built_at", "reach", "curve")
+    __slots__ = ("seen", "window", "version", "built", "built_at", "others", "reach", "curve")
 
     def __init__(self, window: int) -> None:
         self.seen: list[_Seen] = []
@@ -169,6 +169,7 @@ class _Setting:
         self.version = 0
         self.built = -1
         self.built_at = 0.0
+        self.others = -1
         self.reach = 0.0  # longest known running time of a running task
         self.curve: Durations | None = None
 
@@ -262,7 +263,7 @@ class Timing:
                     setting.seen.remove(mine)
                     setting.version += 1
                 return False
-            before = self._curve(key, setting) if setting.built >= 0 else None
+            before = self._curve(key, setting)
             first = setting.finished() == 0
             if mine is None:
                 setting.add(_Seen(*bounds))
@@ -296,6 +297,18 @@ class Timing:
             self.observe(key, seconds)
         return len(rows)
 
+    def affects(self, learned: Key | None, key: Key | None) -> bool:
+        """Whether news of ``learned`` changes the forecast of ``key``: its own, or a guess
+        from it (``key`` has too few of its own, same off-peak flag)."""
+        if learned is None or key is None:
+            return False
+        if key == learned:
+            return True
+        with self._lock:
+            setting = self._keys.get(key)
+            own = setting.finished() if setting is not None else 0
+        return own < GUESS_WEIGHT and key[3] == learned[3]
+
     def knows(self, key: Key | None) -> bool:
         """Whether ``key`` has tasks of its own that finished (else its forecast is a guess
         from other settings, which any news changes)."""
@@ -304,40 +317,46 @@ class Timing:
             return setting is not None and setting.finished() > 0
 
     def durations(self, key: Key | None) -> Durations | None:
-        """The processing-time curve of ``key``: from its own tasks, else guessed from other
-        settings (see the module docstring), else None."""
+        """The processing-time curve of ``key``: from its own tasks and, while it has fewer
+        than ``GUESS_WEIGHT`` finished, a guess from other settings (see the module
+        docstring); None when nothing is known."""
         if key is None:
             return None
         with self._lock:
-            setting = self._keys.get(key)
-            if setting is not None and setting.finished():
-                return self._curve(key, setting)
-            return self._guess(key)
+            return self._curve(key, self._setting(key))
 
     def _curve(self, key: Key, setting: _Setting) -> Durations | None:
+        own = setting.finished()
+        others = -1  # what the guess rests on: the other settings' versions
+        if own < GUESS_WEIGHT:
+            others = sum(s.version for k, s in self._keys.items() if k != key)
         stale = setting.built != setting.version or setting.reach > 1.05 * setting.built_at
-        if stale:
+        if stale or others != setting.others:
             finished, running = [], []
             for e in setting.seen:
                 if e.watch is None:
                     finished.append((e.low, e.high))
                 elif (reach := e.watch.running_for()) is not None:
                     running.append(reach)
+            guess = self._guess(key) if own < GUESS_WEIGHT else None
+            if guess is not None:
+                finished += [guess] * (GUESS_WEIGHT - own)
             setting.curve = estimate(finished, running, self.margin)
-            setting.built, setting.built_at = setting.version, setting.reach
+            setting.built, setting.built_at, setting.others = setting.version, setting.reach, others
         return setting.curve
 
-    def _guess(self, key: Key) -> Durations | None:
-        """A wide curve for an unseen key from the known ones (counting as ``GUESS_WEIGHT``
-        tasks, so its own first end soon outweighs it)."""
-        known = {k: s.middles() for k, s in self._keys.items() if k != key and s.finished()}
-        if not known:
+    def _guess(self, key: Key) -> tuple[float, float] | None:
+        """A wide interval for a key's time from the other keys' (it counts as up to
+        ``GUESS_WEIGHT`` tasks, so the key's own ends soon outweigh it)."""
+        known = {k: s.middles() for k, s in self._keys.items()
+                 if k != key and k[3] == key[3] and s.finished()}  # fmt: skip
+        if not known:  # (off-peak tasks are scheduled otherwise: never guessed from others)
             return None
         group = [(k[2], _q(m, 0.25), _q(m, 0.75)) for k, m in known.items()
                  if (k[0], k[1], k[3]) == (key[0], key[1], key[3])]  # fmt: skip
         if len({d for d, _, _ in group}) >= 2:
             low, high = _line(group, key[2])
-            return estimate([(low / 1.1, high * 1.1)] * GUESS_WEIGHT)
+            return (low / 1.1, high * 1.1)
 
         # From the nearest known setting in duration x pixels, by the square root of the
         # ratio: a fixed overhead per task makes time grow slower than the work, and the
@@ -347,7 +366,7 @@ class Timing:
 
         near = min(known, key=lambda k: (abs(math.log(work(k) / work(key))), k[0] != key[0]))
         guess = _q(known[near], 0.5) * math.sqrt(work(key) / work(near))
-        return estimate([(guess / 1.5, guess * 1.5)] * GUESS_WEIGHT)
+        return (guess / 1.25, guess * 1.25)
 
     def duration(self, key: Key | None) -> tuple[float, float] | None:
         """Likely processing time ``(low, high)`` for ``key`` (10 % and 90 % quantiles), or

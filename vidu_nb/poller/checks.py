@@ -177,8 +177,8 @@ class Checks:
         key, now = watch.key, time.monotonic()
         self.due.pull_in(
             now,
-            lambda tr: delay_for(tr, now, self.schedule, self.timing),
-            lambda tr: tr.watch.key == key or not self.timing.knows(tr.watch.key),
+            lambda tr: now + delay_for(tr, now, self.schedule, self.timing),
+            lambda tr: self.timing.affects(key, tr.watch.key),
         )
 
     def _reschedule(

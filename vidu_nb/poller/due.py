@@ -85,17 +85,17 @@ class DueChecks:
         return self._tracked[tid]
 
     def pull_in(
-        self, now: float, delay: Callable[[Tracked], float], which: Callable[[Tracked], bool]
+        self, now: float, when: Callable[[Tracked], float], which: Callable[[Tracked], bool]
     ) -> int:
-        """Move earlier the checks of the processing tasks ``which`` selects when ``delay``
-        (from now) says so (their forecast changed: a task of their setting, or the first
-        of any, ended sooner than expected); returns how many moved. Tasks due already (or
-        being checked) are left alone."""
+        """Move earlier the checks of the processing tasks ``which`` selects to ``when`` says
+        (their forecast changed: a task of their setting, or the first of any, ended sooner
+        than expected); returns how many moved. Tasks due already (or being checked) are
+        left alone."""
         moved = 0
         for tr in list(self._tracked.values()):
             if tr.state != PROCESSING or tr.due <= now or not which(tr):
                 continue
-            due = now + delay(tr)
+            due = max(now, when(tr))
             if due < tr.due:
                 self.at(tr, due)
                 moved += 1
