@@ -151,19 +151,21 @@ def settings_batch(n: int, *, seed: int = 1, noise: float = 0.1) -> list[Life]:
     return out
 
 
-def mix_batch(n: int, *, seed: int = 1) -> list[Life]:
-    """``n`` tasks sent together: three in four of varied settings taking minutes (six times
-    the simulator's model), one in four off-peak, queued a minute longer and taking hours."""
+def mix_batch(n: int, *, seed: int = 1, every: float = 0.0) -> list[Life]:
+    """``n`` tasks sent ``every`` seconds apart: three in four of varied settings taking
+    minutes (six times the simulator's model), one in four off-peak, queued a minute longer
+    and taking hours."""
     rng = random.Random(f"lives-{seed}")
     factor = {"540p": 0.8, "720p": 1.0, "1080p": 1.5}
     out = []
     for i in range(n):
-        res = rng.choice(list(factor))
+        res, sent = rng.choice(list(factor)), i * every
         if i % 4 == 3:
             duration, took = rng.randint(10, 16), rng.uniform(3600.0, 3 * 3600.0)
-            out.append(Life(("viduq3-pro", res, duration, True), 0.0, 62.0, 62.0 + took))
+            key = ("viduq3-pro", res, duration, True)
+            out.append(Life(key, sent, sent + 62.0, sent + 62.0 + took))
             continue
         duration = rng.randint(1, 8)
         took = 6 * (8 + 3 * duration) * factor[res] * rng.uniform(0.9, 1.1)
-        out.append(Life(("viduq3-pro", res, duration, False), 0.0, 2.0, 2.0 + took))
+        out.append(Life(("viduq3-pro", res, duration, False), sent, sent + 2.0, sent + 2.0 + took))
     return out
