@@ -250,3 +250,18 @@ def test_only_a_few_tasks_explore_at_the_plain_pace():
     follow = s.next_delay(10, "processing", 2, rank=5)
     assert follow == pytest.approx(min(lead * s.follow_factor, s.sparse_cap))
     assert s.next_delay(10, "queueing", 2, rank=5) == s.next_delay(10, "queueing", 2, rank=0)
+
+
+def test_a_blocking_wait_aims_at_a_shorter_delay_than_the_background_poller():
+    timing = Timing()
+    for took in range(20, 121, 5):
+        timing.observe(("m", "720p", 5, False), float(took))
+    w = Watch(("m", "720p", 5, False))
+    w.seen("queueing", 0.0)
+    w.seen("processing", 1.0)
+    w.seen("processing", 60.0)
+    s = PollSchedule(jitter=0)
+    f = timing.forecast(w, 60.0)
+    background = s.next_delay(60.0, "processing", 3, expected=f)
+    waiting = s.next_delay(60.0, "processing", 3, expected=f, lag=s.wait_lag)
+    assert s.dense <= waiting < background

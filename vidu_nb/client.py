@@ -267,6 +267,7 @@ class ViduClient:
                     expected=self.timing.forecast(watch, now),
                     checks=watch.checks,
                     rank=watch.rank,
+                    lag=self.schedule.wait_lag,
                 )
                 if deadline is not None:
                     delay = min(delay, max(0.0, deadline - time.monotonic()))

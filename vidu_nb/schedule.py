@@ -21,9 +21,11 @@ With a ``Forecast`` (``expected=``, from ``Timing``) the schedule stops guessing
 the check plan of the learned curve (``survival``), made for a mean detection delay of
 ``finish_lag`` of the processing time: one long sleep while tasks of the setting never end
 (still a check every ``sparse_cap``), dense checks (never closer than ``dense``) where they
-usually do, a pace proportional to the age past anything seen. A bare window (a ``Forecast``
-without a curve) is checked every ``dense`` seconds inside it, at most ``window_checks``
-times, and in proportion to the overrun after it. Without one it is the plain backoff above.
+usually do, a pace proportional to the age past anything seen. A blocking ``wait`` aims at
+``wait_lag`` instead: its caller waits on the end, and its checks are one task's, not
+hundreds'. A bare window (a ``Forecast`` without a curve) is checked every ``dense`` seconds
+inside it, at most ``window_checks`` times, and in proportion to the overrun after it.
+Without one it is the plain backoff above.
 
 Whatever the forecast says, ``checks`` (answers so far for this task, when the caller passes
 them) stays within a budget: ``budget_base`` checks plus ``budget_per_doubling`` for every
@@ -70,6 +72,7 @@ class PollSchedule:
     sparse_cap: float = 60.0
     overrun_fraction: float = 0.25
     finish_lag: float = 0.045
+    wait_lag: float = 0.02
     budget_base: float = 10.0
     budget_per_doubling: float = 3.0
     budget_unit: float = 1.0
@@ -80,7 +83,8 @@ class PollSchedule:
 
     def __post_init__(self) -> None:
         names: tuple[str, ...] = ("first", "processing_first", "cap", "off_peak_first")
-        names += ("off_peak_cap", "dense", "finish_lag", "budget_per_doubling", "budget_unit")
+        names += ("off_peak_cap", "dense", "finish_lag", "wait_lag", "budget_per_doubling")
+        names += ("budget_unit",)
         for name in (*names, "sparse_cap", "window_checks"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"PollSchedule.{name} must be > 0")
@@ -131,6 +135,7 @@ class PollSchedule:
         expected: Forecast | None = None,
         checks: int | None = None,
         rank: int | None = None,
+        lag: float | None = None,
     ) -> float:
         """Seconds to sleep before the next check.
 
@@ -140,11 +145,13 @@ class PollSchedule:
         from the last response, if any; ``expected``: when the task should finish (real
         seconds from now), which replaces the backoff; ``checks``: answers this task has had
         so far, held to the budget; ``rank``: how many tasks were processing when it started
-        (see ``follows``).
+        (see ``follows``); ``lag``: the mean delay aimed at, as a fraction of the processing
+        time (``finish_lag`` when None; ``ViduClient.wait`` asks for ``wait_lag``).
         """
         if state in FINAL_STATES:
             return 0.0
-        planned = None if expected is None else expected.next_check(self.finish_lag)
+        lag = self.finish_lag if lag is None else lag
+        planned = None if expected is None else expected.next_check(lag)
         if expected is not None and planned is not None:
             delay = self._planned_delay(planned, elapsed, off_peak)
         elif expected is not None:
