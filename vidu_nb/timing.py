@@ -233,7 +233,7 @@ class Timing:
     def observe(self, key: Key | None, low: float, high: float | None = None) -> None:
         """Record that processing for ``key`` took between ``low`` and ``high`` seconds."""
         high = low if high is None else high
-        if key is None or not 0 <= low <= high:
+        if key is None or not 0 <= low <= high < math.inf:
             return
         with self._lock:
             self._setting(key).add(_Seen(low, high))
