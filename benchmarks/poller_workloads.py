@@ -318,7 +318,8 @@ def figures(r: dict[str, Any], speed: float, seed: int) -> dict[str, float]:
         phase = rng.uniform(0, period)  # a fixed-rate poller from the submission
         k = max(0, math.ceil((v["finished_at"] - v["created_at"] - phase) / period))
         computed_gets.append(k + 1)
-        computed_delays.append((v["created_at"] + phase + k * period - v["finished_at"]) * speed / took)  # fmt: skip
+        late_by = v["created_at"] + phase + k * period - v["finished_at"]
+        computed_delays.append(late_by * speed / took)
         if tid in r.get("fixed_seen", {}):
             fixed_delays.append(max(0.0, r["fixed_seen"][tid] - v["finished_at"]) * speed / took)
     out = {
@@ -405,7 +406,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             sim.base_url, sim.api_key = sim.recv()  # type: ignore[attr-defined]
             fixed, control = None, Child(_control)
             if measured:
-                fixed = Child(_fixed, sim.base_url, sim.api_key, 1.0 / speed, args.seed)  # type: ignore[attr-defined]
+                url, key = sim.base_url, sim.api_key  # type: ignore[attr-defined]
+                fixed = Child(_fixed, url, key, 1.0 / speed, args.seed)
             runs = {}
             try:
                 rng = random.Random(f"requests-{args.seed}")

@@ -9,22 +9,28 @@ checks follow the *hazard*: the chance that a task still running at ``x`` ends r
 it). A finished task gives an interval for its end (its last "running" check to its first
 final one); a task still running gives only a lower bound, "longer than ``x``" (censored).
 Dropping the running ones would bias the estimate short: in a batch the quick tasks finish
-first, so every task still running would look overdue. The survival curve ``S(x)`` is a
-product-limit (Kaplan-Meier) estimate over a log grid, each end spread over its interval and
-a few percent more, with a weak prior of ``ALPHA`` task whose hazard is ``KAPPA / x``
-(no time scale: "as likely to end between x and 2x as between 2x and 4x"), diluted twice
-by the tasks seen running at ``x``: as a pseudo-count among them, and because each of them
-running on without an end is evidence of a low hazard. So where many tasks were seen and none
-ended, the hazard is tiny (one long sleep); past everything ever seen, only the prior is left: a task running longer than all its predecessors
-is checked at a pace proportional to its age, never in a burst.
+first, so every task still running would look overdue. Where in its interval each task
+ended is estimated from all of them (Turnbull's self-consistency: a wide interval puts its
+weight where the narrow ones put theirs), smoothed a little, and the survival curve ``S(x)``
+is the product-limit (Kaplan-Meier) estimate over a log grid, with a weak prior of ``ALPHA``
+task whose hazard is ``KAPPA / x`` (no time scale: "as likely to end between x and 2x as
+between 2x and 4x"), diluted twice by the tasks seen running at ``x``: as a pseudo-count
+among them, and because each of them running on without an end is evidence of a low hazard.
+So where many tasks were seen and none ended, the hazard is tiny (one long sleep). Past the
+longest-running task (a batch started together has none ahead of the others) the hazard of
+the ends seen lately goes on, weighed against the prior by their number; past everything,
+only the prior is left: a task running longer than all before it is checked at a pace
+proportional to its age, never in a burst.
 
 **Plan.** Checking at density ``n(x)`` (checks per second) costs ``integral S n`` requests
 per task and noticing an end at ``x`` takes about ``1 / (2 n(x))``. Minimising the requests
-for a mean delay of ``lag`` of each task's age (Lagrange) gives ``n(x) = sqrt(L h(x) / 2x)``
-with ``h`` the hazard and ``L`` set so the mean delay is ``lag``: few checks where tasks
-rarely end, dense ones near the usual finish, a geometric pace (``c x``) in the prior's tail.
-The plan is the running sum ``N(x)`` of that density: a check at ``x0`` is followed by one at
-``N^-1(N(x0) + 1)``.
+for a mean delay of ``lag`` of each task's processing time (Lagrange) gives
+``n(x) = sqrt(L h(x) / 2x)`` with ``h`` the hazard and ``L`` set so the mean delay is
+``lag``: few checks where tasks rarely end, dense ones near the usual finish, a geometric
+pace (``c x``) in the prior's tail. The plan is the running sum ``N(x)`` of that density: a
+check at ``x0`` is followed by one at ``N^-1(N(x0) + 1)``; its scale is then corrected by the
+delay its actual checks give on the curve (with one or two checks where tasks end, the
+continuous formula is well off).
 
 All times are in the caller's seconds; nothing here knows about real-time scales.
 """

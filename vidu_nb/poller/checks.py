@@ -3,9 +3,10 @@
 Checks follow the same ``PollSchedule`` as ``ViduClient.wait``, with a ``Timing`` forecast once
 a task is processing (``due.delay_for``); a task that ends sooner than its setting's forecast
 allowed for (or the first of any) moves the checks of the tasks sleeping on that forecast
-earlier (``DueChecks.pull_in``). Faults never stop the following: a 429 pauses every request for its
-``Retry-After`` (the limit is per key), other errors back off this task and are recorded as its
-last error; a task the service keeps saying it does not know is given up after a few tries.
+earlier (``DueChecks.pull_in``). Faults never stop the following: a 429 pauses every request
+for its ``Retry-After`` (the limit is per key), other errors back off this task and are
+recorded as its last error; a task the service keeps saying it does not know is given up after
+a few tries.
 """
 
 from __future__ import annotations
