@@ -140,7 +140,8 @@ def test_an_older_log_gains_the_measure_columns(tmp_path, clip):
 # -- the poller measures every download, in the background -----------------------------------
 @pytest.fixture
 def sim():
-    with Simulator(speed=100, video_height=180, seed=3) as s:
+    # 1080p would be 270 lines: the default 720p makes 180 (videos follow the resolution)
+    with Simulator(speed=100, video_height=270, seed=3) as s:
         yield s
 
 
@@ -171,7 +172,8 @@ def test_the_poller_measures_simulator_clips_in_order_of_their_motion(sim, log):
     assert motion["fast"] > 2.5 * motion["slow"]  # four times the speed, give or take
     assert motion["still"] < 0.01
     assert df.loc["fast", "video_has_audio"] and not df.loc["slow", "video_has_audio"]
-    assert (df["video_height"] == 180).all() and (df["video_fps"] == 12).all()
+    assert (df["video_height"] == 180).all() and (df["video_width"] == 320).all()  # 16:9
+    assert (df["video_fps"] == 12).all()
     assert df.loc["slow", "video_duration_s"] == pytest.approx(8, abs=0.2)
     assert (df["flicker"] < 0.005).all()  # a smooth camera move does not flicker
     # The first frame is the start image pushed in by 5%: more alike than another picture of
