@@ -106,13 +106,14 @@ def test_history_reads_successes_of_the_same_service_from_a_log(tmp_path):
             for state in ("queueing", "processing", "success"):
                 log.update(Task.from_response({"id": str(i), "state": state}, previous=task))
         log.update(Task.from_response({"id": "9", "state": "processing"}))  # unfinished
-        rows = history(log.path, "http://a")
-        assert len(rows) == 2 and len(history(log.path)) == 3
+        rows = history(log.timing_history("http://a"))
+        assert len(rows) == 2 and len(history(log.timing_history())) == 3
+        assert log.timing_history(limit=1) == log.timing_history()[-1:]  # the newest ones
+        learned = Timing()
+        assert learned.learn_history(log.timing_history("http://b")) == 1 and len(learned) == 1
     assert {k for k, _ in rows} == {("viduq3-pro", "1080p", 4, False)}
     assert all(seconds > 0 for _, seconds in rows)
-    assert history(tmp_path / "missing.sqlite") == []
-    learned = Timing()
-    assert learned.learn_history(log.path, "http://b") == 1 and len(learned) == 1
+    assert history([]) == []
 
 
 def test_record_keys_the_watch_from_the_answer_and_learns_successes():
@@ -144,9 +145,11 @@ def test_history_leaves_out_times_that_span_a_restart(tmp_path):
                 "UPDATE tasks SET finished_at = processing_at + ? WHERE task_id = ?", (s, str(i))
             )
     conn.close()
-    assert sorted(s for _, s in history(tmp_path / "t.sqlite")) == [39.0, 40.0, 41.0, 42.0]
+    with TaskLog(tmp_path / "t.sqlite") as log:
+        rows = log.timing_history()
+    assert sorted(s for _, s in history(rows)) == [39.0, 40.0, 41.0, 42.0]
     learned = Timing(margin=0)
-    learned.learn_history(tmp_path / "t.sqlite")
+    learned.learn_history(rows)
     low, high = learned.duration(("viduq3-pro", "1080p", 4, False))
     assert 39.0 <= low <= high <= 42.0
 

@@ -175,6 +175,26 @@ class Reads(Store):
                 added.append((*now, 1))
         return new_mark, added
 
+    def timing_history(
+        self, base_url: str | None = None, *, limit: int = 5000
+    ) -> list[tuple[Any, ...]]:
+        """``(model, resolution, duration, off_peak, seconds)`` of the last ``limit`` succeeded
+        tasks with both times stored, oldest first: what ``client.timing.Timing`` learns
+        processing times from (``seconds`` is ``finished_at - processing_at``, both as the
+        poller saw them). Only rows of ``base_url`` (as stored: ``rows.public_url``) when
+        given: another service, or a simulator at another speed, has other durations. Read
+        through the state index, never the whole log."""
+        sql = (
+            "SELECT model, resolution, duration, off_peak, finished_at - processing_at FROM tasks"
+            " WHERE state = 'success' AND processing_at IS NOT NULL AND finished_at IS NOT NULL"
+        )
+        args: tuple[Any, ...] = ()
+        if base_url is not None:
+            sql += " AND base_url = ?"
+            args = (base_url,)
+        _, rows = self._query(sql + " ORDER BY row_id DESC LIMIT ?", (*args, int(limit)))
+        return rows[::-1]
+
     def events(self, task_id: str | None = None) -> pd.DataFrame:
         """State changes (all, or one task's) with UTC timestamps."""
         sql = f"SELECT {', '.join(frame.EVENT_COLUMNS)} FROM events"
