@@ -28,7 +28,7 @@ from .reads import Reads
 from .reconcile import Reconcile
 from .search import Searches
 from .sqlite import SQLiteStore
-from .store import DEFAULT_PATH, Store, default_log_path
+from .store import DEFAULT_PATH, Store, default_log_path, provides
 from .unsent import Unsent
 from .writes import Writes
 
@@ -72,7 +72,7 @@ class TaskLog:
     ) -> None:
         if store is not None and path is not None:
             raise ValidationError("path", path, "give a path or a store, not both")
-        if store is not None and not isinstance(store, Store):
+        if store is not None and not provides(store, Store):
             raise ValidationError("store", store, "must be a task log store (store.Store)")
         self._store: Store = store if store is not None else SQLiteStore(path)
         self._store.open()

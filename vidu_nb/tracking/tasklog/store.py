@@ -26,11 +26,12 @@ triggers), noticing other processes' commits (``version``) and ``integrity_check
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 DEFAULT_PATH = "vidu_tasks.sqlite"
 
@@ -42,7 +43,6 @@ def default_log_path() -> Path:
     return Path(os.environ.get("VIDU_LOG_PATH") or DEFAULT_PATH)
 
 
-@runtime_checkable
 class Connection(Protocol):
     """Statements of one unit of work (see the module docstring for the SQL they may be)."""
 
@@ -75,7 +75,6 @@ class Connection(Protocol):
         """An id of this log made when it was created (a copy of the file keeps it)."""
 
 
-@runtime_checkable
 class Store(Protocol):
     """A task log's storage: its tables, transactions, and how it notices changes."""
 
@@ -115,3 +114,11 @@ class Store(Protocol):
 
     def integrity_check(self) -> str:
         """``"ok"``, or what the database finds wrong with itself."""
+
+
+def provides(obj: object, protocol: type) -> bool:
+    """Whether ``obj`` has every member of ``protocol`` (``Store``, ``Connection``), looked up
+    without running a property: a store that is not open yet must not be asked anything."""
+    names = {n for n in vars(protocol) if not n.startswith("_")}
+    names |= set(getattr(protocol, "__annotations__", {}))
+    return all(inspect.getattr_static(obj, n, provides) is not provides for n in names)
