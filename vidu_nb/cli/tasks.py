@@ -94,7 +94,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 def _log_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--log", default=None, help="task log file (default $VIDU_LOG_PATH or ./vidu_tasks.sqlite)"
+        "--log",
+        default=None,
+        help="task log file (default $VIDU_LOG_PATH or the project's vidu_tasks.sqlite)",
     )
 
 
@@ -225,10 +227,12 @@ def submit(args: argparse.Namespace) -> int:
         print(task.video_url, flush=True)
         return 0
     from ..tracking.cache import VideoCache
+    from ..tracking.recipe import recipe_of
 
     cache = VideoCache(Path(args.download).expanduser())
     try:
-        video, cover = cache.fetch(task, client, on_refresh=log.update)
+        recipe = recipe_of(log.get(task.id))  # the file says how it was made
+        video, cover = cache.fetch(task, client, on_refresh=log.update, recipe=recipe)
     finally:
         cache.close()
     log.set_files(task.id, video.resolve(), cover.resolve() if cover else None)

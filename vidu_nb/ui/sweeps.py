@@ -31,17 +31,22 @@ from ..request.sweep import (
 )
 from ..tracking.ledger import estimate as ledger_estimate
 from ..tracking.promotion import Promotion, promote
-from .rows import TaskView, esc, settled
+from .rows import TaskView, esc, labels, settled, state_words, words_order
 from .session import Session, estimate
 from .shared import hbox, html, make, shared_layout, vbox
+from .static import StillDisplay, stills_for, stills_html, stills_text
 
 
 def plan_credits(plan: SweepPlan, log: Any = None) -> int:
     return int(plan.total_credits(lambda r: estimate(r, log)[0]))
 
 
-class SweepRun(w.VBox):
-    """The submitted tasks of one sweep, with a progress bar kept current by poller events."""
+class SweepRun(StillDisplay, w.VBox):
+    """The submitted tasks of one sweep, with a progress bar kept current by poller events.
+
+    Its output carries the progress and every finished video's contact sheet for places where
+    no widget runs, rewritten once the sweep is done (see ``StillDisplay``).
+    """
 
     def __init__(
         self, plan: SweepPlan, session: Session, experiment: str, *, grid: bool = True
@@ -57,6 +62,7 @@ class SweepRun(w.VBox):
         self.grid_box = vbox()
         self._done = threading.Event()
         self._compared = False
+        self._settled = False
         super().__init__([hbox([self.bar, self.text]), self.grid_box], layout=shared_layout())
         self.add_class("vidu-sweep")
 
@@ -89,8 +95,16 @@ class SweepRun(w.VBox):
         finished = sum(n for s, n in counts.items() if settled(s))  # as ``done`` counts them
         self.bar.value = finished
         self.bar.bar_style = "success" if finished == len(self.plan) else "info"
-        parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-        text = esc(f"{finished}/{len(self.plan)} finished ({parts})")
+        by_words: dict[str, list[Any]] = {}  # two spellings of a state count as one
+        for s, n in sorted(counts.items(), key=lambda kv: words_order(kv[0])):
+            by_words.setdefault(state_words(s), [0, []])
+            by_words[state_words(s)][0] += n
+            by_words[state_words(s)][1].append(s)
+        parts = ", ".join(  # the raw states on hover
+            f"<span title='{esc(', '.join(raw))}'>{n} {esc(words)}</span>"
+            for words, (n, raw) in by_words.items()
+        )
+        text = f"{finished}/{len(self.plan)} finished ({parts})"
         paused = getattr(self.session.poller_if_open, "paused_reason", None)
         if paused and counts.get(states.QUEUED):
             text += (
@@ -106,6 +120,19 @@ class SweepRun(w.VBox):
             if self.show_grid and not self._compared:
                 self._compared = True
                 self.grid_box.children = (self.compare(),)
+            if not self._settled:
+                self._settled = True
+                self.still_changed()
+
+    def still_parts(self) -> tuple[str, str]:
+        views = self.task_views()
+        _keys, text = labels(views)
+        items = stills_for(views, text)
+        done = sum(1 for v in views if v.done)
+        summary = f"{done}/{len(self.plan)} finished"
+        head = f"<div><b>Sweep {esc(self.experiment)}</b>: {self.text.value}</div>"
+        title = f"SweepRun({self.experiment}: {summary})"
+        return stills_html(items, head=head), stills_text(title, items)
 
     def wait(self, timeout: float = 600.0) -> SweepRun:
         """Block until every task finished (for scripts and tests; notebooks need not wait)."""
@@ -118,10 +145,16 @@ class SweepRun(w.VBox):
         return self
 
     def compare(
-        self, rows: str | None = None, cols: str | int | None = None, *, where: str | None = None
+        self,
+        rows: str | None = None,
+        cols: str | int | None = None,
+        *,
+        where: str | None = None,
+        **order: Any,
     ) -> Any:
-        """The synchronized grid of this sweep, rows x cols by the first two swept parameters;
-        ``where`` keeps the rows matching a pandas query (``"rating >= 4"``)."""
+        """The synchronized grid of this sweep, rows x cols by the first two swept parameters,
+        in the plan's order (``order="sorted"``, ``row_order=[...]``, ``col_order=[...]``: see
+        ``compare``); ``where`` keeps the rows matching a pandas query (``"rating >= 4"``)."""
         from .compare import compare
 
         varying = self.plan.varying
@@ -130,7 +163,7 @@ class SweepRun(w.VBox):
             cols = varying[1] if len(varying) > 1 else None
         session = self.session
         return compare(
-            self, rows=rows, cols=cols, where=where, log=session.log, client=session.client
+            self, rows, cols, where=where, log=session.log, client=session.client, **order
         )
 
     def promote(

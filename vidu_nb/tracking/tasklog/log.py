@@ -62,9 +62,10 @@ def _to(
 class TaskLog:
     """Every task submitted through vidu-nb, in one SQLite file that outlives the kernel.
 
-    ``TaskLog(path=None)`` opens (or creates) ``$VIDU_LOG_PATH`` or ``./vidu_tasks.sqlite``;
-    the API key is never stored. Use as a context manager or ``close()`` it. ``store=`` gives
-    another storage instead of a file (a ``store.Store``, e.g. a team's server database).
+    ``TaskLog(path=None)`` opens (or creates) ``default_log_path()`` (``$VIDU_LOG_PATH``, else
+    the project's ``vidu_tasks.sqlite``); the API key is never stored. Use as a context manager
+    or ``close()`` it. ``store=`` gives another storage instead of a file (a ``store.Store``,
+    e.g. a team's server database).
     """
 
     def __init__(
