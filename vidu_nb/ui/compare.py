@@ -8,6 +8,7 @@ come in the order of the tasks (a sweep's plan order), or sorted, or in an order
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -139,7 +140,13 @@ def cell_headings(plan: Arrangement, text: list[str]) -> list[str]:
 
 
 def show(
-    tasks: Any, *, log: Any = None, client: Any = None, label: bool = True, meta: bool = True
+    tasks: Any,
+    *,
+    log: Any = None,
+    client: Any = None,
+    label: bool = True,
+    meta: bool = True,
+    stills_later: bool = False,
 ) -> VideoGrid:
     """Players (with native controls too) for a task id, log row or Task, or several in one
     widget: one grid costs the saved notebook far less than a widget per task.
@@ -148,7 +155,9 @@ def show(
     not a task raises ``ValidationError`` naming ``tasks`` (see ``views_of``).
 
     ``label=False`` and ``meta=False`` leave out the label above each player and the line of
-    state, credits and time under it (a task card already shows both).
+    state, credits and time under it (a task card already shows both). ``stills_later=True``
+    makes the players' stills on a thread of their own, for a caller that must not wait for a
+    video to be decoded (a card redrawn by the poller's thread).
     """
     views = views_of(tasks, log)
     grid = VideoGrid(
@@ -164,5 +173,13 @@ def show(
     headings = [
         item["label"] or view.task_id for (item, _src), view in zip(entries, views, strict=True)
     ]
-    grid.set_players(entries, stills_for(views, headings))
+    if not stills_later:
+        grid.set_players(entries, stills_for(views, headings))
+        return grid
+    grid.set_players(entries)
+    threading.Thread(
+        target=lambda: grid.set_stills(stills_for(views, headings)),
+        name="vidu-stills",
+        daemon=True,
+    ).start()
     return grid

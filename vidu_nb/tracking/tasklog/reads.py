@@ -170,17 +170,23 @@ class Reads:
         """``(model, resolution, duration, off_peak, seconds)`` of the last ``limit`` succeeded
         tasks with both times stored, oldest first: what ``client.timing.Timing`` learns
         processing times from (``seconds`` is ``finished_at - processing_at``, both as the
-        poller saw them). Only rows of ``base_url`` (as stored: ``rows.public_url``) when
-        given: another service, or a simulator at another speed, has other durations. Read
-        through the state index, never the whole log."""
+        poller saw them). Only successes, in any spelling (``states.is_success``): a failed or
+        cancelled task stopped early, its time says nothing of how long a generation takes.
+        Only rows of ``base_url`` (as stored: ``rows.public_url``) when given: another service,
+        or a simulator at another speed, has other durations. Read through the state index,
+        never the whole log."""
+        done = [s for s in self.states_present() if states.is_success(s)]
+        if not done:
+            return []
         sql = (
             "SELECT model, resolution, duration, off_peak, finished_at - processing_at FROM tasks"
-            " WHERE state = 'success' AND processing_at IS NOT NULL AND finished_at IS NOT NULL"
+            f" WHERE state IN ({', '.join('?' for _ in done)})"
+            " AND processing_at IS NOT NULL AND finished_at IS NOT NULL"
         )
-        args: tuple[Any, ...] = ()
+        args: tuple[Any, ...] = tuple(done)
         if base_url is not None:
             sql += " AND base_url = ?"
-            args = (base_url,)
+            args = (*args, base_url)
         return self._rows(sql + " ORDER BY row_id DESC LIMIT ?", (*args, int(limit)))[::-1]
 
     def events(self, task_id: str | None = None) -> pd.DataFrame:
