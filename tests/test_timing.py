@@ -171,13 +171,14 @@ def test_history_reads_successes_of_the_same_service_from_a_log(tmp_path):
             for state in ("queueing", "processing", "success"):
                 log.update(Task.from_response({"id": str(i), "state": state}, previous=task))
         log.update(Task.from_response({"id": "9", "state": "processing"}))  # unfinished
-        rows = history(log.path, "http://a")
-        assert len(rows) == 2 and len(history(log.path)) == 3
+        rows = history(log.timing_history("http://a"))
+        assert len(rows) == 2 and len(history(log.timing_history())) == 3
+        assert log.timing_history(limit=1) == log.timing_history()[-1:]  # the newest ones
+        learned = Timing()
+        assert learned.learn_history(log.timing_history("http://b")) == 1 and len(learned) == 1
     assert {k for k, _ in rows} == {("viduq3-pro", "1080p", 4, False)}
     assert all(seconds > 0 for _, seconds in rows)
-    assert history(tmp_path / "missing.sqlite") == []
-    learned = Timing()
-    assert learned.learn_history(log.path, "http://b") == 1 and len(learned) == 1
+    assert history([]) == []
 
 
 def test_record_keys_the_watch_from_the_answer_and_learns_successes():
@@ -210,9 +211,11 @@ def test_history_leaves_out_times_that_span_a_restart(tmp_path):
                 "UPDATE tasks SET finished_at = processing_at + ? WHERE task_id = ?", (s, str(i))
             )
     conn.close()
-    assert sorted(s for _, s in history(tmp_path / "t.sqlite")) == [39.0, 40.0, 41.0, 42.0]
+    with TaskLog(tmp_path / "t.sqlite") as log:
+        rows = log.timing_history()
+    assert sorted(s for _, s in history(rows)) == [39.0, 40.0, 41.0, 42.0]
     learned = Timing(margin=0)
-    learned.learn_history(tmp_path / "t.sqlite")
+    learned.learn_history(rows)
     curve = learned.durations(("viduq3-pro", "1080p", 4, False))
     assert 39.0 <= curve.quantile(0.1) <= curve.quantile(0.75) <= 42.0
 
@@ -250,9 +253,11 @@ def test_history_ignores_failed_and_cancelled_rows(tmp_path):
         states = dict(conn.execute("SELECT task_id, state FROM tasks"))
     conn.close()
     assert states == ends  # the rows really are in the log as failed and cancelled
-    rows = history(tmp_path / "t.sqlite")
+    with TaskLog(tmp_path / "t.sqlite") as log:
+        stored = log.timing_history()
+    rows = history(stored)
     assert [s for _, s in rows] == [40.0, 40.0, 40.0]
     learned = Timing(margin=0)
-    assert learned.learn_history(tmp_path / "t.sqlite") == 3
+    assert learned.learn_history(stored) == 3
     curve = learned.durations(("viduq3-pro", "1080p", 4, False))
     assert 38.0 <= curve.quantile(0.1) <= curve.quantile(0.7) <= 42.0

@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import math
 import re
-import sqlite3
 import statistics
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from ..states import SUCCESS, is_final, is_success, progress
+from ..states import is_final, is_success, progress
 from .survival import Durations, estimate
 from .task import Task
 
@@ -290,12 +289,13 @@ class Timing:
         watch.seen(task.state, sent, answered)
         return self.learn(watch, task.state, answered)
 
-    def learn_history(self, path: str | Path, base_url: str | None = None) -> int:
-        """Learn from the successes in a task log file (see ``history``); returns how many."""
-        rows = history(path, base_url)
-        for key, seconds in rows:
+    def learn_history(self, rows: Iterable[Sequence[Any]]) -> int:
+        """Learn from a task log's successes (``TaskLog.timing_history`` rows, see
+        ``history``); returns how many."""
+        learned = history(rows)
+        for key, seconds in learned:
             self.observe(key, seconds)
-        return len(rows)
+        return len(learned)
 
     def affects(self, learned: Key | None, key: Key | None) -> bool:
         """Whether news of ``learned`` changes the forecast of ``key``: its own, or a guess
@@ -417,36 +417,15 @@ def _line(points: list[tuple[int, float, float]], x: int) -> tuple[float, float]
     return (max(0.0, guess - half), guess + half)
 
 
-def history(
-    path: str | Path, base_url: str | None = None, limit: int = 5000
-) -> list[tuple[Key, float]]:
-    """``(key, seconds)`` of recent successes in a task log file, from its detection times.
+def history(rows: Iterable[Sequence[Any]]) -> list[tuple[Key, float]]:
+    """``(key, seconds)`` of recent successes, from a task log's rows ``(model, resolution,
+    duration, off_peak, seconds)``, oldest first (``TaskLog.timing_history`` reads them, for
+    one service: another service, or simulator speed, has other durations).
 
-    Read-only and straight from SQLite (no DataFrame), so a big log costs milliseconds. Only
-    rows from ``base_url`` count when given: another service (or simulator speed) has other
-    durations. The logged times are when the poller *saw* each state, a slight underestimate.
+    The logged times are when the poller *saw* each state, a slight underestimate.
     """
-    uri = Path(path).resolve().as_uri() + "?mode=ro"
-    # Only successes: a failed or cancelled task stopped early, its time says nothing of how
-    # long a generation takes (and would pull every forecast of its setting forward).
-    sql = (
-        "SELECT model, resolution, duration, off_peak, finished_at - processing_at FROM tasks"
-        " WHERE lower(trim(state)) = ? AND processing_at IS NOT NULL AND finished_at IS NOT NULL"
-    )
-    args: tuple[Any, ...] = (SUCCESS,)
-    if base_url is not None:
-        sql += " AND base_url = ?"
-        args = (*args, base_url)
-    try:
-        conn = sqlite3.connect(uri, uri=True, timeout=5)
-        try:
-            rows = conn.execute(sql + " ORDER BY row_id DESC LIMIT ?", (*args, limit)).fetchall()
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return []
     out: list[tuple[Key, float]] = []
-    for model, resolution, duration, off_peak, seconds in reversed(rows):
+    for model, resolution, duration, off_peak, seconds in rows:
         key = make_key(model, resolution, duration, off_peak)
         if key is not None and seconds is not None and 0 < seconds <= MAX_PROCESSING:
             out.append((key, float(seconds)))

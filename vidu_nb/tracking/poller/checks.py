@@ -89,7 +89,7 @@ class Checks:
         # The log stores the public form of the URL (host lowercased, no credentials).
         url = public_url(base_url) if isinstance(base_url, str) else None
         try:
-            self.timing.learn_history(self.log.path, url)
+            self.timing.learn_history(self.log.timing_history(url))
         except Exception:  # learning is an optimisation; never fatal
             log.exception("poller: cannot learn timings from the log")
 

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...client.task import Task
 from ...errors import ValidationError, ViduError
 from ..measures import Measures, measure_video
-from .reads import Reads
-from .writes import Writes
+from .writes import existing, set_row
+
+if TYPE_CHECKING:
+    from .reads import Reads
+    from .store import Store
 
 #: ``Measures`` field -> task log column.
 COLUMNS = {
@@ -32,8 +35,13 @@ COLUMNS = {
 }
 
 
-class Measured(Writes, Reads):
-    """Measuring cached videos and storing the result (mixed into ``TaskLog``)."""
+class Measured:
+    """Measuring cached videos and storing the result (``TaskLog`` delegates to it); needs
+    the store's transactions and the log's lookups."""
+
+    def __init__(self, store: Store, reads: Reads) -> None:
+        self._store = store
+        self._reads = reads
 
     def measure(self, task: Task | str, *, again: bool = False) -> Measures:
         """The measures of a task's cached video: computed and stored the first time (or with
@@ -45,9 +53,9 @@ class Measured(Writes, Reads):
         the file is not a readable video.
         """
         task_id = _task_id(task)
-        row = self.get(task_id)
+        row = self._reads.get(task_id)
         if row is None:
-            raise ViduError(f"task {task_id} is not in {self.path}")
+            raise ViduError(f"task {task_id} is not in {self._store.path}")
         if not again and (stored := measures_of(row)) is not None:
             return stored
         video = row.get("video_path")
@@ -72,9 +80,9 @@ class Measured(Writes, Reads):
     def measures(self, task: Task | str) -> Measures | None:
         """The stored measures of a task, or ``None`` when it was not measured yet."""
         task_id = _task_id(task)
-        row = self.get(task_id)
+        row = self._reads.get(task_id)
         if row is None:
-            raise ViduError(f"task {task_id} is not in {self.path}")
+            raise ViduError(f"task {task_id} is not in {self._store.path}")
         return measures_of(row)
 
     def set_measures(self, task_id: str, measures: Measures) -> None:
@@ -83,17 +91,18 @@ class Measured(Writes, Reads):
             raise ValidationError("measures", measures, "must be a Measures")
         values: dict[str, Any] = {col: getattr(measures, f) for f, col in COLUMNS.items()}
         values["measured_at"] = time.time()
-        with self._write() as conn:
-            row_id = self._existing(conn, _task_id(task_id))
-            self._set(conn, row_id, values)
+        with self._store.write() as conn:
+            row_id = existing(conn, _task_id(task_id), self._store.path)
+            set_row(conn, row_id, values)
 
     def unmeasured(self) -> list[str]:
         """Ids of tasks with a cached video that was not measured yet, oldest first (logs
         from before measures existed; ``log.measure`` each one when wanted)."""
-        _, rows = self._query(
-            "SELECT task_id FROM tasks WHERE video_path IS NOT NULL AND measured_at IS NULL"
-            " AND task_id IS NOT NULL ORDER BY row_id"
-        )
+        with self._store.read() as conn:
+            rows = conn.rows(
+                "SELECT task_id FROM tasks WHERE video_path IS NOT NULL AND measured_at IS NULL"
+                " AND task_id IS NOT NULL ORDER BY row_id"
+            )
         return [r[0] for r in rows]
 
 
