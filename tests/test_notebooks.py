@@ -169,7 +169,7 @@ def test_quickstart_run_all_with_a_real_key_spends_nothing_unless_asked(
 
     workdir = copy_notebooks(tmp_path / "notebooks")
     nb = nbformat.read(workdir / "quickstart.ipynb", as_version=4)
-    at = next(i for i, c in enumerate(nb.cells) if "client = ViduClient()" in c.source)
+    at = next(i for i, c in enumerate(nb.cells) if "client = ws.client" in c.source)
     nb.cells.insert(at + 1, nbformat.v4.new_code_cell(REAL_LOOKING))
     nbformat.write(nb, workdir / "real.ipynb")
     posts = sum(1 for r in simulator.requests if r.method == "POST")

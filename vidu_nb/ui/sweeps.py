@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
@@ -32,6 +32,10 @@ from .rows import TaskView, esc, settled
 from .session import Session, estimate
 from .shared import hbox, html, make, shared_layout, vbox
 
+if TYPE_CHECKING:
+    from ..tracking.poller import Submission
+    from ..workspace import Workspace
+
 
 def plan_credits(plan: SweepPlan, log: Any = None) -> int:
     return int(plan.total_credits(lambda r: estimate(r, log)[0]))
@@ -47,7 +51,7 @@ class SweepRun(w.VBox):
         self.show_grid = grid
         self.session = session
         self.experiment = experiment
-        self.handles: list[Any] = []
+        self.handles: list[Submission] = []
         self.bar = make(w.IntProgress, min=0, max=len(plan), description="Sweep")
         self.bar.add_class("vidu-sweep-progress")
         self.text = html()
@@ -161,6 +165,7 @@ def run_sweep(
     log: Any = None,
     poller: Any = None,
     session: Session | None = None,
+    workspace: Workspace | None = None,
     experiment: str | None = None,
     confirm: bool = False,
     threshold: float = CONFIRM_CREDITS,
@@ -180,7 +185,7 @@ def run_sweep(
     once).
     """
     plan = as_plan(plan)
-    session = session or Session(client, log, poller)
+    session = session or Session(client, log, poller, workspace=workspace)
     total = plan_credits(plan, session.log)
     if not confirm:
         balance = session.balance

@@ -24,6 +24,7 @@ errors back off per task and are recorded in the log as the task's last error.
 
 from .core import Poller
 from .events import PollerEvent
+from .handle import Submission
 from .submissions import POLICIES
 
-__all__ = ["POLICIES", "Poller", "PollerEvent"]
+__all__ = ["POLICIES", "Poller", "PollerEvent", "Submission"]

@@ -32,6 +32,7 @@ from .arguments import check_labels, check_settings
 from .checks import Checks
 from .downloads import Downloads
 from .events import PollerEvent, Stats, Subscribers
+from .handle import Submission
 from .pushed import PATIENCE, Pushed
 from .recovery import Recovery, uncertain_note
 from .submissions import (
@@ -148,8 +149,8 @@ class Poller:
         experiment: str | None = None,
         tags: Iterable[str] = (),
         notes: str = "",
-    ) -> str:
-        """Queue a request; returns its handle (see ``submit_many``, which it calls)."""
+    ) -> Submission:
+        """Queue a request; returns its ``Submission`` handle (see ``submit_many``)."""
         if not isinstance(request, Img2VideoRequest):
             why = f"must be an Img2VideoRequest, not {type(request).__name__}"
             if isinstance(request, (list, tuple)):
@@ -164,8 +165,9 @@ class Poller:
         experiment: str | None = None,
         tags: Iterable[str] = (),
         notes: str = "",
-    ) -> list[str]:
-        """Queue requests in order; returns their handles (the ``client_ref`` in each payload).
+    ) -> list[Submission]:
+        """Queue requests in order; returns their ``Submission`` handles (each the
+        ``client_ref`` in the request's payload, as text, with its log row).
 
         They are recorded in the log at once (state ``queued``) in ONE transaction, so a batch
         costs one sync to disk, and either all survive a kernel restart (``Poller.resume``
@@ -188,7 +190,7 @@ class Poller:
             return []
         items = [Queued(new_client_ref(), r, experiment, tags, notes) for r in requests]
         self.pushed.address(items)  # callback_url on each request, when callbacks are in use
-        self.log.record_queued_many(
+        row_ids = self.log.record_queued_many(
             [(item.request, item.handle) for item in items], owner=self._hold(),
             base_url=getattr(self.client, "base_url", None), **items[0].labels,
         )  # fmt: skip
@@ -196,7 +198,9 @@ class Poller:
             for item in items:
                 self._queue.add(item)
             self._cond.notify_all()
-        return [item.handle for item in items]
+        return [
+            Submission(item.handle, row, self.log) for item, row in zip(items, row_ids, strict=True)
+        ]
 
     @classmethod
     def resume(cls, client: TaskService, log: TaskLog, **settings: Any) -> Poller:
