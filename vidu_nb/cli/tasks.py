@@ -198,7 +198,7 @@ def submit(args: argparse.Namespace) -> int:
     ref = new_client_ref()
     common = {"experiment": args.experiment, "tags": args.tag, "base_url": client.base_url}
     # The row is written before the POST (queued -> submitting), so a command killed while
-    # sending leaves a row that `TaskLog.resume` marks uncertain instead of losing the task.
+    # sending leaves a row that `Poller.resume` marks uncertain instead of losing the task.
     owner = Owner(log.owners_dir)
     try:
         token = owner.hold()
