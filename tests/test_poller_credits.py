@@ -54,7 +54,10 @@ def test_the_sweep_stays_queued_and_resumes_when_told(log, one_task):
         rows = [log.get_by_ref(h) for h in handles]
         assert [r["state"] for r in rows[1:]] == ["queued"] * 3  # not failed
         assert rows[1]["error"] == reason and rows[1]["task_id"] is None
-        assert poller.queued == 3 and posts(sim) == 2  # one created, one refused, none after
+        # The refused request is handed back to the queue by the worker right after the pause
+        # is announced (its row is already 'queued'): wait for the count, then check it holds.
+        assert until(lambda: poller.queued == 3)
+        assert posts(sim) == 2  # one created, one refused, none after
         paused = [e for e in events if e.kind == "paused"]
         assert len(paused) == 1 and paused[0].handle == handles[1]
         assert paused[0].new_state == "queued" and paused[0].error == reason

@@ -181,12 +181,12 @@ def test_old_log_is_migrated(tmp_path, request_, monkeypatch):
         log.record_submission(request_, Task(id="t1"))
 
     def add_rating(conn):
-        conn.execute("ALTER TABLE tasks ADD COLUMN rating INTEGER")
+        conn.execute("ALTER TABLE tasks ADD COLUMN later INTEGER")
 
     monkeypatch.setattr(tasklog_schema, "MIGRATIONS", [*tasklog_schema.MIGRATIONS, add_rating])
     monkeypatch.setattr(tasklog_schema, "SCHEMA_VERSION", NEXT)
     with TaskLog(path) as log:
-        assert log.get("t1")["rating"] is None and log.df.loc[1, "task_id"] == "t1"
+        assert log.get("t1")["later"] is None and log.df.loc[1, "task_id"] == "t1"
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == NEXT
     conn.close()

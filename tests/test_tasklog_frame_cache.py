@@ -114,9 +114,9 @@ def test_changes_by_hand_are_seen_and_odd_ones_read_everything_again(log, reques
     by_hand(
         log,
         "UPDATE tasks SET row_id = -row_id WHERE task_id = 't3'",
-        "ALTER TABLE tasks ADD COLUMN rating INTEGER",
+        "ALTER TABLE tasks ADD COLUMN later INTEGER",
     )
-    assert list(same(log)["task_id"]) == ["t3", "t0", "t2"] and "rating" in log.df
+    assert list(same(log)["task_id"]) == ["t3", "t0", "t2"] and "later" in log.df
     # A tool that drops the triggers: the schema changed, so all is read and they come back.
     by_hand(log, "DROP TRIGGER task_changes_update", "UPDATE tasks SET notes = 'unseen'")
     assert set(same(log)["notes"]) == {"unseen"}
@@ -317,11 +317,11 @@ def test_a_snapshot_that_does_not_match_the_log_is_ignored(
     # A new column: the old snapshot does not have it.
     by_hand(
         first,
-        "ALTER TABLE tasks ADD COLUMN rating INTEGER",
-        "UPDATE tasks SET rating = 4 WHERE task_id = 'first2'",
+        "ALTER TABLE tasks ADD COLUMN later INTEGER",
+        "UPDATE tasks SET later = 4 WHERE task_id = 'first2'",
     )
     with TaskLog(first.path) as upgraded:
-        assert same(upgraded)["rating"].tolist().count(4) == 1
+        assert same(upgraded)["later"].tolist().count(4) == 1
 
 
 # -- the column-wise conversion equals the general one ----------------------------------------
@@ -336,7 +336,7 @@ def test_a_snapshot_that_does_not_match_the_log_is_ignored(
 def test_column_wise_conversion_equals_the_general_one(rows):
     """Odd values stored by hand (a number or bytes in a text column, a float in a column of
     another release) come out as the general path makes them."""
-    columns = ["row_id", "model", "prompt", "credits", "submitted_at", "audio", "rating", "x"]
+    columns = ["row_id", "model", "prompt", "credits", "submitted_at", "audio", "later", "x"]
     pd.testing.assert_frame_equal(
         frame.tasks_frame(rows, columns), frame.records_frame(rows, columns)
     )

@@ -120,8 +120,8 @@ def test_reader_sees_whole_changes_while_a_thread_writes(log, request_):
 
 
 def _v2_rating(conn: sqlite3.Connection) -> None:
-    conn.execute("ALTER TABLE tasks ADD COLUMN rating INTEGER")
-    conn.execute("UPDATE tasks SET rating = 3 WHERE state = 'success'")
+    conn.execute("ALTER TABLE tasks ADD COLUMN later INTEGER")
+    conn.execute("UPDATE tasks SET later = 3 WHERE state = 'success'")
 
 
 def _make_v1_log(path, request_) -> None:
@@ -139,7 +139,7 @@ def test_migration_from_version_1_keeps_rows_and_events(tmp_path, request_, monk
     with TaskLog(path) as log:
         df = log.df
         assert list(df["task_id"]) == ["t1", "t2"]
-        assert df["rating"].iloc[0] == 3 and pd.isna(df["rating"].iloc[1])
+        assert df["later"].iloc[0] == 3 and pd.isna(df["later"].iloc[1])
         assert list(df["experiment"]) == ["old", "old"] and int(df["credits"].iloc[0]) == 40
         assert list(log.events("t1")["state"]) == ["created", "success"]
         log.update(Task(id="t2", state="processing"))  # still writable after the upgrade
@@ -180,7 +180,7 @@ def test_failed_migration_leaves_the_old_log_untouched(tmp_path, request_, monke
         with pytest.raises(RuntimeError, match="migration bug"):
             TaskLog(path)
     with TaskLog(path) as log:  # this release opens it as it was
-        assert "rating" not in log.df and len(log) == 2
+        assert "later" not in log.df and len(log) == 2
         assert log.get("t1")["state"] == "success"
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == NEXT - 1

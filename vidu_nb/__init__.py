@@ -70,6 +70,9 @@ _UI_NAMES = {
     "PollerEvent": "vidu_nb.tracking.poller",
     "Timing": "vidu_nb.client.timing",
     "Forecast": "vidu_nb.client.timing",
+    "promote": "vidu_nb.tracking.promotion",
+    "Promotion": "vidu_nb.tracking.promotion",
+    "duel_pairs": "vidu_nb.tracking.duels",
 }
 
 

@@ -16,7 +16,7 @@ import ipywidgets as w
 
 from .. import states
 from .compare import show
-from .rows import STEPS, TaskView, css_token, esc, fmt_seconds
+from .rows import STEPS, TaskView, css_token, esc, fmt_seconds, judgment_text
 from .shared import hbox, html, make, shared_layout, vbox
 
 _STEP_NAMES = STEPS[1:4]  # created, queueing, processing
@@ -71,6 +71,7 @@ def card_html(view: TaskView, now: float) -> dict[str, str]:
     ]
     if view.get("off_peak"):
         settings.append("off-peak")
+    settings.append(judgment_text(view))
     details = esc(" \u00b7 ".join(s for s in settings if s))
     prompt = view.get("prompt")
     if prompt:

@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import ValidationError
 from ..request.sweep import LABEL_FIELDS, label_for
 from .player import VideoGrid, entries_for
-from .rows import TaskView, labels
+from .rows import TaskView, labels, with_judgment
 
 #: What ``show`` and ``compare`` take, for the message that refuses anything else.
 TAKES = (
@@ -159,6 +159,39 @@ def client_of(tasks: Any) -> Any:
 
 #: What an empty grid says (a filter that matched nothing, a sweep with every combination skipped).
 EMPTY_NOTE = "Nothing to compare: no tasks were given (an empty selection or sweep)."
+NO_MATCH = "Nothing to compare: no task matches where="
+
+
+def selected(tasks: Any, where: str | None, log: Any = None) -> list[TaskView]:
+    """The views of ``tasks`` (see ``views_of``) whose rows match the pandas query ``where``
+    (all of them when it is None). A DataFrame is queried as it is, with its dtypes; other
+    tasks through a frame of their views' rows (a missing value is NaN there, so a
+    comparison with it is false)."""
+    if where is None:
+        return views_of(tasks, log)
+    if not isinstance(where, str) or not where.strip():
+        raise ValidationError("where", where, "must be a pandas query string, e.g. 'rating >= 4'")
+    import pandas as pd
+
+    if hasattr(tasks, "query") and hasattr(tasks, "iterrows"):
+        return views_of(_query(tasks, where), log)
+    views = views_of(tasks, log)
+    if not views:
+        return views
+    rows = pd.DataFrame([v.row for v in views], index=range(len(views)))
+    return [views[i] for i in _query(rows, where).index]
+
+
+def _query(df: Any, where: str) -> Any:
+    try:
+        result = df.query(where)
+    except Exception as exc:  # pandas raises many kinds: all mean the expression is unusable
+        raise ValidationError(
+            "where", where, f"not a usable row filter ({type(exc).__name__}: {exc})"
+        ) from None
+    if not hasattr(result, "index") or not hasattr(result, "columns"):
+        raise ValidationError("where", where, "must select rows (a condition such as 'a > 1')")
+    return result
 
 
 def compare(
@@ -166,6 +199,7 @@ def compare(
     rows: str | None = None,
     cols: str | int | None = None,
     *,
+    where: str | None = None,
     log: Any = None,
     client: Any = None,
     grid: VideoGrid | None = None,
@@ -174,16 +208,19 @@ def compare(
 
     With ``rows``/``cols`` naming parameters, each row and column gets a header with its value
     and the cell labels name only what else varies. No tasks give an empty grid that says so.
+    ``where`` keeps only the tasks matching a pandas query over their columns, before the
+    layout (``where="rating >= 4"``, ``"pick == True and seed != 3"``); one that pandas cannot
+    evaluate raises ``ValidationError`` naming ``where``.
 
     ``client`` (default: the one the tasks are bound to) lets players refresh expired URLs;
     ``log`` receives the fresh URLs and the cached files.
     """
-    views = views_of(tasks, log)
+    views = selected(tasks, where, log)
     grid = grid or VideoGrid(client=client or client_of(tasks), log=log)
     if not views:
         with grid.hold_sync():
             grid.cols, grid.row_titles, grid.col_titles = 1, [], []
-            grid.note = EMPTY_NOTE
+            grid.note = EMPTY_NOTE if where is None else f"{NO_MATCH} {where}"
             grid.set_players([])
         return grid
     plan = arrange(views, rows, cols)
@@ -194,6 +231,7 @@ def compare(
     text = [label_for(v.row, keys) if v is not None else "" for v in plan.cells]
     if not plan.in_headers:  # with headers an empty label is right: they say it all
         text = [t or v.task_id for t, v in zip(text, filled, strict=True)]
+    text = [with_judgment(t, v) for t, v in zip(text, filled, strict=True)]
     entries = entries_for(filled, text)
     for (item, _src), cell in zip(entries, plan.cells, strict=True):
         if cell is None:  # a missing combination is no task: no state, credits or time line

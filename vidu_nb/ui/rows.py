@@ -198,9 +198,27 @@ def is_loopback(url: str | None) -> bool:
 
 
 def labels(views: list[TaskView]) -> tuple[list[str], list[str]]:
-    """The parameters that vary among the tasks, and a plain-text label for each task."""
+    """The parameters that vary among the tasks, and a plain-text label for each task (its
+    stars and pick appended when judged)."""
     keys = varying_keys([v.row for v in views])
-    return keys, [label_for(v.row, keys) or v.task_id for v in views]
+    return keys, [with_judgment(label_for(v.row, keys) or v.task_id, v) for v in views]
+
+
+def judgment_text(view: TaskView) -> str:
+    """A task's judgment, short: ``"★4 ✓"`` (4 stars, picked), ``"✗"`` (rejected), ``""``."""
+    rating, pick = view.get("rating"), view.get("pick")
+    parts = []
+    if isinstance(rating, (int, float)) and not isinstance(rating, bool) and rating:
+        parts.append(f"\u2605{int(rating)}")
+    if pick is True or pick is False:
+        parts.append("\u2713" if pick else "\u2717")
+    return " ".join(parts)
+
+
+def with_judgment(label: str, view: TaskView) -> str:
+    """``label`` followed by the task's judgment, when it has one."""
+    judged = judgment_text(view)
+    return f"{label} \u00b7 {judged}" if label and judged else label or judged
 
 
 def css_token(value: Any) -> str:

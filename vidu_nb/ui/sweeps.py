@@ -8,6 +8,7 @@ that builds a plan from text boxes.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import threading
 import time
@@ -28,6 +29,8 @@ from ..request.sweep import (
     parse_list,
     sweep,
 )
+from ..tracking.ledger import estimate as ledger_estimate
+from ..tracking.promotion import Promotion, promote
 from .rows import TaskView, esc, settled
 from .session import Session, estimate
 from .shared import hbox, html, make, shared_layout, vbox
@@ -118,8 +121,11 @@ class SweepRun(w.VBox):
         self.update()
         return self
 
-    def compare(self, rows: str | None = None, cols: str | int | None = None) -> Any:
-        """The synchronized grid of this sweep, rows x cols by the first two swept parameters."""
+    def compare(
+        self, rows: str | None = None, cols: str | int | None = None, *, where: str | None = None
+    ) -> Any:
+        """The synchronized grid of this sweep, rows x cols by the first two swept parameters;
+        ``where`` keeps the rows matching a pandas query (``"rating >= 4"``)."""
         from .compare import compare
 
         varying = self.plan.varying
@@ -127,7 +133,40 @@ class SweepRun(w.VBox):
             rows = varying[0]
             cols = varying[1] if len(varying) > 1 else None
         session = self.session
-        return compare(self, rows=rows, cols=cols, log=session.log, client=session.client)
+        return compare(
+            self, rows=rows, cols=cols, where=where, log=session.log, client=session.client
+        )
+
+    def promote(
+        self,
+        task: Any,
+        *,
+        confirm: bool = False,
+        image: Any = None,
+        resolution: str | None = None,
+        duration: int | None = None,
+        model: str | None = None,
+        **changes: Any,
+    ) -> Promotion:
+        """Re-run a task of this sweep (its id, handle, row id or row) with the same image and
+        seed, changed as given (``resolution="1080p"``): the estimate first. Nothing is sent
+        unless ``confirm=True``; then it is submitted through the poller, in this sweep's
+        experiment, tagged ``promoted``, its ``parent_row_id`` the task it re-runs."""
+        if not isinstance(confirm, bool):
+            raise ValidationError("confirm", confirm, "must be True or False")
+        log = self.session.log
+        request = promote(
+            task, log, image=image, resolution=resolution, duration=duration, model=model,
+            **changes,
+        )  # fmt: skip
+        parent = log.judgments.row_id(task)
+        promotion = Promotion(request, parent, ledger_estimate(request, log))
+        if not confirm:
+            return promotion
+        handle = self.session.poller.submit(
+            request, experiment=self.experiment, tags=("promoted",), parent=parent
+        )
+        return dataclasses.replace(promotion, handle=handle)
 
 
 def default_experiment(now: datetime | None = None) -> str:

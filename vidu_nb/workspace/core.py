@@ -183,9 +183,13 @@ class Workspace:
         experiment: str | None = None,
         tags: Iterable[str] = (),
         notes: str = "",
+        parent: Any = None,
     ) -> Submission:
-        """Queue ``request`` with the poller (recorded in the log first); returns at once."""
-        return self.poller.submit(request, experiment=experiment, tags=tags, notes=notes)
+        """Queue ``request`` with the poller (recorded in the log first); returns at once.
+        ``parent``: the task it re-runs (see ``Poller.submit_many``)."""
+        return self.poller.submit(
+            request, experiment=experiment, tags=tags, notes=notes, parent=parent
+        )
 
     def submit_many(
         self,
@@ -194,9 +198,12 @@ class Workspace:
         experiment: str | None = None,
         tags: Iterable[str] = (),
         notes: str = "",
+        parent: Any = None,
     ) -> list[Submission]:
         """Queue requests in order, in one transaction of the log; returns at once."""
-        return self.poller.submit_many(requests, experiment=experiment, tags=tags, notes=notes)
+        return self.poller.submit_many(
+            requests, experiment=experiment, tags=tags, notes=notes, parent=parent
+        )
 
     # -- lifetime --------------------------------------------------------------------------
     def close(self) -> None:

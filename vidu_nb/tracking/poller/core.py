@@ -149,6 +149,7 @@ class Poller:
         experiment: str | None = None,
         tags: Iterable[str] = (),
         notes: str = "",
+        parent: Any = None,
     ) -> Submission:
         """Queue a request; returns its ``Submission`` handle (see ``submit_many``)."""
         if not isinstance(request, Img2VideoRequest):
@@ -156,7 +157,9 @@ class Poller:
             if isinstance(request, (list, tuple)):
                 why += "; use submit_many() for several"
             raise ValidationError("request", request, why)
-        return self.submit_many([request], experiment=experiment, tags=tags, notes=notes)[0]
+        return self.submit_many(
+            [request], experiment=experiment, tags=tags, notes=notes, parent=parent
+        )[0]
 
     def submit_many(
         self,
@@ -165,6 +168,7 @@ class Poller:
         experiment: str | None = None,
         tags: Iterable[str] = (),
         notes: str = "",
+        parent: Any = None,
     ) -> list[Submission]:
         """Queue requests in order; returns their ``Submission`` handles (each the
         ``client_ref`` in the request's payload, as text, with its log row).
@@ -172,7 +176,8 @@ class Poller:
         They are recorded in the log at once (state ``queued``) in ONE transaction, so a batch
         costs one sync to disk, and either all survive a kernel restart (``Poller.resume``
         sends them then) or, on a bad request, none is queued. ``task_id(handle)`` gives the
-        task id once the service has answered."""
+        task id once the service has answered. ``parent`` (a task id, row id or row of the
+        log) is the task these re-run (``vidu_nb.promote``): their ``parent_row_id``."""
         if isinstance(requests, (str, bytes, Img2VideoRequest)) or not isinstance(
             requests, Iterable
         ):
@@ -186,13 +191,17 @@ class Poller:
             if not isinstance(request, Img2VideoRequest):
                 why = f"must be an Img2VideoRequest, not {type(request).__name__}"
                 raise ValidationError(f"requests[{i}]", request, why)
+        parent_row_id = None
+        if parent is not None:
+            parent_row_id = self.log.judgments.row_id(parent, field="parent")
         if not requests:
             return []
         items = [Queued(new_client_ref(), r, experiment, tags, notes) for r in requests]
         self.pushed.address(items)  # callback_url on each request, when callbacks are in use
         row_ids = self.log.record_queued_many(
             [(item.request, item.handle) for item in items], owner=self._hold(),
-            base_url=getattr(self.client, "base_url", None), **items[0].labels,
+            base_url=getattr(self.client, "base_url", None), parent_row_id=parent_row_id,
+            **items[0].labels,
         )  # fmt: skip
         with self._cond:
             for item in items:

@@ -104,8 +104,37 @@ def _v3(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX tasks_created_at ON tasks(created_at)")
 
 
+def _v4(conn: sqlite3.Connection) -> None:
+    """Judging (``judgments.py``): a task's ``rating`` (1-5 stars), ``pick`` (1 pick, 0 reject)
+    and short ``note``, kept on its row so the cached frame sees them change; the
+    ``parent_row_id`` a promoted re-run came from; and the ``votes`` of blind duels (a tie has
+    no winner; the checks keep a vote about two different tasks, won by one of them)."""
+    for column in (
+        "rating INTEGER", "pick INTEGER", "note TEXT",
+        "parent_row_id INTEGER REFERENCES tasks(row_id)",
+    ):  # fmt: skip
+        conn.execute(f"ALTER TABLE tasks ADD COLUMN {column}")
+    conn.execute(
+        """
+        CREATE TABLE votes (
+            vote_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            left_row_id INTEGER NOT NULL REFERENCES tasks(row_id),
+            right_row_id INTEGER NOT NULL REFERENCES tasks(row_id),
+            winner_row_id INTEGER REFERENCES tasks(row_id),
+            at REAL NOT NULL,
+            voter TEXT,
+            note TEXT,
+            CHECK (left_row_id != right_row_id),
+            CHECK (winner_row_id IS NULL OR winner_row_id IN (left_row_id, right_row_id))
+        )
+        """
+    )
+    conn.execute("CREATE INDEX votes_left ON votes(left_row_id)")
+    conn.execute("CREATE INDEX votes_right ON votes(right_row_id)")
+
+
 #: ``MIGRATIONS[i]`` upgrades a log from schema version ``i`` to ``i + 1``.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -156,8 +185,10 @@ INT_COLUMNS = (
     "image_bytes",
     "credits",
     "wm_position",
+    "rating",
+    "parent_row_id",
 )
-BOOL_COLUMNS = ("audio", "is_rec", "bgm", "off_peak", "watermark")
+BOOL_COLUMNS = ("audio", "is_rec", "bgm", "off_peak", "watermark", "pick")
 CATEGORY_COLUMNS = (
     "model",
     "resolution",

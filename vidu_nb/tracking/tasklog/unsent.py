@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ... import states
 from ...errors import ViduError
+from .judgments import find_row
 from .owners import owner_alive
 from .writes import ImageFiles, Writes
 
@@ -53,11 +54,12 @@ class Unsent(Writes):
         tags: Iterable[str] = (),
         notes: str = "",
         base_url: str | None = None,
+        parent_row_id: int | None = None,
     ) -> int:
         """Record a request waiting to be sent (state ``queued``, no task id yet)."""
         return self.record_queued_many(
             [(request, client_ref)], owner=owner, experiment=experiment, tags=tags, notes=notes,
-            base_url=base_url,
+            base_url=base_url, parent_row_id=parent_row_id,
         )[0]  # fmt: skip
 
     def record_queued_many(
@@ -69,10 +71,12 @@ class Unsent(Writes):
         tags: Iterable[str] = (),
         notes: str = "",
         base_url: str | None = None,
+        parent_row_id: int | None = None,
     ) -> list[int]:
         """Record ``(request, client_ref)`` pairs as ``queued`` in ONE transaction: all rows or
         none (one sync to disk instead of one per request). Each distinct start image is
-        hashed and kept once, before any row refers to it. Returns the row ids, in order."""
+        hashed and kept once, before any row refers to it. Returns the row ids, in order.
+        ``parent_row_id`` is the row these requests re-run (``vidu_nb.promote``)."""
         tags = (tags,) if isinstance(tags, str) else tuple(tags)
         files: dict[int, ImageFiles] = {}
         now = time.time()
@@ -88,6 +92,10 @@ class Unsent(Writes):
             return []
         row_ids = []
         with self._write() as conn:
+            if parent_row_id is not None:  # refused if not in the log: nothing is queued
+                parent = find_row(conn, "parent", parent_row_id, self.path)
+                for values in rows:
+                    values["parent_row_id"] = parent
             for values in rows:
                 ref = values["client_ref"]
                 if not ref:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from ... import states
 from ...client.task import Task
 from ...errors import ValidationError, ViduError
+from .judgments import find_row
 from .rows import (
     check_tags,
     error_text,
@@ -57,17 +58,21 @@ class Writes(Store):
         notes: str = "",
         client_ref: str | None = None,
         base_url: str | None = None,
+        parent: Any = None,
     ) -> int:
         """Record a task the service accepted; returns the local row id.
 
         A row already holding this task id or ``client_ref`` (an uncertain submission) is
-        completed instead of duplicated.
+        completed instead of duplicated. ``parent`` (a task id, row id or row of this log) is
+        the task this one re-runs (``vidu_nb.promote``): stored as ``parent_row_id``.
         """
         task = need_task("task", task)
         values = self._request_values(request, experiment, tags, notes, base_url)
         values.update(task_values(task))
         values["client_ref"] = client_ref
         with self._write() as conn:
+            if parent is not None:
+                values["parent_row_id"] = find_row(conn, "parent", parent, self.path)
             if client_ref:  # sent at last: why it waited (429, credits) is no longer news
                 conn.execute(
                     "UPDATE tasks SET error = NULL WHERE client_ref = ? AND task_id IS NULL",
