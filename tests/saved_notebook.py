@@ -4,6 +4,10 @@ notebook as Save would write it after each (bytes, widget models in its saved wi
 Like JupyterLab with "save widget state" on, every widget model's state is saved; nbclient saves
 each model's full state (Lab leaves out values equal to the front end's defaults, so it writes
 a little less). Cells carry no execution timing: Lab records none unless asked to.
+
+Each size is also measured without the stills (``live_only``): the outputs' static parts
+(HTML with the contact sheets, the summary text) and the players' poster frames, so a test
+can bound what the live widgets cost and what their stills add, each on its own.
 """
 
 from __future__ import annotations
@@ -17,11 +21,13 @@ import nbformat
 from nbclient import NotebookClient
 
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 class Saved(NamedTuple):
     size: int  # bytes of the notebook file
     models: int  # widget models in its saved widget state
+    live: int  # bytes of the notebook file without the stills (``live_only``)
 
 
 def growth(saved: list[Saved]) -> list[int]:
@@ -32,6 +38,24 @@ def growth(saved: list[Saved]) -> list[int]:
 def widget_state(nb: nbformat.NotebookNode) -> dict[str, Any]:
     """The widget state saved in ``nb``'s metadata (empty if none)."""
     return nb.metadata.get("widgets", {}).get(WIDGET_STATE, {})
+
+
+def live_only(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of ``nb`` as it was before widgets carried stills: widget outputs keep only the
+    view and a one-line text, grid items lose their poster frame."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if WIDGET_VIEW in data:
+                data.pop("text/html", None)
+                if "text/plain" in data:
+                    data["text/plain"] = str(data["text/plain"]).split("\n", 1)[0]
+    for model in widget_state(nb).get("state", {}).values():
+        for item in model.get("state", {}).get("items", None) or ():
+            if isinstance(item, dict):
+                item.pop("still", None)
+    return nb
 
 
 def run_measuring(cells: list[str], folder: Path) -> tuple[nbformat.NotebookNode, list[Saved]]:
@@ -62,5 +86,6 @@ def run_measuring(cells: list[str], folder: Path) -> tuple[nbformat.NotebookNode
             so_far = copy.copy(nb)
             so_far.cells = nb.cells[: index + 1]
             size = len(nbformat.writes(so_far).encode())
-            sizes.append(Saved(size, len(state.get("state", {}))))
+            live = len(nbformat.writes(live_only(so_far)).encode())
+            sizes.append(Saved(size, len(state.get("state", {})), live))
     return nb, sizes

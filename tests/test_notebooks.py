@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -189,13 +190,19 @@ def test_quickstart_run_all_with_a_real_key_spends_nothing_unless_asked(
 def test_compare_notebook_runs_a_sweep_and_builds_the_grid(workdir, simulator, monkeypatch):
     out = execute(
         "compare_prompts_and_seeds.ipynb", workdir, simulator, monkeypatch,
-        "print(len(grid.items), grid.cols, run.experiment)",
+        "print(len(grid.items), grid.cols, run.experiment, page, bundle)",
     )  # fmt: skip
-    items, cols, experiment = "".join(out).split()
+    items, cols, experiment, page, bundle = "".join(out).split()
     assert (items, cols) == ("6", "2")
     frame = TaskLog(workdir / "vidu_tasks.sqlite").to_frame(experiment=experiment)
     assert len(frame) == 6 and set(frame["state"]) == {"success"}
     assert frame["credits"].notna().all() and frame["prompt"].nunique() == 3
+    # The report cell: a page with its videos beside it, and the same as one .zip.
+    assert (page, bundle) == ("compare_report.html", "compare_report.zip")
+    assert (workdir / page).read_text().count('<video class="vr-video"') == 6
+    assert len(list((workdir / "compare_report_files").glob("*.mp4"))) == 6
+    with zipfile.ZipFile(workdir / bundle) as zf:
+        assert sum(name.endswith(".mp4") for name in zf.namelist()) == 6
 
 
 @pytest.mark.slow

@@ -58,16 +58,16 @@ def test_a_bad_where_is_named(judged, where):
 
 def test_labels_and_cards_show_stars_and_pick(judged):
     views = [TaskView.of(row) for _i, row in judged.df.iterrows()]
-    assert [judgment_text(v) for v in views] == ["\u26055 \u2713", "\u26054", "\u26052 \u2717", ""]
+    assert [judgment_text(v) for v in views] == ["5/5 picked", "4/5", "2/5 rejected", ""]
     _keys, text = labels(views)
-    assert text[0].endswith("\u00b7 \u26055 \u2713") and text[3] == "\u201cdog\u201d \u00b7 seed=2"
+    assert text[0].endswith("\u00b7 5/5 picked") and text[3] == "\u201cdog\u201d \u00b7 seed=2"
     grid = compare(judged.df, rows="prompt", cols="seed", log=judged)
     assert [item["label"] for item in grid.items] == [
-        "\u26055 \u2713",
-        "\u26054",
-        "\u26052 \u2717",
+        "5/5 picked",
+        "4/5",
+        "2/5 rejected",
         "",
     ]
     details = card_html(views[0], now=0)["details"]
-    assert "\u26055 \u2713" in details
+    assert "5/5 picked" in details
     assert judgment_text(TaskView({"rating": None, "pick": None})) == ""

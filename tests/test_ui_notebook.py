@@ -1,24 +1,27 @@
-"""A saved notebook that shows players holds no video bytes, holds the player code once, and
-grows by under 2 KB per player and per grid cell (JupyterLab's "save widget state" on)."""
+"""A saved notebook that shows players holds no video bytes and holds the player code once; the
+live players grow it by under 2 KB each (JupyterLab's "save widget state" on), and each video's
+stills (its contact sheet in the output's HTML, its poster frame in the widget state, its line
+of summary text) by at most 20 KB more, measured on videos of noise, the worst case for JPEG."""
 
 from __future__ import annotations
 
 import base64
 import json
-import os
+import re
 
 import nbformat
 import pytest
 from saved_notebook import growth, run_measuring, widget_state
+from videos import noise_video
 
 from vidu_nb.ui.player import PlayerCode
 
-PLAYERS = 10
+PLAYERS = 8
 ROWS = (
     "from vidu_nb.ui import compare, show\n"
     "rows = [dict(task_id=f'{880000000000000000 + i}', state='success', seed=i,\n"
     "             prompt=f'a fox runs through the snow at dawn {i}', model='viduq2-pro',\n"
-    "             duration=5, resolution='720p', credits=10, video_path=VIDEO,\n"
+    "             duration=5, resolution='720p', credits=10, video_path=VIDEOS[i],\n"
     "             cover_path=COVER, video_url='http://127.0.0.1:9/expired.mp4')\n"
     f"        for i in range({PLAYERS})]"
 )
@@ -27,29 +30,37 @@ CELLS = [
     "compare(rows[:1])",
     "compare(rows)",
 ]
-#: Bytes a saved notebook may grow by (cell, output and widget state). Measured with nbclient's
-#: full widget state: a show() player 1.79 KB (JupyterLab's own save: 1.76 KB), a grid of one
-#: 1.80 KB, each further grid cell 0.38 KB; the first player 15.0 KB, as it brings the code
-#: (11.3 KB, once per notebook) and the Layout all grids share. Before the code was shared,
-#: every player carried a packed copy: 6.6 KB per player (8.3 KB the first).
+#: Bytes a saved notebook may grow by for the live players (cell, output and widget state,
+#: without the stills). Measured with nbclient's full widget state: a show() player 1.79 KB
+#: (JupyterLab's own save: 1.76 KB), a grid of one 1.80 KB, each further grid cell 0.38 KB;
+#: the first player 15.0 KB, as it brings the code (11.3 KB, once per notebook) and the Layout
+#: all grids share. Before the code was shared, every player carried a packed copy: 6.6 KB per
+#: player (8.3 KB the first).
 PER_PLAYER_MAX = 2048
 PER_CELL_MAX = 2048
 FIRST_PLAYER_MAX = 16_000
+#: What each video's stills may add on top. Measured on noise: 16.8 KB per show() player, 16.8 KB
+#: for a grid of one, 17.6 KB per further grid cell (a sheet of up to 11 KB and a poster of up
+#: to 3 KB of JPEG, base64 in the notebook, plus the labels as HTML and as text).
+STILL_MAX = 20 * 1024
+DATA_URI = re.compile(r"data:image/jpeg;base64,[A-Za-z0-9+/=]+")
 
 
 @pytest.mark.slow
-def test_saved_notebook_holds_the_code_once_and_no_video_bytes(tmp_path, png_bytes):
-    video = tmp_path / "video.mp4"
-    video.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(400_000))
+def test_saved_notebook_holds_the_code_once_stills_within_budget_and_no_video_bytes(
+    tmp_path, png_bytes
+):
+    videos = [noise_video(tmp_path / f"v{i}.mp4", seconds=1, size="320x180") for i in range(8)]
     cover = tmp_path / "cover.png"
     cover.write_bytes(png_bytes)
-    setup = f"VIDEO = {str(video)!r}\nCOVER = {str(cover)!r}\n" + ROWS
+    setup = f"VIDEOS = {[str(v) for v in videos]!r}\nCOVER = {str(cover)!r}\n" + ROWS
     nb, saved = run_measuring([setup, *CELLS], tmp_path)
     errors = [o for c in nb.cells for o in c.outputs if o.output_type == "error"]
     assert not errors, errors
     text = nbformat.writes(nb)
     assert "data:video" not in text
-    assert base64.b64encode(video.read_bytes()[1000:1030]).decode() not in text
+    for video in videos:
+        assert base64.b64encode(video.read_bytes()[1000:1030]).decode() not in text
     state = widget_state(nb)["state"]
     models = [m["state"].get("_anywidget_id", m["model_name"]) for m in state.values()]
     assert models.count("LayoutModel") == 1, models  # nothing at import, one shared by grids
@@ -58,14 +69,30 @@ def test_saved_notebook_holds_the_code_once_and_no_video_bytes(tmp_path, png_byt
     code = json.dumps(PlayerCode._esm)[1:-1]  # as the notebook's JSON writes it
     assert text.count(code) == 1  # once for the whole notebook, not once per player
 
+    # Every output carries its videos' sheets in its HTML, every player its poster frame.
+    outputs = [c.outputs[0].data for c in nb.cells[1:]]
+    sheets = [len(DATA_URI.findall(data["text/html"])) for data in outputs]
+    assert sheets == [1] * PLAYERS + [1, PLAYERS], sheets
+    grids = [m["state"] for m in state.values() if "items" in m["state"]]
+    assert all(item["still"].startswith("data:image/jpeg") for g in grids for item in g["items"])
+
     added = growth(saved)
-    first, players = added[0], added[:PLAYERS]  # added[0]: the first show()
-    per_player = (sum(players) - first) / (PLAYERS - 1)
-    grid_of_1, grid_of_n = added[-2], added[-1]
+    live = [after.live - before.live for before, after in zip(saved, saved[1:], strict=False)]
+    still = [a - b for a, b in zip(added, live, strict=True)]
+    players, live_players = added[:PLAYERS], live[:PLAYERS]
+    per_player = (sum(live_players) - live_players[0]) / (PLAYERS - 1)
+    still_per_player = sum(still[:PLAYERS]) / PLAYERS
+    grid_of_1, grid_of_n = live[-2], live[-1]
     per_cell = (grid_of_n - grid_of_1) / (PLAYERS - 1)
-    print(json.dumps({"first": first, "per_player": per_player, "grid_of_1": grid_of_1,
-                      "per_cell": per_cell}))  # fmt: skip
+    still_per_cell = (still[-1] - still[-2]) / (PLAYERS - 1)
+    print(json.dumps({
+        "first": live_players[0], "per_player": per_player, "grid_of_1": grid_of_1,
+        "per_cell": per_cell, "still_per_player": still_per_player, "still_grid_of_1": still[-2],
+        "still_per_cell": still_per_cell, "total_per_player": sum(players) / PLAYERS,
+    }))  # fmt: skip
     assert per_player <= PER_PLAYER_MAX, per_player
     assert grid_of_1 <= PER_PLAYER_MAX, grid_of_1  # a grid is one more player
     assert per_cell <= PER_CELL_MAX, per_cell
-    assert first <= FIRST_PLAYER_MAX, first
+    assert live_players[0] <= FIRST_PLAYER_MAX, live_players[0]
+    assert max(still[:PLAYERS]) <= STILL_MAX, still[:PLAYERS]
+    assert still[-2] <= STILL_MAX and still_per_cell <= STILL_MAX, (still[-2], still_per_cell)

@@ -28,7 +28,10 @@ CELLS = [
     "show(rows[0])",
     "compare(rows, cols=2)",
 ]
-CSS_APPLIED = """g => getComputedStyle(g.querySelector('.vidu-grid-bar')).display === 'flex'"""
+#: The shared model's CSS reached the page: a grid with no kernel behind it says it is a saved
+#: copy (and hides its control bar, which could play nothing).
+CSS_APPLIED = """g => getComputedStyle(g, '::before').content.includes('saved copy')
+  && getComputedStyle(g.querySelector('.vidu-grid-bar')).display === 'none'"""
 
 
 def test_players_draw_again_from_the_saved_widget_state(page, lab, artifacts):

@@ -31,7 +31,7 @@ class UsageError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import lab, sync, tasks
+    from . import lab, report, sync, tasks
 
     parser = argparse.ArgumentParser(
         prog="vidu-nb",
@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.set_defaults(handler=_simulator, passthrough=True)
     tasks.add_parsers(sub)
     sync.add_parser(sub)
+    report.add_parser(sub)
     return parser
 
 

@@ -233,10 +233,12 @@ def submit(args: argparse.Namespace) -> int:
         print(task.video_url, flush=True)
         return 0
     from ..tracking.cache import VideoCache
+    from ..tracking.recipe import recipe_of
 
     cache = VideoCache(Path(args.download).expanduser())
     try:
-        video, cover = cache.fetch(task, client, on_refresh=log.update)
+        recipe = recipe_of(log.get(task.id))  # the file says how it was made
+        video, cover = cache.fetch(task, client, on_refresh=log.update, recipe=recipe)
     finally:
         cache.close()
     log.set_files(task.id, video.resolve(), cover.resolve() if cover else None)

@@ -5,7 +5,9 @@ when complete (size checked against ``Content-Length``), so a file under its fin
 always whole and is never fetched twice. Transient failures are retried with backoff; an
 expired URL (403) is refreshed by querying the task again. Creation URLs are pre-signed: they
 are fetched with a plain session that never carries the API key. File names come from task ids
-through ``safe_name``, so a hostile id from a server cannot escape the folder.
+through ``safe_name``, so a hostile id from a server cannot escape the folder. Given the
+task's ``recipe`` (``recipe.recipe_of`` its log row), a downloaded video carries it in its MP4
+metadata and in a JSON sidecar, so the file says how it was made wherever it is copied.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ import random
 import re
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
@@ -27,6 +29,7 @@ import requests
 from ..client.task import Task
 from ..client.transport import direct_if_loopback, file_session
 from ..errors import ViduError
+from .recipe import RecipeError, is_mp4, sidecar_path, tag_video, write_sidecar
 
 if TYPE_CHECKING:
     from ..client.core import TaskReader
@@ -148,11 +151,14 @@ class VideoCache:
         client: TaskReader | None = None,
         *,
         on_refresh: Callable[[Task], object] | None = None,
+        recipe: Mapping[str, Any] | None = None,
     ) -> tuple[Path, Path | None]:
         """Download a succeeded task's video and cover (skipped when already cached).
 
         ``client`` (a ``ViduClient``) is used to query the task again for fresh URLs when a URL
         has expired; ``on_refresh`` receives that fresh task (e.g. to update the log).
+        ``recipe`` (how the task was made, see ``recipe.recipe_of``) is written into the video
+        and its JSON sidecar, also into a video cached before without one.
         Returns ``(video_path, cover_path)``; the cover is ``None`` when the service gave none.
         """
         state = {"task": task}
@@ -174,6 +180,8 @@ class VideoCache:
                     raise DownloadError(task.id, "video", f"no video URL (state {task.state})")
             self._get(task.id, "video", lambda t: t.video_url, state, refresh)
             have_video = self.video_path(task.id)
+        if recipe and not sidecar_path(have_video).is_file():
+            label(have_video, recipe)
         if have_cover is None and state["task"].cover_url:
             try:
                 self._get(task.id, "cover", lambda t: t.cover_url, state, refresh)
@@ -280,3 +288,20 @@ class VideoCache:
                 except FileNotFoundError:
                     pass
                 raise
+
+
+def label(video: Path, recipe: Mapping[str, Any]) -> None:
+    """Write ``recipe`` into a cached video and its sidecar. A file ffmpeg cannot remux (not an
+    MP4) still gets the sidecar; a failure is logged, never raised: the video matters more."""
+    try:
+        if is_mp4(video):
+            tag_video(video, recipe)
+            return
+    except RecipeError as exc:
+        log.warning("%s", exc)
+    except OSError as exc:
+        log.warning("%s: cannot write its recipe: %s", video.name, exc)
+    try:
+        write_sidecar(video, recipe)
+    except OSError as exc:
+        log.warning("%s: cannot write its recipe: %s", video.name, exc)

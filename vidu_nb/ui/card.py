@@ -18,6 +18,7 @@ from .. import states
 from .compare import show
 from .rows import STEPS, TaskView, css_token, esc, fmt_seconds, judgment_text
 from .shared import hbox, html, make, shared_layout, vbox
+from .static import StillDisplay, sheet_img, still_of
 
 _STEP_NAMES = STEPS[1:4]  # created, queueing, processing
 #: States a task has in our log before the service gave it an id (any other state without an
@@ -88,8 +89,37 @@ def card_html(view: TaskView, now: float) -> dict[str, str]:
     return {"header": header, "steps": steps, "details": details, "error": error}
 
 
-class TaskCard(w.VBox):
-    """A live card for one task; ``update()`` is safe to call from any thread."""
+def card_still_html(view: TaskView, now: float) -> str:
+    """The card where no widget runs: its header, steps, details and error as they are now,
+    and the video's contact sheet once it succeeded (all escaped by ``card_html``)."""
+    parts = card_html(view, now)
+    still = still_of(view) if states.is_success(view.state) else None
+    body = "<br>".join(parts[k] for k in ("header", "steps", "details") if parts[k])
+    if parts["error"]:
+        body += "<br>" + parts["error"]
+    return (
+        '<div class="vidu-card-still" style="border:1px solid #ddd;border-radius:4px;'
+        f'padding:6px 8px;margin:6px 0;max-width:820px">{body}{sheet_img(still)}</div>'
+    )
+
+
+def card_still_text(view: TaskView) -> str:
+    name = view.task_id or _LOCAL.get(states.norm(view.state), "no task id")
+    lines = [f"TaskCard({name}: {view.state})"]
+    if view.get("prompt"):
+        lines.append(f"\u201c{' '.join(str(view.get('prompt')).split())[:200]}\u201d")
+    error = f"{view.get('err_code', '')} {view.get('error', '')}".strip()
+    if error:
+        lines.append(error)
+    return "\n".join(lines)
+
+
+class TaskCard(StillDisplay, w.VBox):
+    """A live card for one task; ``update()`` is safe to call from any thread.
+
+    Its output carries the card as HTML (with the contact sheet once the video is in) for
+    places where no widget runs; it is rewritten when the task settles (see ``StillDisplay``).
+    """
 
     def __init__(
         self,
@@ -127,6 +157,7 @@ class TaskCard(w.VBox):
         self._player_key: tuple[Any, ...] | None = None
         self._cancel_error = ""  # why the last Cancel click failed (kept across redraws)
         self._state_class = ""
+        self._still_key: tuple[Any, ...] | None = None
         super().__init__(
             [
                 self._header,
@@ -184,6 +215,21 @@ class TaskCard(w.VBox):
         self._cancel.layout.display = None if cancellable else "none"
         self._set_state_class(f"vidu-card-state-{css_token(view.state)}")
         self._show_player()
+        self._settle_still()
+
+    def still_parts(self) -> tuple[str, str]:
+        return card_still_html(self.view, time.time()), card_still_text(self.view)
+
+    def _settle_still(self) -> None:
+        """Rewrite the shown outputs once the task settled, and again when its files came
+        (not on every step: each rewrite makes the front end draw the card anew)."""
+        view = self.view
+        if not view.done:
+            return
+        key = (view.state, view.get("video_path"), view.get("cover_path"))
+        if key != self._still_key:
+            self._still_key = key
+            self.still_changed()
 
     @property
     def waiting(self) -> bool:

@@ -7,154 +7,16 @@ per row and per column, with an empty cell where a combination is missing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..errors import ValidationError
-from ..request.sweep import LABEL_FIELDS, label_for
+from ..request.sweep import label_for
+from .grid_layout import TAKES, Arrangement, arrange, client_of, header, views_of
 from .player import VideoGrid, entries_for
 from .rows import TaskView, labels, with_judgment
+from .static import stills_for
 
-#: What ``show`` and ``compare`` take, for the message that refuses anything else.
-TAKES = (
-    "a task id or submission handle recorded in log=, a Task, a log row (dict or DataFrame "
-    "row), the log's DataFrame, a SweepRun, or a list of these"
-)
-
-
-def views_of(tasks: Any, log: Any = None) -> list[TaskView]:
-    """Task views from a DataFrame, a sweep run, or an iterable of ids / rows / Tasks.
-
-    A text is a task id (or the handle ``Poller.submit`` returned) that ``log`` holds: with
-    no log, or one that never recorded it, there is nothing to show and it is refused (a task
-    the log does not hold can be shown from the service: ``show(client.get(task_id))``).
-    Give ``log`` also for a DataFrame of a log that is not in the working folder.
-    Anything else raises ``ValidationError`` naming ``tasks``.
-    """
-    if tasks is None or isinstance(tasks, (bytes, int, float)):
-        raise ValidationError("tasks", tasks, f"must be {TAKES}")
-    if hasattr(tasks, "task_views"):  # a SweepRun or anything that knows its tasks
-        return list(tasks.task_views())
-    if hasattr(tasks, "iterrows"):  # the log's DataFrame keeps paths relative to the log
-        base = Path(log.path).parent if log is not None else Path.cwd()
-        views = [TaskView.of(row) for _i, row in tasks.iterrows()]
-        for view in views:
-            for col in ("video_path", "cover_path"):
-                path = view.get(col)
-                if path and not Path(path).is_absolute():
-                    view.row[col] = str(base / path)
-        return views
-    if _is_single(tasks):
-        tasks = [tasks]
-    elif not isinstance(tasks, Iterable):
-        raise ValidationError("tasks", tasks, f"must be {TAKES}")
-    return [_view_of(t, log) for t in tasks]
-
-
-def _view_of(item: Any, log: Any) -> TaskView:
-    if isinstance(item, str):
-        if log is None:
-            raise ValidationError(
-                "tasks", item, "a task id is looked up in the task log: give log= as well"
-            )
-        row = log.get(item) or log.get_by_ref(item)
-        if row is None:
-            raise ValidationError(
-                "tasks",
-                item,
-                f"no such task id or handle in {log!r}; show a task from the service with "
-                "show(client.get(task_id))",
-            )
-        return TaskView.of(row)
-    if not _is_single(item):
-        raise ValidationError("tasks", item, f"each item must be {TAKES}")
-    return TaskView.of(item, log)
-
-
-def _is_single(obj: Any) -> bool:
-    if isinstance(obj, (str, TaskView, Mapping)) or hasattr(obj, "creations"):
-        return True
-    return hasattr(obj, "to_dict") and hasattr(obj, "index")  # one pandas row
-
-
-@dataclass
-class Arrangement:
-    """Where each task goes in a grid, and the headers that name its rows and columns.
-
-    ``cells`` is row-major (``None`` = empty); ``row_titles`` has one entry per grid row, ``""``
-    where a row continues the group above (several tasks share a combination); either list of
-    titles is empty when the grid has no such header. ``in_headers`` are the parameters the
-    headers name, so cell labels leave them out.
-    """
-
-    cells: list[TaskView | None]
-    cols: int
-    row_titles: list[str] = field(default_factory=list)
-    col_titles: list[str] = field(default_factory=list)
-    in_headers: tuple[str, ...] = ()
-
-
-FIELD_HINT = ", ".join(LABEL_FIELDS[:5]) + ", experiment"
-
-
-def arrange(
-    views: Sequence[TaskView], rows: str | None = None, cols: str | int | None = None
-) -> Arrangement:
-    """Lay ``views`` out by parameter (``rows="prompt", cols="seed"``) or by a column count."""
-    if isinstance(cols, int):
-        return Arrangement(list(views), max(1, cols))
-    if rows is None and cols is None:
-        return Arrangement(list(views), min(3, max(1, len(views))))
-    for name, wanted in (("rows", rows), ("cols", cols)):
-        known = wanted in LABEL_FIELDS or any(wanted in v.row for v in views)
-        if wanted and not known:  # a typo would silently make one "name: default" row
-            raise ValidationError(name, wanted, f"not a field of these tasks; e.g. {FIELD_HINT}")
-    row_keys = _distinct(v.get(rows) for v in views) if rows else [None]
-    col_keys = _distinct(v.get(cols) for v in views) if cols else [None]
-    by_cell: dict[tuple[Any, Any], list[TaskView]] = {}
-    for v in views:
-        key = (v.get(rows) if rows else None, v.get(cols) if cols else None)
-        by_cell.setdefault(key, []).append(v)
-    depth = max((len(group) for group in by_cell.values()), default=1)
-    cells: list[TaskView | None] = []
-    row_titles: list[str] = []
-    for r in row_keys:
-        for layer in range(depth):
-            row_titles.append(header(rows, r) if rows and layer == 0 else "")
-            for c in col_keys:
-                group = by_cell.get((r, c), [])
-                cells.append(group[layer] if layer < len(group) else None)
-    return Arrangement(
-        cells,
-        len(col_keys),
-        row_titles if rows else [],
-        [header(cols, c) for c in col_keys] if cols else [],
-        tuple(k for k in (rows, cols) if k),
-    )
-
-
-def header(key: str, value: Any) -> str:
-    """A row or column title: the value of ``key`` as cell labels write it."""
-    return label_for({key: value}, [key], prompt_chars=90)
-
-
-def _distinct(values: Iterable[Any]) -> list[Any]:
-    seen = list(dict.fromkeys(values))
-    try:
-        return sorted(seen, key=lambda x: (x is None, x))
-    except TypeError:
-        return seen
-
-
-def client_of(tasks: Any) -> Any:
-    """The client a ``Task`` (or a list of them) is bound to, if any."""
-    if hasattr(tasks, "creations"):
-        return getattr(tasks, "_client", None)
-    if isinstance(tasks, (list, tuple)):
-        return next((c for t in tasks if (c := client_of(t)) is not None), None)
-    return None
+__all__ = ["TAKES", "Arrangement", "arrange", "compare", "header", "show", "views_of"]
 
 
 #: What an empty grid says (a filter that matched nothing, a sweep with every combination skipped).
@@ -236,11 +98,26 @@ def compare(
     for (item, _src), cell in zip(entries, plan.cells, strict=True):
         if cell is None:  # a missing combination is no task: no state, credits or time line
             item["meta"] = []
+    headings = cell_headings(plan, text)
     with grid.hold_sync():  # one message, one redraw in the browser
         grid.cols, grid.note = plan.cols, ""
         grid.row_titles, grid.col_titles = plan.row_titles, plan.col_titles
-        grid.set_players(entries)
+        grid.set_players(entries, stills_for(plan.cells, headings))
     return grid
+
+
+def cell_headings(plan: Arrangement, text: list[str]) -> list[str]:
+    """Each cell's full name for its still, where no headers stand beside it: its row's and
+    column's titles, then its own label."""
+    out, row_title = [], ""
+    for i, label in enumerate(text):
+        row, col = divmod(i, plan.cols)
+        if plan.row_titles and row < len(plan.row_titles) and plan.row_titles[row]:
+            row_title = plan.row_titles[row]
+        col_title = plan.col_titles[col] if col < len(plan.col_titles) else ""
+        parts = (row_title if plan.row_titles else "", col_title, label)
+        out.append(" \u00b7 ".join(p for p in parts if p))
+    return out
 
 
 def show(
@@ -265,5 +142,9 @@ def show(
     text = [v.task_id for v in views] if len(views) == 1 else None
     if not label:
         text = [""] * len(views)
-    grid.set_players(entries_for(views, text, meta=meta))
+    entries = entries_for(views, text, meta=meta)
+    headings = [
+        item["label"] or view.task_id for (item, _src), view in zip(entries, views, strict=True)
+    ]
+    grid.set_players(entries, stills_for(views, headings))
     return grid

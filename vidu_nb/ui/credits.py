@@ -9,6 +9,7 @@ import ipywidgets as w
 from ..errors import ValidationError
 from ..tracking.ledger import ledger_for
 from .rows import esc
+from .static import StillDisplay, data_uri
 
 
 def check_log(log: Any) -> None:
@@ -117,15 +118,30 @@ def credits_figure(log: Any, **filters: Any) -> Any:
     return fig
 
 
-def credits_view(log: Any, by: str | list[str] = "model", **filters: Any) -> w.VBox:
+class CreditsView(StillDisplay, w.VBox):
+    """The table and the charts; its output also carries both as HTML and a PNG, for places
+    where no widget runs."""
+
+    def __init__(self, table_html: str, table_text: str, chart_png: bytes) -> None:
+        self.table_html, self.table_text, self.chart_png = table_html, table_text, chart_png
+        super().__init__([w.HTML(table_html), w.Image(value=chart_png, format="png")])
+        self.add_class("vidu-credits")
+
+    def still_parts(self) -> tuple[str, str]:
+        chart = (
+            f'<img class="vidu-credits-chart" src="{data_uri(self.chart_png, "image/png")}" '
+            'alt="credits by model, resolution, duration and day" style="max-width:100%">'
+        )
+        html = f'<div class="vidu-credits-still">{self.table_html}{chart}</div>'
+        return html, f"CreditsView\n{self.table_text}"
+
+
+def credits_view(log: Any, by: str | list[str] = "model", **filters: Any) -> CreditsView:
     """The summary table and the charts in one widget (works in Lab, Notebook 7, Voila)."""
     import io
 
     check_log(log)
-    table = w.HTML(credits_table(log, by, **filters).to_html())
+    styler = credits_table(log, by, **filters)
     out = io.BytesIO()
     credits_figure(log, **filters).savefig(out, format="png", dpi=80)
-    chart = w.Image(value=out.getvalue(), format="png")
-    box = w.VBox([table, chart])
-    box.add_class("vidu-credits")
-    return box
+    return CreditsView(styler.to_html(), styler.data.to_string(), out.getvalue())

@@ -21,9 +21,11 @@ from . import form_sections as sections
 from .card import TaskCard
 from .form_sections import DEFAULT
 from .form_state import FormState
+from .form_still import form_still
 from .rows import esc
 from .session import Session, estimate
 from .shared import hbox, html, make, shared_layout, vbox
+from .static import StillDisplay, mark_stale
 from .style import style_widget
 
 if TYPE_CHECKING:
@@ -52,11 +54,16 @@ class _Controls(dict):
         return self[name]
 
 
-class Img2VideoForm(w.VBox):
+class Img2VideoForm(StillDisplay, w.VBox):
     """The request form; ``display(form)`` or ``vidu_nb.ui.form()`` to show it.
 
     Essentials first; Audio, Advanced, Request preview and Sweep are folded and built when
     first opened (``open_section``), which keeps the saved notebook small.
+
+    Its output also carries the request and the submitted tasks as escaped HTML, for places
+    where no widget runs; it is rewritten after each submit and when a submitted task
+    settles, after the next cell runs (never on edits or from events while one may be typing:
+    each rewrite makes the front end draw the form anew).
     """
 
     def __init__(
@@ -93,6 +100,9 @@ class Img2VideoForm(w.VBox):
             self._listen()
         if self.session.client_if_open is not None:  # none given: none started just to ask
             self.session.balance.refresh()
+
+    def still_parts(self) -> tuple[str, str]:
+        return form_still(self)
 
     # -- layout ----------------------------------------------------------------------------
     def control(self, name: str, widget: w.Widget, trait: str | None = None) -> w.HBox:
@@ -327,6 +337,8 @@ class Img2VideoForm(w.VBox):
     def _on_event(self, event: Any) -> None:
         if event.kind == "paused":  # the service refused a charge: show what is left
             self.session.balance.refresh()
+        if event.kind == "files" and self._owns(event):
+            mark_stale(self)  # a submitted task's video came: its sheet, after the next cell
         if event.kind != "state":
             return
         refunded = states.is_failed(event.new_state) or states.is_cancelled(event.new_state)
@@ -334,12 +346,19 @@ class Img2VideoForm(w.VBox):
             # A task was charged (the service answered a submission) or refunded (failed,
             # cancelled): the balance moved. Fetched in the background, coalesced.
             self.session.balance.refresh()
+        if states.is_final(event.new_state) and self._owns(event):
+            mark_stale(self)
         if states.is_success(event.new_state):
             self.refresh_seed_choices()
             # A charge to learn from: the estimate may change without any edit of the form.
             result = self.state.build()
             if result.ok:
                 self._show_estimate(result.request)
+
+    def _owns(self, event: Any) -> bool:
+        """The event is about a task this form submitted (one of its cards)."""
+        keys = {getattr(event, "handle", None), getattr(event, "task_id", None)} - {None, ""}
+        return any(card.handle in keys or card.task_id in keys for card in self.cards)
 
     def click_submit(self) -> TaskCard | None:
         """The Submit button: a second click within ``click_cooldown`` seconds is a double
@@ -396,6 +415,7 @@ class Img2VideoForm(w.VBox):
         note = " (simulated: nothing is charged)" if session.client.is_simulated else ""
         self.status.value = f"submitted{esc(note)}"
         self.refresh_seed_choices()
+        self.refresh_still()
         return card
 
     def add_card(self, item: Submission | Task | str) -> TaskCard:

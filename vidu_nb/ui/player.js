@@ -114,6 +114,7 @@ function render({ model, el: host }) {
       const v = el("video", "vidu-player-video");
       Object.assign(v, { muted: model.get("muted"), loop: model.get("loop"), playsInline: true });
       v.preload = "metadata";
+      if (it.still) v.poster = it.still; // a frame from the kernel's cache, saved with the state
       v.controls = model.get("controls");
       v.addEventListener("loadedmetadata", () => {
         if (v.videoWidth && v.videoHeight) frame.style.aspectRatio = `${v.videoWidth} / ${v.videoHeight}`;

@@ -23,6 +23,7 @@ from .. import states
 from .rows import TaskView, css_token, fmt_seconds, is_loopback, labels
 from .shared import shared_layout
 from .sources import URL_MAX_AGE, Expired, Refresher, Source, download, source_of
+from .static import Still, StillDisplay, data_uri, stills_html, stills_text
 
 _log = logging.getLogger(__name__)
 _HERE = Path(__file__).parent
@@ -72,7 +73,7 @@ def player_code() -> PlayerCode:
     return _CODE[0]
 
 
-class VideoGrid(anywidget.AnyWidget):
+class VideoGrid(StillDisplay, anywidget.AnyWidget):
     """A grid of looping players with one shared play/pause/seek control; videos load lazily.
 
     Videos of different lengths: the control's timeline is the longest video's (the slider and
@@ -81,6 +82,10 @@ class VideoGrid(anywidget.AnyWidget):
     its own, and videos as long as the longest are kept in step with it.
 
     Give ``client`` (and ``log``) so players can refresh expired URLs; they stay kernel-side.
+
+    Its output also carries each video's contact sheet and labels (see ``static``), shown where
+    no widget can run; each player's poster is a frame of that sheet, so a grid redrawn from
+    saved widget state without a kernel shows a picture, not a black box.
     """
 
     _esm = LOADER
@@ -111,6 +116,7 @@ class VideoGrid(anywidget.AnyWidget):
         kwargs.setdefault("code", player_code())
         super().__init__(**kwargs)
         self._sources: dict[str, Source] = {}
+        self._stills: list[Still | None] = []
         self.refresher = Refresher(client, log, cache)
         self.url_max_age = URL_MAX_AGE
         self.on_msg(self._on_msg)
@@ -119,15 +125,32 @@ class VideoGrid(anywidget.AnyWidget):
         n = len(self.items)
         return f"VideoGrid({n} player{'s' * (n != 1)})"
 
-    def set_players(self, entries: list[tuple[dict[str, Any], Source]]) -> None:
-        """Replace the players: each entry is the browser-side item and its kernel-side source."""
+    def set_players(
+        self,
+        entries: list[tuple[dict[str, Any], Source]],
+        still_list: list[Still | None] | None = None,
+    ) -> None:
+        """Replace the players: each entry is the browser-side item and its kernel-side source;
+        ``still_list`` (one per entry, ``None`` for none) gives the sheets and posters."""
         self._sources = {item["key"]: src for item, src in entries}
-        self.items = [self._public(item, src) for item, src in entries]
+        self._stills = list(still_list) if still_list is not None else [None] * len(entries)
+        self.items = [
+            self._public(item, src, still)
+            for (item, src), still in zip(entries, self._stills, strict=True)
+        ]
 
-    def _public(self, item: dict[str, Any], src: Source) -> dict[str, Any]:
-        """The browser-side item: the kernel serves local files, loopback and stale URLs."""
+    def still_parts(self) -> tuple[str, str]:
+        return stills_html(self._stills, note=self.note), stills_text(
+            repr(self), self._stills, note=self.note
+        )
+
+    def _public(self, item: dict[str, Any], src: Source, still: Still | None) -> dict[str, Any]:
+        """The browser-side item: the kernel serves local files, loopback and stale URLs; the
+        poster frame of the still is there from the start (it needs no kernel)."""
         stale = src.stale(self.url_max_age) and self.refresher.can_refresh
         out = dict(item)
+        if still is not None and still.poster:
+            out["still"] = data_uri(still.poster)
         for what, name in (("video", "video"), ("poster", "poster")):
             url = src.url(what)
             via_kernel = bool(src.path(what)) or is_loopback(url) or (stale and bool(url))

@@ -205,13 +205,14 @@ def labels(views: list[TaskView]) -> tuple[list[str], list[str]]:
 
 
 def judgment_text(view: TaskView) -> str:
-    """A task's judgment, short: ``"★4 ✓"`` (4 stars, picked), ``"✗"`` (rejected), ``""``."""
+    """A task's judgment, short and in words (the UI draws no emoji glyphs, which fonts render
+    unevenly): ``"4/5 picked"``, ``"rejected"``, ``""``."""
     rating, pick = view.get("rating"), view.get("pick")
     parts = []
     if isinstance(rating, (int, float)) and not isinstance(rating, bool) and rating:
-        parts.append(f"\u2605{int(rating)}")
+        parts.append(f"{int(rating)}/5")
     if pick is True or pick is False:
-        parts.append("\u2713" if pick else "\u2717")
+        parts.append("picked" if pick else "rejected")
     return " ".join(parts)
 
 

@@ -125,11 +125,13 @@ class Refresher:
         if cache is None:
             return fresh
         from ..tracking.cache import DownloadError
+        from ..tracking.recipe import recipe_of
 
         try:
             video, cover = cache.fetch(
-                task, self.client, on_refresh=self.log.update if in_log else None
-            )
+                task, self.client, on_refresh=self.log.update if in_log else None,
+                recipe=recipe_of(self.log.get(task.id)) if in_log else None,
+            )  # fmt: skip
         except DownloadError as exc:
             log.warning("%s; the player uses the fresh URL", exc)
             return fresh

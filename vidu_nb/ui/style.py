@@ -3,6 +3,10 @@
 ipywidgets has no stylesheet hook, but an ``HTML`` widget's ``<style>`` applies in JupyterLab,
 Notebook 7 and Voila alike. Every rule is scoped by our own ``vidu-`` classes. The grid's CSS
 travels with its anywidget code instead (see ``player.css``).
+
+A form drawn from saved widget state with no kernel behind it has every view marked
+``jupyter-widgets-disconnected``, which ipywidgets shows as a red broken-link icon before each
+one (some 60 in a form): here one line says it once, and the dead controls take no clicks.
 """
 
 from __future__ import annotations
@@ -18,6 +22,12 @@ _CSS = """
   content: "Choose image\\2026"; font-size: var(--jp-widgets-font-size, 13px);
 }
 .vidu-form { max-width: 900px; }
+.vidu-form .jupyter-widgets-disconnected::before { content: none; }
+.vidu-form.jupyter-widgets-disconnected::before {
+  content: "A saved copy of the form: run its cell to use it."; display: block;
+  font: italic 12px var(--jp-ui-font-family, sans-serif); color: #a15c00; padding: 0 0 6px;
+}
+.vidu-form.jupyter-widgets-disconnected > * { pointer-events: none; }
 .vidu-form .vidu-hidden { display: none !important; }
 .vidu-form-sections { margin-top: 6px; }
 .vidu-form-sections .jupyter-widget-Collapse-contents { padding: 8px 0; }

@@ -31,9 +31,10 @@ from ..request.sweep import (
 )
 from ..tracking.ledger import estimate as ledger_estimate
 from ..tracking.promotion import Promotion, promote
-from .rows import TaskView, esc, settled
+from .rows import TaskView, esc, labels, settled
 from .session import Session, estimate
 from .shared import hbox, html, make, shared_layout, vbox
+from .static import StillDisplay, stills_for, stills_html, stills_text
 
 if TYPE_CHECKING:
     from ..tracking.poller import Submission
@@ -44,8 +45,12 @@ def plan_credits(plan: SweepPlan, log: Any = None) -> int:
     return int(plan.total_credits(lambda r: estimate(r, log)[0]))
 
 
-class SweepRun(w.VBox):
-    """The submitted tasks of one sweep, with a progress bar kept current by poller events."""
+class SweepRun(StillDisplay, w.VBox):
+    """The submitted tasks of one sweep, with a progress bar kept current by poller events.
+
+    Its output carries the progress and every finished video's contact sheet for places where
+    no widget runs, rewritten once the sweep is done (see ``StillDisplay``).
+    """
 
     def __init__(
         self, plan: SweepPlan, session: Session, experiment: str, *, grid: bool = True
@@ -61,6 +66,7 @@ class SweepRun(w.VBox):
         self.grid_box = vbox()
         self._done = threading.Event()
         self._compared = False
+        self._settled = False
         super().__init__([hbox([self.bar, self.text]), self.grid_box], layout=shared_layout())
         self.add_class("vidu-sweep")
 
@@ -110,6 +116,19 @@ class SweepRun(w.VBox):
             if self.show_grid and not self._compared:
                 self._compared = True
                 self.grid_box.children = (self.compare(),)
+            if not self._settled:
+                self._settled = True
+                self.still_changed()
+
+    def still_parts(self) -> tuple[str, str]:
+        views = self.task_views()
+        _keys, text = labels(views)
+        items = stills_for(views, text)
+        done = sum(1 for v in views if v.done)
+        summary = f"{done}/{len(self.plan)} finished"
+        head = f"<div><b>Sweep {esc(self.experiment)}</b>: {self.text.value}</div>"
+        title = f"SweepRun({self.experiment}: {summary})"
+        return stills_html(items, head=head), stills_text(title, items)
 
     def wait(self, timeout: float = 600.0) -> SweepRun:
         """Block until every task finished (for scripts and tests; notebooks need not wait)."""

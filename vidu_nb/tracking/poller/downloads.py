@@ -1,6 +1,8 @@
 """Fetching succeeded tasks' files on a small pool of its own, so a big video never delays
 the status checks. The ``VideoCache`` streams, checks and refreshes expired URLs; a failure
-is recorded as the task's last error and reported as an ``"error"`` event, never raised."""
+is recorded as the task's last error and reported as an ``"error"`` event, never raised.
+A downloaded video's strip of frames (``stills``) is made on the same pool, before the
+``"files"`` event, so the views that show it find it cached instead of decoding it."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from ...client.task import Task
+from .. import stills
 from ..cache import VideoCache
+from ..recipe import recipe_of
 from .events import PollerEvent, Stats, Subscribers, record_error
 
 if TYPE_CHECKING:
@@ -72,7 +76,10 @@ class Downloads:
     def _fetch(self, handle: str, task: Task) -> None:
         assert self.cache is not None
         try:
-            video, cover = self.cache.fetch(task, self.client, on_refresh=self.log.update)
+            recipe = recipe_of(self.log.get(task.id))  # the file says how it was made
+            video, cover = self.cache.fetch(
+                task, self.client, on_refresh=self.log.update, recipe=recipe
+            )
             self.log.set_files(task.id, video, cover)
         except Exception as exc:
             self.stats.note(exc)
@@ -81,6 +88,10 @@ class Downloads:
             self.subscribers.emit(PollerEvent.failure(handle, task.id, task.state, task, exc))
             return
         self.stats.count("downloads")
+        try:
+            stills.ensure_strip(video)
+        except Exception as exc:  # a still is a nicety: never a failed download
+            log.info("task %s: no stills: %s", task.id, exc)
         self.subscribers.emit(
             PollerEvent(
                 handle, task.id, task.state, task.state, task, kind="files",
