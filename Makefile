@@ -1,4 +1,5 @@
-# Two entry points: `make run` (JupyterLab on the quickstart) and `make test` (the whole suite).
+# Two entry points: `make run` (JupyterLab on the quickstart; UI=notebook or UI=voila for the
+# other front ends) and `make test` (the whole suite).
 # Both create their own virtual environment in .venv.
 PYTHON ?= python3
 VENV := .venv
@@ -11,15 +12,17 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(VENV)/.run-deps: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[lab,parquet]'
+	$(BIN)/python -m pip install -q -e '.[lab,notebook,voila,parquet]'
 	touch $@
 
 $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[lab,parquet,test]'
 	touch $@
 
+# `make run UI=notebook` (Jupyter Notebook 7) or `make run UI=voila` (the quickstart as an app).
+UI ?= lab
 run: $(VENV)/.run-deps
-	$(BIN)/vidu-nb lab
+	$(BIN)/vidu-nb $(UI)
 
 test: $(VENV)/.test-deps
 	scripts/ensure-chromium

@@ -7,7 +7,6 @@ through ``VIDU_BASE_URL``/``VIDU_API_KEY``, and a task log inside that root.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -18,10 +17,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from vidu_nb.cli import frontends
+
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
 ARTIFACTS = REPO / "test-artifacts"
-ANNOUNCEMENTS = "@jupyterlab/apputils-extension:announcements"
 
 
 def free_port() -> int:
@@ -42,11 +42,8 @@ def copy_notebooks(root: Path) -> Path:
 def kernel_env(base_url: str, api_key: str, workdir: Path) -> dict[str, str]:
     """The environment for Jupyter processes: the given API endpoint, everything else private."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIDU_", "JUPYTER_"))}
-    config = workdir / ".jupyter-config"
-    (config / "labconfig").mkdir(parents=True, exist_ok=True)
-    (config / "labconfig" / "page_config.json").write_text(
-        json.dumps({"disabledExtensions": {ANNOUNCEMENTS: True}})
-    )
+    config = workdir / ".jupyter-config"  # private and empty: the user's settings stay out
+    config.mkdir(parents=True, exist_ok=True)
     runtime = workdir / ".jupyter-runtime"
     runtime.mkdir(exist_ok=True)
     env.update(
@@ -54,6 +51,8 @@ def kernel_env(base_url: str, api_key: str, workdir: Path) -> dict[str, str]:
         VIDU_API_KEY=api_key,
         VIDU_LOG_PATH=str(workdir / "vidu_tasks.sqlite"),
         JUPYTER_CONFIG_DIR=str(config),
+        # The project's own settings, as `vidu-nb lab` gives them (no news pop-up).
+        JUPYTER_CONFIG_PATH=frontends.config_path({}),
         JUPYTER_RUNTIME_DIR=str(runtime),
         IPYTHONDIR=str(workdir / ".ipython"),
         JUPYTER_PLATFORM_DIRS="1",

@@ -42,7 +42,7 @@ def widget_state(nb: nbformat.NotebookNode) -> dict[str, Any]:
 
 def live_only(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """A copy of ``nb`` as it was before widgets carried stills: widget outputs keep only the
-    view and a one-line text, grid items lose their poster frame."""
+    view and a one-line text, grids lose their poster frames."""
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
         for out in cell.get("outputs", []):
@@ -52,9 +52,7 @@ def live_only(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
                 if "text/plain" in data:
                     data["text/plain"] = str(data["text/plain"]).split("\n", 1)[0]
     for model in widget_state(nb).get("state", {}).values():
-        for item in model.get("state", {}).get("items", None) or ():
-            if isinstance(item, dict):
-                item.pop("still", None)
+        model.get("state", {}).pop("posters", None)
     return nb
 
 

@@ -334,7 +334,7 @@ def test_lab_command_and_environment(tmp_path):
     nb.write_text("{}")
     assert find_notebook(None, tmp_path) == nb
     cmd, root = lab_command(nb, ["--port", "9999"], as_root=True)
-    assert root == tmp_path and cmd[-1] == "notebooks/quickstart.ipynb"
+    assert root == tmp_path and "--LabApp.default_url=/lab/tree/notebooks/quickstart.ipynb" in cmd
     assert "--allow-root" in cmd and cmd[cmd.index("--port") + 1] == "9999"
     env = lab_environment(
         {"PATH": "/bin"},

@@ -152,6 +152,38 @@ def test_quickstart_runs_against_the_simulator(workdir, simulator, monkeypatch):
     assert Path(row["video_path"]).read_bytes()[4:8] == b"ftyp"
 
 
+def connect_cell_output(workdir: Path, simulator, monkeypatch, preamble: str = "") -> str:
+    """Run only the quickstart's first code cell (after ``preamble``); its printed text."""
+    nb = nbformat.read(workdir / "quickstart.ipynb", as_version=4)
+    connect = next(c for c in nb.cells if "ws = Workspace.from_env()" in c.source)
+    cells = [nbformat.v4.new_code_cell(preamble)] if preamble else []
+    source = connect.source.replace("client = ws.client", "client = RealLooking()", 1)
+    source = source if preamble else connect.source
+    nb.cells = [*cells, nbformat.v4.new_code_cell(source)]
+    nbformat.write(nb, workdir / "connect.ipynb")
+    nb = run_notebook("connect.ipynb", workdir, simulator, monkeypatch, "poller.stop()")
+    return "".join(stdout_of(*nb.cells))
+
+
+@pytest.mark.slow
+def test_quickstart_says_what_is_used_not_whether_a_key_is_set(tmp_path, simulator, monkeypatch):
+    """Under `vidu-nb lab` or Binder, VIDU_API_KEY holds the simulator's key: the first cell
+    must say the local simulator is used (it said "key set: True"), and never show the key."""
+    from jupyter_harness import copy_notebooks
+
+    workdir = copy_notebooks(tmp_path / "notebooks")
+    text = connect_cell_output(workdir, simulator, monkeypatch)
+    assert f"Using the local simulator at {simulator.base_url}" in text, text
+    assert "nothing is charged" in text and "key set" not in text
+    real = connect_cell_output(
+        workdir, simulator, monkeypatch,
+        "from vidu_nb import ViduClient\n\n"
+        "class RealLooking(ViduClient):\n    is_simulated = False  # as the real service's client",
+    )  # fmt: skip
+    assert "Using the Vidu service at" in real and "charged" in real and "simulator" not in real
+    assert simulator.api_key not in text + real
+
+
 REAL_LOOKING = """
 class RealLooking(type(client)):
     is_simulated = False  # what a client of the real service reports
@@ -251,3 +283,31 @@ def test_analysis_notebook_on_an_empty_log_as_with_a_real_key(tmp_path, empty_ac
     assert "No videos to watch yet" in text and "Nothing to export yet" in text
     assert sum(1 for r in empty_account.requests if r.method == "POST") == posts
     assert not (workdir / "vidu_exports").exists()
+
+
+@pytest.mark.slow
+def test_the_embedded_simulator_is_announced_by_a_line_in_a_notebook_not_a_warning(
+    tmp_path, monkeypatch
+):
+    """With no key and no service (plain ``jupyter notebook``, no ``vidu-nb lab``) the kernel
+    starts its own simulator: a one-line notice in the cell's output, not a stderr warning box
+    with a source line. A script still gets the ``LocalSimulatorWarning``."""
+    for key in [k for k in os.environ if k.startswith("VIDU_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("VIDU_SIM_SPEED", "40")
+    monkeypatch.setenv("VIDU_LOG_PATH", str(tmp_path / "log.sqlite"))
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("from vidu_nb import ViduClient\nclient = ViduClient()")]
+    )
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    outputs = nb.cells[0].outputs
+    assert [o.output_type for o in outputs] == ["display_data"], outputs
+    html = outputs[0].data["text/html"]
+    assert "using the local simulator at http://127.0.0.1:" in html and "vidu-notice" in html
+    assert "no credits are charged" in outputs[0].data["text/plain"]
+    script = subprocess.run(
+        [sys.executable, "-c", "from vidu_nb import ViduClient; ViduClient()"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert "LocalSimulatorWarning: No VIDU_API_KEY set: using the local simulator" in script.stderr

@@ -32,6 +32,7 @@ def reader_env(tmp_path: Path) -> dict[str, str]:
 @pytest.fixture
 def workdir(tmp_path):
     """A folder laid out like the repository root for the paths the README uses."""
+    (tmp_path / "pyproject.toml").write_text("")  # what makes it the project's root
     (tmp_path / "notebooks").mkdir()
     shutil.copy(REPO / "notebooks" / "sample.png", tmp_path / "notebooks" / "sample.png")
     return tmp_path

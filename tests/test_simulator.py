@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 import time
@@ -10,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import imageio_ffmpeg
 import pytest
 import requests
+from PIL import Image
 from simhelpers import CallbackReceiver, data_uri
 
 from vidu_nb.simulator import Faults, Simulator
@@ -578,3 +580,36 @@ def test_clips_differ_by_seed_and_prompt_and_repeat_for_the_same_request(sim, tm
         requests.get(c["cover_url"], timeout=10).content for c in (base, other_seed, other_prompt)
     ]
     assert len(set(covers)) == 3  # each poster shows its own first frame and caption
+
+
+def test_video_size_follows_the_resolution_and_the_images_aspect(tmp_path):
+    """426x240 whatever was asked, before: now the resolution's lines on the short side, the
+    image's aspect, one scale for all (``video_height`` lines for 1080p), said in the file."""
+    wide, tall = [data_uri(640, 360)], [data_uri(180, 320)]  # 16:9 and 9:16
+    asked = [(wide, "1080p"), (wide, "540p"), (tall, "720p"), ([data_uri()], "1080p")]
+    with Simulator(speed=100, video_height=360) as server:
+        ids = [
+            submit(server, images=images, resolution=res, duration=1).json()["task_id"]
+            for images, res in asked
+        ]
+        answers = [wait_final(server, task_id) for task_id in ids]
+        covers = [requests.get(a["creations"][0]["cover_url"], timeout=10) for a in answers]
+        assert [Image.open(io.BytesIO(c.content)).size for c in covers] == [
+            (640, 360),  # 1080p at the default scale, 1/3
+            (320, 180),  # 540p, the same scale
+            (240, 426),  # 720p from a portrait image: its lines on the short side
+            (480, 360),  # 1080p from a 4:3 image
+        ]
+        listed = requests.get(
+            server.base_url + "/ent/v2/tasks", params={"task_ids": ids[0]}, headers=AUTH, timeout=10
+        ).json()["tasks"][0]
+        assert listed["creations"][0]["video"]["resolution"] == {"width": 640, "height": 360}
+        video = requests.get(answers[0]["creations"][0]["url"], timeout=10).content
+    path = tmp_path / "v.mp4"
+    path.write_bytes(video)
+    probe = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert "640x360" in probe.stderr
+    assert "vidu-nb simulator: 640x360 for 1080p, scaled down" in probe.stderr

@@ -89,7 +89,8 @@ def test_listed_tasks_show_what_the_account_page_lists():
     assert set(creation) == {"id", "url", "cover_url", "video"}
     video = creation["video"]
     assert video["duration"] == 1.0 and isinstance(video["duration"], float)
-    assert video["fps"] == sim.fps and video["resolution"] == {"width": 64, "height": 48}
+    # The file's real size: 720p is 2/3 of video_height=48 (the lines of 1080p), 4:3.
+    assert video["fps"] == sim.fps and video["resolution"] == {"width": 42, "height": 32}
     assert page["tasks"][0]["creations"] == []
 
 

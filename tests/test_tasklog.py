@@ -158,6 +158,7 @@ def test_tag_filter_takes_wildcards_literally(log, request_):
 
 
 def test_default_path_and_env(tmp_path, monkeypatch):
+    (tmp_path / "pyproject.toml").write_text("")  # a project's root
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("VIDU_LOG_PATH", raising=False)
     with TaskLog() as log:

@@ -82,3 +82,44 @@ def test_a_file_that_is_not_sqlite_is_refused_and_left_untouched(tmp_path):
     assert path.read_bytes() == content
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.sqlite"]  # no -wal, no -shm
     os.remove(path)
+
+
+def test_one_log_whatever_the_working_folder(tmp_path):
+    """The default log is the project's: a kernel started in ``notebooks/`` (plain
+    ``jupyter notebook`` there) wrote a second log next to the notebooks, before."""
+    import subprocess
+    import sys
+
+    from vidu_nb.tracking.tasklog import default_log_path
+
+    project = tmp_path / "project"
+    (project / "notebooks" / "deeper").mkdir(parents=True)
+    (project / "pyproject.toml").write_text("")
+    env = {k: v for k, v in os.environ.items() if k != "VIDU_LOG_PATH"}
+    env.update(PYTHONPATH=str(Path(__file__).resolve().parents[1]), HOME=str(tmp_path / "home"))
+    env.pop("XDG_DATA_HOME", None)
+    opened = []
+    for folder in (project, project / "notebooks", project / "notebooks" / "deeper"):
+        out = subprocess.run(  # a fresh process, as a kernel is
+            [sys.executable, "-c", "from vidu_nb.tracking.tasklog import TaskLog; print(TaskLog().path)"],
+            cwd=folder, env=env, capture_output=True, text=True, check=True, timeout=60,
+        )  # fmt: skip
+        opened.append(Path(out.stdout.strip()))
+    assert opened == [project / "vidu_tasks.sqlite"] * 3
+    assert [p.name for p in files_under(project / "notebooks")] == []  # no second log
+    # A .git marks a root too; without any marker, an existing log up the tree is used,
+    # else the user's data folder; VIDU_LOG_PATH wins over all of it.
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "sub").mkdir()
+    assert default_log_path(repo / "sub", {}) == repo / "vidu_tasks.sqlite"
+    loose = tmp_path / "loose"
+    (loose / "a" / "b").mkdir(parents=True)
+    data = {"XDG_DATA_HOME": str(tmp_path / "data")}
+    if sys.platform.startswith("linux"):
+        expected = tmp_path / "data" / "vidu-nb" / "vidu_tasks.sqlite"
+        assert default_log_path(loose / "a" / "b", data) == expected
+    (loose / "vidu_tasks.sqlite").write_bytes(b"")
+    assert default_log_path(loose / "a" / "b", data) == loose / "vidu_tasks.sqlite"
+    mine = {"VIDU_LOG_PATH": str(tmp_path / "mine.sqlite"), **data}
+    assert default_log_path(project / "notebooks", mine) == tmp_path / "mine.sqlite"

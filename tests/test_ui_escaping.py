@@ -22,7 +22,9 @@ IMG = "<img src=x onerror=alert(1)>"
 REASON = "Bad<script>alert(2)</script>Request"
 TRACE = "tr-<svg onload=alert(3)>"
 #: Markup our own code writes; anything else in an HTML value must have come in escaped.
-OURS = re.compile(r"</?(b|i|br|pre|span)( class='[a-z0-9 _-]+')?>|&[a-z#0-9]+;", re.IGNORECASE)
+OURS = re.compile(
+    r"</?(b|i|br|pre|span)( class='[a-z0-9 _-]+')?( title='[^'<>]*')?>|&[a-z#0-9]+;", re.IGNORECASE
+)
 
 
 def only_our_markup(html: str) -> bool:

@@ -202,3 +202,29 @@ def test_default_choices_are_shown_selected_not_empty():
     assert f.state.duration == 8
     f.controls["duration"].value = DEFAULT
     assert f.state.duration is None and "duration" not in f.state.kwargs()
+
+
+def test_a_model_switch_that_changes_the_users_choice_says_so_next_to_the_field(png_bytes):
+    f = form()
+    c = f.controls
+    c["model"].value = "viduq3-turbo"
+    c["duration"].value = 4
+    c["resolution"].value = "540p"
+    c["model"].value = "viduq1"
+    assert (c["duration"].value, c["resolution"].value) == (5, "1080p")
+    assert "instead of your 4 s" in f.messages["duration"].value
+    assert "instead of your 540p" in f.messages["resolution"].value
+    c["model"].value = "viduq3-turbo"
+    assert (c["duration"].value, c["resolution"].value) == (4, "540p")
+    assert f.messages["duration"].value == f.messages["resolution"].value == ""
+    assert f.state.kwargs()["duration"] == 4 and f.state.kwargs()["resolution"] == "540p"
+
+
+def test_a_bad_url_next_to_a_chosen_file_is_flagged_in_the_form(png_bytes):
+    f = form()
+    f.controls["image"].value = (upload("frame.png", png_bytes),)
+    f.controls["image_url"].value = "not a url"
+    assert "must start with http" in f.messages["image_url"].value
+    assert "not used: frame.png" in f.messages["image_url"].value
+    assert "frame.png is used" in f.messages["image"].value
+    assert "vidu-warning" in f.messages["image_url"].value

@@ -98,3 +98,50 @@ def test_inactive_fields_are_explained_and_not_sent(png_bytes):
     assert "voice_id" not in s.inactive()
     s.duration = 10
     assert "10 s" in s.inactive()["bgm"]
+
+
+def test_a_model_switch_keeps_the_users_choice_and_says_when_it_cannot(png_bytes):
+    """viduq3-turbo 4 s/540p -> viduq1 (5 s/1080p only) -> viduq3-turbo: back to 4 s/540p,
+    not 5 s/1080p at about three times the credits."""
+    s = FormState(image_data=png_bytes, model="viduq3-turbo")
+    s.duration, s.resolution = 4, "540p"
+    assert s.adjusted == {}
+    s.model = "viduq1"
+    assert (s.duration, s.resolution) == (5, "1080p")
+    assert s.adjusted["duration"] == (
+        "viduq1 makes 5 s: 5 s instead of your 4 s (back to 4 s with a model that allows it)"
+    )
+    assert "1080p instead of your 540p" in s.adjusted["resolution"]
+    assert s.build().ok
+    s.model = "viduq3-turbo"
+    assert (s.duration, s.resolution) == (4, "540p") and s.adjusted == {}
+    # A choice the new model allows is kept as it is; a new choice replaces the remembered one.
+    s.model = "viduq2-pro"
+    assert (s.duration, s.resolution) == (4, "540p") and s.adjusted == {}
+    s.model = "viduq1"
+    s.duration = None  # the user picks the model's default: nothing to restore later
+    assert "duration" not in s.adjusted and "resolution" in s.adjusted
+    s.model = "viduq3-turbo"
+    assert (s.duration, s.resolution) == (None, "540p") and s.adjusted == {}
+    # The model's defaults follow the model: nothing to say.
+    s.duration = s.resolution = None
+    s.model = "viduq1"
+    assert s.adjusted == {}
+
+
+def test_a_url_given_with_a_file_is_flagged_and_the_file_named_as_the_one_used(png_bytes):
+    s = FormState()
+    s.set_upload(({"name": "frame.png", "content": memoryview(png_bytes)},))
+    s.image_url = "ftp://example.org/a.png"  # bad, and not used: the file wins
+    result = s.build()
+    assert result.ok and result.request.start_image.width == 320  # the file is sent
+    assert result.warnings["image_url"] == (
+        "a URL must start with http:// or https://; not used: frame.png (chosen above) is; "
+        "remove it to use a URL"
+    )
+    assert result.warnings["image"] == "frame.png is used, not the URL below"
+    s.image_url = "https://example.org/a.png"  # a good URL: still says which one is used
+    assert s.build().warnings["image_url"].startswith("not used: frame.png")
+    s.set_upload(())  # the file removed: the URL is used, nothing to say
+    result = s.build()
+    assert result.request.start_image.is_remote and "image_url" not in result.warnings

@@ -17,10 +17,12 @@ from videos import noise_video
 from vidu_nb.ui.player import PlayerCode
 
 PLAYERS = 8
+#: The costliest prompt to save: long, and every character one that HTML and JSON escape.
+PROMPT = '"<a fox> & friends" ' * 20
 ROWS = (
     "from vidu_nb.ui import compare, show\n"
     "rows = [dict(task_id=f'{880000000000000000 + i}', state='success', seed=i,\n"
-    "             prompt=f'a fox runs through the snow at dawn {i}', model='viduq2-pro',\n"
+    "             prompt=PROMPT + str(i), model='viduq2-pro',\n"
     "             duration=5, resolution='720p', credits=10, video_path=VIDEOS[i],\n"
     "             cover_path=COVER, video_url='http://127.0.0.1:9/expired.mp4')\n"
     f"        for i in range({PLAYERS})]"
@@ -34,14 +36,15 @@ CELLS = [
 #: without the stills). Measured with nbclient's full widget state: a show() player 1.79 KB
 #: (JupyterLab's own save: 1.76 KB), a grid of one 1.80 KB, each further grid cell 0.38 KB;
 #: the first player 15.0 KB, as it brings the code (11.3 KB, once per notebook) and the Layout
-#: all grids share. Before the code was shared, every player carried a packed copy: 6.6 KB per
-#: player (8.3 KB the first).
+#: all grids share; 16.3 KB since the code sets poster frames and says when it is a saved copy.
+#: Before the code was shared, every player carried a packed copy: 6.6 KB per player (8.3 KB
+#: the first).
 PER_PLAYER_MAX = 2048
 PER_CELL_MAX = 2048
-FIRST_PLAYER_MAX = 16_000
-#: What each video's stills may add on top. Measured on noise: 16.8 KB per show() player, 16.8 KB
-#: for a grid of one, 17.6 KB per further grid cell (a sheet of up to 11 KB and a poster of up
-#: to 3 KB of JPEG, base64 in the notebook, plus the labels as HTML and as text).
+FIRST_PLAYER_MAX = 17_000
+#: What each video's stills may add on top. Measured on noise with ``PROMPT``: 15.7 KB per show()
+#: player, 15.8 KB for a grid of one, 17.0 KB per further grid cell (a sheet of up to 10 KB and
+#: a poster of up to 3 KB of JPEG, base64 in the notebook, plus the labels as HTML and text).
 STILL_MAX = 20 * 1024
 DATA_URI = re.compile(r"data:image/jpeg;base64,[A-Za-z0-9+/=]+")
 
@@ -53,7 +56,8 @@ def test_saved_notebook_holds_the_code_once_stills_within_budget_and_no_video_by
     videos = [noise_video(tmp_path / f"v{i}.mp4", seconds=1, size="320x180") for i in range(8)]
     cover = tmp_path / "cover.png"
     cover.write_bytes(png_bytes)
-    setup = f"VIDEOS = {[str(v) for v in videos]!r}\nCOVER = {str(cover)!r}\n" + ROWS
+    setup = f"VIDEOS = {[str(v) for v in videos]!r}\nCOVER = {str(cover)!r}\n"
+    setup += f"PROMPT = {PROMPT!r}\n" + ROWS
     nb, saved = run_measuring([setup, *CELLS], tmp_path)
     errors = [o for c in nb.cells for o in c.outputs if o.output_type == "error"]
     assert not errors, errors
@@ -74,7 +78,9 @@ def test_saved_notebook_holds_the_code_once_stills_within_budget_and_no_video_by
     sheets = [len(DATA_URI.findall(data["text/html"])) for data in outputs]
     assert sheets == [1] * PLAYERS + [1, PLAYERS], sheets
     grids = [m["state"] for m in state.values() if "items" in m["state"]]
-    assert all(item["still"].startswith("data:image/jpeg") for g in grids for item in g["items"])
+    posters = [g["posters"].get(item["key"], "") for g in grids for item in g["items"]]
+    assert len(posters) == 2 * PLAYERS + 1
+    assert all(p.startswith("data:image/jpeg;base64,") for p in posters)
 
     added = growth(saved)
     live = [after.live - before.live for before, after in zip(saved, saved[1:], strict=False)]

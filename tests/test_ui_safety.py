@@ -27,7 +27,10 @@ from vidu_nb.ui.style import CSS
 SENTINEL = "sk-SENTINEL-7f3a9c-do-not-leak"
 HOSTILE = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>'<b>"
 #: Markup our own code writes; anything else in an HTML value must have come in escaped.
-OURS = re.compile(r"</?(b|i|br|pre|span)( class='[a-z0-9 _-]+')?>|&[a-z#0-9]+;", re.IGNORECASE)
+# Our own markup: a few tags, a class, and a title whose text is escaped (no quote, no tag).
+OURS = re.compile(
+    r"</?(b|i|br|pre|span)( class='[a-z0-9 _-]+')?( title='[^'<>]*')?>|&[a-z#0-9]+;", re.IGNORECASE
+)
 
 
 def state_since(before: set[str]) -> dict[str, dict]:

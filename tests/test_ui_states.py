@@ -80,3 +80,32 @@ def test_any_state_text_has_a_step_and_a_style(state):
     card = TaskCard(view)
     assert card._bar.value == view.progress()[0]
     assert card.view.done == (state.strip().lower() in ("success", "canceled"))
+
+
+def test_sweep_progress_words_tell_our_queue_from_the_services(log, png_bytes):
+    """ "queued" (held here, not sent) and "queueing" (the service's queue) read alike: the
+    progress line says "waiting to send" and "in the service's queue", in the order a task
+    passes them, with the raw states on hover; ``counts()`` keeps the raw states."""
+    import re
+
+    with stand_in() as stand:
+        client = ViduClient("sk-standin-0123456789", stand.url, max_retries=0)
+        request = Img2VideoRequest(image=png_bytes, model="viduq2-turbo", duration=2)
+        handles = ["a-ref-not-sent-yet"]  # a handle the log has no task for yet: queued
+        for state in ("success", "processing", "queueing", "queueing", "canceled", "cancelled"):
+            task = client.submit(request)
+            log.record_submission(request, task)
+            stand.tasks[task.id] = {"state": state}
+            log.update(client.get(task.id))
+            handles.append(task.id)
+        run = SweepRun(SweepPlan([request] * len(handles)), Session(client, log), "w", grid=False)
+        run.handles.extend(handles)
+        run.update()
+    assert run.counts()["queued"] == 1 and run.counts()["queueing"] == 2  # data: raw states
+    text = re.sub(r"<[^>]+>", "", run.text.value).replace("&#x27;", "'")
+    assert text == (
+        "3/7 finished (1 waiting to send, 2 in the service's queue, 1 generating, 1 done, "
+        "2 cancelled)"
+    )
+    assert "title='queued'>1 waiting to send<" in run.text.value
+    assert "title='canceled, cancelled'>2 cancelled<" in run.text.value

@@ -88,7 +88,8 @@ def test_a_grid_carries_a_sheet_per_video_and_an_escaped_summary(videos):
     assert text[0] == "VideoGrid(3 players)" and len(text) == 4
     assert "seed=1 \u00b7 success" in text[2] and "10 credits" in text[2] and "42 s" in text[2]
     # Each player starts on a frame of its sheet, which needs no kernel to show.
-    assert all(item["still"].startswith("data:image/jpeg;base64,") for item in grid.items)
+    posters = [grid.posters[item["key"]] for item in grid.items]
+    assert all(p.startswith("data:image/jpeg;base64,") for p in posters)
 
 
 def test_rows_and_cols_headers_name_each_still(videos):
@@ -108,7 +109,7 @@ def test_show_of_one_task_and_of_a_task_without_a_video(videos, png_path):
     grid = show(row(2, state="processing", finished_at=None))
     bare = bundle_of(grid)
     assert sheets_in(bare["text/html"]) == [] and "t2</b> \u00b7 processing" in bare["text/html"]
-    assert "still" not in grid.items[0]
+    assert grid.posters == {}
 
 
 def test_an_empty_grid_says_why_and_a_closed_one_shows_nothing():
@@ -183,3 +184,25 @@ def test_the_credits_view_carries_the_table_and_the_chart(live, png_bytes):
     with Image.open(io.BytesIO(base64.b64decode(chart))) as im:
         assert im.format == "PNG" and im.width > 400
     assert data["text/plain"].startswith("CreditsView")
+
+
+def test_a_player_can_get_its_stills_later_without_a_rebuild(videos):
+    grid = show(row(0, videos[0]), stills_later=True)  # as a card does on the poller's thread
+    assert until(lambda: grid.posters)
+    (key,) = grid.posters
+    assert key == grid.items[0]["key"] and len(sheets_in(bundle_of(grid)["text/html"])) == 1
+    changes = []
+    grid.observe(lambda c: changes.append(c.name), names=["items", "posters"])
+    grid.set_stills([None])
+    assert changes == ["posters"]  # the players are not sent again (the browser rebuilds them)
+
+
+def test_a_big_grid_carries_sheets_of_the_first_videos_only(tmp_path, videos, monkeypatch):
+    from vidu_nb.ui import static
+
+    monkeypatch.setattr(static, "MAX_SHEETS", 2)  # as for a grid of hundreds of videos
+    grid = compare([row(i, v) for i, v in enumerate(videos)], cols=3)
+    markup = bundle_of(grid)["text/html"]
+    assert len(sheets_in(markup)) == 2 and "first 2 of 3 videos" in markup
+    assert "<b>seed=2</b> \u00b7 success" in markup  # the third in words
+    assert len(grid.posters) == 2

@@ -8,6 +8,7 @@ missing the tests are skipped with the reason (``scripts/ensure-chromium`` insta
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -127,12 +128,45 @@ def browser_context(tmp_path_factory: pytest.TempPathFactory):
             context.close()
 
 
+#: Page errors (uncaught exceptions in the page) a test may see, each proven harmless. Any
+#: other page error fails the test that saw it. Each entry: (front end or "*", a regular
+#: expression the error's message must match), with the reason in a comment.
+HARMLESS_PAGE_ERRORS: list[tuple[str, str]] = [
+    # Notebook 7 (notebook 7.6): a start-up race in JupyterLab's shortcuts plugin, reported
+    # upstream as jupyter/notebook#7862. It listens to settings changes before its own
+    # settings are loaded; the document manager's first settings load (a plugin with a
+    # transform) announces itself in that gap, and the listener reads the shortcuts plugin's
+    # schema, not loaded yet. Traced here with the debugger: the emitting load comes from
+    # `@jupyterlab/docmanager-extension:plugin`'s activation. Harmless: the listener only
+    # re-composes shortcuts, and the shortcuts plugin composes them from every loaded plugin
+    # right after; test_notebook7 checks the document manager's own shortcut is bound.
+    ("notebook7", r"^TypeError: Cannot read properties of undefined \(reading 'schema'\)"),
+]
+# Not a page error, so not listed: Notebook 7's file browser (/tree) logs "Cannot convert
+# undefined or null to object" with console.error. Traced with the debugger to the same
+# plugin's activation: it applies its settings (Object.keys of `defaultViewers`) while a
+# reload it started on a document-registry change has emptied them; the reload ends by
+# announcing the change, which applies the settings again (its handler is connected first).
+
+
+def unexpected_page_errors(front: str, errors: list[str]) -> list[str]:
+    return [
+        e
+        for e in errors
+        if not any(f in ("*", front) and re.search(p, e) for f, p in HARMLESS_PAGE_ERRORS)
+    ]
+
+
 @pytest.fixture
 def page(browser_context, request):
-    """A new tab; a screenshot is saved to ``test-artifacts/`` when the test fails."""
+    """A new tab; a screenshot is saved to ``test-artifacts/`` when the test fails, and the
+    test fails when the page raised an error not listed in ``HARMLESS_PAGE_ERRORS``."""
     tab = browser_context.new_page()
     messages: list[str] = []
+    errors: list[str] = []
     tab.on("console", lambda msg: messages.append(f"{msg.type}: {msg.text}"))
+    tab.on("pageerror", lambda exc: errors.append(f"{exc.name}: {exc.message}\n{exc.stack}"))
+    request.node.console_messages = messages  # for tests that check the console too
     yield tab
     failed = getattr(request.node, "rep_call", None)
     if failed is not None and failed.failed:
@@ -140,6 +174,18 @@ def page(browser_context, request):
         tab.screenshot(path=str(ARTIFACTS / f"FAILED-{name}.png"), full_page=True)
         (ARTIFACTS / f"FAILED-{name}.console.txt").write_text("\n".join(messages))
     tab.close()
+    front = front_end_of(request)
+    unexpected = unexpected_page_errors(front, errors)
+    if unexpected:
+        pytest.fail(f"the page raised errors ({front}):\n" + "\n\n".join(unexpected))
+
+
+def front_end_of(request) -> str:
+    """Which front end a test drives, from the server fixture it uses."""
+    for name in ("lab", "notebook7", "voila"):
+        if name in request.fixturenames:
+            return name
+    return "*"
 
 
 @pytest.hookimpl(hookwrapper=True)

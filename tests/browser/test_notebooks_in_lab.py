@@ -19,6 +19,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 def test_quickstart_form_submits_and_the_video_plays(page, lab, artifacts):
     open_notebook(page, lab.url, "quickstart.ipynb")
     run_all_cells(page)
+    # The project's Jupyter settings (as `vidu-nb lab` uses them) keep the news pop-up away.
+    assert page.get_by_text("official Jupyter news").count() == 0
     form = page.locator(".vidu-form")
     fill_form(page, form)
     screenshot(page, artifacts, "quickstart-1-form-filled")

@@ -25,7 +25,7 @@ def test_voila_comparison_grid_plays_every_video_from_one_control(page, voila, a
     grid.screenshot(path=str(artifacts / "voila-compare-grid-playing.png"))
 
 
-def test_voila_quickstart_form_submits_and_the_video_plays(page, voila, artifacts):
+def test_voila_quickstart_form_submits_and_the_video_plays(page, voila, artifacts, request):
     page.goto(voila.render_url("quickstart.ipynb"), timeout=120_000)
     form = page.locator(".vidu-form")
     form.wait_for(timeout=120_000)
@@ -33,3 +33,8 @@ def test_voila_quickstart_form_submits_and_the_video_plays(page, voila, artifact
     assert submit.is_visible()
     card = submit_and_play(page, form)
     card.screenshot(path=str(artifacts / "voila-quickstart-video-playing.png"))
+    # Notebook 7's JupyterLab extension is not loaded (it failed: #RUNTIME-012, a shared
+    # module Voila does not provide), and the cells' outputs, all of them, arrived.
+    errors = [m for m in request.node.console_messages if m.startswith("error:")]
+    assert not [m for m in errors if "RUNTIME-012" in m or "lab-extension" in m], errors
+    page.get_by_text("Using the local simulator at").wait_for()

@@ -1,4 +1,5 @@
-"""``vidu-nb lab``: JupyterLab on the quickstart, with a simulator subprocess when no key is set.
+"""``vidu-nb lab`` (and ``notebook``, ``voila``): a Jupyter front end on the quickstart, with a
+simulator subprocess when no key is set.
 
 The simulator runs as a separate process (not inside a kernel) so that every kernel shares one
 simulator that outlives kernel restarts: a task submitted before a restart can be resumed after
@@ -23,29 +24,34 @@ from pathlib import Path
 from types import TracebackType
 
 from ..client.config import ENV_API_KEY, ENV_BASE_URL, env_sim_speed
+from ..tracking.tasklog.store import default_log_path
 from ..workspace.embedded import DEMO_SPEED, ENV_SPEED
+from . import frontends
 from .app import UsageError
+from .frontends import FRONT_ENDS, LAB, FrontEnd
 
 QUICKSTART = Path("notebooks") / "quickstart.ipynb"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "lab",
-        help="open JupyterLab on the quickstart (local simulator when no key is set)",
-        description="Start JupyterLab on notebooks/quickstart.ipynb. With no VIDU_API_KEY a "
-        "local simulator is started for all kernels (nothing is charged). Arguments not "
-        "listed here are passed to JupyterLab (e.g. --port 8890 --no-browser).",
-    )
-    p.add_argument("--notebook", type=Path, default=None, help="notebook to open")
-    p.add_argument(
-        "--sim-speed",
-        type=float,
-        default=None,
-        help=f"simulator time factor (default ${ENV_SPEED} or {DEMO_SPEED:g})",
-    )
-    p.add_argument("--log", default=None, help="task log for all kernels (sets VIDU_LOG_PATH)")
-    p.set_defaults(handler=run_lab, passthrough=True)
+    for front in FRONT_ENDS.values():
+        p = sub.add_parser(
+            front.command,
+            help=f"open {front.title} on the quickstart (local simulator when no key is set)",
+            description=f"Start {front.title} on notebooks/quickstart.ipynb. With no "
+            "VIDU_API_KEY a local simulator is started for all kernels (nothing is charged). "
+            f"Arguments not listed here are passed to {front.title} (e.g. --port 8890 "
+            "--no-browser).",
+        )
+        p.add_argument("--notebook", type=Path, default=None, help="notebook to open")
+        p.add_argument(
+            "--sim-speed",
+            type=float,
+            default=None,
+            help=f"simulator time factor (default ${ENV_SPEED} or {DEMO_SPEED:g})",
+        )
+        p.add_argument("--log", default=None, help="task log for all kernels (sets VIDU_LOG_PATH)")
+        p.set_defaults(handler=run_lab, passthrough=True, front=front)
 
 
 class SimulatorProcess:
@@ -146,17 +152,10 @@ def find_notebook(given: Path | None, cwd: Path) -> Path | None:
 
 
 def lab_command(
-    notebook: Path | None, extra: list[str], *, as_root: bool
+    notebook: Path | None, extra: list[str], *, as_root: bool, front: FrontEnd = LAB
 ) -> tuple[list[str], Path]:
-    """The JupyterLab command line and the folder to run it in (the root it serves)."""
-    cmd = [sys.executable, "-m", "jupyterlab"]
-    if as_root and "--allow-root" not in extra:
-        cmd.append("--allow-root")
-    cmd += extra
-    if notebook is None:
-        return cmd, Path.cwd()
-    root = notebook.parent.parent if notebook.parent.name == "notebooks" else notebook.parent
-    return [*cmd, str(notebook.relative_to(root))], root
+    """The front end's command line and the folder to run it in (the root it serves)."""
+    return frontends.command(front, notebook, extra, as_root=as_root)
 
 
 def lab_environment(
@@ -167,8 +166,9 @@ def lab_environment(
     log_path: Path,
     speed: float | None = None,
 ) -> dict[str, str]:
-    """JupyterLab's environment: the simulator's address (and pace) when one was started, and
-    one task log shared by every kernel whatever folder its notebook is in."""
+    """The front end's environment: the simulator's address (and pace) when one was started,
+    one task log shared by every kernel whatever folder its notebook is in, and the project's
+    Jupyter settings folder in front of ``JUPYTER_CONFIG_PATH``."""
     env = dict(base)
     if base_url:
         env[ENV_BASE_URL] = base_url
@@ -176,17 +176,26 @@ def lab_environment(
         if speed is not None:
             env[ENV_SPEED] = f"{speed:g}"
     env["VIDU_LOG_PATH"] = str(log_path)
+    # The project's Jupyter settings (no news pop-up over the quickstart), for this server only.
+    env["JUPYTER_CONFIG_PATH"] = frontends.config_path(base)
     return env
 
 
 def run_lab(args: argparse.Namespace) -> int:
+    front: FrontEnd = getattr(args, "front", LAB)
+    if not front.installed():
+        raise UsageError(
+            f"{front.title} is not installed here: pip install 'vidu-nb[{front.extra}]' "
+            "(make run installs it)"
+        )
     cwd = Path.cwd()
     notebook = find_notebook(args.notebook, cwd)
     if notebook is not None and not notebook.is_file():
         raise FileNotFoundError(2, "no such notebook", str(notebook))
-    cmd, root = lab_command(notebook, list(args.extra), as_root=_is_root())
-    log_path = Path(args.log or os.environ.get("VIDU_LOG_PATH") or root / "vidu_tasks.sqlite")
-    log_path = log_path.resolve()
+    cmd, root = lab_command(notebook, list(args.extra), as_root=_is_root(), front=front)
+    # The rule every kernel would follow from the served root (the project's log), made
+    # explicit so kernels share it whatever folder their notebook is in.
+    log_path = Path(args.log).resolve() if args.log else default_log_path(root).resolve()
     speed = args.sim_speed if args.sim_speed is not None else env_speed()
     if not 0 < speed < math.inf:  # the simulator process would die with a traceback
         raise UsageError(f"--sim-speed={speed:g}: must be a number > 0 (1 = real-time pace)")
@@ -194,12 +203,14 @@ def run_lab(args: argparse.Namespace) -> int:
     url_set = bool(os.environ.get(ENV_BASE_URL, "").strip())
     sim = SimulatorProcess(speed=speed) if not key_set and not url_set else None
     if notebook is None:
-        _say(f"no {QUICKSTART} here: starting JupyterLab in {cwd}")
+        _say(f"no {QUICKSTART} here: starting {front.title} in {cwd}")
     try:
         if sim is not None:
             sim.start()
             _say(f"no {ENV_API_KEY} set: using the local simulator at {sim.base_url}")
-            _say("  nothing is sent to Vidu and no credits are charged; it stops with JupyterLab")
+            _say(
+                f"  nothing is sent to Vidu and no credits are charged; it stops with {front.title}"
+            )
         elif key_set:
             _say(f"{ENV_API_KEY} is set: generations go to the Vidu API and are charged")
         else:
@@ -212,14 +223,19 @@ def run_lab(args: argparse.Namespace) -> int:
             log_path=log_path,
             speed=sim.speed if sim else None,
         )
-        return _run_until_exit(cmd, root, env)
+        page = notebook.relative_to(root).as_posix() if notebook is not None else None
+        return _run_until_exit(cmd, root, env, announce=(front, page))
     finally:
         if sim is not None:
             sim.stop()
 
 
-def _run_until_exit(cmd: list[str], cwd: Path, env: dict[str, str]) -> int:
-    """Run JupyterLab in the foreground; its own Ctrl-C handling (confirm, twice) applies."""
+def _run_until_exit(
+    cmd: list[str], cwd: Path, env: dict[str, str], *, announce: tuple[FrontEnd, str | None]
+) -> int:
+    """Run the front end in the foreground; its own Ctrl-C handling (confirm, twice) applies.
+
+    Once it is up, the notebook's address is printed (see ``_announce``)."""
     proc = subprocess.Popen(cmd, cwd=cwd, env=env)
     previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
 
@@ -227,6 +243,11 @@ def _run_until_exit(cmd: list[str], cwd: Path, env: dict[str, str]) -> int:
         proc.terminate()
 
     previous_term = signal.signal(signal.SIGTERM, _terminate)
+    front, page = announce
+    if page is not None and front.app is not None:
+        threading.Thread(
+            target=_announce, args=(proc, front, page), daemon=True, name="vidu-announce"
+        ).start()
     try:
         return proc.wait()
     finally:
@@ -235,6 +256,17 @@ def _run_until_exit(cmd: list[str], cwd: Path, env: dict[str, str]) -> int:
         if proc.poll() is None:
             proc.terminate()
             proc.wait(timeout=20)
+
+
+def _announce(proc: subprocess.Popen[bytes], front: FrontEnd, page: str) -> None:
+    """Print the notebook's own address (token included) once the server has written it:
+    Jupyter's banner scrolls away under its logs. (Voila prints it itself: it is ``/``.)"""
+    folder = frontends.runtime_dir()
+    info = None
+    if folder is not None:
+        info = frontends.server_info(folder, proc.pid, alive=lambda: proc.poll() is None)
+    if info is not None:
+        _say(f"open {page} at {frontends.page_url(front, info, page)}")
 
 
 def env_speed() -> float:

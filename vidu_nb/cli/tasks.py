@@ -97,7 +97,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 def _log_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--log", default=None, help="task log file (default $VIDU_LOG_PATH or ./vidu_tasks.sqlite)"
+        "--log",
+        default=None,
+        help="task log file (default $VIDU_LOG_PATH or the project's vidu_tasks.sqlite)",
     )
 
 

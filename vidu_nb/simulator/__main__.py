@@ -28,7 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speed", type=float, default=5.0, help="time factor (default 5)")
     p.add_argument("--concurrency", type=int, default=5, help="tasks processed at once")
     p.add_argument("--url-ttl", type=float, default=86400.0, help="file URL lifetime, seconds")
-    p.add_argument("--video-height", type=int, default=240, help="height of result videos")
+    p.add_argument(
+        "--video-height", type=int, default=360,
+        help="lines of a 1080p result video; other resolutions are scaled alike (default 360)",
+    )  # fmt: skip
     p.add_argument("--data-dir", default=None, help="keep encoded videos here across runs")
     p.add_argument("--seed", type=int, default=None, help="seed for ids, seeds and faults")
     p.add_argument("--fault-rate-429", type=float, default=0.0, metavar="P")

@@ -22,7 +22,7 @@ from .engine import UNLIMITED_CREDITS, CancelRefused, CreditShort, Engine, SimTa
 from .faults import Faults
 from .files import UrlSigner
 from .server import SimHTTPServer
-from .video import VideoMaker
+from .video import DEFAULT_MAX_LINES, VideoMaker
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class Simulator:
         speed: float = 1.0,
         concurrency: int = 5,
         url_ttl: float = 86400.0,
-        video_height: int = 240,
+        video_height: int = DEFAULT_MAX_LINES,
         fps: int = 12,
         faults: Faults | None = None,
         seed: int | None = None,
@@ -137,7 +137,7 @@ class Simulator:
         if self._data_dir is None:
             self._tmp = tempfile.mkdtemp(prefix="vidu-sim-")
         directory = self._data_dir or Path(self._tmp or ".")
-        self.videos = VideoMaker(directory / "videos", height=self.video_height, fps=self.fps)
+        self.videos = VideoMaker(directory / "videos", max_lines=self.video_height, fps=self.fps)
         self.engine.videos = self.videos
         self.callbacks = CallbackSender(self.api_key)
         self._server = SimHTTPServer((self.host, self.port), self)

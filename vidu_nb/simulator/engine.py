@@ -204,7 +204,9 @@ class Engine:
                 show_seed=fields.get("seed_given", True),
                 audio=bool(fields.get("audio")),
             )  # the seed picks the motion, the caption names prompt and seed
-            task.video = self.videos.request(image, fields["duration"], look)
+            task.video = self.videos.request(
+                image, fields["duration"], look, fields["resolution"]
+            )  # the size follows the resolution, scaled down (``video.lines_for``)
             task.video.add_done_callback(lambda _f: self._video_done(task))
         return task
 

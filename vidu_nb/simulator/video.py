@@ -4,8 +4,12 @@ The clip depends on the request, so a comparison grid shows different videos: th
 one of ``MOTIONS`` (push in and drift right, pull out and drift left, ...), and a caption band
 names the prompt (and the seed, when the request set one). Encoding runs in a small worker pool
 with ffmpeg from imageio-ffmpeg, never in an HTTP thread. Results are cached by everything that
-shows (image hash, duration, height, fps, motion, caption): 200 tasks with one image, no
-prompt and random seeds encode at most ``len(MOTIONS)`` times. Each result is three files: the
+shows (image hash, duration, size, fps, motion, caption): 200 tasks with one image, no
+prompt and random seeds encode at most ``len(MOTIONS)`` times.
+
+The size follows the request: the image's aspect, and the resolution's lines on the short side,
+all scaled by one factor (``max_lines / 1080``, 360 lines for 1080p by default) so encodes stay
+fast; each file's ``comment`` metadata says what was asked and what was made. Each result is three files: the
 video, a "watermarked" variant (a mark drawn in the corner, encoded in the same ffmpeg run)
 and a JPEG cover (the first frame). With ``audio`` the clip has a soft tone as its sound track
 (pitch from the motion), so players' mute controls have something to act on.
@@ -95,12 +99,29 @@ class VideoFiles:
     height: int
 
 
-def frame_size(width: int, height: int, target_height: int) -> tuple[int, int]:
-    """Even output dimensions with the image's aspect ratio (clamped to 1:4..4:1)."""
+#: The lines (short side) of each resolution; a resolution not listed counts as 720p.
+RESOLUTION_LINES = {"360p": 360, "540p": 540, "720p": 720, "1080p": 1080}
+#: The resolution that gets ``max_lines``: every other one is scaled by the same factor.
+TOP_LINES = 1080
+#: Lines of a 1080p clip unless the simulator is told otherwise (``video_height``).
+DEFAULT_MAX_LINES = 360
+
+
+def lines_for(resolution: str, max_lines: int = DEFAULT_MAX_LINES) -> int:
+    """The short side of a clip for ``resolution``: its lines times ``max_lines / 1080``
+    (never enlarged, never above ``max_lines``), even, as H.264 in yuv420p needs."""
+    lines = RESOLUTION_LINES.get(str(resolution).lower(), RESOLUTION_LINES["720p"])
+    scaled = min(max_lines, int(round(lines * min(1.0, max_lines / TOP_LINES))))
+    return max(2, scaled - scaled % 2)
+
+
+def frame_size(width: int, height: int, lines: int) -> tuple[int, int]:
+    """Even output dimensions with the image's aspect ratio (clamped to 1:4..4:1) and
+    ``lines`` on the short side (the height of a landscape image, the width of a portrait)."""
     ratio = min(4.0, max(0.25, width / height if height else 1.0))
-    h = max(2, target_height - target_height % 2)
-    w = max(2, int(round(h * ratio / 2)) * 2)
-    return w, h
+    short = max(2, lines - lines % 2)
+    long = max(2, int(round(short * max(ratio, 1 / ratio) / 2)) * 2)
+    return (long, short) if ratio >= 1 else (short, long)
 
 
 def _names(out: Path) -> tuple[Path, Path, Path]:
@@ -142,14 +163,26 @@ def _first_frame(big: Image.Image, motion: Motion, size: tuple[int, int]) -> Ima
 
 
 def encode(
-    image: bytes, duration: float, height: int, fps: int, out: Path, look: Look = Look()
+    image: bytes,
+    duration: float,
+    lines: int,
+    fps: int,
+    out: Path,
+    look: Look = Look(),
+    *,
+    requested: str = "",
 ) -> VideoFiles:
-    """Encode the clip for ``image`` into files named after ``out`` (``.mp4``, ``-wm.mp4``, ``.jpg``)."""
+    """Encode the clip for ``image`` into files named after ``out`` (``.mp4``, ``-wm.mp4``,
+    ``.jpg``), ``lines`` on its short side; ``requested`` (a resolution) goes into the
+    videos' ``comment`` with the size made."""
     import imageio_ffmpeg
 
     with Image.open(io.BytesIO(image)) as im:
         frame = im.convert("RGB")
-    w, h = frame_size(frame.width, frame.height, height)
+    w, h = frame_size(frame.width, frame.height, lines)
+    comment = f"vidu-nb simulator: {w}x{h}"
+    if requested:
+        comment += f" for {requested}, scaled down to keep encoding fast"
     frames = max(1, int(round(duration * fps)))
     motion = MOTIONS[look.motion % len(MOTIONS)]
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -194,6 +227,7 @@ def encode(
         common = [
             "-c:v", "libx264", "-preset", "veryfast", "-crf", "28", "-pix_fmt", "yuv420p",
             "-r", str(fps), "-frames:v", str(frames), "-movflags", "+faststart",
+            "-metadata", f"comment={comment}",
         ]  # fmt: skip
         cmd = [
             imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
@@ -212,28 +246,43 @@ def encode(
 
 
 class VideoMaker:
-    """Encodes in the background and caches by content; ``request`` returns a Future."""
+    """Encodes in the background and caches by content; ``request`` returns a Future.
 
-    def __init__(self, directory: Path, *, height: int = 240, fps: int = 12, workers: int = 2):
+    ``max_lines`` is the short side of a 1080p clip; other resolutions get the same scale."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        max_lines: int = DEFAULT_MAX_LINES,
+        fps: int = 12,
+        workers: int = 2,
+    ):
         self.directory = Path(directory)
-        self.height = height
+        self.max_lines = max_lines
         self.fps = fps
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vidu-sim-encode")
         self._lock = threading.Lock()
         self._futures: dict[str, Future[VideoFiles]] = {}
         self.encodes = 0  # how many ffmpeg runs happened (tests check the cache works)
 
-    def key(self, image: bytes, duration: float, look: Look = Look()) -> str:
+    def key(
+        self, image: bytes, duration: float, look: Look = Look(), resolution: str = "720p"
+    ) -> str:
         digest = hashlib.sha256(image).hexdigest()[:20]
-        key = f"{digest}-{duration:g}s-{self.height}p-{self.fps}fps-m{look.motion}"
+        lines = lines_for(resolution, self.max_lines)
+        key = f"{digest}-{duration:g}s-{lines}p-{self.fps}fps-m{look.motion}"
         if look.caption:
             key += "-c" + hashlib.sha256(look.caption.encode()).hexdigest()[:12]
         if look.audio:
             key += "-a"
         return key
 
-    def request(self, image: bytes, duration: float, look: Look = Look()) -> Future[VideoFiles]:
-        key = self.key(image, duration, look)
+    def request(
+        self, image: bytes, duration: float, look: Look = Look(), resolution: str = "720p"
+    ) -> Future[VideoFiles]:
+        """The clip for a request (``resolution`` as the request resolved it)."""
+        key = self.key(image, duration, look, resolution)
         with self._lock:
             future = self._futures.get(key)
             if future is not None and not (future.done() and future.exception()):
@@ -244,14 +293,17 @@ class VideoMaker:
                 future = Future()
                 future.set_result(existing)
             else:
-                future = self._pool.submit(self._encode, image, duration, out, look)
+                future = self._pool.submit(self._encode, image, duration, out, look, resolution)
             self._futures[key] = future
             return future
 
-    def _encode(self, image: bytes, duration: float, out: Path, look: Look) -> VideoFiles:
+    def _encode(
+        self, image: bytes, duration: float, out: Path, look: Look, resolution: str
+    ) -> VideoFiles:
         with self._lock:
             self.encodes += 1
-        return encode(image, duration, self.height, self.fps, out, look)
+        lines = lines_for(resolution, self.max_lines)
+        return encode(image, duration, lines, self.fps, out, look, requested=resolution)
 
     def _existing(self, out: Path) -> VideoFiles | None:
         """Files left by an earlier run in a persistent ``data_dir`` are reused."""

@@ -40,7 +40,7 @@ STRIP_QUALITY = 90
 SUFFIX = ".sheet.jpg"
 #: Bytes of JPEG a sheet and a poster may take (before base64, which adds a third): together
 #: with their labels they stay under the 20 KB a saved notebook spends on a video's stills.
-SHEET_MAX_BYTES = 11_000
+SHEET_MAX_BYTES = 10_000
 POSTER_MAX_BYTES = 3_000
 FFMPEG_TIMEOUT = 120.0
 _FORMAT = "vidu-strip/1"

@@ -285,7 +285,14 @@ class TaskCard(StillDisplay, w.VBox):
             return
         self._player_key = key
         self._player_box.children = (
-            show(view, log=self.task_log, client=self.client, label=False, meta=False),
+            show(
+                view,
+                log=self.task_log,
+                client=self.client,
+                label=False,
+                meta=False,
+                stills_later=True,  # drawn on the poller's thread: no decoding here
+            ),
         )
 
 

@@ -2,21 +2,33 @@
 
 Labels name only the parameters that vary among the tasks. With ``rows=``/``cols=`` naming
 parameters (say ``rows="prompt", cols="seed"``) the grid is laid out as that table, one header
-per row and per column, with an empty cell where a combination is missing.
+per row and per column, with an empty cell where a combination is missing. Rows and columns
+come in the order of the tasks (a sweep's plan order), or sorted, or in an order given.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
 from typing import Any
 
 from ..errors import ValidationError
 from ..request.sweep import label_for
-from .grid_layout import TAKES, Arrangement, arrange, client_of, header, views_of
+from .grid_layout import (
+    ORDERS,
+    TAKES,
+    Arrangement,
+    arrange,
+    check_order,
+    client_of,
+    header,
+    views_of,
+)
 from .player import VideoGrid, entries_for
 from .rows import TaskView, labels, with_judgment
 from .static import stills_for
 
-__all__ = ["TAKES", "Arrangement", "arrange", "compare", "header", "show", "views_of"]
+__all__ = ["ORDERS", "TAKES", "Arrangement", "arrange", "compare", "header", "show", "views_of"]
 
 
 #: What an empty grid says (a filter that matched nothing, a sweep with every combination skipped).
@@ -65,6 +77,9 @@ def compare(
     log: Any = None,
     client: Any = None,
     grid: VideoGrid | None = None,
+    order: str = "plan",
+    row_order: Sequence[Any] | None = None,
+    col_order: Sequence[Any] | None = None,
 ) -> VideoGrid:
     """A synchronized grid of players for ``tasks`` labelled by what varies among them.
 
@@ -73,10 +88,14 @@ def compare(
     ``where`` keeps only the tasks matching a pandas query over their columns, before the
     layout (``where="rating >= 4"``, ``"pick == True and seed != 3"``); one that pandas cannot
     evaluate raises ``ValidationError`` naming ``where``.
+    Rows and columns follow the order of the tasks (``order="plan"``: a sweep's plan, a log's
+    submissions) or ``order="sorted"``; ``row_order=[...]``/``col_order=[...]`` put the listed
+    values first, in that order.
 
     ``client`` (default: the one the tasks are bound to) lets players refresh expired URLs;
     ``log`` receives the fresh URLs and the cached files.
     """
+    check_order(order, row_order, col_order, rows, cols)  # before anything is built
     views = selected(tasks, where, log)
     grid = grid or VideoGrid(client=client or client_of(tasks), log=log)
     if not views:
@@ -85,7 +104,7 @@ def compare(
             grid.note = EMPTY_NOTE if where is None else f"{NO_MATCH} {where}"
             grid.set_players([])
         return grid
-    plan = arrange(views, rows, cols)
+    plan = arrange(views, rows, cols, order=order, row_order=row_order, col_order=col_order)
     present = [v for v in plan.cells if v is not None]
     keys = [k for k in labels(present)[0] if k not in plan.in_headers]
     placeholder = TaskView({"task_id": "", "state": "empty"})
@@ -121,7 +140,13 @@ def cell_headings(plan: Arrangement, text: list[str]) -> list[str]:
 
 
 def show(
-    tasks: Any, *, log: Any = None, client: Any = None, label: bool = True, meta: bool = True
+    tasks: Any,
+    *,
+    log: Any = None,
+    client: Any = None,
+    label: bool = True,
+    meta: bool = True,
+    stills_later: bool = False,
 ) -> VideoGrid:
     """Players (with native controls too) for a task id, log row or Task, or several in one
     widget: one grid costs the saved notebook far less than a widget per task.
@@ -130,7 +155,9 @@ def show(
     not a task raises ``ValidationError`` naming ``tasks`` (see ``views_of``).
 
     ``label=False`` and ``meta=False`` leave out the label above each player and the line of
-    state, credits and time under it (a task card already shows both).
+    state, credits and time under it (a task card already shows both). ``stills_later=True``
+    makes the players' stills on a thread of their own, for a caller that must not wait for a
+    video to be decoded (a card redrawn by the poller's thread).
     """
     views = views_of(tasks, log)
     grid = VideoGrid(
@@ -146,5 +173,13 @@ def show(
     headings = [
         item["label"] or view.task_id for (item, _src), view in zip(entries, views, strict=True)
     ]
-    grid.set_players(entries, stills_for(views, headings))
+    if not stills_later:
+        grid.set_players(entries, stills_for(views, headings))
+        return grid
+    grid.set_players(entries)
+    threading.Thread(
+        target=lambda: grid.set_stills(stills_for(views, headings)),
+        name="vidu-stills",
+        daemon=True,
+    ).start()
     return grid

@@ -232,6 +232,8 @@ class Img2VideoForm(StillDisplay, w.VBox):
                 msg.value = f"<span class='vidu-error'>{esc(result.errors[key])}</span>"
             elif name in inactive:
                 msg.value = f"<span class='vidu-inactive'>{esc(inactive[name])}</span>"
+            elif name in s.adjusted:  # a model switch changed the user's choice: say so
+                msg.value = f"<span class='vidu-warning'>{esc(s.adjusted[name])}</span>"
             elif name in result.warnings:
                 msg.value = f"<span class='vidu-warning'>{esc(result.warnings[name])}</span>"
             else:

@@ -86,14 +86,57 @@ class FormState(t.HasTraits):
     def effective_audio(self) -> bool:
         return self.audio if self.audio is not None else self.spec.audio_default
 
-    @t.observe("model", "duration")
+    def __init__(self, **kwargs: Any) -> None:
+        #: The user's own last choice of duration and resolution (``None``: the default).
+        self._wanted: dict[str, Any] = {}
+        #: Fields a model switch had to change from the user's choice, and what it did.
+        self.adjusted: dict[str, str] = {}
+        self._adjusting = False
+        super().__init__(**kwargs)
+
+    @t.observe("model", "duration", "resolution")
     def _follow_model(self, change: Any) -> None:
-        """Keep duration and resolution within what the chosen model allows."""
+        """Keep duration and resolution within what the chosen model allows, without losing
+        the user's choice: a model that cannot make it gets its default (and ``adjusted``
+        says so), and the choice comes back with a model that can."""
+        if self._adjusting:
+            return
+        if change.name != "model":
+            self._wanted[change.name] = change.new
+            self.adjusted.pop(change.name, None)
+        self._adjusting = True
+        try:
+            duration, resolution = self._fit()
+            with self.hold_trait_notifications():  # observers see both changes at once
+                self.duration, self.resolution = duration, resolution
+        finally:
+            self._adjusting = False
+
+    def _fit(self) -> tuple[int | None, str | None]:
+        """The duration and resolution to use with the chosen model; ``adjusted`` updated."""
         spec = self.spec
-        if self.duration is not None and self.duration not in spec.durations:
-            self.duration = spec.default_duration
-        if self.resolution is not None and self.resolution not in self.allowed_resolutions():
-            self.resolution = spec.default_resolution_for(self.effective_duration)
+        duration = self._wanted.get("duration", self.duration)
+        if duration is None or duration in spec.durations or not spec.durations:
+            self.adjusted.pop("duration", None)
+        else:
+            wanted, duration = duration, spec.default_duration
+            self.adjusted["duration"] = (
+                f"{spec.name} makes {spec.describe_durations()}: {duration} s instead of "
+                f"your {wanted} s (back to {wanted} s with a model that allows it)"
+            )
+        effective = duration if duration is not None else spec.default_duration
+        allowed = spec.resolutions_for(effective)
+        resolution = self._wanted.get("resolution", self.resolution)
+        if resolution is None or resolution in allowed or not allowed:
+            self.adjusted.pop("resolution", None)
+        else:
+            wanted, resolution = resolution, spec.default_resolution_for(effective)
+            at = f" at {effective} s" if spec.resolutions_by_duration else ""
+            self.adjusted["resolution"] = (
+                f"{spec.name} makes {' or '.join(allowed)}{at}: {resolution} instead of "
+                f"your {wanted} (back to {wanted} with a model that allows it)"
+            )
+        return duration, resolution
 
     def inactive(self) -> dict[str, str]:
         """Fields with no effect under the current settings, with the reason (controls greyed)."""
@@ -149,12 +192,35 @@ class FormState(t.HasTraits):
     def _load_image(self) -> StartImage | None:
         if self.image_data:
             return load_image(self.image_data)
+        return self._load_url()
+
+    def _load_url(self) -> StartImage | None:
         if self.image_url.strip():
             url = self.image_url.strip()
             if not url.lower().startswith(("http://", "https://", "data:")):
                 raise ValidationError("image", url, "a URL must start with http:// or https://")
             return load_image(url)
         return None
+
+    def unused_url(self) -> dict[str, str]:
+        """With both a file and a URL the file is used: what to say next to each (and what is
+        wrong with the URL, which would otherwise go unnoticed)."""
+        url = self.image_url.strip()
+        if not (self.image_data and url):
+            return {}
+        if getattr(self, "_url_checked", ("",))[0] != url:  # asked on every keystroke
+            try:
+                self._load_url()
+                problem = ""
+            except ValidationError as exc:
+                problem = f"{exc.limit}; "
+            self._url_checked = (url, problem)
+        problem = self._url_checked[1]
+        name = self.image_name or "the chosen file"
+        return {
+            "image": f"{name} is used, not the URL below",
+            "image_url": f"{problem}not used: {name} (chosen above) is; remove it to use a URL",
+        }
 
     # -- the request -------------------------------------------------------------------------
     def kwargs(self) -> dict[str, Any]:
@@ -207,10 +273,10 @@ class FormState(t.HasTraits):
                 if name not in kw or name == "model":
                     break
                 kw.pop(name)
-        notes = {}
+        notes = self.unused_url()
         if request is not None:
             messages = [str(w.message) for w in caught]
-            notes = dict(zip(request.ignored, messages, strict=False))
+            notes.update(zip(request.ignored, messages, strict=False))
         if errors:
             return FormResult(None, errors, notes)
         return FormResult(request, {}, notes)

@@ -98,10 +98,27 @@ class Arrangement:
 FIELD_HINT = ", ".join(LABEL_FIELDS[:5]) + ", experiment"
 
 
+#: How row and column values are ordered when no explicit order is given.
+ORDERS = ("plan", "sorted")
+
+
 def arrange(
-    views: Sequence[TaskView], rows: str | None = None, cols: str | int | None = None
+    views: Sequence[TaskView],
+    rows: str | None = None,
+    cols: str | int | None = None,
+    *,
+    order: str = "plan",
+    row_order: Sequence[Any] | None = None,
+    col_order: Sequence[Any] | None = None,
 ) -> Arrangement:
-    """Lay ``views`` out by parameter (``rows="prompt", cols="seed"``) or by a column count."""
+    """Lay ``views`` out by parameter (``rows="prompt", cols="seed"``) or by a column count.
+
+    Rows and columns come in ``order``: ``"plan"``, the order the values first appear among
+    the tasks (a sweep's plan order; a log's, the order they were submitted), or ``"sorted"``.
+    ``row_order``/``col_order`` list values to put first, in that order (values no task has
+    are left out; values not listed follow).
+    """
+    check_order(order, row_order, col_order, rows, cols)
     if isinstance(cols, int):
         return Arrangement(list(views), max(1, cols))
     if rows is None and cols is None:
@@ -110,8 +127,8 @@ def arrange(
         known = wanted in LABEL_FIELDS or any(wanted in v.row for v in views)
         if wanted and not known:  # a typo would silently make one "name: default" row
             raise ValidationError(name, wanted, f"not a field of these tasks; e.g. {FIELD_HINT}")
-    row_keys = _distinct(v.get(rows) for v in views) if rows else [None]
-    col_keys = _distinct(v.get(cols) for v in views) if cols else [None]
+    row_keys = _distinct((v.get(rows) for v in views), order, row_order) if rows else [None]
+    col_keys = _distinct((v.get(cols) for v in views), order, col_order) if cols else [None]
     by_cell: dict[tuple[Any, Any], list[TaskView]] = {}
     for v in views:
         key = (v.get(rows) if rows else None, v.get(cols) if cols else None)
@@ -139,12 +156,36 @@ def header(key: str, value: Any) -> str:
     return label_for({key: value}, [key], prompt_chars=90)
 
 
-def _distinct(values: Iterable[Any]) -> list[Any]:
+def check_order(
+    order: Any, row_order: Any, col_order: Any, rows: Any = None, cols: Any = None
+) -> None:
+    """``ValidationError`` naming the argument for an order that cannot be followed."""
+    if order not in ORDERS:
+        raise ValidationError("order", order, f"must be one of {', '.join(map(repr, ORDERS))}")
+    for name, given, axis in (("row_order", row_order, rows), ("col_order", col_order, cols)):
+        if given is None:
+            continue
+        if isinstance(given, (str, bytes, Mapping)) or not isinstance(given, Iterable):
+            raise ValidationError(name, given, "must be a list of values, e.g. [2, 1]")
+        if axis is None or isinstance(axis, int):
+            where = name.split("_")[0] + "s"
+            raise ValidationError(name, given, f"orders the {where}: give {where}= a field too")
+
+
+def _distinct(
+    values: Iterable[Any], order: str = "plan", first: Sequence[Any] | None = None
+) -> list[Any]:
+    """The distinct values in ``order``, the ones listed in ``first`` before the others."""
     seen = list(dict.fromkeys(values))
-    try:
-        return sorted(seen, key=lambda x: (x is None, x))
-    except TypeError:
+    if order == "sorted":
+        try:
+            seen = sorted(seen, key=lambda x: (x is None, x))
+        except TypeError:  # values of mixed kinds: keep the plan's order
+            pass
+    if first is None:
         return seen
+    listed = [v for v in dict.fromkeys(first) if v in seen]
+    return listed + [v for v in seen if v not in listed]
 
 
 def client_of(tasks: Any) -> Any:

@@ -114,7 +114,8 @@ function render({ model, el: host }) {
       const v = el("video", "vidu-player-video");
       Object.assign(v, { muted: model.get("muted"), loop: model.get("loop"), playsInline: true });
       v.preload = "metadata";
-      if (it.still) v.poster = it.still; // a frame from the kernel's cache, saved with the state
+      const still = (model.get("posters") || {})[it.key];
+      if (still) v.poster = still; // a frame of the sheet: saved with the state, needs no kernel
       v.controls = model.get("controls");
       v.addEventListener("loadedmetadata", () => {
         if (v.videoWidth && v.videoHeight) frame.style.aspectRatio = `${v.videoWidth} / ${v.videoHeight}`;
@@ -146,7 +147,10 @@ function render({ model, el: host }) {
       blobs.push(url);
     }
     if (!url) return;
-    if (msg.what === "poster") v.poster = url;
+    if (msg.what === "poster") {
+      v.poster = url;
+      v.dataset.cover = "1"; // the task's own cover: a later still does not replace it
+    }
     else setSrc(v, url);
   });
   play.addEventListener("click", () => {
@@ -182,6 +186,10 @@ function render({ model, el: host }) {
     }
   }, 250);
   model.on("change:items", () => (build(), applyPlaying()));
+  model.on("change:posters", () => {
+    const posters = model.get("posters") || {};
+    for (const [key, v] of vids) if (posters[key] && !v.dataset.cover) v.poster = posters[key];
+  });
   for (const k of ["cols", "row_titles", "col_titles", "note"]) model.on(`change:${k}`, build);
   model.on("change:playing", applyPlaying);
   model.on("change:muted", applyMuted);

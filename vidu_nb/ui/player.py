@@ -103,6 +103,10 @@ class VideoGrid(StillDisplay, anywidget.AnyWidget):
     col_titles = t.List(t.Unicode()).tag(sync=True)
     #: A line shown above the players (says why when there are none).
     note = t.Unicode("").tag(sync=True)
+    #: Poster frames by item key (JPEG data URIs from the stills): in the widget state, so a
+    #: grid drawn from a saved notebook without a kernel shows them. Apart from ``items``: set
+    #: later (``set_stills``), they change the posters without rebuilding the players.
+    posters = t.Dict(t.Unicode()).tag(sync=True)
     # Widget features a grid does not use, kept out of its state (saved once per grid); the
     # front end's defaults for them are these same ``None``s.
     tabbable = t.Bool(None, allow_none=True)
@@ -117,6 +121,7 @@ class VideoGrid(StillDisplay, anywidget.AnyWidget):
         super().__init__(**kwargs)
         self._sources: dict[str, Source] = {}
         self._stills: list[Still | None] = []
+        self._keys: list[str] = []
         self.refresher = Refresher(client, log, cache)
         self.url_max_age = URL_MAX_AGE
         self.on_msg(self._on_msg)
@@ -133,24 +138,29 @@ class VideoGrid(StillDisplay, anywidget.AnyWidget):
         """Replace the players: each entry is the browser-side item and its kernel-side source;
         ``still_list`` (one per entry, ``None`` for none) gives the sheets and posters."""
         self._sources = {item["key"]: src for item, src in entries}
-        self._stills = list(still_list) if still_list is not None else [None] * len(entries)
-        self.items = [
-            self._public(item, src, still)
-            for (item, src), still in zip(entries, self._stills, strict=True)
-        ]
+        self._keys = [item["key"] for item, _src in entries]
+        with self.hold_sync():
+            self.items = [self._public(item, src) for item, src in entries]
+            self.set_stills(still_list if still_list is not None else [None] * len(entries))
+
+    def set_stills(self, still_list: list[Still | None]) -> None:
+        """The players' stills (one per player): the sheets for the output, the posters."""
+        self._stills = list(still_list)
+        self.posters = {
+            key: data_uri(still.poster)
+            for key, still in zip(self._keys, self._stills, strict=True)
+            if still is not None and still.poster
+        }
 
     def still_parts(self) -> tuple[str, str]:
         return stills_html(self._stills, note=self.note), stills_text(
             repr(self), self._stills, note=self.note
         )
 
-    def _public(self, item: dict[str, Any], src: Source, still: Still | None) -> dict[str, Any]:
-        """The browser-side item: the kernel serves local files, loopback and stale URLs; the
-        poster frame of the still is there from the start (it needs no kernel)."""
+    def _public(self, item: dict[str, Any], src: Source) -> dict[str, Any]:
+        """The browser-side item: the kernel serves local files, loopback and stale URLs."""
         stale = src.stale(self.url_max_age) and self.refresher.can_refresh
         out = dict(item)
-        if still is not None and still.poster:
-            out["still"] = data_uri(still.poster)
         for what, name in (("video", "video"), ("poster", "poster")):
             url = src.url(what)
             via_kernel = bool(src.path(what)) or is_loopback(url) or (stale and bool(url))

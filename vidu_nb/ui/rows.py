@@ -18,9 +18,45 @@ from urllib.parse import urlsplit
 from .. import states
 from ..errors import ValidationError
 from ..request.sweep import LABEL_FIELDS, label_for, varying_keys
+from ..tracking.tasklog.frame import GENERATION_END, GENERATION_START
 
 #: Progress steps a card moves through, and the fraction of the bar each one shows.
 STEPS = ("submitted", states.CREATED, states.QUEUEING, states.PROCESSING, states.SUCCESS)
+
+
+#: What the sweep progress calls a state: words a user tells apart (``queued`` is ours, held
+#: before sending; ``queueing`` is the service's queue), in the order a task passes them.
+#: States shown as data (cards, the DataFrame, ``SweepRun.counts()``) keep their raw names.
+STATE_WORDS = {
+    states.QUEUED: "waiting to send",
+    states.SUBMITTING: "being sent",
+    states.UNCERTAIN: "sent, answer lost",
+    states.CREATED: "accepted",
+    states.QUEUEING: "in the service's queue",
+    states.PROCESSING: "generating",
+    states.SUCCESS: "done",
+    states.FAILED: "failed",
+    states.CANCELLED: "cancelled",
+}
+_WORDS_ORDER = {state: i for i, state in enumerate(STATE_WORDS)}
+
+
+def state_words(state: Any) -> str:
+    """A state in words for progress lines; a state without words is shown as it is."""
+    s = states.norm(state)
+    if states.is_cancelled(s):
+        s = states.CANCELLED
+    return STATE_WORDS.get(s) or str(state)
+
+
+def words_order(state: Any) -> tuple[int, str]:
+    """Sort key: the order a task passes its states; others (unknown, undocumented) after
+    ``queueing``, the step they stand for, by name."""
+    s = states.norm(state)
+    if states.is_cancelled(s):
+        s = states.CANCELLED
+    known = _WORDS_ORDER.get(s)
+    return (known, "") if known is not None else (_WORDS_ORDER[states.QUEUEING], str(state))
 
 
 def settled(state: Any) -> bool:
@@ -103,7 +139,11 @@ class TaskView:
         return settled(self.state)
 
     def generation_seconds(self) -> float | None:
-        start, end = epoch_of(self.get("submitted_at")), epoch_of(self.get("finished_at"))
+        """The log's ``generation_s`` (``tasklog.frame.GENERATION_START``): processing time,
+        from submission when the log never saw the task processing."""
+        starts = (epoch_of(self.get(col)) for col in GENERATION_START)
+        start = next((t for t in starts if t is not None), None)
+        end = epoch_of(self.get(GENERATION_END))
         if start is None or end is None:
             return None
         return max(0.0, end - start)

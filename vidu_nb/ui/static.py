@@ -33,8 +33,12 @@ log = logging.getLogger(__name__)
 
 HTML = "text/html"
 TEXT = "text/plain"
-#: A prompt in the summary is cut here (the whole one is in the task log).
-PROMPT_CHARS = 300
+#: Contact sheets in one output at most: a grid of hundreds of videos would otherwise save
+#: megabytes and decode every video when shown; the others are listed in words.
+MAX_SHEETS = 48
+#: A prompt in the summary is cut here (the whole one is in the task log): escaped, even a
+#: prompt of quotes and brackets keeps a video's stills within their 20 KB.
+PROMPT_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -66,8 +70,9 @@ def settings_line(view: TaskView) -> str:
     return " \u00b7 ".join(str(p) for p in parts if p)
 
 
-def still_of(view: TaskView, heading: str = "") -> Still:
-    """The still of one task: frames from its cached video (else its cover), and its labels."""
+def still_of(view: TaskView, heading: str = "", *, pictures: bool = True) -> Still:
+    """The still of one task: frames from its cached video (else its cover), and its labels
+    (the labels alone with ``pictures=False``)."""
     heading = heading or view.task_id or "task"
     prompt = " ".join(str(view.get("prompt", "")).split())
     error = ""
@@ -75,9 +80,9 @@ def still_of(view: TaskView, heading: str = "") -> Still:
         error = f"{view.get('err_code', '')} {view.get('error', '')}".strip()
     settings = settings_line(view)
     strip = None
-    if view.get("video_path"):
+    if pictures and view.get("video_path"):
         strip = stills.video_strip(view.get("video_path"))
-    if strip is None and view.get("cover_path"):
+    if strip is None and pictures and view.get("cover_path"):
         strip = stills.image_strip(view.get("cover_path"))
     if strip is None:
         return Still(heading, view.state, prompt, settings, error=error)
@@ -88,16 +93,22 @@ def still_of(view: TaskView, heading: str = "") -> Still:
 
 
 def stills_for(views: Sequence[TaskView | None], headings: Sequence[str]) -> list[Still | None]:
-    """Stills of many tasks (``None`` for an empty grid cell); missing strips are decoded on a
-    few threads at once (each is an ffmpeg process), so a grid waits for the slowest, not all."""
+    """Stills of many tasks (``None`` for an empty grid cell), pictures for the first
+    ``MAX_SHEETS``; missing strips are decoded on a few threads at once (each is an ffmpeg
+    process), so a grid waits for the slowest, not for all one after another."""
     from concurrent.futures import ThreadPoolExecutor
 
-    paths = [v.get("video_path") for v in views if v is not None and v.get("video_path")]
+    present = [v for v in views if v is not None][:MAX_SHEETS]
+    paths = [v.get("video_path") for v in present if v.get("video_path")]
     missing = [p for p in paths if stills.cached_strip(p) is None]
     if len(missing) > 1:
         with ThreadPoolExecutor(min(4, len(missing))) as pool:
             list(pool.map(stills.video_strip, missing))
-    return [still_of(v, h) if v is not None else None for v, h in zip(views, headings, strict=True)]
+    with_pictures = {id(v) for v in present}
+    return [
+        still_of(v, h, pictures=id(v) in with_pictures) if v is not None else None
+        for v, h in zip(views, headings, strict=True)
+    ]
 
 
 def data_uri(data: bytes, mime: str = "image/jpeg") -> str:
@@ -146,8 +157,15 @@ def stills_html(items: Sequence[Still | None], *, head: str = "", note: str = ""
     blocks = [head] if head else []
     if note:
         blocks.append(f"<div><i>{esc(note)}</i></div>")
+    count = sum(s is not None for s in items)
+    if count > MAX_SHEETS:
+        blocks.append(f"<div><i>{esc(more_note(count))}</i></div>")
     blocks += [still_html(s) for s in items if s is not None]
     return '<div class="vidu-stills">\n' + "\n".join(blocks) + "\n</div>"
+
+
+def more_note(count: int) -> str:
+    return f"Contact sheets of the first {MAX_SHEETS} of {count} videos; the rest in words."
 
 
 def stills_text(title: str, items: Sequence[Still | None], *, note: str = "") -> str:

@@ -31,7 +31,7 @@ from ..request.sweep import (
 )
 from ..tracking.ledger import estimate as ledger_estimate
 from ..tracking.promotion import Promotion, promote
-from .rows import TaskView, esc, labels, settled
+from .rows import TaskView, esc, labels, settled, state_words, words_order
 from .session import Session, estimate
 from .shared import hbox, html, make, shared_layout, vbox
 from .static import StillDisplay, stills_for, stills_html, stills_text
@@ -99,8 +99,16 @@ class SweepRun(StillDisplay, w.VBox):
         finished = sum(n for s, n in counts.items() if settled(s))  # as ``done`` counts them
         self.bar.value = finished
         self.bar.bar_style = "success" if finished == len(self.plan) else "info"
-        parts = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-        text = esc(f"{finished}/{len(self.plan)} finished ({parts})")
+        by_words: dict[str, list[Any]] = {}  # two spellings of a state count as one
+        for s, n in sorted(counts.items(), key=lambda kv: words_order(kv[0])):
+            by_words.setdefault(state_words(s), [0, []])
+            by_words[state_words(s)][0] += n
+            by_words[state_words(s)][1].append(s)
+        parts = ", ".join(  # the raw states on hover
+            f"<span title='{esc(', '.join(raw))}'>{n} {esc(words)}</span>"
+            for words, (n, raw) in by_words.items()
+        )
+        text = f"{finished}/{len(self.plan)} finished ({parts})"
         paused = getattr(self.session.poller_if_open, "paused_reason", None)
         if paused and counts.get(states.QUEUED):
             text += (
@@ -141,10 +149,16 @@ class SweepRun(StillDisplay, w.VBox):
         return self
 
     def compare(
-        self, rows: str | None = None, cols: str | int | None = None, *, where: str | None = None
+        self,
+        rows: str | None = None,
+        cols: str | int | None = None,
+        *,
+        where: str | None = None,
+        **order: Any,
     ) -> Any:
-        """The synchronized grid of this sweep, rows x cols by the first two swept parameters;
-        ``where`` keeps the rows matching a pandas query (``"rating >= 4"``)."""
+        """The synchronized grid of this sweep, rows x cols by the first two swept parameters,
+        in the plan's order (``order="sorted"``, ``row_order=[...]``, ``col_order=[...]``: see
+        ``compare``); ``where`` keeps the rows matching a pandas query (``"rating >= 4"``)."""
         from .compare import compare
 
         varying = self.plan.varying
@@ -153,7 +167,7 @@ class SweepRun(StillDisplay, w.VBox):
             cols = varying[1] if len(varying) > 1 else None
         session = self.session
         return compare(
-            self, rows=rows, cols=cols, where=where, log=session.log, client=session.client
+            self, rows, cols, where=where, log=session.log, client=session.client, **order
         )
 
     def promote(

@@ -3,14 +3,18 @@
 A notebook opened without ``VIDU_API_KEY`` should still work end to end, and must never charge
 anyone, so ``ViduClient()`` with no key and no base URL talks to this simulator on a free
 loopback port: ``install()`` (run when ``vidu_nb`` is imported) makes it the client layer's
-default server, so the client starts it without importing it. It runs at ``DEMO_SPEED`` (a 5 s clip takes about 5 s instead of ~25 s), can be
-changed with ``VIDU_SIM_SPEED``, warns once per simulator start, and stops at exit.
+default server, so the client starts it without importing it. It runs at ``DEMO_SPEED`` (a
+5 s clip takes about 5 s instead of ~25 s), can be changed with ``VIDU_SIM_SPEED``, says so
+once per simulator start (a line in a notebook's output, a ``LocalSimulatorWarning`` in
+scripts), and stops at exit.
 """
 
 from __future__ import annotations
 
 import atexit
+import html
 import logging
+import sys
 import threading
 import warnings
 from typing import TYPE_CHECKING
@@ -53,9 +57,35 @@ def get_simulator() -> Simulator:
         "sent to Vidu and no credits are charged."
     )
     log.info(message)
-    # Called through config.default_server() by ViduClient(): the warning names the caller.
-    warnings.warn(message, LocalSimulatorWarning, stacklevel=4)
+    if not _notice_in_notebook(message):
+        # Called through config.default_server() by ViduClient(): the warning names the caller.
+        warnings.warn(message, LocalSimulatorWarning, stacklevel=4)
     return sim
+
+
+def _notice_in_notebook(message: str) -> bool:
+    """In a notebook (an IPython kernel, on the thread that runs cells) say it as one friendly
+    line in the cell's output; a warning there is a pink stderr box naming a source line.
+    Scripts and the command line get the ``LocalSimulatorWarning``. True when displayed."""
+    if "IPython" not in sys.modules or threading.current_thread() is not threading.main_thread():
+        return False
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:  # pragma: no cover - a partly installed IPython
+        return False
+    shell = get_ipython()
+    if shell is None or getattr(shell, "kernel", None) is None:  # a terminal IPython: warn
+        return False
+    line = html.escape(message)
+    display(
+        {
+            "text/plain": message,
+            "text/html": f"<div class='vidu-notice' style='color:#555'>\u2139\ufe0f {line}</div>",
+        },
+        raw=True,
+    )
+    return True
 
 
 def is_running() -> bool:

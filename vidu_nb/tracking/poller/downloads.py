@@ -1,8 +1,8 @@
 """Fetching succeeded tasks' files on a small pool of its own, so a big video never delays
 the status checks. The ``VideoCache`` streams, checks and refreshes expired URLs; a failure
 is recorded as the task's last error and reported as an ``"error"`` event, never raised.
-A downloaded video's strip of frames (``stills``) is made on the same pool, before the
-``"files"`` event, so the views that show it find it cached instead of decoding it."""
+A downloaded video's strip of frames (``stills``) is made on the same pool, right after
+the ``"files"`` event, so the views shown later find it cached instead of decoding it."""
 
 from __future__ import annotations
 
@@ -88,13 +88,13 @@ class Downloads:
             self.subscribers.emit(PollerEvent.failure(handle, task.id, task.state, task, exc))
             return
         self.stats.count("downloads")
-        try:
-            stills.ensure_strip(video)
-        except Exception as exc:  # a still is a nicety: never a failed download
-            log.info("task %s: no stills: %s", task.id, exc)
         self.subscribers.emit(
             PollerEvent(
                 handle, task.id, task.state, task.state, task, kind="files",
                 video_path=str(video), cover_path=str(cover) if cover else None,
             )
         )  # fmt: skip
+        try:  # after the event: the views it wakes never wait for this decoding
+            stills.ensure_strip(video)
+        except Exception as exc:  # a still is a nicety: never a failed download
+            log.info("task %s: no stills: %s", task.id, exc)

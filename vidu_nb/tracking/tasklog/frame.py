@@ -24,6 +24,12 @@ if TYPE_CHECKING:
 EVENT_COLUMNS = ["event_id", "row_id", "task_id", "state", "at", "detail"]
 #: Computed by ``tasks_frame`` from the stored times (seconds, float).
 DERIVED_COLUMNS = ("wall_time_s", "generation_s", "queue_s")
+#: ``generation_s``, the one definition (the DataFrame and the players' "generated in" use
+#: it): the service's processing time, from the first time the log saw the task
+#: ``processing`` to ``finished_at``; from ``submitted_at`` when it never saw it processing
+#: (a task that went from queueing to done between two checks). Queueing is ``queue_s``.
+GENERATION_START = ("processing_at", "submitted_at")
+GENERATION_END = "finished_at"
 
 
 def tasks_frame(rows: Sequence[tuple[Any, ...]], columns: list[str]) -> pd.DataFrame:
@@ -147,8 +153,9 @@ def derive(df: pd.DataFrame) -> pd.DataFrame:
     """Add the timing columns computed from the stored times (when they are there)."""
     if "finished_at" in df and "submitted_at" in df:
         df["wall_time_s"] = (df["finished_at"] - df["submitted_at"]).dt.total_seconds()
-        start = df["processing_at"].fillna(df["submitted_at"])
-        df["generation_s"] = (df["finished_at"] - start).dt.total_seconds()
+        first, fallback = GENERATION_START
+        start = df[first].fillna(df[fallback])
+        df["generation_s"] = (df[GENERATION_END] - start).dt.total_seconds()
         df["queue_s"] = (df["processing_at"] - df["submitted_at"]).dt.total_seconds()
     return df
 

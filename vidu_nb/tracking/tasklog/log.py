@@ -33,8 +33,8 @@ class UncertainSubmissionsWarning(UserWarning):
 class TaskLog(Unsent, Searches, Exports):
     """Every task submitted through vidu-nb, in one SQLite file that outlives the kernel.
 
-    ``TaskLog(path=None)`` opens (or creates) ``$VIDU_LOG_PATH`` or ``./vidu_tasks.sqlite``;
-    the API key is never stored. Use as a context manager or ``close()`` it.
+    ``TaskLog(path=None)`` opens (or creates) ``default_log_path()`` (``$VIDU_LOG_PATH``, else
+    the project's ``vidu_tasks.sqlite``); the API key is never stored. Use as a context manager or ``close()`` it.
     """
 
     # -- judging (``judgments.Judgments``) ---------------------------------------------------

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,13 +24,48 @@ from . import schema
 from .rows import pythonic
 
 DEFAULT_PATH = "vidu_tasks.sqlite"
+#: A folder holding one of these is a project's root: its task log lives there.
+PROJECT_MARKERS = ("pyproject.toml", ".git")
 _BUSY_TIMEOUT_MS = 30_000
 _S = TypeVar("_S", bound="Store")
 
 
-def default_log_path() -> Path:
-    """``$VIDU_LOG_PATH`` or ``./vidu_tasks.sqlite`` in the working directory."""
-    return Path(os.environ.get("VIDU_LOG_PATH") or DEFAULT_PATH)
+def default_log_path(cwd: Path | None = None, env: Mapping[str, str] | None = None) -> Path:
+    """The task log every notebook, script and command shares, whatever its working folder:
+
+    1. ``$VIDU_LOG_PATH`` when set;
+    2. else ``vidu_tasks.sqlite`` in the project's root: the nearest folder, from the working
+       folder up, holding a ``pyproject.toml`` or ``.git`` (a notebook started in
+       ``notebooks/`` writes the same log as one started at the root);
+    3. else the nearest existing ``vidu_tasks.sqlite`` from the working folder up;
+    4. else ``vidu_tasks.sqlite`` in the user's data folder (``$XDG_DATA_HOME/vidu-nb``,
+       ``~/.local/share/vidu-nb``; ``~/Library/Application Support/vidu-nb`` on macOS,
+       ``%LOCALAPPDATA%\\vidu-nb`` on Windows).
+    """
+    env = os.environ if env is None else env
+    if env.get("VIDU_LOG_PATH"):
+        return Path(env["VIDU_LOG_PATH"])
+    here = (cwd or Path.cwd()).absolute()
+    folders = [here, *here.parents]
+    for folder in folders:
+        if any((folder / marker).exists() for marker in PROJECT_MARKERS):
+            return folder / DEFAULT_PATH
+    for folder in folders:
+        if (folder / DEFAULT_PATH).is_file():
+            return folder / DEFAULT_PATH
+    return user_data_dir(env) / DEFAULT_PATH
+
+
+def user_data_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where vidu-nb keeps data that belongs to no project (the platform's convention)."""
+    env = os.environ if env is None else env
+    if sys.platform == "win32":
+        base = Path(env.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(env.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "vidu-nb"
 
 
 class Store:
