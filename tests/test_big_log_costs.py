@@ -32,7 +32,8 @@ def grow(log: TaskLog, rows: int, *, older: bool = True) -> None:
     """Copy the log's rows (new task ids, no events) until it holds ``rows`` tasks: a log
     weeks old, made in milliseconds. ``older``: the copies come first, as older tasks (else
     they are appended, as a bulk import would)."""
-    with log._write() as conn:
+    with log._store.write():
+        conn = log._store.connection
         cols = [d[0] for d in conn.execute("SELECT * FROM tasks LIMIT 0").description]
         cols = [c for c in cols if c not in ("row_id", "task_id", "client_ref")]
         have = conn.execute("SELECT COUNT(*) FROM tasks").fetchone()[0]
@@ -71,11 +72,11 @@ def counting(log: TaskLog) -> Iterator[list[int]]:
         steps[0] += 1
         return 0
 
-    log._db.set_progress_handler(tick, 100)
+    log._store.connection.set_progress_handler(tick, 100)
     try:
         yield steps
     finally:
-        log._db.set_progress_handler(None, 100)
+        log._store.connection.set_progress_handler(None, 100)
 
 
 def work(log: TaskLog, fn: Callable[[], object]) -> int:
@@ -227,11 +228,11 @@ def test_pending_reads_the_unfinished_tasks_only(logs, png_bytes):
 def statements(log: TaskLog) -> Iterator[list[str]]:
     """The SQL run on the log's connection meanwhile (``sqlite3`` statement trace)."""
     seen: list[str] = []
-    log._db.set_trace_callback(seen.append)
+    log._store.connection.set_trace_callback(seen.append)
     try:
         yield seen
     finally:
-        log._db.set_trace_callback(None)
+        log._store.connection.set_trace_callback(None)
 
 
 def test_the_credits_view_reads_the_log_once_and_only_the_columns_it_sums(log, png_bytes):

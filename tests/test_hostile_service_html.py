@@ -98,9 +98,10 @@ def test_a_hostile_service_reaches_cards_grids_and_credits_only_escaped(
     for item in items:
         for name in ("video_url", "poster_url"):
             assert item[name] == "" or item[name].startswith("https://"), item
-        assert item.get("still", "") == "" or item["still"].startswith("data:image/jpeg;base64,")
         assert re.fullmatch(r"[a-z0-9_-]+", item["state"]), item
     for state in states.values():
+        for poster in (state.get("posters") or {}).values():  # frames the kernel drew
+            assert poster.startswith("data:image/jpeg;base64,"), poster[:60]
         for cls in state.get("_dom_classes", ()):
             assert re.fullmatch(r"[A-Za-z0-9_-]+", cls), cls
 
@@ -111,7 +112,7 @@ def test_the_player_front_end_never_parses_text_as_html_or_code():
     sinks = r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function|setAttribute\(\s*[\"']on|srcdoc|createContextualFragment"  # noqa: E501
     assert not re.search(sinks, source)
     # Every URL the player loads is an item's http(s) URL, the kernel's answer, a blob, or the
-    # poster frame the kernel drew from its cache (``it.still``: a data: JPEG, checked below).
+    # poster frame the kernel drew from its cache (``posters``: data: JPEGs, checked below).
     assignments = re.findall(r"\.(?:src|poster)\s*=\s*([^;]+);", source)
-    allowed = ("url", "it.poster_url", "it.still")
+    allowed = ("url", "it.poster_url", "still", "posters[key]")
     assert assignments and all(a.strip() in allowed for a in assignments), assignments

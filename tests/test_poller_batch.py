@@ -55,9 +55,9 @@ def test_submit_many_is_one_transaction_then_every_request_succeeds(sim, tmp_pat
     with ViduClient.for_simulator(sim) as client, TaskLog(tmp_path / "batch.sqlite") as log:
         poller = Poller(client, log, cache=False, max_running=3)
         statements: list[str] = []
-        log._db.set_trace_callback(statements.append)
+        log._store.connection.set_trace_callback(statements.append)
         handles = poller.submit_many(requests, experiment="batch", tags=["b"], notes="n")
-        log._db.set_trace_callback(None)
+        log._store.connection.set_trace_callback(None)
         (writes,) = transactions(statements)
         assert sum(s.startswith("INSERT INTO tasks") for s in writes) == N
         assert sum(s.startswith("INSERT INTO events") for s in writes) == N
@@ -87,9 +87,9 @@ def test_submit_is_the_same_path_for_one_request(sim, tmp_path):
     with ViduClient.for_simulator(sim) as client, TaskLog(tmp_path / "one.sqlite") as log:
         poller = Poller(client, log, cache=False)
         statements: list[str] = []
-        log._db.set_trace_callback(statements.append)
+        log._store.connection.set_trace_callback(statements.append)
         handle = poller.submit(req(1), experiment="one", tags="solo")
-        log._db.set_trace_callback(None)
+        log._store.connection.set_trace_callback(None)
         assert len(transactions(statements)) == 1
         assert poller.submit_many([]) == [] and poller.queued == 1
         poller.stop()
@@ -112,15 +112,15 @@ def test_a_row_failing_inside_the_transaction_rolls_back_the_batch(tmp_path):
     with TaskLog(tmp_path / "rollback.sqlite") as log:
         log.record_queued(req(0), "taken", owner="me")
         statements: list[str] = []
-        log._db.set_trace_callback(statements.append)
+        log._store.connection.set_trace_callback(statements.append)
         pairs = [(req(1), "a"), (req(2), "b"), (req(3), "taken"), (req(4), "c")]
         with pytest.raises(ViduError, match="'taken' is already in"):
             log.record_queued_many(pairs, owner="me")
-        log._db.set_trace_callback(None)
+        log._store.connection.set_trace_callback(None)
         (writes,) = transactions(statements, mark_rollback=True)
         assert writes[-1] == "ROLLBACK" and len(writes) == 5  # 2 rows + 2 events written
         assert [r["client_ref"] for r in log.unsent()] == ["taken"]
-        assert len(log._db.execute("SELECT * FROM events").fetchall()) == 1
+        assert len(log._store.connection.execute("SELECT * FROM events").fetchall()) == 1
         with pytest.raises(ViduError, match="'a' is already in"):  # twice in one batch
             log.record_queued_many([(req(1), "a"), (req(2), "a")], owner="me")
         assert len(log) == 1 and log.integrity_check() == "ok"

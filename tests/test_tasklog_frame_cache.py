@@ -45,11 +45,11 @@ def same(log: TaskLog) -> pd.DataFrame:
 @contextmanager
 def statements(log: TaskLog) -> Iterator[list[str]]:
     seen: list[str] = []
-    log._db.set_trace_callback(seen.append)
+    log._store.connection.set_trace_callback(seen.append)
     try:
         yield seen
     finally:
-        log._db.set_trace_callback(None)
+        log._store.connection.set_trace_callback(None)
 
 
 def full_reads(seen: list[str]) -> int:

@@ -27,7 +27,7 @@ def request_(png_bytes):
 
 def test_every_change_is_exactly_one_transaction(log, request_, tmp_path):
     statements: list[str] = []
-    log._db.set_trace_callback(statements.append)
+    log._store.connection.set_trace_callback(statements.append)
     changes = [
         lambda: log.record_submission(request_, Task(id="t1"), experiment="ex"),
         lambda: log.update(Task(id="t1", state="processing")),
@@ -54,14 +54,14 @@ def test_every_change_is_exactly_one_transaction(log, request_, tmp_path):
 
 def test_every_connection_is_wal_with_full_sync(log):
     """``synchronous`` is per connection: FULL makes each COMMIT durable against power loss."""
-    assert log._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert log._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    assert log._db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert log._store.connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert log._store.connection.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert log._store.connection.execute("PRAGMA foreign_keys").fetchone()[0] == 1
 
 
 def test_failed_change_leaves_nothing_and_the_log_keeps_working(log, request_):
     log.record_submission(request_, Task(id="t1"))
-    log._db.execute(
+    log._store.connection.execute(
         "CREATE TRIGGER no_explode BEFORE INSERT ON events WHEN NEW.state = 'explode'"
         " BEGIN SELECT RAISE(ABORT, 'refused'); END"
     )
@@ -76,13 +76,13 @@ def test_sqlite_own_rollback_surfaces_the_real_error(log, request_):
     """Some failures end the transaction inside SQLite (full disk, RAISE(ROLLBACK)); the log
     must report that error, not a failed ROLLBACK of its own, and stay usable."""
     log.record_submission(request_, Task(id="t1"))
-    log._db.execute(
+    log._store.connection.execute(
         "CREATE TRIGGER no_explode BEFORE INSERT ON events WHEN NEW.state = 'explode'"
         " BEGIN SELECT RAISE(ROLLBACK, 'disk trouble'); END"
     )
     with pytest.raises(sqlite3.IntegrityError, match="disk trouble"):
         log.set_state("t1", "explode")
-    assert not log._db.in_transaction
+    assert not log._store.connection.in_transaction
     assert log.get("t1")["state"] == "created"
     log.set_state("t1", "cancelled")
     assert log.get("t1")["state"] == "cancelled"

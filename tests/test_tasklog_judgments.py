@@ -46,10 +46,10 @@ def test_rate_sets_only_what_is_given_and_clear_unsets(log, request_):
     assert log.rate("t1", clear=True) == Judgment(2, "t1", None, None, None)
     log.rate("t2", stars=2, note="meh")
     seen: list[str] = []
-    log._db.set_trace_callback(seen.append)
+    log._store.connection.set_trace_callback(seen.append)
     assert log.rate("t2", clear=["stars", "note"]) == Judgment(3, "t2", None, None, None)
     log.rate("t2")  # nothing to change: nothing written
-    log._db.set_trace_callback(None)
+    log._store.connection.set_trace_callback(None)
     assert [len(t) for t in transactions(seen)] == [1]  # one UPDATE in one transaction
 
 
@@ -107,9 +107,9 @@ def test_ratings_survive_a_restart_and_the_cached_frame_sees_them(tmp_path, requ
         assert first["rating"].isna().all()
         log.rate("t3", stars=4, pick=True, note="keeper")
         seen: list[str] = []
-        log._db.set_trace_callback(seen.append)
+        log._store.connection.set_trace_callback(seen.append)
         again = log.df
-        log._db.set_trace_callback(None)
+        log._store.connection.set_trace_callback(None)
         assert seen and "SELECT * FROM tasks ORDER BY row_id" not in seen  # patched, not re-read
         assert again.loc[4, ["rating", "pick", "note"]].tolist() == [4, True, "keeper"]
         pd.testing.assert_frame_equal(again, log.to_frame(state="success"))  # == fresh read

@@ -77,8 +77,8 @@ def test_new_columns_survive_csv_and_parquet_exports(tmp_path):
     path = tmp_path / "v2.sqlite"
     old_log(path, 2)
     with TaskLog(path) as log:
-        with log._write() as conn:  # a row as an imported watermarked task would have it
-            conn.execute(
+        with log._store.write() as conn:  # a row as an imported watermarked task would have it
+            conn.run(
                 "UPDATE tasks SET watermark = 1, wm_position = 2, wm_url = 'http://x/w.png',"
                 " meta_data = '{\"a\": 1}', source = 'imported' WHERE task_id = 'old-1'"
             )

@@ -68,9 +68,11 @@ def test_log_paths_with_spaces_unicode_and_url_characters(tmp_path, name):
         log.update(Task(id="t1", state="success", credits=7))
         assert log.integrity_check() == "ok"
         assert Path(log.get("t1")["thumbnail_path"]).is_file()
-    assert [key for key, _ in history(path)] == [("viduq3-pro", "720p", 1, False)]
     with TaskLog(path) as log:
         assert log.get("t1")["credits"] == 7
+        assert [key for key, _ in history(log.timing_history())] == [
+            ("viduq3-pro", "720p", 1, False)
+        ]
 
 
 def test_a_file_that_is_not_sqlite_is_refused_and_left_untouched(tmp_path):

@@ -44,5 +44,9 @@ def test_a_sweep_and_a_form_are_saved_settled(tmp_path, monkeypatch, png_bytes):
     sweep_html = nb.cells[3].outputs[0].data["text/html"]
     assert "Submitted (1)" in form_html and " \u00b7 success</div>" in form_html
     assert len(SHEET.findall(form_html)) == 1
-    assert "3/3 finished (3 success)" in sweep_html and len(SHEET.findall(sweep_html)) == 3
+    assert (
+        "3/3 finished (" in sweep_html
+        and "3 done" in sweep_html
+        and len(SHEET.findall(sweep_html)) == 3
+    )
     assert nb.cells[3].outputs[0].data["text/plain"].startswith("SweepRun(")

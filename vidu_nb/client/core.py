@@ -379,6 +379,9 @@ class ViduClient:
                     off_peak=bool(task.off_peak),
                     retry_after=retry_after,
                     expected=self.timing.forecast(watch, now),
+                    checks=watch.checks,
+                    rank=watch.rank,
+                    lag=self.schedule.wait_lag,
                 )
                 if deadline is not None:
                     delay = min(delay, max(0.0, deadline - time.monotonic()))

@@ -10,14 +10,30 @@ A server ``Retry-After`` is always honoured (it is real time, never scaled). A s
 know (``scheduled``, ``preparation``, anything new) is paced like waiting; only a final state
 (see ``states``) stops the checks.
 
+A task processing with nothing known of how long tasks take explores: the backoff's delays
+are spread by up to ``explore_jitter`` octaves either way, so tasks started together do not
+look at the same instants and the first end is seen soon after it happens; and only a few
+tasks explore at that pace (see ``follows``): the first end any of them sees gives everyone a
+forecast, and the poller then moves their checks earlier.
+
 ``time_scale`` multiplies every delay it computes, so a simulator running ``speed`` times
 faster than real is polled with ``PollSchedule.for_speed(speed)``.
 
-With a ``Forecast`` (``expected=``, from ``Timing``) the schedule stops guessing: it sleeps
-until the predicted window opens (checking at least every ``sparse_cap``), checks every
-``dense`` seconds inside it (the step widens when the window is wide, so it never costs more
-than about ``window_checks`` checks), and backs off in proportion to the overrun when the task
-is late. Without one it is the plain backoff above.
+With a ``Forecast`` (``expected=``, from ``Timing``) the schedule stops guessing: it follows
+the check plan of the learned curve (``survival``), made for a mean detection delay of
+``finish_lag`` of the processing time: one long sleep while tasks of the setting never end
+(still a check every ``sparse_cap``), dense checks (never closer than ``dense``) where they
+usually do, a pace proportional to the age past anything seen. A blocking ``wait`` aims at
+``wait_lag`` instead: its caller waits on the end, and its checks are one task's, not
+hundreds'. A bare window (a ``Forecast`` without a curve) is checked every ``dense`` seconds
+inside it, at most ``window_checks`` times, and in proportion to the overrun after it.
+Without one it is the plain backoff above.
+
+Whatever the forecast says, ``checks`` (answers so far for this task, when the caller passes
+them) stays within a budget: ``budget_base`` checks plus ``budget_per_doubling`` for every
+doubling of the task's age (in units of ``budget_unit`` seconds): about 30 for a two-minute
+task, 60 for two days. A forecast that is wrong (a service that slowed down, a setting whose
+every task "should have finished") can cost a task a few checks more, never a burst.
 """
 
 from __future__ import annotations
@@ -27,6 +43,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import states
+from ..states import PROCESSING
 from .timing import Forecast
 
 
@@ -38,8 +55,8 @@ class PollSchedule:
     """
 
     first: float = 1.5
-    processing_first: float = 2.0
-    factor: float = 1.5
+    processing_first: float = 3.0
+    factor: float = 2.0
     cap: float = 15.0
     lag_fraction: float = 0.05
     max_cap: float = 60.0
@@ -47,18 +64,29 @@ class PollSchedule:
     off_peak_cap: float = 300.0
     off_peak_max_cap: float = 900.0
     jitter: float = 0.15
+    explore_jitter: float = 0.5
+    leaders: int = 3
+    leader_every: int = 8
+    follow_factor: float = 3.0
     retry_after_cap: float = 300.0
     dense: float = 0.5
     window_checks: int = 30
     sparse_cap: float = 60.0
     overrun_fraction: float = 0.25
+    finish_lag: float = 0.045
+    wait_lag: float = 0.02
+    budget_base: float = 10.0
+    budget_per_doubling: float = 3.0
+    budget_unit: float = 1.0
     time_scale: float = 1.0
     min_delay: float = 0.01
     seed: int | None = None
     _rng: random.Random = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        names = ("first", "processing_first", "cap", "off_peak_first", "off_peak_cap", "dense")
+        names: tuple[str, ...] = ("first", "processing_first", "cap", "off_peak_first")
+        names += ("off_peak_cap", "dense", "finish_lag", "wait_lag", "budget_per_doubling")
+        names += ("budget_unit",)
         for name in (*names, "sparse_cap", "window_checks"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"PollSchedule.{name} must be > 0")
@@ -108,6 +136,9 @@ class PollSchedule:
         off_peak: bool = False,
         retry_after: float | None = None,
         expected: Forecast | None = None,
+        checks: int | None = None,
+        rank: int | None = None,
+        lag: float | None = None,
     ) -> float:
         """Seconds to sleep before the next check.
 
@@ -115,21 +146,63 @@ class PollSchedule:
         ``state``: the last state seen; ``attempt``: checks made since that state was first
         seen (0 right after a submit or a state change); ``retry_after``: the server's hint
         from the last response, if any; ``expected``: when the task should finish (real
-        seconds from now), which replaces the backoff (see the module docstring).
+        seconds from now), which replaces the backoff; ``checks``: answers this task has had
+        so far, held to the budget; ``rank``: how many tasks were processing when it started
+        (see ``follows``); ``lag``: the mean delay aimed at, as a fraction of the processing
+        time (``finish_lag`` when None; ``ViduClient.wait`` asks for ``wait_lag``).
         """
         if states.is_final(state):
             return 0.0
-        if expected is not None:
+        lag = self.finish_lag if lag is None else lag
+        planned = None if expected is None else expected.next_check(lag)
+        if expected is not None and planned is not None:
+            delay = self._planned_delay(planned, elapsed, off_peak)
+        elif expected is not None:
             delay = self._forecast_delay(expected, elapsed, state, off_peak)
         else:
             delay = self.base_delay(elapsed, state, attempt, off_peak=off_peak)
-            if self.jitter:
+            if state == PROCESSING and self.follows(rank):
+                longest = self.off_peak_max_cap if off_peak else self.sparse_cap
+                delay = max(delay, min(delay * self.follow_factor, longest))
+            if state == PROCESSING and self.jitter and self.explore_jitter:
+                delay *= 2.0 ** self._rng.uniform(-self.explore_jitter, self.explore_jitter)
+            elif self.jitter:
                 delay *= self._rng.uniform(1.0 - self.jitter, 1.0 + self.jitter)
             delay *= self.time_scale
+        if checks is not None:
+            delay = max(delay, self.budget_wait(elapsed, checks))
         delay = max(self.min_delay, delay)
         if retry_after is not None and retry_after > 0:
             delay = max(delay, min(float(retry_after), self.retry_after_cap))
         return delay
+
+    def follows(self, rank: int | None) -> bool:
+        """Whether a task that started as the ``rank``-th one processing (0: none was) lets
+        others explore: with nothing known of how long tasks take, only the first
+        ``leaders`` and every ``leader_every``-th check at the plain pace, the rest
+        ``follow_factor`` times slower; the first end any of them sees gives every setting
+        a forecast and moves their checks earlier (the poller's ``pull_in``)."""
+        if rank is None or self.leader_every < 1:
+            return False
+        return rank >= self.leaders and rank % self.leader_every != 0
+
+    def budget_wait(self, elapsed: float, checks: int) -> float:
+        """Real seconds until a task aged ``elapsed`` (real seconds since it was sent) may have
+        its ``checks + 1``-th check within the budget (0 when it may now)."""
+        doublings = (checks + 1 - self.budget_base) / self.budget_per_doubling
+        if doublings <= 0:
+            return 0.0
+        age = self.budget_unit * (2.0 ** min(doublings, 60.0) - 1.0)  # nominal seconds
+        return max(0.0, age * self.time_scale - max(0.0, elapsed))
+
+    def _planned_delay(self, planned: float, elapsed: float, off_peak: bool) -> float:
+        """Real seconds to sleep when the curve's plan says ``planned``: never closer than
+        ``dense``, never longer than the sparse cap; jittered only downward (a herd of tasks
+        started together spreads out, and none is checked later than planned)."""
+        ts = self.time_scale
+        longest = self.off_peak_max_cap if off_peak else self.sparse_cap
+        delay = min(max(planned, self.dense * ts), longest * ts)
+        return delay * (self._rng.uniform(1.0 - self.jitter, 1.0) if self.jitter else 1.0)
 
     def _forecast_delay(self, f: Forecast, elapsed: float, state: str, off_peak: bool) -> float:
         """Real seconds to sleep given a finish window (see the module docstring)."""

@@ -1,20 +1,22 @@
 """``Timing``: how long tasks take to process, learned from the tasks already seen (pure).
 
-A waiter that knows a generation takes about 40 s can sleep through most of it and check
-densely only when the end is due: fewer requests *and* a shorter detection lag than a fixed
-poller. Nothing is ever observed exactly: a check says only "not started / processing /
-finished" at one instant. So each finished task yields an *interval* for its processing time:
-started in ``(a, b]`` (last check before processing, first check in it), finished in
-``(c, d]`` (last unfinished check, first final one), hence ``D`` in ``(c - b, d - a)``.
-Intervals of one setting are intersected (robustly, by quantiles), which gets tight quickly
-when the service is steady and stays honest (wide) when it is not.
+A waiter that knows a generation takes 40 to 60 s can sleep through most of it and check
+densely only where tasks usually end: fewer requests *and* a shorter detection delay than a
+fixed poller. Nothing is ever observed exactly: a check says only "waiting / processing /
+finished" at one instant. A task's start lies between its last waiting check and its first
+processing one; its time is counted from the middle (``Watch.origin``). A finished task gives
+an interval for its end (last unfinished check, first final one); a task still running gives
+a lower bound, and counts as such: a batch's quick tasks finish first, and learning only from
+them would make every task still running look overdue (``survival`` explains the estimate and
+the check plan built from it).
 
-Settings are keyed by ``(model, resolution, duration, off_peak)``. An unseen key is predicted
-from the same model and resolution at other durations (a straight line through them), else
-scaled from any known key by duration x pixels (a wide window open from the start, as the
-guess may be far off), else not at all: then the schedule falls back to plain backoff.
-Queueing time depends on everybody's load, so it is not predicted; the forecast starts once a
-task is seen processing.
+Settings are keyed by ``(model, resolution, duration, off_peak)``; each keeps its ``window``
+most recently started tasks, finished or running. An unseen key is predicted from the same
+model and resolution at other durations (a straight line through their medians), else scaled
+from any known key by duration x pixels (a wide window open from the start, as the guess may
+be far off), else not at all: then the schedule falls back to plain backoff. Queueing time
+depends on everybody's load, so it is not predicted; the forecast starts once a task is seen
+processing. Only successes are learned: failed and cancelled tasks end early.
 
 All times are in the caller's seconds (monotonic clock for live observations), so a fast
 simulator simply yields short durations; nothing here knows about real-time scales.
@@ -24,19 +26,20 @@ from __future__ import annotations
 
 import math
 import re
-import sqlite3
 import statistics
 import threading
-from collections import deque
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from .. import states
+from ..states import is_final, is_success, progress
+from .survival import Durations, estimate
 from .task import Task
 
 #: ``(model, resolution, duration, off_peak)``
 Key = tuple[str, str, int, bool]
+#: How many tasks a guess from other settings counts as.
+GUESS_WEIGHT = 6
 
 
 def task_key(task: Task | None) -> Key | None:
@@ -67,132 +70,321 @@ def pixels(resolution: str) -> float:
 
 @dataclass(frozen=True)
 class Forecast:
-    """When a task should finish, in seconds from now: between ``early`` and ``late``
-    (negative ``late`` means it is overdue by that much)."""
+    """When a task should finish, in seconds from now: most likely between ``early`` and
+    ``late`` (negative ``late``: overdue by that much). With ``durations`` (from ``Timing``)
+    the schedule plans its checks on the whole curve (``next_check``); without, on the window.
+    """
 
     early: float
     late: float
+    durations: Durations | None = field(default=None, repr=False, compare=False)
+    elapsed: float = 0.0  # processing time so far (from the middle of the start bracket)
+
+    def next_check(self, lag: float) -> float | None:
+        """Seconds from now to the next planned check for a mean delay of ``lag`` of the
+        processing time, or None without a curve."""
+        if self.durations is None:
+            return None
+        x = max(self.elapsed, 0.0)
+        return self.durations.plan(lag).next(x) - x
 
 
-@dataclass
+@dataclass(eq=False)
 class Watch:
-    """What one waiter saw of one task: check instants by state (caller's clock)."""
+    """What one waiter saw of one task: check instants by state (caller's clock).
+
+    ``submitted``: when the task was sent, if known (bounds its start when no check saw it
+    waiting); ``checks``: how many answers it has had (the schedule's per-task budget).
+    """
 
     key: Key | None
     not_started: float | None = None  # last check that saw created/queueing
     started: tuple[float | None, float] | None = None  # processing began in (a, b]
     unfinished: float | None = None  # last check that saw an unfinished state
+    submitted: float | None = None
+    checks: int = 0
+    rank: int | None = None  # tasks (of any setting) already processing when it started
 
     def seen(self, state: str, sent: float, answered: float | None = None) -> None:
         """A check sent at ``sent`` and answered at ``answered`` said ``state``. (The server
         looked in between: "not yet" counts from the send, "already" from the answer.)"""
         answered = sent if answered is None else answered
-        if states.is_final(state):
-            return
-        self.unfinished = sent
-        # Waiting states (created, queueing, scheduled, an unknown one) count as not started.
-        if states.progress(state) < states.progress(states.PROCESSING):
+        self.checks += 1
+        final = is_final(state)
+        if not final and progress(state) < 2:
             self.not_started = sent
-        elif self.started is None:
+        elif not final and self.started is None:
             self.started = (self.not_started, answered)
+        if not final:
+            self.unfinished = sent
 
-    def processing_interval(self, finished_at: float) -> tuple[float, float] | None:
-        """Bounds of the processing time once the task is seen final at ``finished_at``."""
-        if self.started is None or self.unfinished is None:
+    @property
+    def origin(self) -> float | None:
+        """Where its processing time counts from: the middle of the start bracket (from the
+        submission when no check saw it waiting), or None before it is seen processing."""
+        if self.started is None:
             return None
         a, b = self.started
-        if a is None:
+        a = a if a is not None else self.submitted
+        return b if a is None else (a + b) / 2
+
+    def processing_interval(self, finished_at: float) -> tuple[float, float] | None:
+        """Bounds of its processing time (from ``origin``) once seen final at ``finished_at``;
+        None when no check saw it waiting (its start is unknown)."""
+        if self.started is None or self.unfinished is None or self.started[0] is None:
             return None
-        return (max(0.0, self.unfinished - b), finished_at - a)
+        origin = self.origin
+        assert origin is not None
+        return (max(0.0, self.unfinished - origin), finished_at - origin)
+
+    def running_for(self) -> float | None:
+        """Processing time it is known to have lasted (its last unfinished check)."""
+        origin = self.origin
+        if origin is None or self.unfinished is None:
+            return None
+        return self.unfinished - origin
+
+
+class _Seen:
+    """One task in a setting's window: its end interval, or its watch while it runs."""
+
+    __slots__ = ("low", "high", "watch")
+
+    def __init__(self, low: float, high: float, watch: Watch | None = None) -> None:
+        self.low, self.high, self.watch = low, high, watch
+
+
+class _Setting:
+    """A key's tasks in the order they started: the ``window`` latest finished ones and every
+    one started after them. (Kept by start, not by finish: the last tasks of a batch to
+    finish are its longest, a window of them would be as biased as one of the first.) Its
+    curve is rebuilt when that changed or its longest-running task has run 5 % longer since."""
+
+    __slots__ = ("seen", "window", "version", "built", "built_at", "others", "reach", "curve")
+
+    def __init__(self, window: int) -> None:
+        self.seen: list[_Seen] = []
+        self.window = window
+        self.version = 0
+        self.built = -1
+        self.built_at = 0.0
+        self.others = -1
+        self.reach = 0.0  # longest known running time of a running task
+        self.curve: Durations | None = None
+
+    def finished(self) -> int:
+        return sum(1 for e in self.seen if e.watch is None)
+
+    def middles(self) -> list[float]:
+        """The middles of the finished tasks' intervals, sorted."""
+        return sorted((e.low + e.high) / 2 for e in self.seen if e.watch is None)
+
+    def mine(self, watch: Watch) -> _Seen | None:
+        return next((e for e in self.seen if e.watch is watch), None)
+
+    def add(self, entry: _Seen) -> None:
+        self.seen.append(entry)
+        self.trim()
+
+    def trim(self) -> None:
+        """Drop the earliest started tasks while more than ``window`` finished ones started
+        before the earliest still running, and only finished ones from the front: what is
+        left is every task started since some instant, the quick and the slow alike, and
+        while a batch runs, the one before it (which alone says how its slow tasks end).
+        (Running tasks beyond ten windows are dropped too: watches abandoned before the end.)
+        """
+        self.version += 1
+        done = next((i for i, e in enumerate(self.seen) if e.watch is not None), len(self.seen))
+        if done > self.window:
+            del self.seen[: done - self.window]
+        running = len(self.seen) - self.finished() - 10 * self.window
+        if running > 0:
+            self.seen = [e for e in self.seen if e.watch is None or (running := running - 1) < 0]
 
 
 class Timing:
-    """Recent processing-time intervals per key; thread-safe, kept in memory.
-
-    ``window``: observations kept per key (recent ones describe today's service best);
-    ``margin``: relative padding of every prediction.
+    """Processing times per key, of the ``window`` most recently started tasks (finished or
+    running); thread-safe, kept in memory. ``margin``: relative spread given to each time.
     """
 
-    def __init__(self, window: int = 20, margin: float = 0.03) -> None:
+    def __init__(self, window: int = 100, margin: float = 0.06) -> None:
         if window < 1:
             raise ValueError("Timing.window must be >= 1")
         self.window = window
         self.margin = margin
-        self._obs: dict[Key, deque[tuple[float, float]]] = {}
-        self._lock = threading.Lock()
+        self._keys: dict[Key, _Setting] = {}
+        self._lock = threading.RLock()
 
     def __repr__(self) -> str:
-        return f"Timing({len(self._obs)} settings known)"
+        return f"Timing({len(self._keys)} settings known)"
 
     def __len__(self) -> int:
+        """How many finished tasks it has learned from (running ones are not counted)."""
         with self._lock:
-            return sum(len(v) for v in self._obs.values())
+            return sum(s.finished() for s in self._keys.values())
+
+    def _setting(self, key: Key) -> _Setting:
+        setting = self._keys.get(key)
+        if setting is None:
+            setting = self._keys[key] = _Setting(self.window)
+        return setting
 
     def observe(self, key: Key | None, low: float, high: float | None = None) -> None:
         """Record that processing for ``key`` took between ``low`` and ``high`` seconds."""
         high = low if high is None else high
-        if key is None or not 0 <= low <= high:
+        if key is None or not 0 <= low <= high < math.inf:
             return
         with self._lock:
-            self._obs.setdefault(key, deque(maxlen=self.window)).append((low, high))
+            self._setting(key).add(_Seen(low, high))
 
-    def learn(self, watch: Watch, state: str, at: float) -> None:
-        """Learn from a task seen ``state`` at ``at`` (only successes: failures end early)."""
-        if states.is_success(state):
-            bounds = watch.processing_interval(at)
-            if bounds is not None:
-                self.observe(watch.key, *bounds)
+    def learn(self, watch: Watch, state: str, at: float) -> bool:
+        """Learn from a task seen ``state`` at ``at``: a success's time; a task seen running,
+        as a lower bound; a failed or cancelled one is forgotten (it ended early). True when a
+        success came earlier than its setting's forecast allowed for (or it was the first):
+        tasks of that setting sleeping on the old forecast should be looked at again."""
+        key = watch.key
+        if key is None or watch.started is None:
+            return False
+        with self._lock:
+            setting = self._setting(key)
+            mine = setting.mine(watch)
+            if not is_final(state):
+                if mine is None:  # started: counts as running from now on
+                    watch.rank = sum(len(o.seen) - o.finished() for o in self._keys.values())
+                    setting.add(_Seen(0.0, math.inf, watch))
+                reach = watch.running_for()
+                if reach is not None:
+                    setting.reach = max(setting.reach, reach)
+                return False
+            bounds = watch.processing_interval(at) if is_success(state) else None
+            if bounds is None:
+                if mine is not None:
+                    setting.seen.remove(mine)
+                    setting.version += 1
+                return False
+            before = self._curve(key, setting)
+            first = setting.finished() == 0
+            if mine is None:
+                setting.add(_Seen(*bounds))
+            else:
+                mine.low, mine.high, mine.watch = bounds[0], bounds[1], None
+                setting.trim()
+            return first or before is None or bounds[1] < before.quantile(0.05)
 
-    def record(self, watch: Watch, task: Task, sent: float, answered: float) -> None:
+    def forget(self, watch: Watch) -> None:
+        """Stop counting a watched task that will not be followed to its end."""
+        if watch.key is None:
+            return
+        with self._lock:
+            setting = self._keys.get(watch.key)
+            mine = setting.mine(watch) if setting else None
+            if setting is not None and mine is not None:
+                setting.seen.remove(mine)
+                setting.version += 1
+
+    def record(self, watch: Watch, task: Task, sent: float, answered: float) -> bool:
         """A check sent at ``sent`` answered ``task`` at ``answered``: note what it said of the
-        watched task and learn from it when it succeeded (shared by ``wait`` and the poller)."""
+        watched task and learn from it (shared by ``wait`` and the poller); see ``learn``."""
         watch.key = watch.key or task_key(task)
         watch.seen(task.state, sent, answered)
-        self.learn(watch, task.state, answered)
+        return self.learn(watch, task.state, answered)
 
-    def learn_history(self, path: str | Path, base_url: str | None = None) -> int:
-        """Learn from the successes in a task log file (see ``history``); returns how many."""
-        rows = history(path, base_url)
-        for key, seconds in rows:
+    def learn_history(self, rows: Iterable[Sequence[Any]]) -> int:
+        """Learn from a task log's successes (``TaskLog.timing_history`` rows, see
+        ``history``); returns how many."""
+        learned = history(rows)
+        for key, seconds in learned:
             self.observe(key, seconds)
-        return len(rows)
+        return len(learned)
 
-    def duration(self, key: Key | None) -> tuple[float, float] | None:
-        """Likely processing time ``(low, high)`` for ``key``, or None when unknown."""
+    def affects(self, learned: Key | None, key: Key | None) -> bool:
+        """Whether news of ``learned`` changes the forecast of ``key``: its own, or a guess
+        from it (``key`` has too few of its own, same off-peak flag)."""
+        if learned is None or key is None:
+            return False
+        if key == learned:
+            return True
+        with self._lock:
+            setting = self._keys.get(key)
+            own = setting.finished() if setting is not None else 0
+        return own < GUESS_WEIGHT and key[3] == learned[3]
+
+    def knows(self, key: Key | None) -> bool:
+        """Whether ``key`` has tasks of its own that finished (else its forecast is a guess
+        from other settings, which any news changes)."""
+        with self._lock:
+            setting = self._keys.get(key) if key is not None else None
+            return setting is not None and setting.finished() > 0
+
+    def durations(self, key: Key | None) -> Durations | None:
+        """The processing-time curve of ``key``: from its own tasks and, while it has fewer
+        than ``GUESS_WEIGHT`` finished, a guess from other settings (see the module
+        docstring); None when nothing is known."""
         if key is None:
             return None
         with self._lock:
-            known = {k: _window(list(v)) for k, v in self._obs.items()}
-        group = [
-            (k[2], *w) for k, w in known.items() if (k[0], k[1], k[3]) == (key[0], key[1], key[3])
-        ]
-        line = _line(group, key[2]) if len({d for d, _, _ in group}) >= 2 else None
-        span = known.get(key)
-        if span is not None and line is not None:  # both: their overlap, when they agree
-            both = (max(span[0], line[0]), min(span[1], line[1]))
-            span = both if both[0] <= both[1] else span
-        span = span or line
-        if span is not None:
-            pad = self.margin * (span[0] + span[1]) / 2
-            return (max(0.0, span[0] - pad), span[1] + pad)
-        if known:  # another resolution or model: scale by duration x pixels, widely
-            mids = sorted((lo + hi) / 2 / (k[2] * pixels(k[1])) for k, (lo, hi) in known.items())
-            guess = mids[len(mids) // 2] * key[2] * pixels(key[1])
-            # A fixed overhead per task makes this several-fold off either way, so it sets
-            # only the pace of checks, never a long sleep: the window opens at once.
-            return (0.0, 1.5 * guess)
-        return None
+            return self._curve(key, self._setting(key))
+
+    def _curve(self, key: Key, setting: _Setting) -> Durations | None:
+        own = setting.finished()
+        others = -1  # what the guess rests on: the other settings' versions
+        if own < GUESS_WEIGHT:
+            others = sum(s.version for k, s in self._keys.items() if k != key)
+        stale = setting.built != setting.version or setting.reach > 1.05 * setting.built_at
+        if stale or others != setting.others:
+            finished, running = [], []
+            for e in setting.seen:
+                if e.watch is None:
+                    finished.append((e.low, e.high))
+                elif (reach := e.watch.running_for()) is not None:
+                    running.append(reach)
+            guess = self._guess(key) if own < GUESS_WEIGHT else None
+            if guess is not None:
+                finished += [guess] * (GUESS_WEIGHT - own)
+            setting.curve = estimate(finished, running, self.margin)
+            setting.built, setting.built_at, setting.others = setting.version, setting.reach, others
+        return setting.curve
+
+    def _guess(self, key: Key) -> tuple[float, float] | None:
+        """A wide interval for a key's time from the other keys' (it counts as up to
+        ``GUESS_WEIGHT`` tasks, so the key's own ends soon outweigh it)."""
+        known = {k: s.middles() for k, s in self._keys.items()
+                 if k != key and k[3] == key[3] and s.finished()}  # fmt: skip
+        if not known:  # (off-peak tasks are scheduled otherwise: never guessed from others)
+            return None
+        group = [(k[2], _q(m, 0.25), _q(m, 0.75)) for k, m in known.items()
+                 if (k[0], k[1], k[3]) == (key[0], key[1], key[3])]  # fmt: skip
+        if len({d for d, _, _ in group}) >= 2:
+            low, high = _line(group, key[2])
+            return (low / 1.1, high * 1.1)
+
+        # From the nearest known setting in duration x pixels, by the square root of the
+        # ratio: a fixed overhead per task makes time grow slower than the work, and the
+        # window is wide as the guess may be well off either way.
+        def work(k: Key) -> float:
+            return k[2] * pixels(k[1])
+
+        near = min(known, key=lambda k: (abs(math.log(work(k) / work(key))), k[0] != key[0]))
+        guess = _q(known[near], 0.5) * math.sqrt(work(key) / work(near))
+        return (guess / 1.25, guess * 1.25)
+
+    def duration(self, key: Key | None) -> tuple[float, float] | None:
+        """Likely processing time ``(low, high)`` for ``key`` (10 % and 90 % quantiles), or
+        None when unknown."""
+        curve = self.durations(key)
+        return None if curve is None else (curve.quantile(0.1), curve.quantile(0.9))
 
     def forecast(self, watch: Watch, now: float) -> Forecast | None:
         """When the watched task should finish, or None (not processing yet, or unknown)."""
-        if watch.started is None:
+        origin = watch.origin
+        if origin is None:
             return None
-        span = self.duration(watch.key)
-        if span is None:
+        curve = self.durations(watch.key)
+        if curve is None:
             return None
-        a, b = watch.started
-        early = (a if a is not None else b - span[1]) + span[0]
-        return Forecast(max(early, b) - now, b + span[1] - now)
+        alive = max(0.0, watch.running_for() or 0.0)
+        early, late = curve.quantile(0.05, alive), curve.quantile(0.95, alive)
+        return Forecast(origin + early - now, origin + late - now, curve, now - origin)
 
 
 def _q(values: list[float], p: float) -> float:
@@ -201,16 +393,6 @@ def _q(values: list[float], p: float) -> float:
     i = int(pos)
     j = min(i + 1, len(values) - 1)
     return values[i] + (values[j] - values[i]) * (pos - i)
-
-
-def _window(obs: list[tuple[float, float]]) -> tuple[float, float]:
-    """Robust intersection of intervals; when they disagree, the spread of their centres."""
-    lo = _q(sorted(o[0] for o in obs), 0.8)
-    hi = _q(sorted(o[1] for o in obs), 0.2)
-    if lo <= hi:
-        return (lo, hi)
-    mids = sorted((a + b) / 2 for a, b in obs)
-    return (_q(mids, 0.1), _q(mids, 0.9))
 
 
 def _line(points: list[tuple[int, float, float]], x: int) -> tuple[float, float]:
@@ -229,39 +411,21 @@ def _line(points: list[tuple[int, float, float]], x: int) -> tuple[float, float]
     slope = sxy / sxx if sxx > 0 else 0.0
     fits = [my + slope * (d - mx) for d, _, _ in points]
     misses = sorted(max(lo - f, f - hi, 0.0) for f, (_, lo, hi) in zip(fits, points, strict=True))
-    miss = _q(misses, 0.9)
+    miss = misses[min(len(misses) - 1, int(0.9 * len(misses)))]
     guess = max(my + slope * (x - mx), 0.0)
-    return (max(0.0, guess - miss), guess + miss)
+    half = max(miss, (sum(hi - lo for _, lo, hi in points) / len(points)) / 2)
+    return (max(0.0, guess - half), guess + half)
 
 
-def history(
-    path: str | Path, base_url: str | None = None, limit: int = 5000
-) -> list[tuple[Key, float]]:
-    """``(key, seconds)`` of recent successes in a task log file, from its detection times.
+def history(rows: Iterable[Sequence[Any]]) -> list[tuple[Key, float]]:
+    """``(key, seconds)`` of recent successes, from a task log's rows ``(model, resolution,
+    duration, off_peak, seconds)``, oldest first (``TaskLog.timing_history`` reads them, for
+    one service: another service, or simulator speed, has other durations).
 
-    Read-only and straight from SQLite (no DataFrame), so a big log costs milliseconds. Only
-    rows from ``base_url`` count when given: another service (or simulator speed) has other
-    durations. The logged times are when the poller *saw* each state, a slight underestimate.
+    The logged times are when the poller *saw* each state, a slight underestimate.
     """
-    uri = Path(path).resolve().as_uri() + "?mode=ro"
-    sql = (
-        "SELECT model, resolution, duration, off_peak, finished_at - processing_at FROM tasks"
-        " WHERE state = 'success' AND processing_at IS NOT NULL AND finished_at IS NOT NULL"
-    )
-    args: tuple[Any, ...] = ()
-    if base_url is not None:
-        sql += " AND base_url = ?"
-        args = (base_url,)
-    try:
-        conn = sqlite3.connect(uri, uri=True, timeout=5)
-        try:
-            rows = conn.execute(sql + " ORDER BY row_id DESC LIMIT ?", (*args, limit)).fetchall()
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return []
     out: list[tuple[Key, float]] = []
-    for model, resolution, duration, off_peak, seconds in reversed(rows):
+    for model, resolution, duration, off_peak, seconds in rows:
         key = make_key(model, resolution, duration, off_peak)
         if key is not None and seconds is not None and 0 < seconds <= MAX_PROCESSING:
             out.append((key, float(seconds)))

@@ -1,9 +1,12 @@
 """Checking followed tasks: one GET when due, the log updated, the next check scheduled.
 
 Checks follow the same ``PollSchedule`` as ``ViduClient.wait``, with a ``Timing`` forecast once
-a task is processing. Faults never stop the following: a 429 pauses every request for its
-``Retry-After`` (the limit is per key), other errors back off this task and are recorded as its
-last error; a task the service keeps saying it does not know is given up after a few tries.
+a task is processing (``due.delay_for``); a task that ends sooner than its setting's forecast
+allowed for (or the first of any) moves the checks of the tasks sleeping on that forecast
+earlier (``DueChecks.pull_in``). Faults never stop the following: a 429 pauses every request
+for its ``Retry-After`` (the limit is per key), other errors back off this task and are
+recorded as its last error; a task the service keeps saying it does not know is given up after
+a few tries.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from ...client.task import Task
 from ...client.timing import Timing, Watch, make_key, task_key
 from ...errors import NotFound, RateLimited, ViduError
 from ..tasklog.rows import public_url
-from .due import DueChecks, Tracked
+from .due import DueChecks, Tracked, delay_for
 from .events import PollerEvent, Stats, Subscribers, record_error
 
 if TYPE_CHECKING:
@@ -76,7 +79,7 @@ class Checks:
         now = time.monotonic()
         tr = Tracked(task.id, handle, now, task, task.state, off_peak=bool(task.off_peak))
         tr.primed = True
-        tr.watch = Watch(task_key(task))
+        tr.watch = Watch(task_key(task), submitted=now)
         tr.watch.seen(task.state, now)
         self.due.at(tr, now + self._delay(tr))
 
@@ -86,7 +89,7 @@ class Checks:
         # The log stores the public form of the URL (host lowercased, no credentials).
         url = public_url(base_url) if isinstance(base_url, str) else None
         try:
-            self.timing.learn_history(self.log.path, url)
+            self.timing.learn_history(self.log.timing_history(url))
         except Exception:  # learning is an optimisation; never fatal
             log.exception("poller: cannot learn timings from the log")
 
@@ -114,7 +117,7 @@ class Checks:
             self._fault(tr, exc, getattr(exc, "retry_after", None))
             return
         tr.failures = tr.not_found = 0
-        self.timing.record(tr.watch, task, sent, time.monotonic())
+        news = self.timing.record(tr.watch, task, sent, time.monotonic())
         changed = self.log.update(task)
         old, tr.task = tr.state, task
         tr.off_peak = bool(task.off_peak) if task.off_peak is not None else tr.off_peak
@@ -129,6 +132,8 @@ class Checks:
                     self._succeeded(tr.handle, task)
             else:
                 self._reschedule(tr)
+            if news:
+                self._pull_in(tr.watch)
         if changed or task.state != old:
             self.subscribers.emit(PollerEvent(tr.handle, task.id, old, task.state, task))
 
@@ -151,10 +156,12 @@ class Checks:
         if row.get("submitted_at") is not None:
             age = time.time() - row["submitted_at"].timestamp()
             tr.started = time.monotonic() - max(0.0, age)
+            tr.watch.submitted = tr.started
 
     def _give_up(self, tr: Tracked, exc: NotFound) -> None:
         self.stats.note(exc)
         record_error(self.log, tr.task_id, f"no longer followed: {exc}")
+        self.timing.forget(tr.watch)
         with self._lock:
             self.due.drop(tr.task_id)
         self.subscribers.emit(PollerEvent.failure(tr.handle, tr.task_id, tr.state, tr.task, exc))
@@ -172,17 +179,21 @@ class Checks:
             held = self.pushed.hold(tr, retry_after)
             if held is not None:
                 return held
-        now = time.monotonic()
-        expected = None  # failing checks back off as before; a forecast is for healthy ones
-        if states.norm(tr.state) == states.PROCESSING and not tr.failures:
-            expected = self.timing.forecast(tr.watch, now)
-        return self.schedule.next_delay(
-            now - tr.started,
-            tr.state,
-            tr.attempt + tr.failures,
-            off_peak=tr.off_peak,
-            retry_after=retry_after,
-            expected=expected,
+        return delay_for(tr, time.monotonic(), self.schedule, self.timing, retry_after=retry_after)
+
+    def _pull_in(self, watch: Watch) -> None:
+        """Under the lock: a task ended sooner than its forecast allowed for; look again at
+        the tasks of its setting, and at those whose forecast is a guess from others. Tasks
+        waiting for callbacks are left to them (pulling them in would cost GETs)."""
+        key, now = watch.key, time.monotonic()
+        pushed = self.pushed
+        self.due.pull_in(
+            now,
+            lambda tr: now + delay_for(tr, now, self.schedule, self.timing),
+            lambda tr: (
+                self.timing.affects(key, tr.watch.key)
+                and not (pushed is not None and pushed.holds(tr))
+            ),
         )
 
     def _reschedule(

@@ -4,16 +4,23 @@ A heap of ``(due, seq, task_id)`` gives the earliest check in O(log n), so 200 f
 cost one timer, not 200. Rescheduling pushes a new entry instead of searching the heap; the
 old one is recognised as stale (its due time no longer matches the task's) and skipped.
 Not thread-safe by itself: the poller's lock guards it.
+
+``delay_for`` is the one rule for when a followed task is checked next, and ``pull_in`` looks
+again at the tasks of a setting whose forecast just changed for the earlier; both take the
+time as an argument, so a test can run the poller's own scheduling on a virtual clock.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ...client.schedule import PollSchedule
 from ...client.task import Task
-from ...client.timing import Watch
+from ...client.timing import Timing, Watch
+from ...states import PROCESSING
 
 
 @dataclass
@@ -76,3 +83,46 @@ class DueChecks:
             return None
         _, _, tid = heapq.heappop(self._heap)
         return self._tracked[tid]
+
+    def pull_in(
+        self, now: float, when: Callable[[Tracked], float], which: Callable[[Tracked], bool]
+    ) -> int:
+        """Move earlier the checks of the processing tasks ``which`` selects to ``when`` says
+        (their forecast changed: a task of their setting, or the first of any, ended sooner
+        than expected); returns how many moved. Tasks due already (or being checked) are
+        left alone."""
+        moved = 0
+        for tr in list(self._tracked.values()):
+            if tr.state != PROCESSING or tr.due <= now or not which(tr):
+                continue
+            due = max(now, when(tr))
+            if due < tr.due:
+                self.at(tr, due)
+                moved += 1
+        return moved
+
+
+def delay_for(
+    tr: Tracked,
+    now: float,
+    schedule: PollSchedule,
+    timing: Timing,
+    *,
+    retry_after: float | None = None,
+) -> float:
+    """Seconds from ``now`` to the next check of ``tr``: the schedule, with the learned forecast
+    while it is processing and its checks succeed (a failing one backs off as before), and
+    its count of checks held to the schedule's per-task budget."""
+    expected = None
+    if tr.state == PROCESSING and not tr.failures:
+        expected = timing.forecast(tr.watch, now)
+    return schedule.next_delay(
+        now - tr.started,
+        tr.state,
+        tr.attempt + tr.failures,
+        off_peak=tr.off_peak,
+        retry_after=retry_after,
+        expected=expected,
+        checks=tr.watch.checks,
+        rank=tr.watch.rank,
+    )

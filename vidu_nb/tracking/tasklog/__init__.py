@@ -1,17 +1,22 @@
-"""The durable task log: ``TaskLog`` (SQLite file, pandas DataFrame view).
+"""The durable task log: ``TaskLog`` (a SQLite file today, pandas DataFrame view).
 
-``log.py`` holds the facade class; ``store.py`` the connection and transactions, ``writes.py``
-the changes, ``unsent.py`` requests recorded before they are sent (``owners.py``: which poller
-holds them), ``reads.py`` the lookups, ``frame.py`` the typed DataFrame (``framecache``,
-``framepatch``, ``framesnapshot``: kept between reads), ``exports.py`` CSV and Parquet files,
-``schema.py`` the versioned schema and migrations, ``rows.py`` the pure conversions between
-requests, tasks and rows.
+``log.py`` holds the facade class, which builds one part per job over a ``store.Store`` and
+delegates to them: ``writes`` (changes), ``unsent`` (requests recorded before they are sent;
+``owners``: which poller holds them), ``reconcile`` and ``search`` (uncertain submissions,
+``sync``), ``reads`` (lookups), ``frames`` (the typed DataFrame: ``frame``, kept between reads
+by ``framecache``, ``framepatch``, ``framesnapshot``), ``exports`` (CSV and Parquet files),
+``judgments`` (ratings, votes, rankings); ``files`` the images and thumbnails kept with rows,
+``rows`` the pure conversions between requests, tasks and rows. ``store.py`` is the storage
+interface the parts run SQL through, ``sqlite.py`` (with ``sqlitechanges`` and ``schema``: the
+tables and their migrations) its SQLite implementation.
 """
 
 from .exports import read_export
 from .log import DEFAULT_PATH, TaskLog, UncertainSubmissionsWarning, default_log_path
 from .rows import CLOSED_STATES
 from .schema import SCHEMA_VERSION
+from .sqlite import SQLiteStore
+from .store import Store
 from .unsent import LOCAL_STATES
 
 __all__ = [
@@ -19,6 +24,8 @@ __all__ = [
     "DEFAULT_PATH",
     "LOCAL_STATES",
     "SCHEMA_VERSION",
+    "SQLiteStore",
+    "Store",
     "TaskLog",
     "UncertainSubmissionsWarning",
     "default_log_path",

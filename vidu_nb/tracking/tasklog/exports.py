@@ -13,23 +13,28 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import ViduError
 from . import frame
-from .reads import Reads
 from .schema import BOOL_COLUMNS, INT_COLUMNS, TEXT_NOT_NULL, TIME_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .frames import Frames
 
-class Exports(Reads):
-    """File exports of the log (mixed into ``TaskLog``); ``read_export`` reads them back."""
+
+class Exports:
+    """File exports of the log (``TaskLog`` delegates here); ``read_export`` reads them back."""
+
+    def __init__(self, frames: Frames) -> None:
+        self._frames = frames
 
     def to_csv(self, path: str | os.PathLike[str], **filters: Any) -> Path:
-        self.to_frame(**filters).to_csv(path, index=False)
+        """CSV export of ``to_frame(**filters)`` (``read_export`` puts the dtypes back)."""
+        self._frames.to_frame(**filters).to_csv(path, index=False)
         return Path(path)
 
     def to_parquet(self, path: str | os.PathLike[str], **filters: Any) -> Path:
         """Parquet export (needs pyarrow: ``pip install vidu-nb[parquet]``)."""
-        self.to_frame(**filters).to_parquet(path, index=False)
+        self._frames.to_frame(**filters).to_parquet(path, index=False)
         return Path(path)
 
 

@@ -1,11 +1,9 @@
 """``TaskLog.df`` kept between reads and brought up to date by re-reading only changed rows.
 
 A notebook reads ``log.df`` again and again while a poller changes a few rows; reading and
-converting 100,000 rows each time took seconds. SQLite itself says what changed: triggers
-(created once, idempotently, when a log is opened) give every inserted, updated or deleted
-row of ``tasks`` the next number of a change sequence in ``task_changes`` (one entry per row,
-its latest change), whoever writes: this process, another kernel, an older vidu-nb, a
-``sqlite3`` shell. A read then costs one indexed lookup when nothing changed, and re-reads
+converting 100,000 rows each time took seconds. The store numbers every change of a row of
+``tasks``, whoever writes (``Connection.change_mark``/``changed_rows``; SQLite does it with
+triggers, ``sqlitechanges``), so a read costs one lookup when nothing changed, and re-reads
 only the rows numbered after the cached frame's mark otherwise (``framepatch`` merges them).
 
 A fresh process starts from a snapshot (``framesnapshot``: the typed frame as an Arrow file in
@@ -17,9 +15,7 @@ vouch for (a schema change, a deleted row, a snapshot of another log) means one 
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
-import uuid
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import frame, framesnapshot
@@ -29,80 +25,9 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-    from .store import Store
+    from .store import Connection, Store
 
 log = logging.getLogger("vidu_nb.tasklog")
-
-#: A changed row gets the next number of the log's change counter (``log_meta``, one row:
-#: the log's identity and the counter): a few indexed writes, so a write stays O(1).
-_NOTE = (
-    " UPDATE log_meta SET change_seq = change_seq + 1;"
-    " DELETE FROM task_changes WHERE row_id = {row};"
-    " INSERT INTO task_changes (row_id, seq) SELECT {row}, change_seq FROM log_meta;"
-)
-SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS log_meta (log_id TEXT NOT NULL, change_seq INTEGER NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS task_changes (row_id INTEGER PRIMARY KEY, seq INTEGER NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS task_changes_by_seq ON task_changes(seq)",
-    "CREATE TRIGGER IF NOT EXISTS task_changes_insert AFTER INSERT ON tasks BEGIN"
-    + _NOTE.format(row="NEW.row_id")
-    + " END",
-    "CREATE TRIGGER IF NOT EXISTS task_changes_update AFTER UPDATE ON tasks BEGIN"
-    + _NOTE.format(row="OLD.row_id")
-    + " END",
-    # A row given another row_id (by hand): the old id is gone, the new one changed.
-    "CREATE TRIGGER IF NOT EXISTS task_changes_move AFTER UPDATE OF row_id ON tasks"
-    " WHEN NEW.row_id IS NOT OLD.row_id BEGIN" + _NOTE.format(row="NEW.row_id") + " END",
-    "CREATE TRIGGER IF NOT EXISTS task_changes_delete AFTER DELETE ON tasks BEGIN"
-    + _NOTE.format(row="OLD.row_id")
-    + " END",
-)
-_NAMES = (
-    "log_meta",
-    "task_changes",
-    "task_changes_by_seq",
-    "task_changes_insert",
-    "task_changes_update",
-    "task_changes_move",
-    "task_changes_delete",
-)
-#: The change mark and the schema's version, in one statement (the check on every read).
-_STATE = (
-    "SELECT (SELECT change_seq FROM log_meta LIMIT 1),"
-    " (SELECT schema_version FROM pragma_schema_version)"
-)
-#: Changed rows since a mark: the row id, then the row (all NULL when it was deleted). Found
-#: through the index on ``seq`` (sorted afterwards: an ORDER BY row_id would tempt SQLite to
-#: walk every entry in row order).
-_CHANGED = (
-    "SELECT c.row_id, t.* FROM task_changes AS c LEFT JOIN tasks AS t ON t.row_id = c.row_id"
-    " WHERE c.seq > ? LIMIT ?"
-)
-
-
-def install(conn: sqlite3.Connection) -> None:
-    """Create the change table, its triggers and the log's identity unless all are there
-    (one read on every open; one write transaction on the first open of a log)."""
-    marks = ", ".join("?" for _ in _NAMES)
-    (have,) = conn.execute(
-        f"SELECT COUNT(*) FROM sqlite_master WHERE name IN ({marks})", _NAMES
-    ).fetchone()
-    if have == len(_NAMES) and conn.execute("SELECT 1 FROM log_meta").fetchone():
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for sql in SCHEMA:
-            conn.execute(sql)
-        conn.execute(
-            "INSERT INTO log_meta (log_id, change_seq) SELECT ?, 0"
-            " WHERE NOT EXISTS (SELECT 1 FROM log_meta)",
-            (uuid.uuid4().hex,),
-        )
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
 
 
 class Plan(NamedTuple):
@@ -153,51 +78,43 @@ class FrameCache:
             assert self._master is not None
             return self._master.copy()
 
-    # -- reading (under the store's lock, one read transaction) --------------------------
+    # -- reading (one statement when nothing changed, else one read transaction) ------------
     def _plan(self, full: bool) -> Plan | None:
         store = self._store
-        with store._lock:
-            conn = store._db
-            if not full and self._master is not None:  # the usual case: one statement
-                state = tuple(conn.execute(_STATE).fetchone())
-                if state == (self._mark, self._schema):
+        if not full and self._master is not None:  # the usual case: one statement
+            with store.read() as conn:
+                state = conn.change_mark()
+            if state == (self._mark, self._schema):
+                return None
+            if state[1] != self._schema:
+                store.watch_changes()  # the schema changed: a tool may have dropped the feed
+        with store.snapshot() as conn:  # another process may be writing meanwhile
+            mark, schema = conn.change_mark()
+            if mark is None:  # the counter's row was deleted by hand: nothing to go by
+                full, mark = True, -1
+            if not full and self._master is not None and schema == self._schema:
+                if mark == self._mark:
                     return None
-                if state[1] != self._schema and not conn.in_transaction:
-                    install(conn)  # the schema changed: a tool may have dropped the triggers
-            own = not conn.in_transaction
-            if own:  # one snapshot of the file: another process may be writing meanwhile
-                conn.execute("BEGIN")
-            try:
-                mark, schema = conn.execute(_STATE).fetchone()
-                if mark is None:  # the counter's row was deleted by hand: nothing to go by
-                    full, mark = True, -1
-                if not full and self._master is not None and schema == self._schema:
-                    if mark == self._mark:
-                        return None
-                    return self._changes(conn, mark, schema, self._mark, self._columns)
-                cur = conn.execute("SELECT * FROM tasks LIMIT 0")
-                columns = [d[0] for d in cur.description]
-                if not full and self._master is None:
-                    snap = framesnapshot.load(store.cache_dir, _identity(conn), schema, columns)
-                    if snap is not None and snap.mark <= mark:
-                        plan = self._changes(conn, mark, schema, snap.mark, columns)
-                        if not plan.full:
-                            return plan._replace(snapshot=snap.frame)
-                rows = conn.execute("SELECT * FROM tasks ORDER BY row_id").fetchall()
-                return Plan(mark, schema, columns, rows, full=True)
-            finally:
-                if own and conn.in_transaction:
-                    conn.execute("COMMIT")
+                return self._changes(conn, mark, schema, self._mark, self._columns)
+            columns = conn.table("SELECT * FROM tasks LIMIT 0")[0]
+            if not full and self._master is None:
+                snap = framesnapshot.load(store.cache_dir, conn.identity(), schema, columns)
+                if snap is not None and snap.mark <= mark:
+                    plan = self._changes(conn, mark, schema, snap.mark, columns)
+                    if not plan.full:
+                        return plan._replace(snapshot=snap.frame)
+            rows = conn.rows("SELECT * FROM tasks ORDER BY row_id")
+            return Plan(mark, schema, columns, rows, full=True)
 
     def _changes(
-        self, conn: sqlite3.Connection, mark: int, schema: int, since: int, columns: list[str]
+        self, conn: Connection, mark: int, schema: int, since: int, columns: list[str]
     ) -> Plan:
         """The rows changed after ``since``; a full read when they are too many to patch."""
         have = len(self._master) if self._master is not None else 0
         most = max(1000, have // 4)
-        rows = sorted(conn.execute(_CHANGED, (since, most + 1)).fetchall(), key=_first)
+        rows = sorted(conn.changed_rows(since, most + 1), key=_first)
         if len(rows) > most:
-            rows = conn.execute("SELECT * FROM tasks ORDER BY row_id").fetchall()
+            rows = conn.rows("SELECT * FROM tasks ORDER BY row_id")
             return Plan(mark, schema, columns, rows, full=True)
         return Plan(mark, schema, columns, rows, full=False)
 
@@ -235,8 +152,8 @@ class FrameCache:
         if self._writer is not None and self._writer.is_alive():
             return
         store = self._store
-        with store._lock:
-            identity = _identity(store._db)
+        with store.read() as conn:
+            identity = conn.identity()
         args = (store.cache_dir, master, identity, self._schema, self._mark)
         self._stale = 0
         # Not a daemon: an exiting kernel finishes the file rather than leave half of it.
@@ -293,8 +210,3 @@ def _row_ids(df: pd.DataFrame) -> np.ndarray:
     import numpy as np
 
     return np.asarray(df["row_id"], dtype=np.int64)
-
-
-def _identity(conn: sqlite3.Connection) -> str:
-    row = conn.execute("SELECT log_id FROM log_meta LIMIT 1").fetchone()
-    return str(row[0]) if row else ""

@@ -10,24 +10,24 @@ A duel's vote is a row of ``votes`` (left task, right task, the winner or NULL f
 who, a note); votes are only ever added (or withdrawn with ``unvote``), and ``rankings`` fits a
 Bradley-Terry model over them (``vidu_nb.tracking.rankings``).
 
-``Judgments`` is a part of ``TaskLog`` that needs only the store's write transaction and reads.
+``Judgments`` is a part of ``TaskLog`` that needs only the store's transactions and reads.
 """
 
 from __future__ import annotations
 
 import getpass
 import numbers
-import sqlite3
 import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ...errors import ValidationError
+from .rows import dicts
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .store import Store
+    from .store import Connection, Store
 
 #: The longest note kept with a rating or a vote (characters): a verdict, not an essay.
 NOTE_CHARS = 500
@@ -77,16 +77,15 @@ class Judgments:
         values = _rating_values(stars, pick, note, clear)
         if not values:  # nothing to change: no write transaction
             return self.judgment(task)
-        with self._store._write() as conn:
+        with self._store.write() as conn:
             row_id = self.row_id(task, conn=conn)
             sets = ", ".join(f"{col} = ?" for col in values)
-            conn.execute(f"UPDATE tasks SET {sets} WHERE row_id = ?", (*values.values(), row_id))
+            conn.run(f"UPDATE tasks SET {sets} WHERE row_id = ?", (*values.values(), row_id))
             return _judgment(conn, row_id)
 
     def judgment(self, task: Any) -> Judgment:
         """A task's current rating, pick and note."""
-        with self._store._lock:
-            conn = self._store._db
+        with self._store.read() as conn:
             return _judgment(conn, self.row_id(task, conn=conn))
 
     # -- duels -------------------------------------------------------------------------------
@@ -106,7 +105,7 @@ class Judgments:
         if voter is not None and not isinstance(voter, str):
             raise ValidationError("voter", voter, "must be a string (default: the OS user)")
         voter = (voter if voter is not None else _os_user()).strip()[:100] or None
-        with self._store._write() as conn:
+        with self._store.write() as conn:
             left = self.row_id(a, field="a", conn=conn)
             right = self.row_id(b, field="b", conn=conn)
             if left == right:
@@ -116,20 +115,18 @@ class Judgments:
                 won = self.row_id(winner, field="winner", conn=conn)
                 if won not in (left, right):
                     raise ValidationError("winner", winner, "must be a, b or None (a tie)")
-            cur = conn.execute(
-                "INSERT INTO votes (left_row_id, right_row_id, winner_row_id, at, voter, note)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (left, right, won, time.time(), voter, note),
-            )
-            return int(cur.lastrowid or 0)
+            values = {
+                "left_row_id": left, "right_row_id": right, "winner_row_id": won,
+                "at": time.time(), "voter": voter, "note": note,
+            }  # fmt: skip
+            return conn.insert("votes", values)
 
     def unvote(self, vote_id: int) -> bool:
         """Withdraw a vote (an undo); False when there was no such vote."""
         if isinstance(vote_id, bool) or not isinstance(vote_id, numbers.Integral):
             raise ValidationError("vote_id", vote_id, "must be a vote id (int) from vote()")
-        with self._store._write() as conn:
-            cur = conn.execute("DELETE FROM votes WHERE vote_id = ?", (int(vote_id),))
-            return cur.rowcount > 0
+        with self._store.write() as conn:
+            return conn.run("DELETE FROM votes WHERE vote_id = ?", (int(vote_id),)) > 0
 
     def votes(self) -> pd.DataFrame:
         """Every vote, oldest first: ``vote_id`` (the index too), ``at`` (UTC), the row ids and
@@ -138,13 +135,14 @@ class Judgments:
 
         from .frame import utc_seconds
 
-        _cols, rows = self._store._query(
-            "SELECT v.vote_id, v.at, v.left_row_id, v.right_row_id, v.winner_row_id,"
-            " l.task_id, r.task_id, w.task_id, v.winner_row_id IS NULL, v.voter, v.note"
-            " FROM votes AS v JOIN tasks AS l ON l.row_id = v.left_row_id"
-            " JOIN tasks AS r ON r.row_id = v.right_row_id"
-            " LEFT JOIN tasks AS w ON w.row_id = v.winner_row_id ORDER BY v.vote_id"
-        )
+        with self._store.read() as conn:
+            rows = conn.rows(
+                "SELECT v.vote_id, v.at, v.left_row_id, v.right_row_id, v.winner_row_id,"
+                " l.task_id, r.task_id, w.task_id, v.winner_row_id IS NULL, v.voter, v.note"
+                " FROM votes AS v JOIN tasks AS l ON l.row_id = v.left_row_id"
+                " JOIN tasks AS r ON r.row_id = v.right_row_id"
+                " LEFT JOIN tasks AS w ON w.row_id = v.winner_row_id ORDER BY v.vote_id"
+            )
         df = pd.DataFrame.from_records(rows, columns=list(VOTE_COLUMNS))
         df["at"] = utc_seconds(df["at"])
         for col in ("vote_id", "left_row_id", "right_row_id", "winner_row_id"):
@@ -167,7 +165,8 @@ class Judgments:
         from .frame import tasks_frame
 
         rankings.check_prior(prior)
-        known = self._store._query("SELECT * FROM tasks LIMIT 0")[0]
+        with self._store.read() as conn:
+            known = conn.table("SELECT * FROM tasks LIMIT 0")[0]
         keys = _by(by, known)
         votes = self.votes()
         ids = sorted({int(i) for i in (*votes["left_row_id"], *votes["right_row_id"])})
@@ -175,45 +174,45 @@ class Judgments:
         found: list[tuple[Any, ...]] = []
         for start in range(0, len(ids), 500):  # SQLite's limit on parameters
             chunk = ids[start : start + 500]
-            found += self._store._query(
-                f"SELECT {', '.join(wanted)} FROM tasks WHERE row_id IN"
-                f" ({', '.join('?' for _ in chunk)})",
-                chunk,
-            )[1]
+            with self._store.read() as conn:
+                found += conn.rows(
+                    f"SELECT {', '.join(wanted)} FROM tasks WHERE row_id IN"
+                    f" ({', '.join('?' for _ in chunk)})",
+                    chunk,
+                )
         return rankings.rank(votes, tasks_frame(found, wanted), keys, prior=prior)
 
     # -- finding the row -------------------------------------------------------------------
     def row(self, task: Any, *, field: str = "task") -> dict[str, Any]:
         """The whole row of ``task`` (anything ``row_id`` takes) as Python values."""
-        with self._store._lock:
-            row_id = find_row(self._store._db, field, task, self._store.path)
-            return self._store._dicts("SELECT * FROM tasks WHERE row_id = ?", (row_id,))[0]
+        with self._store.read() as conn:
+            row_id = find_row(conn, field, task, self._store.path)
+            cols, rows = conn.table("SELECT * FROM tasks WHERE row_id = ?", (row_id,))
+        return dicts(cols, rows, self._store.path.parent)[0]
 
-    def row_id(
-        self, task: Any, *, field: str = "task", conn: sqlite3.Connection | None = None
-    ) -> int:
+    def row_id(self, task: Any, *, field: str = "task", conn: Connection | None = None) -> int:
         """The log's row id of ``task``: a task id or ``Poller.submit`` handle, a row id (an
         int, as ``log.df``'s index), a log row (dict or DataFrame row), a ``Task`` or a view
         of a task. Anything else, or a task not in the log, raises ``ValidationError`` naming
         ``field``."""
         if conn is None:
-            with self._store._lock:
-                return find_row(self._store._db, field, task, self._store.path)
+            with self._store.read() as own:
+                return find_row(own, field, task, self._store.path)
         return find_row(conn, field, task, self._store.path)
 
 
-def find_row(conn: sqlite3.Connection, field: str, task: Any, where: Any = "the task log") -> int:
+def find_row(conn: Connection, field: str, task: Any, where: Any = "the task log") -> int:
     """``Judgments.row_id`` on a connection (inside the caller's transaction, if any)."""
     row_id, task_id = _identify(field, task)
     if row_id is not None:
-        row = conn.execute("SELECT row_id FROM tasks WHERE row_id = ?", (row_id,)).fetchone()
+        row = conn.row("SELECT row_id FROM tasks WHERE row_id = ?", (row_id,))
     else:
-        row = conn.execute("SELECT row_id FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
+        row = conn.row("SELECT row_id FROM tasks WHERE task_id = ?", (task_id,))
         if row is None:  # the handle of a submission (its task id may not be known yet)
-            row = conn.execute(
+            row = conn.row(
                 "SELECT row_id FROM tasks WHERE client_ref = ? ORDER BY row_id DESC LIMIT 1",
                 (task_id,),
-            ).fetchone()
+            )
     if row is None:
         raise ValidationError(field, task, f"no such task in {where}")
     return int(row[0])
@@ -302,10 +301,10 @@ def _note(note: Any) -> str | None:
     return text or None
 
 
-def _judgment(conn: sqlite3.Connection, row_id: int) -> Judgment:
-    task_id, rating, pick, note = conn.execute(
-        "SELECT task_id, rating, pick, note FROM tasks WHERE row_id = ?", (row_id,)
-    ).fetchone()
+def _judgment(conn: Connection, row_id: int) -> Judgment:
+    found = conn.row("SELECT task_id, rating, pick, note FROM tasks WHERE row_id = ?", (row_id,))
+    assert found is not None  # ``row_id`` was found in this transaction
+    task_id, rating, pick, note = found
     return Judgment(row_id, task_id, rating, None if pick is None else bool(pick), note)
 
 

@@ -1,28 +1,44 @@
-"""``TaskLog``: a durable SQLite record of every task, read back as a pandas DataFrame.
+"""``TaskLog``: a durable record of every task, read back as a pandas DataFrame.
 
-The class is a facade over one module per concern: ``store`` (the file, WAL, transactions),
-``writes`` (submissions, state changes, events), ``unsent`` (requests recorded before they are
-sent), ``reconcile`` (settling uncertain ones), ``reads`` and ``frame`` (lookups and the typed
-DataFrame), ``exports`` (CSV, Parquet), ``judgments`` (ratings, duel votes, rankings: a part
-the log composes and delegates to). Following unfinished tasks after a restart is the poller's
-(``Poller.resume(client, log)``): the log is what it reads, and builds nothing above itself.
+The class is a facade: it builds one part per job over one ``store.Store`` and hands each public
+method to the part that does it. ``Writes`` (submissions, state changes, events), ``Unsent``
+(requests recorded before they are sent), ``Reconcile`` and ``Searches`` (settling uncertain
+submissions; ``sync``), ``Reads`` (lookups and the sums others learn from), ``Frames`` (the
+typed DataFrame, kept between reads), ``Exports`` (CSV, Parquet) and ``Judgments`` (ratings,
+duel votes, rankings). Parts hold the store and the parts they need, never each other's state,
+and run SQL only through the store, so another database is another store (``sqlite.py`` is
+today's). Following unfinished tasks after a restart is the poller's (``Poller.resume(client,
+log)``): the log is what it reads, and builds nothing above itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+import functools
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
+from ...errors import ValidationError
 from .exports import Exports
-from .judgments import Judgment, Judgments
+from .files import Files
+from .frames import Frames
+from .judgments import Judgments
+from .reads import Reads
+from .reconcile import Reconcile
 from .search import Searches
-from .store import DEFAULT_PATH, default_log_path
+from .sqlite import SQLiteStore
+from .store import DEFAULT_PATH, Store, default_log_path, provides
 from .unsent import Unsent
+from .writes import Writes
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["DEFAULT_PATH", "TaskLog", "UncertainSubmissionsWarning", "default_log_path"]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 class UncertainSubmissionsWarning(UserWarning):
@@ -30,58 +46,143 @@ class UncertainSubmissionsWarning(UserWarning):
     (``Poller.resume`` warns with it)."""
 
 
-class TaskLog(Unsent, Searches, Exports):
+def _to(
+    part: str, method: Callable[Concatenate[Any, _P], _R]
+) -> Callable[Concatenate[Any, _P], _R]:
+    """A ``TaskLog`` method that is ``method`` of the part held in attribute ``part`` (same
+    name, parameters, types and docstring)."""
+
+    @functools.wraps(method)
+    def delegate(log: Any, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        return method(getattr(log, part), *args, **kwargs)
+
+    return delegate
+
+
+class TaskLog:
     """Every task submitted through vidu-nb, in one SQLite file that outlives the kernel.
 
     ``TaskLog(path=None)`` opens (or creates) ``default_log_path()`` (``$VIDU_LOG_PATH``, else
-    the project's ``vidu_tasks.sqlite``); the API key is never stored. Use as a context manager or ``close()`` it.
+    the project's ``vidu_tasks.sqlite``); the API key is never stored. Use as a context manager
+    or ``close()`` it. ``store=`` gives another storage instead of a file (a ``store.Store``,
+    e.g. a team's server database).
     """
 
-    # -- judging (``judgments.Judgments``) ---------------------------------------------------
+    def __init__(
+        self, path: str | os.PathLike[str] | None = None, *, store: Store | None = None
+    ) -> None:
+        if store is not None and path is not None:
+            raise ValidationError("path", path, "give a path or a store, not both")
+        if store is not None and not provides(store, Store):
+            raise ValidationError("store", store, "must be a task log store (store.Store)")
+        self._store: Store = store if store is not None else SQLiteStore(path)
+        self._store.open()
+        self.path: Path = self._store.path
+        files = Files(self._store)
+        self._reads = Reads(self._store)
+        self._frames = Frames(self._store)
+        self._writes = Writes(self._store, files)
+        self._unsent = Unsent(self._store, self._reads, files)
+        self._reconcile = Reconcile(self._store, self._reads, self._writes)
+        self._searches = Searches(self._store, self._reads, self._writes, self._reconcile)
+        self._exports = Exports(self._frames)
+        self._judgments = Judgments(self._store)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.path)!r})"
+
+    def __enter__(self) -> TaskLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Free the cached frame and close the store (idempotent)."""
+        self._frames.close()
+        self._store.close()
+
+    def __len__(self) -> int:
+        return self._reads.count()
+
+    # -- the storage ----------------------------------------------------------------------
+    @property
+    def cache_dir(self) -> Path:
+        """The folder for videos, covers and thumbnails: ``<log stem>_cache`` next to the log."""
+        return self._store.cache_dir
+
+    @property
+    def version(self) -> tuple[int, int]:
+        """Changes whenever this or another process commits; cheap, for caches (the ledger)."""
+        return self._store.version
+
+    def integrity_check(self) -> str:
+        """``"ok"``, or what the storage finds wrong with itself."""
+        return self._store.integrity_check()
+
+    # -- recording what the service says (``writes.Writes``) -------------------------------
+    record_submission = _to("_writes", Writes.record_submission)
+    record_uncertain = _to("_writes", Writes.record_uncertain)
+    update = _to("_writes", Writes.update)
+    note_error = _to("_writes", Writes.note_error)
+    set_state = _to("_writes", Writes.set_state)
+    set_files = _to("_writes", Writes.set_files)
+    tag = _to("_writes", Writes.tag)
+
+    # -- requests not sent yet (``unsent.Unsent``) ------------------------------------------
+    @property
+    def owners_dir(self) -> Path:
+        """Where live pollers hold their lock files (``owners``)."""
+        return self._unsent.owners_dir
+
+    record_queued = _to("_unsent", Unsent.record_queued)
+    record_queued_many = _to("_unsent", Unsent.record_queued_many)
+    start_sending = _to("_unsent", Unsent.start_sending)
+    back_to_queue = _to("_unsent", Unsent.back_to_queue)
+    cancel_queued = _to("_unsent", Unsent.cancel_queued)
+    unsent = _to("_unsent", Unsent.unsent)
+    take_over = _to("_unsent", Unsent.take_over)
+    rebuild_request = _to("_unsent", Unsent.rebuild_request)
+
+    # -- uncertain submissions and the service's task list (``reconcile``, ``search``) -----
+    reconcile = _to("_reconcile", Reconcile.reconcile)
+    reconcile_from_callback = _to("_reconcile", Reconcile.reconcile_from_callback)
+    find_uncertain = _to("_searches", Searches.find_uncertain)
+    searchable = _to("_searches", Searches.searchable)
+    sync = _to("_searches", Searches.sync)
+
+    # -- lookups (``reads.Reads``) ----------------------------------------------------------
+    get = _to("_reads", Reads.get)
+    get_by_ref = _to("_reads", Reads.get_by_ref)
+    pending = _to("_reads", Reads.pending)
+    states_present = _to("_reads", Reads.states_present)
+    recent_seeds = _to("_reads", Reads.recent_seeds)
+    missing_files = _to("_reads", Reads.missing_files)
+    uncertain = _to("_reads", Reads.uncertain)
+    events = _to("_reads", Reads.events)
+    charged_credits = _to("_reads", Reads.charged_credits)
+    charged_since = _to("_reads", Reads.charged_since)
+    timing_history = _to("_reads", Reads.timing_history)
+
+    # -- DataFrames and files (``frames.Frames``, ``exports.Exports``) ---------------------
+    @property
+    def df(self) -> pd.DataFrame:
+        """The whole log as a DataFrame (``to_frame()`` with no filter), kept between reads."""
+        return self._frames.df
+
+    to_frame = _to("_frames", Frames.to_frame)
+    to_csv = _to("_exports", Exports.to_csv)
+    to_parquet = _to("_exports", Exports.to_parquet)
+
+    # -- judging (``judgments.Judgments``) ------------------------------------------------
     @property
     def judgments(self) -> Judgments:
-        with self._lock:
-            part = self.__dict__.get("_judgments")
-            if part is None:
-                part = self.__dict__["_judgments"] = Judgments(self)
-            return part
+        """The ratings, picks, notes and duel votes of this log (and finding a task's row)."""
+        return self._judgments
 
-    def rate(
-        self,
-        task: Any,
-        stars: int | None = None,
-        pick: bool | None = None,
-        note: str | None = None,
-        *,
-        clear: bool | str | Iterable[str] = (),
-    ) -> Judgment:
-        """Set a task's stars (1-5), pick (True) / reject (False) and note; ``None`` leaves a
-        field as it is, ``clear=`` (a name, names, or True) unsets (``Judgments.rate``)."""
-        return self.judgments.rate(task, stars, pick, note, clear=clear)
-
-    def judgment(self, task: Any) -> Judgment:
-        """A task's current rating, pick and note (``Judgments.judgment``)."""
-        return self.judgments.judgment(task)
-
-    def vote(
-        self, a: Any, b: Any, winner: Any = None, *, note: str | None = None,
-        voter: str | None = None,
-    ) -> int:  # fmt: skip
-        """Record a blind duel of ``a`` (left) and ``b`` (right), won by ``winner`` (``a``,
-        ``b``, or ``None`` for a tie); returns the vote id (``Judgments.vote``)."""
-        return self.judgments.vote(a, b, winner, note=note, voter=voter)
-
-    def unvote(self, vote_id: int) -> bool:
-        """Withdraw a vote (``Judgments.unvote``)."""
-        return self.judgments.unvote(vote_id)
-
-    def votes(self) -> pd.DataFrame:
-        """Every duel vote as a DataFrame (``Judgments.votes``)."""
-        return self.judgments.votes()
-
-    def rankings(
-        self, by: str | Iterable[str] | None = None, *, prior: float = 1.0
-    ) -> pd.DataFrame:
-        """A Bradley-Terry ranking of the groups by ``by`` from the votes
-        (``Judgments.rankings``, ``vidu_nb.tracking.rankings``)."""
-        return self.judgments.rankings(by, prior=prior)
+    rate = _to("_judgments", Judgments.rate)
+    judgment = _to("_judgments", Judgments.judgment)
+    vote = _to("_judgments", Judgments.vote)
+    unvote = _to("_judgments", Judgments.unvote)
+    votes = _to("_judgments", Judgments.votes)
+    rankings = _to("_judgments", Judgments.rankings)

@@ -15,19 +15,26 @@ from typing import TYPE_CHECKING, Any
 from ... import states
 from ...client.task import Task
 from ...errors import ValidationError, ViduError
-from .reads import Reads
 from .rows import need_text, task_values
-from .writes import Writes
+from .writes import add_event, set_row, task_row
 
 if TYPE_CHECKING:
     from ...client.core import TaskReader
+    from .reads import Reads
+    from .store import Connection, Store
+    from .writes import Writes
 
 #: Rows that may still get a task id (``states.RECONCILABLE_STATES``; the old name stays).
 RECONCILABLE = states.RECONCILABLE_STATES
 
 
-class Reconcile(Writes, Reads):
-    """Reconciliation of uncertain submissions (mixed into ``TaskLog``)."""
+class Reconcile:
+    """Reconciliation of uncertain submissions (``TaskLog`` delegates here)."""
+
+    def __init__(self, store: Store, reads: Reads, writes: Writes) -> None:
+        self._store = store
+        self._reads = reads
+        self._writes = writes
 
     def reconcile(
         self, client_ref: str, task_or_id: Task | str, client: TaskReader | None = None
@@ -50,21 +57,21 @@ class Reconcile(Writes, Reads):
         if task is None:
             task_id = str(need_text("task_or_id", task_or_id))
             task = client.get(task_id) if client is not None else Task(id=task_id)
-        with self._write() as conn:
+        with self._store.write() as conn:
             row = self._ref_dict(conn, client_ref)
             if row["task_id"] == task.id:  # done already: just store what is new
                 row_id = row["row_id"]
             else:
                 self._check(row, client_ref, task)
                 row_id = row["row_id"]
-                other = self._row_id(conn, task.id)
+                other = task_row(conn, task.id)
                 if other is not None:
                     raise ViduError(f"task {task.id} is already in the log (row {other})")
             values = {k: v for k, v in task_values(task).items() if v is not None}
             values.pop("submitted_at", None)
             values["error"] = None
-            self._set(conn, row_id, values)
-            self._event(conn, row_id, task.id, task.state, f"reconciled {client_ref}")
+            set_row(conn, row_id, values)
+            add_event(conn, row_id, task.id, task.state, f"reconciled {client_ref}")
         return row_id
 
     def reconcile_from_callback(self, body: Mapping[str, Any] | str | bytes) -> int | None:
@@ -86,16 +93,16 @@ class Reconcile(Writes, Reads):
         task = Task.from_response(data)
         if not task.id:
             raise ViduError("callback body has no task id ('id' or 'task_id')")
-        known = self.get(task.id)
+        known = self._reads.get(task.id)
         if known is not None:
             # Callbacks may come out of order: never step back from a later state.
             if states.progress(task.state) >= states.progress(known["state"]):
-                self.update(task)
+                self._writes.update(task)
             return int(known["row_id"])
         if not task.payload:
             return None
         marks = ", ".join("?" for _ in RECONCILABLE)
-        rows = self._dicts(
+        rows = self._reads.dicts(
             f"SELECT * FROM tasks WHERE task_id IS NULL AND state IN ({marks})"
             " AND (client_ref = ? OR payload = ?) ORDER BY row_id",
             (*RECONCILABLE, task.payload, task.payload),
@@ -111,14 +118,13 @@ class Reconcile(Writes, Reads):
         return self.reconcile(rows[0]["client_ref"], task)
 
     # -- helpers ---------------------------------------------------------------------------
-    def _ref_dict(self, conn: Any, client_ref: str) -> dict[str, Any]:
-        cur = conn.execute(
+    def _ref_dict(self, conn: Connection, client_ref: str) -> dict[str, Any]:
+        cols, found = conn.table(
             "SELECT * FROM tasks WHERE client_ref = ? ORDER BY row_id DESC LIMIT 1", (client_ref,)
         )
-        found = cur.fetchone()
-        if found is None:
-            raise ViduError(f"no task with client_ref {client_ref!r} in {self.path}")
-        return dict(zip([d[0] for d in cur.description], found, strict=True))
+        if not found:
+            raise ViduError(f"no task with client_ref {client_ref!r} in {self._store.path}")
+        return dict(zip(cols, found[0], strict=True))
 
     @staticmethod
     def _check(row: dict[str, Any], client_ref: str, task: Task) -> None:

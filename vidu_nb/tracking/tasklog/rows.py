@@ -95,6 +95,13 @@ def pythonic(row: dict[str, Any], base_dir: Path) -> dict[str, Any]:
     return row
 
 
+def dicts(
+    columns: list[str], rows: Iterable[tuple[Any, ...]], base_dir: Path
+) -> list[dict[str, Any]]:
+    """Stored rows (``columns`` named) as dicts of Python values (``pythonic``)."""
+    return [pythonic(dict(zip(columns, r, strict=True)), base_dir) for r in rows]
+
+
 def task_values(task: Task) -> dict[str, Any]:
     now = time.time()
     return {

@@ -16,13 +16,19 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ... import states
 from ...client.task import Task
 from ...errors import NotFound, ValidationError, ViduError
-from .reconcile import Reconcile
 from .rows import epoch, need_text, need_time, task_values
+from .writes import add_event
+
+if TYPE_CHECKING:
+    from .reads import Reads
+    from .reconcile import Reconcile
+    from .store import Store
+    from .writes import Writes
 
 #: After how long (seconds past the submission) a task that is not in the list is given up.
 UNCERTAIN_WINDOW = 600.0
@@ -69,17 +75,18 @@ class SyncSummary:
         return text + (f", {len(self.skipped)} skipped" if self.skipped else "")
 
 
-class Searches(Reconcile):
-    """Finding uncertain submissions and unknown tasks on the service (mixed into
-    ``TaskLog``); ``client`` needs ``list_tasks`` and ``get`` (a ``ViduClient``)."""
+class Searches:
+    """Finding uncertain submissions and unknown tasks on the service (``TaskLog`` delegates
+    here); ``client`` needs ``list_tasks`` and ``get`` (a ``ViduClient``)."""
 
-    _seen_lock = threading.Lock()  # guards every log's ``_seen`` (rarely contended)
-
-    @property
-    def _seen(self) -> dict[str, str]:
-        """task id -> payload of candidates queried that matched nothing (this process)."""
-        with self._seen_lock:
-            return self.__dict__.setdefault("_seen_payloads", {})
+    def __init__(self, store: Store, reads: Reads, writes: Writes, reconcile: Reconcile) -> None:
+        self._store = store
+        self._reads = reads
+        self._writes = writes
+        self._reconcile = reconcile
+        #: task id -> payload of candidates queried that matched nothing (this process).
+        self._seen: dict[str, str] = {}
+        self._seen_lock = threading.Lock()  # pollers and the notebook may search at once
 
     def find_uncertain(
         self,
@@ -97,9 +104,9 @@ class Searches(Reconcile):
         client_ref = str(need_text("client_ref", client_ref))
         _need_lister(client)
         window, skew = _seconds("window", window), _seconds("skew", skew)
-        row = self.get_by_ref(client_ref)
+        row = self._reads.get_by_ref(client_ref)
         if row is None:
-            raise ViduError(f"no task with client_ref {client_ref!r} in {self.path}")
+            raise ViduError(f"no task with client_ref {client_ref!r} in {self._store.path}")
         sent = _sent_time(row)
         since, until = sent - skew, sent + window + skew
         bounds = (_utc(since), _utc(until))
@@ -110,7 +117,7 @@ class Searches(Reconcile):
         fits = found.get(expected, [])
         if len(fits) == 1:
             task = fits[0]
-            self.reconcile(client_ref, task)
+            self._reconcile.reconcile(client_ref, task)
             return Search(client_ref, "matched", *bounds, candidates, task)
         where = (
             f"tasks created {bounds[0]:%Y-%m-%d %H:%M:%S} to {bounds[1]:%H:%M:%S} UTC "
@@ -137,7 +144,7 @@ class Searches(Reconcile):
         """``client_ref`` of the uncertain rows whose search is not over (see ``NOT_FOUND``)."""
         return [
             r["client_ref"]
-            for r in self.uncertain()
+            for r in self._reads.uncertain()
             if r["client_ref"] and not (r.get("error") or "").startswith(NOT_FOUND)
         ]
 
@@ -162,7 +169,7 @@ class Searches(Reconcile):
             raise ValidationError("until", until, "must not be before since")
         listed = list(client.list_tasks(since=_utc(start or 0), until=_opt_utc(end)))
         marks = ", ".join("?" for _ in states.RECONCILABLE_STATES)
-        waiting = self._dicts(
+        waiting = self._reads.dicts(
             f"SELECT * FROM tasks WHERE task_id IS NULL AND state IN ({marks})",
             states.RECONCILABLE_STATES,
         )
@@ -176,15 +183,15 @@ class Searches(Reconcile):
             except NotFound:  # gone between the list and the query
                 skipped.append(item.id)
                 continue
-            if self.get(task.id) is not None:
-                self.update(task)
+            if self._reads.get(task.id) is not None:
+                self._writes.update(task)
                 counts["updated"] += 1
                 continue
             rows = _rows_for(task, waiting)
             if any(states.norm(r["state"]) == states.SUBMITTING for r in rows):
                 continue  # a poller is recording it right now: its row will hold it
             if len(rows) == 1:
-                self.reconcile(rows[0]["client_ref"], task)
+                self._reconcile.reconcile(rows[0]["client_ref"], task)
                 waiting.remove(rows[0])
                 counts["reconciled"] += 1
             elif rows:
@@ -210,7 +217,7 @@ class Searches(Reconcile):
         seen = self._seen
         count = 0
         for item in listed:
-            if not item.id or self.get(item.id) is not None:
+            if not item.id or self._reads.get(item.id) is not None:
                 continue
             count += 1
             with self._seen_lock:
@@ -229,8 +236,8 @@ class Searches(Reconcile):
         return found, count
 
     def _note_search(self, client_ref: str, message: str) -> None:
-        with self._write() as conn:
-            conn.execute(
+        with self._store.write() as conn:
+            conn.run(
                 "UPDATE tasks SET error = ?, updated_at = ? WHERE client_ref = ?"
                 " AND task_id IS NULL",
                 (message, time.time(), client_ref),
@@ -258,9 +265,9 @@ class Searches(Reconcile):
             if echo.get(name) is not None and values.get(name) is None:
                 values[name] = echo[name]
         values = {k: v for k, v in values.items() if v is not None}
-        with self._write() as conn:
-            row_id = self._insert(conn, values)
-            self._event(conn, row_id, task.id, task.state, "imported")
+        with self._store.write() as conn:
+            row_id = conn.insert("tasks", values)
+            add_event(conn, row_id, task.id, task.state, "imported")
         return row_id
 
 

@@ -1,33 +1,44 @@
-"""The task log's connection and transaction layer: ``Store``.
+"""Where the task log keeps its rows: the ``Store`` interface the log's parts run SQL through.
 
-Tasks finish minutes after they are sent, often after the kernel restarted, so every change is
-written at once in its own transaction. The file uses WAL mode with ``synchronous=FULL``: a
-process killed at any moment leaves a log that opens with every committed change, and two
-kernels can write the same log (``BEGIN IMMEDIATE`` plus a busy timeout serialises them).
-Within a process one connection is shared under a lock, because the poller writes from its
-thread while the notebook reads.
+The parts of ``TaskLog`` (``writes``, ``reads``, ``unsent``, ``reconcile``, ``search``,
+``frames``, ``judgments``) never touch a database driver: they ask a ``Store`` for a
+``Connection`` (a plain read, one consistent snapshot, or one write transaction) and run
+statements on it. ``sqlite.SQLiteStore`` is the one store today (one file, WAL, shared by
+kernels); a server database for a team is another module with a class of the same shape,
+given as ``TaskLog(store=...)``; no part changes.
+
+What the parts send, so that another database runs it too:
+
+* placeholders are ``?`` (qmark style), never inside a quoted literal: a driver that takes
+  ``%s`` or ``$1`` has its store convert them, in one place;
+* plain SQL both SQLite and PostgreSQL run (``SELECT``/``INSERT``/``UPDATE``/``DELETE``,
+  ``COALESCE``, ``LIKE ... ESCAPE``, ``||``, ``WITH RECURSIVE``, ``LIMIT``): no ``PRAGMA``,
+  ``INSERT OR ...``, ``rowid`` or ``IS ?``;
+* values as the columns hold them (``schema``): times as float Unix seconds, flags as 0/1
+  integers, text and integers.
+
+What differs between databases is a method of the store instead: the kinds of transaction
+(``read``, ``snapshot``, ``write``), a new row's key (``Connection.insert``), the tables and
+their upgrades (``open``; SQLite runs ``schema.MIGRATIONS``), the numbering of changed rows the
+cached frame follows (``change_mark``, ``changed_rows``, ``identity``, ``watch_changes``: SQLite
+triggers), noticing other processes' commits (``version``) and ``integrity_check``.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
-import sqlite3
 import sys
-import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, TypeVar
-
-from ...errors import TaskLogError, ValidationError, ViduError
-from . import schema
-from .rows import pythonic
+from typing import Any, Protocol
 
 DEFAULT_PATH = "vidu_tasks.sqlite"
 #: A folder holding one of these is a project's root: its task log lives there.
 PROJECT_MARKERS = ("pyproject.toml", ".git")
-_BUSY_TIMEOUT_MS = 30_000
-_S = TypeVar("_S", bound="Store")
+
+Row = tuple[Any, ...]
 
 
 def default_log_path(cwd: Path | None = None, env: Mapping[str, str] | None = None) -> Path:
@@ -68,142 +79,82 @@ def user_data_dir(env: Mapping[str, str] | None = None) -> Path:
     return base / "vidu-nb"
 
 
-class Store:
-    """One SQLite file opened in WAL mode, its schema brought up to date, shared by threads."""
+class Connection(Protocol):
+    """Statements of one unit of work (see the module docstring for the SQL they may be)."""
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        if path is not None and not isinstance(path, (str, os.PathLike)):
-            raise ValidationError("path", path, "must be a file path (str or pathlib.Path)")
-        # Absolute at once: a notebook's `%cd` must not move the cache, owners or timings.
-        self.path = (Path(path) if path is not None else default_log_path()).absolute()
-        self._lock = threading.RLock()
-        self._writes = 0
-        self._conn: sqlite3.Connection | None = None
-        if self.path.is_dir():
-            raise TaskLogError(
-                f"task log {self.path} is a folder; give a file such as {self.path / DEFAULT_PATH}"
-            )
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(
-                self.path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                check_same_thread=False,
-            )  # fmt: skip
-        except (OSError, sqlite3.OperationalError) as exc:
-            raise TaskLogError(f"cannot open the task log {self.path}: {exc}") from None
-        try:
-            self._setup(self._conn)
-        except BaseException:
-            self.close()  # a log that cannot open (newer schema, failed migration) holds no file
-            raise
+    def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        """Every row a query returns."""
 
-    def _setup(self, conn: sqlite3.Connection) -> None:
-        conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-        try:
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            if type(exc) is not sqlite3.DatabaseError:  # locked, I/O: not about the file's kind
-                raise
-            raise TaskLogError(
-                f"{self.path} is not a vidu-nb task log ({exc}); give another path"
-            ) from None
-        if str(mode).lower() != "wal":
-            raise ViduError(f"task log {self.path}: cannot enable WAL mode (got {mode})")
-        conn.execute("PRAGMA synchronous = FULL")
-        conn.execute("PRAGMA foreign_keys = ON")
-        schema.migrate(conn)
+    def row(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
+        """The first row a query returns, or None."""
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({str(self.path)!r})"
+    def table(self, sql: str, args: Sequence[Any] = ()) -> tuple[list[str], list[Row]]:
+        """The column names and every row of a query."""
 
-    def __enter__(self: _S) -> _S:
-        return self
+    def run(self, sql: str, args: Sequence[Any] = ()) -> int:
+        """A change (``UPDATE``, ``DELETE``, ...); returns how many rows it touched."""
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def insert(self, table: str, values: Mapping[str, Any]) -> int:
+        """Add one row of ``values`` (column -> value); returns its new integer key
+        (``row_id`` of ``tasks``, ``event_id`` of ``events``, ``vote_id`` of ``votes``)."""
 
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+    # -- the change feed the cached frame follows (``framecache``) ----------------------------
+    def change_mark(self) -> tuple[int | None, int]:
+        """``(mark, schema)``: the number of the latest change of ``tasks`` (None when the
+        numbering is broken: read everything) and a number that moves when the tables change."""
+
+    def changed_rows(self, since: int, most: int) -> list[Row]:
+        """At most ``most`` rows changed after mark ``since``, any order: each the row id,
+        then the row as ``SELECT *`` gives it (all None when it was deleted)."""
+
+    def identity(self) -> str:
+        """An id of this log made when it was created (a copy of the file keeps it)."""
+
+
+class Store(Protocol):
+    """A task log's storage: its tables, transactions, and how it notices changes."""
+
+    #: The log's file (a server store: the local file standing for it); messages name it and
+    #: the files kept with the log are stored relative to its folder.
+    path: Path
 
     @property
     def cache_dir(self) -> Path:
-        """The folder for videos, covers and thumbnails: ``<log stem>_cache`` next to the log."""
-        return self.path.parent / f"{self.path.stem}_cache"
+        """The folder for videos, covers, thumbnails and kept images."""
 
     @property
     def version(self) -> tuple[int, int]:
         """Changes whenever this or another process commits; cheap, for caches (the ledger)."""
-        with self._lock:
-            other = self._db.execute("PRAGMA data_version").fetchone()[0]
-            return (self._writes, other)
 
-    def __len__(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM tasks").fetchone()[0])
+    def open(self) -> None:
+        """Connect and bring the tables up to date (migrations) and the change feed running;
+        idempotent. Raises ``TaskLogError`` naming the log when it cannot be opened."""
+
+    def close(self) -> None:
+        """Release the connection; using the store afterwards raises ``ViduError``."""
+
+    def read(self) -> AbstractContextManager[Connection]:
+        """Statements that read; each sees every commit made before it (no transaction)."""
+
+    def snapshot(self) -> AbstractContextManager[Connection]:
+        """Reads that must agree with each other: one read transaction (or the write
+        transaction already open on this thread)."""
+
+    def write(self) -> AbstractContextManager[Connection]:
+        """One write transaction: committed when the block ends, rolled back if it raises.
+        Writers in other threads and processes wait for it (never deadlock)."""
+
+    def watch_changes(self) -> None:
+        """Make sure every change of ``tasks`` is numbered again (after the tables changed,
+        a tool may have removed what numbers them); cheap when nothing is missing."""
 
     def integrity_check(self) -> str:
-        with self._lock:
-            return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+        """``"ok"``, or what the database finds wrong with itself."""
 
-    # -- plumbing for the readers and writers ----------------------------------------------
-    @property
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise ViduError(f"task log {self.path} is closed")
-        return self._conn
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; the write lock is taken up front so it never deadlocks.
-
-        SQLite ends some failed transactions itself (a full disk, ``RAISE(ROLLBACK)``): then
-        there is nothing to roll back, and the original error is the one raised. A failed
-        ``COMMIT`` is rolled back too, so the connection never stays inside a transaction.
-        """
-        with self._lock:
-            conn = self._db
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            self._writes += 1
-
-    def _query(self, sql: str, args: Sequence[Any] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """Column names and all rows of one read, taken under the lock."""
-        with self._lock:
-            cur = self._db.execute(sql, tuple(args))
-            rows = cur.fetchall()
-            return [d[0] for d in cur.description], rows
-
-    def _dicts(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        """Rows of ``tasks`` as dicts of Python values (see ``rows.pythonic``)."""
-        cols, rows = self._query(sql, args)
-        return [pythonic(dict(zip(cols, r, strict=True)), self.path.parent) for r in rows]
-
-    def _row_id(self, conn: sqlite3.Connection, task_id: str) -> int | None:
-        row = conn.execute("SELECT row_id FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
-        return row[0] if row else None
-
-    def _ref_row(self, conn: sqlite3.Connection, client_ref: str) -> int | None:
-        row = conn.execute(
-            "SELECT row_id FROM tasks WHERE client_ref = ? ORDER BY row_id DESC LIMIT 1",
-            (client_ref,),
-        ).fetchone()
-        return row[0] if row else None
-
-    def _rel(self, path: str | os.PathLike[str] | None) -> str | None:
-        """A path as stored: relative to the log's folder when inside it, so logs can move."""
-        if path is None:
-            return None
-        p = Path(path).resolve()
-        try:
-            return str(p.relative_to(self.path.parent.resolve()))
-        except ValueError:
-            return str(p)
+def provides(obj: object, protocol: type) -> bool:
+    """Whether ``obj`` has every member of ``protocol`` (``Store``, ``Connection``), looked up
+    without running a property: a store that is not open yet must not be asked anything."""
+    names = {n for n in vars(protocol) if not n.startswith("_")}
+    names |= set(getattr(protocol, "__annotations__", {}))
+    return all(inspect.getattr_static(obj, n, provides) is not provides for n in names)

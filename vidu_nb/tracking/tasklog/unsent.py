@@ -23,12 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 from ... import states
 from ...errors import ViduError
+from .files import Files, ImageFiles
 from .judgments import find_row
 from .owners import owner_alive
-from .writes import ImageFiles, Writes
+from .writes import add_event, ref_row
 
 if TYPE_CHECKING:
     from ...request.spec import Img2VideoRequest
+    from .reads import Reads
+    from .store import Store
 
 #: States of a request that has no task id yet because it was not (surely) sent
 #: (``states.UNSENT_STATES``; the old name stays importable).
@@ -37,12 +40,18 @@ _ANY = object()  # ``_move`` without an owner condition
 INTERRUPTED = "the process stopped while sending this request: it may have reached the service"
 
 
-class Unsent(Writes):
-    """The local life of a request before the service answers (mixed into ``TaskLog``)."""
+class Unsent:
+    """The local life of a request before the service answers (``TaskLog`` delegates here)."""
+
+    def __init__(self, store: Store, reads: Reads, files: Files) -> None:
+        self._store = store
+        self._reads = reads
+        self._files = files
 
     @property
     def owners_dir(self) -> Path:
-        return self.cache_dir / "owners"
+        """Where live pollers hold their lock files (``owners``)."""
+        return self._store.cache_dir / "owners"
 
     def record_queued(
         self,
@@ -82,7 +91,7 @@ class Unsent(Writes):
         now = time.time()
         rows = []
         for request, client_ref in requests:
-            values = self._request_values(request, experiment, tags, notes, base_url, files)
+            values = self._files.request_values(request, experiment, tags, notes, base_url, files)
             values.update(
                 client_ref=client_ref, state="queued", owner=owner, submitted_at=None,
                 updated_at=now,
@@ -91,19 +100,19 @@ class Unsent(Writes):
         if not rows:
             return []
         row_ids = []
-        with self._write() as conn:
+        with self._store.write() as conn:
             if parent_row_id is not None:  # refused if not in the log: nothing is queued
-                parent = find_row(conn, "parent", parent_row_id, self.path)
+                parent = find_row(conn, "parent", parent_row_id, self._store.path)
                 for values in rows:
                     values["parent_row_id"] = parent
             for values in rows:
                 ref = values["client_ref"]
                 if not ref:
                     raise ViduError("a queued request needs its client_ref")
-                if self._ref_row(conn, ref) is not None:
-                    raise ViduError(f"client_ref {ref!r} is already in {self.path}")
-                row_id = self._insert(conn, values)
-                self._event(conn, row_id, None, "queued")
+                if ref_row(conn, ref) is not None:
+                    raise ViduError(f"client_ref {ref!r} is already in {self._store.path}")
+                row_id = conn.insert("tasks", values)
+                add_event(conn, row_id, None, "queued")
                 row_ids.append(row_id)
         return row_ids
 
@@ -128,7 +137,7 @@ class Unsent(Writes):
     def unsent(self) -> list[dict[str, Any]]:
         """Rows in ``queued`` or ``submitting``, oldest first (whoever holds them)."""
         marks = ", ".join("?" for _ in states.UNSENT_STATES)
-        return self._dicts(
+        return self._reads.dicts(
             f"SELECT * FROM tasks WHERE state IN ({marks}) ORDER BY row_id", states.UNSENT_STATES
         )
 
@@ -202,17 +211,17 @@ class Unsent(Writes):
             sets["error"] = detail or None
         where = "client_ref = ? AND state = ? AND task_id IS NULL"
         args: list[Any] = [client_ref, old]
-        if owner is not _ANY:
-            where += " AND owner IS ?"
+        if owner is None:
+            where += " AND owner IS NULL"
+        elif owner is not _ANY:
+            where += " AND owner = ?"
             args.append(owner)
         assignments = ", ".join(f"{k} = ?" for k in sets)
-        with self._write() as conn:
-            row = conn.execute(f"SELECT row_id FROM tasks WHERE {where}", args).fetchone()
+        with self._store.write() as conn:
+            row = conn.row(f"SELECT row_id FROM tasks WHERE {where}", args)
             if row is None:
                 return False
-            conn.execute(
-                f"UPDATE tasks SET {assignments} WHERE row_id = ?", (*sets.values(), row[0])
-            )
+            conn.run(f"UPDATE tasks SET {assignments} WHERE row_id = ?", (*sets.values(), row[0]))
             if new != old:
-                self._event(conn, row[0], None, new, detail)
+                add_event(conn, row[0], None, new, detail)
         return True

@@ -1,20 +1,17 @@
 """Writing the task log: submissions, state changes, events, tags and cached files.
 
-Each public method is one change and one transaction (``Store._write``); every state change
-also appends a row to ``events``, in the same transaction. The API key is never among the
-values: requests are stored as their parameters and an image fingerprint (sha256, format, size)
-plus a small thumbnail file in the cache folder.
+Each public method is one change and one transaction (``Store.write``); every state change
+also appends a row to ``events``, in the same transaction. The functions at the end are the
+row statements every writing part shares (``unsent``, ``reconcile``, ``search``), run inside
+the caller's transaction.
 """
 
 from __future__ import annotations
 
 import os
-import sqlite3
-import threading
 import time
 from collections.abc import Iterable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from ... import states
 from ...client.task import Task
@@ -26,27 +23,22 @@ from .rows import (
     join_tags,
     need_task,
     need_text,
-    request_values,
     task_values,
     update_values,
 )
-from .store import Store
 
 if TYPE_CHECKING:
     from ...request.spec import Img2VideoRequest
+    from .files import Files
+    from .store import Connection, Store
 
 
-class ImageFiles(NamedTuple):
-    """A start image's fingerprint and the files kept for it (paths relative to the log)."""
+class Writes:
+    """The changes a task log accepts (``TaskLog`` delegates them here)."""
 
-    image: Any  # the StartImage, kept alive while its id() keys a batch's memo
-    sha256: str
-    thumbnail_path: str | None
-    image_path: str | None
-
-
-class Writes(Store):
-    """The changes a task log accepts (mixed into ``TaskLog``)."""
+    def __init__(self, store: Store, files: Files) -> None:
+        self._store = store
+        self._files = files
 
     def record_submission(
         self,
@@ -67,26 +59,26 @@ class Writes(Store):
         the task this one re-runs (``vidu_nb.promote``): stored as ``parent_row_id``.
         """
         task = need_task("task", task)
-        values = self._request_values(request, experiment, tags, notes, base_url)
+        values = self._files.request_values(request, experiment, tags, notes, base_url)
         values.update(task_values(task))
         values["client_ref"] = client_ref
-        with self._write() as conn:
+        with self._store.write() as conn:
             if parent is not None:
-                values["parent_row_id"] = find_row(conn, "parent", parent, self.path)
+                values["parent_row_id"] = find_row(conn, "parent", parent, self._store.path)
             if client_ref:  # sent at last: why it waited (429, credits) is no longer news
-                conn.execute(
+                conn.run(
                     "UPDATE tasks SET error = NULL WHERE client_ref = ? AND task_id IS NULL",
                     (client_ref,),
                 )
-            row_id = self._row_id(conn, task.id)
+            row_id = task_row(conn, task.id)
             if row_id is None and client_ref:
-                row_id = self._ref_row(conn, client_ref)
+                row_id = ref_row(conn, client_ref)
             if row_id is None:
-                row_id = self._insert(conn, values)
+                row_id = conn.insert("tasks", values)
             else:
-                self._keep_sent_time(conn, row_id, values)
-                self._set(conn, row_id, {k: v for k, v in values.items() if v is not None})
-            self._event(conn, row_id, task.id, task.state, "submitted")
+                keep_sent_time(conn, row_id, values)
+                set_row(conn, row_id, {k: v for k, v in values.items() if v is not None})
+            add_event(conn, row_id, task.id, task.state, "submitted")
         return row_id
 
     def record_uncertain(
@@ -106,18 +98,18 @@ class Writes(Store):
         or it was refused (``state="failed"``). ``reconcile`` fills the id in later."""
         if not client_ref:
             raise ViduError("record_uncertain needs the client_ref that identifies the request")
-        values = self._request_values(request, experiment, tags, notes, base_url)
+        values = self._files.request_values(request, experiment, tags, notes, base_url)
         values.update(client_ref=client_ref, state=state, err_code=err_code, error=str(error))
         if states.is_final(state):
             values["finished_at"] = values["submitted_at"]
-        with self._write() as conn:
-            row_id = self._ref_row(conn, client_ref)
+        with self._store.write() as conn:
+            row_id = ref_row(conn, client_ref)
             if row_id is None:
-                row_id = self._insert(conn, values)
+                row_id = conn.insert("tasks", values)
             else:
-                self._keep_sent_time(conn, row_id, values)
-                self._set(conn, row_id, values)
-            self._event(conn, row_id, None, state, str(error))
+                keep_sent_time(conn, row_id, values)
+                set_row(conn, row_id, values)
+            add_event(conn, row_id, None, state, str(error))
         return row_id
 
     def update(self, task: Task, *, error: BaseException | str | None = None) -> bool:
@@ -129,30 +121,29 @@ class Writes(Store):
         task = need_task("task", task, hint if isinstance(task, str) else "")
         need_text("task.id", task.id)
         _check_error(error)
-        with self._write() as conn:
-            cur = conn.execute("SELECT * FROM tasks WHERE task_id = ?", (task.id,))
-            row = cur.fetchone()
-            if row is None:
+        with self._store.write() as conn:
+            cols, found = conn.table("SELECT * FROM tasks WHERE task_id = ?", (task.id,))
+            if not found:
                 values = task_values(task)
                 values.update(
                     model=task.model or None, off_peak=task.off_peak, error=error_text(error)
                 )
-                row_id = self._insert(conn, values)
-                self._event(conn, row_id, task.id, task.state, "tracked")
+                row_id = conn.insert("tasks", values)
+                add_event(conn, row_id, task.id, task.state, "tracked")
                 return True
-            stored = dict(zip([d[0] for d in cur.description], row, strict=True))
+            stored = dict(zip(cols, found[0], strict=True))
             values = update_values(stored, task, error, time.time())
-            self._set(conn, stored["row_id"], values)
+            set_row(conn, stored["row_id"], values)
             changed = task.state != stored["state"]
             if changed:
-                self._event(conn, stored["row_id"], task.id, task.state, task.err_code)
+                add_event(conn, stored["row_id"], task.id, task.state, task.err_code)
         return changed
 
     def note_error(self, task_id: str, error: BaseException | str) -> None:
         """Remember the last error met while following a task (it keeps being followed)."""
         _check_error(error)
-        with self._write() as conn:
-            conn.execute(
+        with self._store.write() as conn:
+            conn.run(
                 "UPDATE tasks SET error = ?, updated_at = ? WHERE task_id = ?",
                 (error_text(error), time.time(), task_id),
             )
@@ -160,15 +151,15 @@ class Writes(Store):
     def set_state(self, task_id: str, state: str, detail: str = "") -> None:
         """Set a local state such as ``cancelled`` (recorded as an event)."""
         task_id, state = str(need_text("task_id", task_id)), str(need_text("state", state))
-        with self._write() as conn:
-            row_id = self._existing(conn, task_id)
+        with self._store.write() as conn:
+            row_id = existing(conn, task_id, self._store.path)
             values: dict[str, Any] = {"state": state, "updated_at": time.time()}
             if states.is_final(state):
                 values["finished_at"] = values["updated_at"]
             if states.is_cancelled(state):
                 values["credits"] = 0  # refunded
-            self._set(conn, row_id, values)
-            self._event(conn, row_id, task_id, state, detail)
+            set_row(conn, row_id, values)
+            add_event(conn, row_id, task_id, state, detail)
 
     def set_files(
         self,
@@ -177,128 +168,73 @@ class Writes(Store):
         cover_path: str | os.PathLike[str] | None = None,
     ) -> None:
         """Record where the cached video and cover are (stored relative to the log folder)."""
-        values = {"video_path": self._rel(video_path), "cover_path": self._rel(cover_path)}
-        with self._write() as conn:
-            row_id = self._existing(conn, task_id)
-            self._set(conn, row_id, {k: v for k, v in values.items() if v is not None})
+        rel = self._files.rel
+        values = {"video_path": rel(video_path), "cover_path": rel(cover_path)}
+        with self._store.write() as conn:
+            row_id = existing(conn, task_id, self._store.path)
+            set_row(conn, row_id, {k: v for k, v in values.items() if v is not None})
 
     def tag(
         self, task_id: str, tags: Iterable[str] | None = None, notes: str | None = None
     ) -> None:
         """Add tags and/or replace the notes of a task."""
         task_id = str(need_text("task_id", task_id))
-        with self._write() as conn:
-            row_id = self._existing(conn, task_id)
+        with self._store.write() as conn:
+            row_id = existing(conn, task_id, self._store.path)
             values: dict[str, Any] = {}
             if tags is not None:
-                (stored,) = conn.execute(
-                    "SELECT tags FROM tasks WHERE row_id = ?", (row_id,)
-                ).fetchone()
+                (stored,) = conn.row("SELECT tags FROM tasks WHERE row_id = ?", (row_id,)) or ("",)
                 values["tags"] = join_tags([*stored.split(","), *check_tags(tags)])
             if notes is not None:
                 values["notes"] = str(notes)
             if values:
-                self._set(conn, row_id, values)
+                set_row(conn, row_id, values)
 
-    # -- helpers ---------------------------------------------------------------------------
-    def _existing(self, conn: sqlite3.Connection, task_id: str) -> int:
-        row_id = self._row_id(conn, task_id)
-        if row_id is None:
-            raise ViduError(f"task {task_id} is not in {self.path}")
-        return row_id
 
-    def _keep_sent_time(
-        self, conn: sqlite3.Connection, row_id: int, values: dict[str, Any]
-    ) -> None:
-        """A row recorded earlier (queued, sent) keeps the time its request was sent."""
-        (sent,) = conn.execute(
-            "SELECT submitted_at FROM tasks WHERE row_id = ?", (row_id,)
-        ).fetchone()
-        if sent is not None:
-            values.pop("submitted_at", None)
+# -- the row statements the writing parts share (inside the caller's transaction) ------------
+def task_row(conn: Connection, task_id: str) -> int | None:
+    """The row id holding ``task_id``, or None."""
+    row = conn.row("SELECT row_id FROM tasks WHERE task_id = ?", (task_id,))
+    return row[0] if row else None
 
-    def _insert(self, conn: sqlite3.Connection, values: dict[str, Any]) -> int:
-        cols = ", ".join(values)
-        marks = ", ".join("?" for _ in values)
-        cur = conn.execute(f"INSERT INTO tasks ({cols}) VALUES ({marks})", tuple(values.values()))
-        return int(cur.lastrowid or 0)
 
-    def _set(self, conn: sqlite3.Connection, row_id: int, values: dict[str, Any]) -> None:
-        sets = ", ".join(f"{k} = ?" for k in values)
-        conn.execute(f"UPDATE tasks SET {sets} WHERE row_id = ?", (*values.values(), row_id))
+def ref_row(conn: Connection, client_ref: str) -> int | None:
+    """The newest row sent with ``client_ref``, or None."""
+    row = conn.row(
+        "SELECT row_id FROM tasks WHERE client_ref = ? ORDER BY row_id DESC LIMIT 1",
+        (client_ref,),
+    )
+    return row[0] if row else None
 
-    def _event(
-        self,
-        conn: sqlite3.Connection,
-        row_id: int,
-        task_id: str | None,
-        state: str,
-        detail: str = "",
-    ) -> None:
-        conn.execute(
-            "INSERT INTO events (row_id, task_id, state, at, detail) VALUES (?, ?, ?, ?, ?)",
-            (row_id, task_id, state, time.time(), detail or None),
-        )
 
-    def _request_values(
-        self,
-        request: Img2VideoRequest,
-        experiment: str | None,
-        tags: Iterable[str],
-        notes: str,
-        base_url: str | None,
-        files: dict[int, ImageFiles] | None = None,
-    ) -> dict[str, Any]:
-        """The row values of a request; ``files`` remembers the image files already kept in
-        this batch (by image object), so each distinct image is hashed and stored once."""
-        img = request.start_image
-        kept = None if files is None else files.get(id(img))
-        if kept is None:
-            sha = img.sha256
-            kept = ImageFiles(img, sha, self._thumbnail(img, sha), self._keep_image(img, sha))
-            if files is not None:
-                files[id(img)] = kept  # ``kept`` holds ``img``, so its id stays unique
-        values = request_values(
-            request,
-            experiment=experiment,
-            tags=tags,
-            notes=notes,
-            base_url=base_url,
-            thumbnail_path=kept.thumbnail_path,
-            image_sha256=kept.sha256,
-        )
-        values["image_path"] = kept.image_path
-        return values
+def existing(conn: Connection, task_id: str, where: Any) -> int:
+    """The row id holding ``task_id``; ``ViduError`` naming the log (``where``) if none."""
+    row_id = task_row(conn, task_id)
+    if row_id is None:
+        raise ViduError(f"task {task_id} is not in {where}")
+    return row_id
 
-    def _thumbnail(self, img: Any, sha256: str) -> str | None:
-        """Write the image's thumbnail once per distinct image (named by its sha256)."""
-        try:
-            target = self._cache_file("thumbs", f"{sha256}.jpg", img.thumbnail)
-            return None if target is None else self._rel(target)
-        except OSError:
-            return None  # a thumbnail is a convenience; never lose the record over it
 
-    def _keep_image(self, img: Any, sha256: str) -> str | None:
-        """Keep a local start image as ``images/<sha256>.<format>`` (once per distinct image),
-        so the request can be rebuilt and sent after a restart; a URL is in ``image_url``."""
-        if img.data is None:
-            return None
-        target = self._cache_file("images", f"{sha256}.{img.format}", lambda: img.data)
-        return None if target is None else self._rel(target)
+def keep_sent_time(conn: Connection, row_id: int, values: dict[str, Any]) -> None:
+    """A row recorded earlier (queued, sent) keeps the time its request was sent."""
+    sent = conn.row("SELECT submitted_at FROM tasks WHERE row_id = ?", (row_id,))
+    if sent is not None and sent[0] is not None:
+        values.pop("submitted_at", None)
 
-    def _cache_file(self, kind: str, name: str, data: Any) -> Path | None:
-        """``<cache>/<kind>/<name>``, written atomically with ``data()`` unless it exists."""
-        folder = self.cache_dir / kind
-        target = folder / name
-        if not target.exists():
-            content = data()
-            if content is None:
-                return None
-            folder.mkdir(parents=True, exist_ok=True)
-            tmp = folder / f".{name}.{os.getpid()}.{threading.get_ident()}.tmp"
-            tmp.write_bytes(content)
-            os.replace(tmp, target)
-        return target
+
+def set_row(conn: Connection, row_id: int, values: dict[str, Any]) -> None:
+    sets = ", ".join(f"{k} = ?" for k in values)
+    conn.run(f"UPDATE tasks SET {sets} WHERE row_id = ?", (*values.values(), row_id))
+
+
+def add_event(
+    conn: Connection, row_id: int, task_id: str | None, state: str, detail: str = ""
+) -> None:
+    """A state change of a row, in the ``events`` table."""
+    conn.run(
+        "INSERT INTO events (row_id, task_id, state, at, detail) VALUES (?, ?, ?, ?, ?)",
+        (row_id, task_id, state, time.time(), detail or None),
+    )
 
 
 def _check_error(error: Any) -> None:
