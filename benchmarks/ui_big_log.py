@@ -158,7 +158,7 @@ def measure(path: Path, client: ViduClient, image: bytes, repeat: int) -> dict[s
     times: list[float] = []
     for _ in range(repeat):
         resume()
-    out[f"TaskLog.resume() ({UNFINISHED} unfinished)"] = statistics.median(times)
+    out[f"Poller.resume() ({UNFINISHED} unfinished)"] = statistics.median(times)
 
     def start() -> None:
         with TaskLog(path) as log:

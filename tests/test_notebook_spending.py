@@ -19,7 +19,8 @@ class RealLooking(type(client)):
     is_simulated = False  # what a client of the real service reports
 
 client = RealLooking()
-poller = Poller.resume(client, log)
+ws = Workspace(client, log)  # the cells below submit through this workspace
+poller = ws.poller
 """
 
 
@@ -30,7 +31,7 @@ def test_run_all_with_a_real_key_submits_nothing_unless_asked(tmp_path, monkeypa
     with Simulator(speed=40.0, video_height=96, api_key="vidu-review-key-2b7d") as sim:
         workdir = copy_notebooks(tmp_path / "notebooks")
         nb = nbformat.read(workdir / NAME, as_version=4)
-        at = next(i for i, c in enumerate(nb.cells) if "client = ViduClient()" in c.source)
+        at = next(i for i, c in enumerate(nb.cells) if "ws = Workspace.from_env()" in c.source)
         nb.cells.insert(at + 1, nbformat.v4.new_code_cell(REAL_LOOKING))
         nb.cells.append(nbformat.v4.new_code_cell("print('RESULT', SPEND_CREDITS, run)"))
         env = kernel_env(sim.base_url, sim.api_key, tmp_path / "jupyter")

@@ -155,9 +155,10 @@ def test_quickstart_runs_against_the_simulator(workdir, simulator, monkeypatch):
 def connect_cell_output(workdir: Path, simulator, monkeypatch, preamble: str = "") -> str:
     """Run only the quickstart's first code cell (after ``preamble``); its printed text."""
     nb = nbformat.read(workdir / "quickstart.ipynb", as_version=4)
-    connect = next(c for c in nb.cells if "client = ViduClient()" in c.source)
+    connect = next(c for c in nb.cells if "ws = Workspace.from_env()" in c.source)
     cells = [nbformat.v4.new_code_cell(preamble)] if preamble else []
-    source = connect.source.replace("ViduClient()", "RealLooking()" if preamble else "ViduClient()")
+    source = connect.source.replace("client = ws.client", "client = RealLooking()", 1)
+    source = source if preamble else connect.source
     nb.cells = [*cells, nbformat.v4.new_code_cell(source)]
     nbformat.write(nb, workdir / "connect.ipynb")
     nb = run_notebook("connect.ipynb", workdir, simulator, monkeypatch, "poller.stop()")
@@ -201,7 +202,7 @@ def test_quickstart_run_all_with_a_real_key_spends_nothing_unless_asked(
 
     workdir = copy_notebooks(tmp_path / "notebooks")
     nb = nbformat.read(workdir / "quickstart.ipynb", as_version=4)
-    at = next(i for i, c in enumerate(nb.cells) if "client = ViduClient()" in c.source)
+    at = next(i for i, c in enumerate(nb.cells) if "client = ws.client" in c.source)
     nb.cells.insert(at + 1, nbformat.v4.new_code_cell(REAL_LOOKING))
     nbformat.write(nb, workdir / "real.ipynb")
     posts = sum(1 for r in simulator.requests if r.method == "POST")

@@ -17,7 +17,7 @@ def cells(name: str, kind: str) -> list[str]:
 
 def test_the_quickstart_shows_the_balance_right_after_connecting():
     code = cells("quickstart.ipynb", "code")
-    connect = next(i for i, c in enumerate(code) if "client = ViduClient()" in c)
+    connect = next(i for i, c in enumerate(code) if "ws = Workspace.from_env()" in c)
     balance = next(i for i, c in enumerate(code) if "client.credits()" in c)
     first_submit = next(i for i, c in enumerate(code) if "submit" in c)
     assert connect < balance < first_submit

@@ -36,6 +36,7 @@ from .request.spec import (
     Img2VideoRequest,
     UnknownModelWarning,
 )
+from .workspace import Workspace
 from .workspace.embedded import LocalSimulatorWarning
 from .workspace.embedded import install as _install_default_server
 
@@ -67,6 +68,7 @@ _UI_NAMES = {
     "Estimate": "vidu_nb.tracking.ledger",
     "estimate": "vidu_nb.tracking.ledger",
     "Poller": "vidu_nb.tracking.poller",
+    "Submission": "vidu_nb.tracking.poller",
     "CallbackReceiver": "vidu_nb.client.receiver",
     "PollerEvent": "vidu_nb.tracking.poller",
     "Measures": "vidu_nb.tracking.measures",
@@ -105,6 +107,7 @@ __all__ = [
     "TaskReader",
     "TaskService",
     "ViduClient",
+    "Workspace",
     "verify_callback",
     "verify_callback_environ",
     "verify_callback_url",

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..client.config import ClientConfig
 from .app import UsageError
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
 
 VIDEO_MODES = ("copy", "embed", "zip")
 
@@ -44,18 +47,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def write_report(args: argparse.Namespace) -> int:
-    from ..tracking.tasklog import default_log_path
-    from .tasks import _check_folder, _not_a_folder, _open_log, _parse_since, _say, _states_wanted
+    from .tasks import (
+        _check_folder,
+        _not_a_folder,
+        _open_log,
+        _parse_since,
+        _say,
+        _states_wanted,
+        _workspace,
+    )
 
     out = Path(args.out).expanduser()
     if out.is_dir():
         raise UsageError(f"{args.out}: is a folder; give a file name such as report.html")
     _check_folder(f"OUT={args.out}", out.parent)
-    path = Path(args.log) if args.log else default_log_path()
+    ws = _workspace(args.log)
+    path = ws.log_path
     _not_a_folder(path)
     if not path.is_file():
         raise UsageError(f"no task log at {path} (set VIDU_LOG_PATH or --log)")
-    log = _open_log(str(path))
+    log = _open_log(ws)
     filters: dict[str, Any] = {
         "experiment": args.experiment, "model": args.model, "tag": args.tag,
     }  # fmt: skip
@@ -72,7 +83,7 @@ def write_report(args: argparse.Namespace) -> int:
     from ..ui.reporting import report
 
     written = report(
-        frame, out, rows=args.rows, cols=cols, log=log, client=_refresher(),
+        frame, out, rows=args.rows, cols=cols, log=log, client=_refresher(ws),
         videos=args.videos, title=args.title,
     )  # fmt: skip
     where = {"copy": f", videos in {written.stem}_files/ beside it", "zip": ""}
@@ -98,11 +109,9 @@ def _known_experiments(log: Any, args: argparse.Namespace) -> str:
     return f"; experiments in the log: {', '.join(shown)}" if shown else ""
 
 
-def _refresher() -> Any:
+def _refresher(ws: Workspace) -> Any:
     """A client to refresh expired video URLs when a service is configured (a simulator in
     this process would know none of the tasks)."""
     if ClientConfig.resolve().embedded:
         return None
-    from ..client.core import ViduClient
-
-    return ViduClient()
+    return ws.client

@@ -52,7 +52,7 @@ def parse_when(option: str, text: str, now: datetime | None = None) -> datetime:
 
 
 def sync(args: argparse.Namespace) -> int:
-    from .tasks import _client, _open_log, _say
+    from .tasks import _client, _open_log, _say, _workspace
 
     now = datetime.now(timezone.utc)
     since = parse_when("--since", args.since, now)
@@ -65,12 +65,10 @@ def sync(args: argparse.Namespace) -> int:
             f"from: set {ENV_API_KEY} for the Vidu API, or {ENV_BASE_URL} to a `vidu-nb "
             "simulator`"
         )
-    client = _client()
-    log = _open_log(args.log)
-    try:
+    with _workspace(args.log) as ws:
+        client = _client(ws)
+        log = _open_log(ws)
         summary = log.sync(client, since=since, until=until)
-    finally:
-        log.close()
     window = f"{since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC" if until else (
         f"since {since:%Y-%m-%d %H:%M} UTC"
     )  # fmt: skip

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import states
 from ..client.config import ENV_API_KEY, ENV_BASE_URL, ClientConfig
@@ -23,6 +23,9 @@ from ..client.task import Task
 from ..errors import SubmissionUncertain, TaskFailed, TaskLogError, ViduError
 from ..tracking.tasklog.owners import Owner
 from .app import UsageError
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
 
 LIST_COLUMNS = (
     "task_id", "state", "model", "duration", "resolution", "seed", "credits", "wall_time_s",
@@ -100,8 +103,11 @@ def _log_option(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _client(task_id: str | None = None) -> Any:
-    from ..client.core import ViduClient
+def _workspace(log_path: str | None, task_id: str | None = None) -> Workspace:
+    """What a command works with, each part made when first asked for: the configured client
+    (``_client``; one that can know ``task_id`` when given) and the task log at ``--log`` or
+    the default path (``_open_log``)."""
+    from ..workspace import Workspace
 
     if task_id is not None and ClientConfig.resolve().embedded:
         # A fresh in-process simulator knows no task: every id would be a 404.
@@ -110,20 +116,21 @@ def _client(task_id: str | None = None) -> Any:
             f"task {task_id}: set {ENV_API_KEY} for the Vidu API, or {ENV_BASE_URL} to the "
             "`vidu-nb simulator` the task was submitted to"
         )
+    return Workspace(log_path=log_path)
 
-    client = ViduClient()  # polls a loopback simulator at $VIDU_SIM_SPEED's pace
+
+def _client(ws: Workspace) -> Any:
+    client: Any = ws.client  # polls a loopback simulator at $VIDU_SIM_SPEED's pace
     if client.is_simulated and not client.config.embedded:
         _say(f"using the simulator at {client.base_url}: nothing is charged")
     return client
 
 
-def _open_log(path: str | None) -> Any:
-    from ..tracking.tasklog import TaskLog, default_log_path
-
-    where = Path(path) if path else default_log_path()
+def _open_log(ws: Workspace) -> Any:
+    where = ws.log_path
     _not_a_folder(where)
     try:
-        return TaskLog(path)
+        return ws.log
     except TaskLogError as exc:
         raise UsageError(str(exc)) from None
     except sqlite3.DatabaseError as exc:
@@ -187,12 +194,13 @@ def submit(args: argparse.Namespace) -> int:
             "and stops with it, so the task could never finish: use --wait, or start "
             f"`vidu-nb simulator` and set {ENV_BASE_URL}"
         )
-    client = _client()
-    log = _open_log(args.log)
+    ws = _workspace(args.log)
+    client = _client(ws)
+    log = _open_log(ws)
     ref = new_client_ref()
     common = {"experiment": args.experiment, "tags": args.tag, "base_url": client.base_url}
     # The row is written before the POST (queued -> submitting), so a command killed while
-    # sending leaves a row that `TaskLog.resume` marks uncertain instead of losing the task.
+    # sending leaves a row that `Poller.resume` marks uncertain instead of losing the task.
     owner = Owner(log.owners_dir)
     try:
         token = owner.hold()
@@ -306,9 +314,9 @@ def _summary(task: Task, log: Any) -> str:
 
 # -- status / cancel ---------------------------------------------------------------------
 def status(args: argparse.Namespace) -> int:
-    client = _client(args.task_id)
-    task = client.get(args.task_id)
-    row = _update_if_logged(args.log, task) or {}
+    ws = _workspace(args.log, args.task_id)
+    task = _client(ws).get(args.task_id)
+    row = _update_if_logged(ws, task) or {}
     seed = task.seed if task.seed is not None else _first(row, "seed", "seed_requested")
     info = {
         "id": task.id,
@@ -347,39 +355,31 @@ def _plain(value: Any) -> Any:
 
 
 def cancel(args: argparse.Namespace) -> int:
-    client = _client(args.task_id)
-    client.cancel(args.task_id)
-    path = Path(args.log) if args.log else None
-    if _log_exists(path):
-        log = _open_log(args.log)
+    ws = _workspace(args.log, args.task_id)
+    _client(ws).cancel(args.task_id)
+    if ws.log_path.is_file():
+        log = _open_log(ws)
         if log.get(args.task_id) is not None:
             log.set_state(args.task_id, states.CANCELLED, "cancelled from the command line")
     _say(f"cancel requested for task {args.task_id}")
     return 0
 
 
-def _update_if_logged(path: str | None, task: Task) -> dict[str, Any] | None:
+def _update_if_logged(ws: Workspace, task: Task) -> dict[str, Any] | None:
     """Record ``task`` in the log when the log knows it; return its (updated) row."""
-    if not _log_exists(Path(path) if path else None):
+    if not ws.log_path.is_file():  # a status check does not create a log
         return None
-    log = _open_log(path)
+    log = _open_log(ws)
     if log.get(task.id) is None:
         return None
     log.update(task)
     return log.get(task.id)
 
 
-def _log_exists(path: Path | None) -> bool:
-    from ..tracking.tasklog import default_log_path
-
-    return (path or default_log_path()).is_file()
-
-
 # -- log ---------------------------------------------------------------------------------
 def show_log(args: argparse.Namespace) -> int:
-    from ..tracking.tasklog import default_log_path
-
-    path = Path(args.log) if args.log else default_log_path()
+    ws = _workspace(args.log)  # no client: the log alone
+    path = ws.log_path
     if args.export is not None and Path(args.export).suffix.lower() not in EXPORTS:
         raise UsageError(f"--export={args.export}: the file name must end in .csv or .parquet")
     if args.export is not None:
@@ -401,7 +401,7 @@ def show_log(args: argparse.Namespace) -> int:
     }
     if args.since:
         filters["since"] = _parse_since(args.since)
-    log = _open_log(str(path))
+    log = _open_log(ws)
     if args.state:
         filters["state"] = _states_wanted(args.state, log.states_present())
     frame = log.to_frame(**{k: v for k, v in filters.items() if v is not None})

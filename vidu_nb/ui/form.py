@@ -12,7 +12,7 @@ import json
 import threading
 import time
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
@@ -27,6 +27,11 @@ from .session import Session, estimate
 from .shared import hbox, html, make, shared_layout, vbox
 from .static import StillDisplay, mark_stale
 from .style import style_widget
+
+if TYPE_CHECKING:
+    from ..client.task import Task
+    from ..tracking.poller import Submission
+    from ..workspace import Workspace
 
 #: Seconds after a click on Submit during which another click counts as a double click.
 CLICK_COOLDOWN = 1.0
@@ -67,10 +72,11 @@ class Img2VideoForm(StillDisplay, w.VBox):
         log: Any = None,
         poller: Any = None,
         *,
+        workspace: Workspace | None = None,
         experiment: str | None = None,
         state: FormState | None = None,
     ) -> None:
-        self.session = Session(client, log, poller)
+        self.session = Session(client, log, poller, workspace=workspace)
         self.experiment = experiment
         self.state = state or FormState()
         self.cards: list[TaskCard] = []
@@ -414,10 +420,11 @@ class Img2VideoForm(StillDisplay, w.VBox):
         self.refresh_still()
         return card
 
-    def add_card(self, handle: Any) -> TaskCard:
+    def add_card(self, item: Submission | Task | str) -> TaskCard:
+        """A live card, first in the list, for a submission, a ``Task`` or a task id."""
         from .live import card_for
 
-        card = card_for(handle, self.session)
+        card = card_for(item, self.session)
         self._listen()
         self.cards.insert(0, card)
         self.card_box.children = (card, *self.card_box.children)
@@ -460,5 +467,6 @@ def small_preview(img: Any, max_side: int = 160) -> bytes:
 
 
 def form(client: Any = None, log: Any = None, poller: Any = None, **kwargs: Any) -> Img2VideoForm:
-    """The request form in one line: ``vidu_nb.ui.form()`` (simulator when no key is set)."""
+    """The request form in one line: ``vidu_nb.ui.form()`` (simulator when no key is set), or
+    ``form(workspace=ws)`` for the parts of a ``Workspace``."""
     return Img2VideoForm(client, log, poller, **kwargs)

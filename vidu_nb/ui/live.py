@@ -13,6 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import states
+from ..client.task import Task
+from ..tracking.poller import Submission
 from .card import TaskCard
 from .rows import TaskView
 from .session import Session
@@ -90,34 +92,41 @@ def hub_for(session: Session) -> Hub:
     return session.hub
 
 
-def card_for(handle: Any, session: Session) -> TaskCard:
-    """A live card for what ``Poller.submit`` returned (a handle) or for a task id / Task."""
+def card_for(item: Submission | Task | str, session: Session) -> TaskCard:
+    """A live card for what ``Poller.submit`` returned (a ``Submission``), a ``Task``, or a
+    text: a task id, or the handle of a submission kept as plain text."""
     log, client = session.log, session.client
-    if not isinstance(handle, str):
-        card = TaskCard(handle, log=log, client=client)
-    elif log.get_by_ref(handle) is None and log.get(handle) is not None:
-        card = TaskCard(handle, log=log, client=client)  # a task id
+    if isinstance(item, Submission):
+        card = TaskCard(log=log, client=client, handle=item, poller=session.poller)
+    elif not isinstance(item, str) or (log.get_by_ref(item) is None and log.get(item) is not None):
+        card = TaskCard(item, log=log, client=client)  # a Task (or its row), or a task id
     else:
-        card = TaskCard(log=log, client=client, handle=handle, poller=session.poller)
+        card = TaskCard(log=log, client=client, handle=item, poller=session.poller)
     hub_for(session).add_card(card)
     card.update()  # an event may have come before the card was registered
     return card
 
 
-def view_of(handle: Any, session: Session) -> TaskView:
-    """What the log knows of a submission (by handle or task id); "queued" before it is sent."""
-    if not isinstance(handle, str):
-        return TaskView.of(handle, session.log)
-    row = session.log.get_by_ref(handle) or session.log.get(handle)
+def view_of(item: Submission | Task | str, session: Session) -> TaskView:
+    """What the log knows of a submission (or a task, or a task id); "queued" before it is
+    sent."""
+    if not isinstance(item, str):  # a Task (or its row)
+        return TaskView.of(item, session.log)
+    if isinstance(item, Submission):
+        row = item.row()
+    else:
+        row = session.log.get_by_ref(item) or session.log.get(item)
     return TaskView.of(row) if row else TaskView({"task_id": "", "state": states.QUEUED})
 
 
-def task_id_of(handle: Any, session: Session) -> str | None:
-    """The task id of a submission handle (``None`` while it waits in the local queue)."""
-    if not isinstance(handle, str):
-        return getattr(handle, "id", None)
-    tid = session.poller.task_id(handle) if session.has_poller else None
+def task_id_of(item: Submission | Task | str, session: Session) -> str | None:
+    """The task id of a submission (``None`` while it waits in the local queue)."""
+    if not isinstance(item, str):  # a Task (or its row)
+        return getattr(item, "id", None)
+    tid = session.poller.task_id(item) if session.has_poller else None
     if tid:
         return tid
-    row = session.log.get_by_ref(handle) or session.log.get(handle)
+    if isinstance(item, Submission):
+        return item.task_id()
+    row = session.log.get_by_ref(item) or session.log.get(item)
     return row.get("task_id") if row else None

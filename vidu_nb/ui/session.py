@@ -1,7 +1,9 @@
-"""The client, task log and poller a view works with, created on first use when not given.
+"""The parts a view works with: a ``Workspace`` (given, or wired from what was given), plus the
+two things only views share: the event hub and the account balance.
 
-With nothing given, the first submit starts the default client (the embedded simulator when
-no key is set), the task log at its default path and one background poller.
+With nothing given, the workspace makes its parts on first use: the first submit starts the
+default client (the embedded simulator when no key is set), the task log at its default path
+and one background poller (``Poller.resume``: unfinished tasks of the log are followed too).
 """
 
 from __future__ import annotations
@@ -9,38 +11,69 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
+from ..errors import ValidationError
+from ..workspace import Workspace
+
 if TYPE_CHECKING:
     from .balance import Balance
     from .live import Hub
 
 
 class Session:
-    """Holds (and lazily creates) the client, log and poller shared by the form and cards."""
+    """A view's ``Workspace`` and what the views of one form share (hub, balance)."""
 
-    def __init__(self, client: Any = None, log: Any = None, poller: Any = None) -> None:
-        if poller is not None:
-            client = client if client is not None else getattr(poller, "client", None)
-            log = log if log is not None else getattr(poller, "log", None)
-        self._client = client
-        self._log = log
-        self._poller = poller
+    def __init__(
+        self,
+        client: Any = None,
+        log: Any = None,
+        poller: Any = None,
+        *,
+        workspace: Workspace | None = None,
+    ) -> None:
+        if workspace is None:
+            workspace = Workspace(client, log, poller=poller)
+        elif not isinstance(workspace, Workspace):
+            raise ValidationError("workspace", workspace, "must be a vidu_nb.Workspace")
+        elif any(part is not None for part in (client, log, poller)):
+            raise ValidationError(
+                "workspace", workspace, "give a workspace or client/log/poller, not both"
+            )
+        self.workspace = workspace
         self._hub: Hub | None = None
         self._balance: Balance | None = None
         self._lock = threading.RLock()
 
+    # The parts, typed loosely on purpose: views use what a ViduClient offers beyond the
+    # protocols (base_url, is_simulated) where the client has it.
     @property
     def client(self) -> Any:
-        with self._lock:
-            if self._client is None:
-                from ..client.core import ViduClient
-
-                self._client = ViduClient()
-            return self._client
+        return self.workspace.client
 
     @property
     def client_if_open(self) -> Any:
         """The client if one was given or started (views must not start one just to look)."""
-        return self._client
+        return self.workspace.client_if_open
+
+    @property
+    def log(self) -> Any:
+        return self.workspace.log
+
+    @property
+    def log_if_open(self) -> Any:
+        return self.workspace.log_if_open
+
+    @property
+    def poller(self) -> Any:
+        return self.workspace.poller
+
+    @property
+    def poller_if_open(self) -> Any:
+        """The poller if one was given or started (a view asking must not start one)."""
+        return self.workspace.poller_if_open
+
+    @property
+    def has_poller(self) -> bool:
+        return self.workspace.has_poller
 
     @property
     def balance(self) -> Balance:
@@ -51,37 +84,6 @@ class Session:
 
                 self._balance = Balance(self)
             return self._balance
-
-    @property
-    def log(self) -> Any:
-        with self._lock:
-            if self._log is None:
-                from ..tracking.tasklog import TaskLog
-
-                self._log = TaskLog()
-            return self._log
-
-    @property
-    def log_if_open(self) -> Any:
-        return self._log
-
-    @property
-    def poller_if_open(self) -> Any:
-        """The poller if one was given or started (a view asking must not start one)."""
-        return self._poller
-
-    @property
-    def has_poller(self) -> bool:
-        return self._poller is not None
-
-    @property
-    def poller(self) -> Any:
-        with self._lock:
-            if self._poller is None:
-                from ..tracking.poller import Poller
-
-                self._poller = Poller(self.client, self.log)
-            return self._poller.start()  # idempotent: a given poller may not be started yet
 
     @property
     def hub(self) -> Hub:
@@ -95,8 +97,9 @@ class Session:
 
     def base_url_and_scheme(self) -> tuple[str, str]:
         """For the curl preview; does not start a client just to show it."""
-        if self._client is not None:
-            return self._client.base_url, self._client.auth_scheme
+        client = self.client_if_open
+        if client is not None:
+            return client.base_url, client.auth_scheme
         return "https://api.vidu.com", "Token"
 
 

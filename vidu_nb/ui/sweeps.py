@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
@@ -36,6 +36,10 @@ from .session import Session, estimate
 from .shared import hbox, html, make, shared_layout, vbox
 from .static import StillDisplay, stills_for, stills_html, stills_text
 
+if TYPE_CHECKING:
+    from ..tracking.poller import Submission
+    from ..workspace import Workspace
+
 
 def plan_credits(plan: SweepPlan, log: Any = None) -> int:
     return int(plan.total_credits(lambda r: estimate(r, log)[0]))
@@ -55,7 +59,7 @@ class SweepRun(StillDisplay, w.VBox):
         self.show_grid = grid
         self.session = session
         self.experiment = experiment
-        self.handles: list[Any] = []
+        self.handles: list[Submission] = []
         self.bar = make(w.IntProgress, min=0, max=len(plan), description="Sweep")
         self.bar.add_class("vidu-sweep-progress")
         self.text = html()
@@ -233,6 +237,7 @@ def run_sweep(
     log: Any = None,
     poller: Any = None,
     session: Session | None = None,
+    workspace: Workspace | None = None,
     experiment: str | None = None,
     confirm: bool = False,
     threshold: float = CONFIRM_CREDITS,
@@ -252,7 +257,7 @@ def run_sweep(
     once).
     """
     plan = as_plan(plan)
-    session = session or Session(client, log, poller)
+    session = session or Session(client, log, poller, workspace=workspace)
     total = plan_credits(plan, session.log)
     if not confirm:
         balance = session.balance

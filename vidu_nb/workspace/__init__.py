@@ -1,5 +1,11 @@
-"""The workspace layer: where the parts are wired together from configuration.
+"""The workspace layer: the one place where the parts are wired together from configuration.
 
-``embedded`` is the no-key default server (a local simulator started on first use), installed as
-the client layer's default when ``vidu_nb`` is imported.
+``Workspace`` (``core``) holds a client, the task log, its video cache and a poller, made on
+first use; notebooks, the form and the command line ask it for them. ``embedded`` is the no-key
+default server (one local simulator per process), installed as the client layer's default when
+``vidu_nb`` is imported. Both import the layers below lazily, so importing ``vidu_nb`` stays fast.
 """
+
+from .core import Workspace
+
+__all__ = ["Workspace"]

@@ -1,7 +1,7 @@
 """The background poller: one worker that submits, follows and downloads every task.
 
 The notebook never waits on the network: ``Poller.submit`` records the request in the task log
-(state ``queued``, so a restart loses nothing: ``TaskLog.resume`` sends it) and ``Poller.track``
+(state ``queued``, so a restart loses nothing: ``Poller.resume`` sends it) and ``Poller.track``
 only puts work in memory; both return at once. A single daemon thread keeps a heap of due checks (``due``) and hands
 what is due to a small bounded pool of HTTP workers, so a slow answer does not delay the other
 checks, and 200 pending tasks are one scheduler and a few workers, not 200 threads.
@@ -24,6 +24,7 @@ errors back off per task and are recorded in the log as the task's last error.
 
 from .core import Poller
 from .events import PollerEvent
+from .handle import Submission
 from .submissions import POLICIES
 
-__all__ = ["POLICIES", "Poller", "PollerEvent"]
+__all__ = ["POLICIES", "Poller", "PollerEvent", "Submission"]

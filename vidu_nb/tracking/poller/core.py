@@ -32,6 +32,7 @@ from .arguments import check_labels, check_settings
 from .checks import Checks
 from .downloads import Downloads
 from .events import PollerEvent, Stats, Subscribers
+from .handle import Submission
 from .pushed import PATIENCE, Pushed
 from .recovery import Recovery, uncertain_note
 from .submissions import (
@@ -150,8 +151,8 @@ class Poller:
         tags: Iterable[str] = (),
         notes: str = "",
         parent: Any = None,
-    ) -> str:
-        """Queue a request; returns its handle (see ``submit_many``, which it calls)."""
+    ) -> Submission:
+        """Queue a request; returns its ``Submission`` handle (see ``submit_many``)."""
         if not isinstance(request, Img2VideoRequest):
             why = f"must be an Img2VideoRequest, not {type(request).__name__}"
             if isinstance(request, (list, tuple)):
@@ -169,8 +170,9 @@ class Poller:
         tags: Iterable[str] = (),
         notes: str = "",
         parent: Any = None,
-    ) -> list[str]:
-        """Queue requests in order; returns their handles (the ``client_ref`` in each payload).
+    ) -> list[Submission]:
+        """Queue requests in order; returns their ``Submission`` handles (each the
+        ``client_ref`` in the request's payload, as text, with its log row).
 
         They are recorded in the log at once (state ``queued``) in ONE transaction, so a batch
         costs one sync to disk, and either all survive a kernel restart (``Poller.resume``
@@ -197,7 +199,7 @@ class Poller:
             return []
         items = [Queued(new_client_ref(), r, experiment, tags, notes) for r in requests]
         self.pushed.address(items)  # callback_url on each request, when callbacks are in use
-        self.log.record_queued_many(
+        row_ids = self.log.record_queued_many(
             [(item.request, item.handle) for item in items], owner=self._hold(),
             base_url=getattr(self.client, "base_url", None), parent_row_id=parent_row_id,
             **items[0].labels,
@@ -206,7 +208,9 @@ class Poller:
             for item in items:
                 self._queue.add(item)
             self._cond.notify_all()
-        return [item.handle for item in items]
+        return [
+            Submission(item.handle, row, self.log) for item, row in zip(items, row_ids, strict=True)
+        ]
 
     @classmethod
     def resume(cls, client: TaskService, log: TaskLog, **settings: Any) -> Poller:

@@ -45,7 +45,7 @@ class Reconcile:
         With ``client`` the id is fetched first, so the row gets the task's current state and
         its ``payload`` is checked against the submission: a different payload means another
         task, and nothing is changed. Without a client the row waits in ``created`` for a
-        poller to follow it (``poller.track(task_id)`` or ``log.resume(client)``).
+        poller to follow it (``poller.track(task_id)`` or ``Poller.resume(client, log)``).
         """
         client_ref = str(need_text("client_ref", client_ref))
         if not isinstance(task_or_id, (Task, str)):
