@@ -1,5 +1,5 @@
 """Notebook UI: request form, task cards, synchronized players and comparison grids, sweeps,
-and the standalone HTML report.
+blind duels, and the standalone HTML report.
 
 Every view is built from small ipywidgets; their state and logic live in plain Python objects
 (``FormState``, ``TaskView``, ``SweepPlan``) that are tested without a browser. Names are
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .card import TaskCard
     from .compare import compare, show
     from .credits import credits_figure, credits_table, credits_view
+    from .duel import Duel, duel
     from .form import Img2VideoForm, form
     from .form_state import FormResult, FormState
     from .player import VideoGrid
@@ -33,6 +34,8 @@ _NAMES = {
     "credits_figure": "credits",
     "credits_table": "credits",
     "credits_view": "credits",
+    "Duel": "duel",
+    "duel": "duel",
     "Img2VideoForm": "form",
     "form": "form",
     "FormResult": "form_state",
@@ -76,6 +79,7 @@ sys.modules[__name__].__class__ = _Package
 
 
 __all__ = [
+    "Duel",
     "FormResult",
     "FormState",
     "Img2VideoForm",
@@ -89,6 +93,7 @@ __all__ = [
     "credits_table",
     "credits_view",
     "download_link",
+    "duel",
     "form",
     "report",
     "run_sweep",
