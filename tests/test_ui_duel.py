@@ -146,20 +146,33 @@ def test_the_end_ranks_the_groups_and_reveals_which_was_which(frontend, duel_log
         choice = {PROMPTS[0]: "left"}.get(prompt[left]) or {PROMPTS[0]: "right"}.get(
             prompt[right], "tie"
         )
-        assert w.summary == ""  # nothing revealed before the end
+        assert w.results == []  # nothing revealed before the end
         w.comm.from_browser({"type": "vote", "choice": choice, "pair": w.position})
     assert w.items == [] and w.position == w.total == 13
     ranking = duel_log.rankings(by=["prompt"])
     assert ranking["prompt"].iloc[0] == PROMPTS[0] and int(ranking["n"].sum()) == 26
-    summary = w.summary
-    assert "<script" not in summary and HOSTILE not in summary  # escaped
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in summary
-    assert summary.index("a red fox runs") < summary.index("calm sea at dawn")  # ranked first
-    assert summary.count("<tr>") >= 13 + 3  # a reveal row per pair, a ranking row per prompt
+    standings, reveal = w.results
+    assert standings["title"].startswith("Ranking by prompt") and "13" in standings["title"]
+    assert standings["columns"][:3] == ["rank", "prompt", "score"]
+    assert [row[1] for row in standings["rows"]][0] == PROMPTS[0]  # the fox first
+    assert {row[1] for row in standings["rows"]} == set(PROMPTS)  # text: the page escapes it
+    assert reveal["columns"] == ["#", "left", "right", "verdict"] and len(reveal["rows"]) == 13
     first_left = duel_log.judgments.row(w.pairs[0].left)["task_id"]
-    assert first_left in summary  # which was which: the task ids come out at the end
+    assert first_left in reveal["rows"][0][1]  # which was which: the task ids come out now
+    html = w.still_parts()[0]  # the saved still at the end: the same, escaped
+    assert "<script" not in html and HOSTILE not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "Which was which" in html
+    assert html.index("a red fox runs") < html.index("calm sea at dawn")  # ranked first
     w.comm.from_browser({"type": "undo"})  # the last vote taken back: the pair again, no reveal
-    assert not w.done and w.summary == "" and w.position == 12 and len(w.items) == 2
+    assert not w.done and w.results == [] and w.position == 12 and len(w.items) == 2
+
+
+def test_the_duel_front_end_never_parses_text_as_html_or_code():
+    """Results and status go in through ``textContent``: the page holds no HTML of ours."""
+    import re
+
+    sinks = r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function"
+    assert not re.search(sinks, DuelCode._esm)
 
 
 def test_a_reopened_duel_goes_on_with_the_pairs_not_voted_yet(frontend, duel_log):
@@ -170,7 +183,7 @@ def test_a_reopened_duel_goes_on_with_the_pairs_not_voted_yet(frontend, duel_log
     assert again.total == 9 and again.pairs == first.pairs[4:]
     for _ in range(9):
         again.skip()
-    assert again.done and "Ranking by prompt" in again.summary
+    assert again.done and again.results[0]["title"].startswith("Ranking by prompt")
     every = duel(duel_log.df, by="prompt", log=duel_log, pairs=first.pairs[:2], seed=1)
     assert {frozenset(p) for p in every.pairs} == {frozenset(p) for p in first.pairs[:2]}
 

@@ -65,7 +65,7 @@ CUSTOM = """([id, msg, data]) => {
 #: The duel's synced traits the page draws from (the widget references stay page-side).
 KEYS = (
     "items", "cols", "playing", "muted", "loop", "controls", "row_titles", "col_titles", "note",
-    "posters", "position", "total", "can_undo", "done", "status", "summary",
+    "posters", "position", "total", "can_undo", "done", "status", "results",
 )  # fmt: skip
 
 

@@ -1,7 +1,7 @@
 // Blind duel: two players of one pair (drawn by the shared player module: one control plays,
 // pauses and seeks both), buttons and keys for the verdict, the progress, and at the end the
-// results the kernel sends as escaped HTML. The page never learns which video is which: its
-// state holds two opaque keys, the videos come as blob URLs.
+// results (tables of text). The page never learns which video is which: its state holds two
+// opaque keys, the videos come as blob URLs. Text is set with textContent only.
 // This module is the shared DuelCode widget's (saved once per notebook); each duel's own
 // module borrows `render` from its exports through anywidget's host.getWidget.
 function el(tag, cls, text) {
@@ -84,10 +84,25 @@ async function render(ctx) {
     for (const a of ["left", "tie", "right", "skip"]) buttons[a].hidden = done;
     buttons.undo.disabled = !model.get("can_undo");
     status.textContent = model.get("status") || "";
-    // The kernel's escaped HTML (pandas' to_html and html.escape): the standings and reveal.
-    summary.innerHTML = done ? model.get("summary") || "" : "";
+    summary.replaceChildren(...(done ? model.get("results") || [] : []).map(table));
   }
-  for (const k of ["position", "total", "done", "can_undo", "status", "summary"])
+  // One of the kernel's tables of text: the standings, or which video was which.
+  function table({ title, columns, rows }) {
+    const box = el("div", "vidu-duel-result");
+    const t = el("table");
+    const head = el("tr");
+    for (const c of columns) head.append(el("th", "", c));
+    t.append(el("thead"), el("tbody"));
+    t.tHead.append(head);
+    for (const row of rows) {
+      const tr = el("tr");
+      for (const v of row) tr.append(el("td", "", v));
+      t.tBodies[0].append(tr);
+    }
+    box.append(el("div", "vidu-duel-caption", title), t);
+    return box;
+  }
+  for (const k of ["position", "total", "done", "can_undo", "status", "results"])
     model.on(`change:${k}`, update);
   update();
   return () => {

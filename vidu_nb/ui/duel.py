@@ -26,7 +26,7 @@ import traitlets as t
 
 from ..errors import ValidationError, ViduError
 from ..tracking.duels import Pair, duel_pairs
-from .duel_state import CHOICES, DuelRound, results_html, standings_html, standings_text
+from .duel_state import CHOICES, DuelRound, results, standings_html, standings_text
 from .player import VideoGrid, _mime, player_code
 from .rows import TaskView
 from .shared import shared_layout
@@ -76,8 +76,9 @@ class Duel(VideoGrid):
     done = t.Bool(False).tag(sync=True)
     #: A line about the last action (plain text, set with textContent).
     status = t.Unicode("").tag(sync=True)
-    #: The standings and the reveal, escaped HTML; empty until every pair is judged.
-    summary = t.Unicode("").tag(sync=True)
+    #: The standings and the reveal as tables of text (``title``, ``columns``, ``rows``);
+    #: empty until every pair is judged.
+    results = t.List(t.Dict()).tag(sync=True)
 
     def __init__(self, duel_round: DuelRound, *, client: Any = None, **kwargs: Any) -> None:
         kwargs.setdefault("code", duel_code())
@@ -147,7 +148,7 @@ class Duel(VideoGrid):
             self.set_players(entries)
             self.position, self.total = duel_round.position, duel_round.total
             self.can_undo, self.done = bool(duel_round.steps), pair is None
-            self.summary = results_html(duel_round) if pair is None else ""
+            self.results = results(duel_round) if pair is None else []
             self.status = status
         mark_stale(self)  # the saved still shows the standings after the next cell
 

@@ -109,10 +109,9 @@ class DuelRound:
         return self.log.rankings(by=self.by)
 
 
-def standings_table(standings: Any) -> str:
-    """The rankings as an HTML table, every value escaped (pandas' ``to_html`` escapes)."""
-    if standings is None or not len(standings):
-        return "<div><i>No votes yet.</i></div>"
+def standings_frame(standings: Any) -> Any:
+    """The rankings as shown: rank, the ``by`` values, rounded scores, the 95 % interval, wins,
+    losses, ties and duels (text, for the page and for the HTML)."""
     shown = standings.copy()
     shown["score"] = [f"{v:+.2f}" for v in standings["score"]]
     shown["se"] = [f"{v:.2f}" for v in standings["se"]]
@@ -123,6 +122,14 @@ def standings_table(standings: Any) -> str:
     shown = shown.drop(columns=["ci_low", "ci_high", "strength"], errors="ignore")
     shown = shown.rename(columns={"n": "duels"})
     shown.insert(0, "rank", range(1, len(shown) + 1))
+    return shown
+
+
+def standings_table(standings: Any) -> str:
+    """The rankings as an HTML table, every value escaped (pandas' ``to_html`` escapes)."""
+    if standings is None or not len(standings):
+        return "<div><i>No votes yet.</i></div>"
+    shown = standings_frame(standings)
     return str(shown.to_html(index=False, escape=True, border=0, classes="vidu-duel-ranking"))
 
 
@@ -146,13 +153,45 @@ def _named(duel_round: DuelRound, row_id: int) -> str:
     return f"{label_for(row, duel_round.by)} ({row.get('task_id') or f'row {row_id}'})"
 
 
+REVEAL_COLUMNS = ["#", "left", "right", "verdict"]
+
+
+def ranking_caption(duel_round: DuelRound, count: int) -> str:
+    return (
+        f"Ranking by {', '.join(duel_round.by)} (Bradley-Terry, ties as half wins; "
+        f"every vote in the log: {count})"
+    )
+
+
+def results(duel_round: DuelRound) -> list[dict[str, Any]]:
+    """The end of a round as plain tables of text (the page sets them with ``textContent``):
+    the standings of every vote in the log, then which video was which."""
+    standings = duel_round.standings()
+    shown = standings_frame(standings)
+    ranking = {
+        "title": ranking_caption(duel_round, int(standings.attrs.get("duels", 0))),
+        "columns": [str(c) for c in shown.columns],
+        "rows": [[_text(v) for v in row] for row in shown.itertuples(index=False, name=None)],
+    }
+    reveal = {
+        "title": "Which was which",
+        "columns": REVEAL_COLUMNS,
+        "rows": [[str(i), *row] for i, row in enumerate(reveal_rows(duel_round), 1)],
+    }
+    return [ranking, reveal] if reveal["rows"] else [ranking]
+
+
+def _text(value: Any) -> str:
+    return "\u2014" if value is None else str(value)
+
+
 def results_html(duel_round: DuelRound) -> str:
-    """The end of a round: the standings of the log's votes, then which video was which."""
-    count = len(duel_round.log.votes())
+    """``results`` as escaped HTML (the still a saved notebook shows once the round is over)."""
+    standings = duel_round.standings()
     parts = [
-        f"<div class='vidu-duel-caption'><b>Ranking by {esc(', '.join(duel_round.by))}</b> "
-        f"(Bradley-Terry, ties as half wins; every vote in the log: {count})</div>",
-        standings_table(duel_round.standings()),
+        f"<div class='vidu-duel-caption'><b>"
+        f"{esc(ranking_caption(duel_round, int(standings.attrs.get('duels', 0))))}</b></div>",
+        standings_table(standings),
     ]
     rows = reveal_rows(duel_round)
     if rows:
@@ -160,22 +199,24 @@ def results_html(duel_round: DuelRound) -> str:
             f"<tr><td>{i}</td><td>{esc(a)}</td><td>{esc(b)}</td><td>{esc(v)}</td></tr>"
             for i, (a, b, v) in enumerate(rows, 1)
         )
+        head = "".join(f"<th>{esc(c)}</th>" for c in REVEAL_COLUMNS)
         parts.append(
             "<div class='vidu-duel-caption'><b>Which was which</b></div>"
-            "<table class='vidu-duel-reveal'><thead><tr><th>#</th><th>left</th><th>right</th>"
-            f"<th>verdict</th></tr></thead><tbody>{body}</tbody></table>"
+            f"<table class='vidu-duel-reveal'><thead><tr>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table>"
         )
     return "".join(parts)
 
 
 def standings_html(duel_round: DuelRound) -> str:
     """What a saved notebook shows without a kernel: the progress and the standings so far,
-    never the pair on screen."""
+    never the pair on screen; once every pair is judged, the results with the reveal."""
     head = (
         f"<div><b>Blind duel by {esc(', '.join(duel_round.by))}</b>: pair "
         f"{esc(duel_round.progress())}, {duel_round.votes_cast} voted here</div>"
     )
-    return f'<div class="vidu-duel-still">{head}{standings_table(duel_round.standings())}</div>'
+    body = results_html(duel_round) if duel_round.done else standings_table(duel_round.standings())
+    return f'<div class="vidu-duel-still">{head}{body}</div>'
 
 
 def standings_text(duel_round: DuelRound) -> str:
