@@ -159,7 +159,7 @@ REVEAL_COLUMNS = ["#", "left", "right", "verdict"]
 def ranking_caption(duel_round: DuelRound, count: int) -> str:
     return (
         f"Ranking by {', '.join(duel_round.by)} (Bradley-Terry, ties as half wins; "
-        f"every vote in the log: {count})"
+        f"duels counted from the whole log: {count})"
     )
 
 
