@@ -109,3 +109,59 @@ def test_keys_on_the_seek_slider_seek_and_do_not_vote(page, frontend, duel_log):
     page.focus(f"#{bridge.id} .vidu-grid-seek")
     page.keyboard.press("ArrowRight")
     assert "vote" not in bridge.pump() and len(duel_log.votes()) == 0
+
+
+LAB_CELLS = [
+    "from vidu_nb import Img2VideoRequest, Workspace, duel\n"
+    "ws = Workspace.from_env()\n"
+    "base = Img2VideoRequest(image='sample.png', model='viduq2-turbo', duration=1, seed=7)\n"
+    "for prompt in ['a red fox runs', 'calm sea at dawn', 'birds at dusk']:\n"
+    "    ws.poller.submit(base.replace(prompt=prompt), experiment='duel-keys')\n"
+    "assert ws.poller.wait_all(120)\n"
+    "df = ws.log.df\n"
+    "df = df[df['experiment'] == 'duel-keys']",
+    "duel(df, by='prompt', log=ws.log, seed=2)",
+    "'a cell below the duel: where Down would move in command mode'",
+]
+ACTIVE_CELL = "() => window.jupyterapp.shell.currentWidget.content.activeCellIndex"
+
+
+def test_in_jupyterlab_the_arrows_vote_and_leave_the_notebook_alone(page, lab, artifacts):
+    """In JupyterLab the arrow keys also move between cells; in a duel they vote instead, and
+    the votes are in the log file another process reads."""
+    nbformat = pytest.importorskip("nbformat")
+
+    from vidu_nb.tracking.tasklog import TaskLog
+
+    from .lab_page import assert_no_cell_errors, open_notebook, run_all_cells, screenshot
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in LAB_CELLS])
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, lab.root / "duel_keys.ipynb")
+    open_notebook(page, lab.url, "duel_keys.ipynb")
+    run_all_cells(page)
+    duel_el = page.locator(".jp-OutputArea .vidu-duel-root")
+    duel_el.wait_for(timeout=120_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.vidu-duel video')].filter(v => v.readyState >= 2)"
+        ".length === 2",
+        timeout=60_000,
+    )
+    progress = duel_el.locator(".vidu-duel-progress")
+    assert progress.inner_text() == "1 of 3"
+    duel_el.locator(".vidu-duel-head").click()  # the duel takes the keyboard
+    cell = page.evaluate(ACTIVE_CELL)
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function("e => e.textContent === '2 of 3'", arg=progress.element_handle())
+    page.keyboard.press("ArrowDown")  # in command mode: the next cell; here: a tie
+    page.wait_for_function("e => e.textContent === '3 of 3'", arg=progress.element_handle())
+    assert cell == 1 and page.evaluate(ACTIVE_CELL) == cell  # the notebook did not move
+    screenshot(page, artifacts, "duel-in-lab")
+    assert_no_cell_errors(page)
+    with TaskLog(lab.root / "vidu_tasks.sqlite") as log:
+        votes = log.votes()
+    assert len(votes) == 2 and votes["tie"].tolist() == [False, True]

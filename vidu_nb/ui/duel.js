@@ -69,7 +69,7 @@ async function render(ctx) {
     if (e.target.closest && e.target.closest("input, textarea, select")) return; // the slider
     const action = KEYS[e.key];
     if (!action) return;
-    e.preventDefault();
+    e.preventDefault(); // JupyterLab ignores a handled key: Down does not select the next cell
     e.stopPropagation();
     act(action);
   });
