@@ -181,6 +181,7 @@ def test_a_reopened_duel_goes_on_with_the_pairs_not_voted_yet(frontend, duel_log
         first.vote("left")
     again = duel(duel_log.df, by="prompt", log=duel_log, seed=3)
     assert again.total == 9 and again.pairs == first.pairs[4:]
+    assert again.status == "4 pairs voted on before: left out."
     for _ in range(9):
         again.skip()
     assert again.done and again.results[0]["title"].startswith("Ranking by prompt")
@@ -221,6 +222,9 @@ def test_bad_arguments_are_named(duel_log, tmp_path):
     with pytest.raises(ValidationError) as err:
         duel(df.drop(columns=["image_sha256"]), by="prompt", log=duel_log)
     assert err.value.field == "df"
+    with pytest.raises(ValidationError) as err:  # a column of df only: the log cannot rank by it
+        duel(df.assign(style=df["prompt"].str.len()), by="style", log=duel_log)
+    assert err.value.field == "by"
     with TaskLog(tmp_path / "other.sqlite") as other:  # not the log df came from
         from vidu_nb.client.task import Task
 

@@ -85,7 +85,9 @@ class Duel(VideoGrid):
         kwargs.setdefault("player", player_code())
         super().__init__(client=client, log=duel_round.log, cols=2, **kwargs)
         self.round = duel_round
-        self._show()
+        before = duel_round.already
+        note = f"{before} pair{'s' * (before != 1)} voted on before: left out." if before else ""
+        self._show(note)
 
     def __repr__(self) -> str:
         return f"Duel(by {', '.join(self.round.by)}: pair {self.round.progress()})"
@@ -220,6 +222,7 @@ def duel(
     else:
         todo = _given(pairs, log, seed)
     _same_log(df, log, todo)
+    log.rankings(by=keys)  # the end ranks by them: a column df has and the log lacks is named now
     return Duel(DuelRound(log, todo, keys, already=already), client=client)
 
 
