@@ -274,3 +274,45 @@ def test_a_live_remote_url_never_reaches_the_page(frontend, log, png_bytes):
     assert "files.example.com/files/task-0" in grid_state  # what a grid would do
     state = json.dumps(duel(log.df, by="prompt", log=log, seed=1).get_state())
     assert "example.com" not in state and "task-" not in state
+
+
+@pytest.mark.slow
+def test_a_saved_notebook_holds_the_duel_code_once_and_nothing_of_the_pairs(tmp_path, png_path):
+    """Run in a real kernel and saved with its widget state: the duel's code is saved once for
+    two duels, and neither the widget state nor the outputs name what the videos were made
+    with (the prompts are read from a file, so the cells' source names none either)."""
+    import nbformat
+    from saved_notebook import run_measuring, widget_state
+    from videos import ramp_video
+
+    prompts = ["secret fox prompt", "secret sea prompt", "secret sky prompt"]
+    (tmp_path / "prompts.json").write_text(json.dumps(prompts))
+    videos = [str(ramp_video(tmp_path / f"v{i}.mp4", seconds=1)) for i in range(3)]
+    setup = (
+        "import json\n"
+        "from vidu_nb import Img2VideoRequest, duel\n"
+        "from vidu_nb.client.task import Task\n"
+        "from vidu_nb.tracking.tasklog import TaskLog\n"
+        "log = TaskLog('log.sqlite')\n"
+        f"base = Img2VideoRequest(image={str(png_path)!r}, model='viduq2-turbo', duration=1)\n"
+        f"for i, (p, v) in enumerate(zip(json.load(open('prompts.json')), {videos!r})):\n"
+        "    log.record_submission(base.replace(prompt=p, seed=i), Task(id=f'8800{i}'))\n"
+        "    log.update(Task(id=f'8800{i}', state='success'))\n"
+        "    log.set_files(f'8800{i}', v)"
+    )
+    cells = [setup, "duel(log.df, by='prompt', log=log, seed=1)", "duel(log.df, log=log, seed=2)"]
+    nb, _saved = run_measuring(cells, tmp_path)
+    errors = [o for c in nb.cells for o in c.outputs if o.output_type == "error"]
+    assert not errors, errors
+    state = widget_state(nb)["state"]
+    kinds = [m["state"].get("_anywidget_id", m["model_name"]) for m in state.values()]
+    assert kinds.count("vidu_nb.ui.duel.DuelCode") == 1, kinds
+    assert kinds.count("vidu_nb.ui.player.PlayerCode") == 1, kinds
+    assert kinds.count("vidu_nb.ui.duel.Duel") == 2, kinds
+    text = nbformat.writes(nb)
+    assert text.count(json.dumps(DuelCode._esm)[1:-1]) == 1
+    saved = json.dumps(state) + json.dumps([c.outputs for c in nb.cells[1:]])
+    for secret in ["secret", "seed=", "8800", "viduq2", ".mp4"]:
+        assert secret not in saved, secret
+    html = nb.cells[1].outputs[0].data["text/html"]
+    assert "Blind duel by prompt" in html and "pair 1 of 3" in html  # the still
