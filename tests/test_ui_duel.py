@@ -185,6 +185,7 @@ def test_a_reopened_duel_goes_on_with_the_pairs_not_voted_yet(frontend, duel_log
     for _ in range(9):
         again.skip()
     assert again.done and again.results[0]["title"].startswith("Ranking by prompt")
+    assert {row[3] for row in again.results[1]["rows"]} == {"skipped"}  # no vote of this round
     every = duel(duel_log.df, by="prompt", log=duel_log, pairs=first.pairs[:2], seed=1)
     assert {frozenset(p) for p in every.pairs} == {frozenset(p) for p in first.pairs[:2]}
 

@@ -99,7 +99,7 @@ async function render(ctx) {
       for (const v of row) tr.append(el("td", "", v));
       t.tBodies[0].append(tr);
     }
-    box.append(el("div", "vidu-duel-caption", title), t);
+    box.append(el("div", "vidu-duel-caption", title), rows.length ? t : el("i", "", "No votes yet."));
     return box;
   }
   for (const k of ["position", "total", "done", "can_undo", "status", "results"])

@@ -4,14 +4,15 @@ A ``DuelRound`` walks through its pairs (``tracking.duels.Pair``: row ids shown 
 and writes each verdict to the task log at once (``log.vote``), so a vote outlives the kernel and
 another kernel's ``log.rankings`` sees it; an undo withdraws it (``log.unvote``). Nothing here
 reaches the browser: the widget (``duel.py``) shows only what this object chooses to tell, and
-the parameters of the pair stay on the kernel's side until the end, when ``results_html``
-reveals which was which beside the Bradley-Terry standings.
+the parameters of the pair stay on the kernel's side until the end, when ``results`` (tables of
+text for the page) and ``results_html`` (the saved still) reveal which was which beside the
+Bradley-Terry standings.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from ..errors import ValidationError
 from ..request.sweep import label_for
@@ -19,7 +20,6 @@ from ..tracking.duels import Pair
 from .rows import esc
 
 #: What a verdict may be: the left video is better, the right one, or neither.
-Choice = Literal["left", "right", "tie"]
 CHOICES: tuple[str, ...] = ("left", "right", "tie")
 
 
@@ -140,7 +140,9 @@ def reveal_rows(duel_round: DuelRound) -> list[tuple[str, str, str]]:
     for step in duel_round.steps:
         pair = duel_round.pairs[step.index]
         left, right = (_named(duel_round, rid) for rid in pair)
-        verdict = {"left": "left better", "right": "right better"}.get(step.choice, step.choice)
+        verdict = {"left": "left better", "right": "right better", "skip": "skipped"}.get(
+            step.choice, step.choice
+        )
         out.append((left, right, verdict))
     return out
 
