@@ -53,6 +53,7 @@ _UI_NAMES = {
     "Img2VideoForm": "vidu_nb.ui",
     "show": "vidu_nb.ui",
     "compare": "vidu_nb.ui",
+    "wipe": "vidu_nb.ui",
     "run_sweep": "vidu_nb.ui",
     "report": "vidu_nb.ui.reporting",
     "LargeReportWarning": "vidu_nb.ui.reporting",

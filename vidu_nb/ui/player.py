@@ -130,6 +130,14 @@ class VideoGrid(StillDisplay, anywidget.AnyWidget):
         n = len(self.items)
         return f"VideoGrid({n} player{'s' * (n != 1)})"
 
+    def wipe(self, i: int, j: int, *, mode: str = "wipe", split: float = 0.5) -> Any:
+        """An A/B comparison (``Wipe``) of cells ``i`` (A) and ``j`` (B), counted in reading
+        order from 0: a draggable divider, side by side, or their difference, on one clock.
+        It reuses this grid's sources, client and log (see ``wipe.from_grid``)."""
+        from .wipe import from_grid
+
+        return from_grid(self, i, j, mode=mode, split=split)
+
     def set_players(
         self,
         entries: list[tuple[dict[str, Any], Source]],
