@@ -56,6 +56,7 @@ def test_two_task_ids_become_a_and_b_each_video_sent_as_a_buffer(frontend, stack
     assert isinstance(w, Wipe) and isinstance(w, VideoGrid)
     a, b = w.items
     assert (a["key"], a["label"], b["key"], b["label"]) == ("a", "seed=1", "b", "seed=2")
+    assert set(a) == {"key", "label", "video_local", "video_url"}  # all the front end reads
     assert a["video_local"] and a["video_url"] == "" and b["video_local"]
     assert (w.mode, w.split, w.playing) == ("wipe", 0.5, False)
     data = videos(log, ids)
@@ -67,7 +68,7 @@ def test_two_task_ids_become_a_and_b_each_video_sent_as_a_buffer(frontend, stack
         assert buffers == [video]
     assert set(w.posters) == {"a", "b"}
     assert all(p.startswith("data:image/jpeg;base64,") for p in w.posters.values())
-    assert repr(w) == "Wipe(A: seed=1, B: seed=2)"
+    assert repr(w) == f"Wipe(A: {ids[0]}, B: {ids[1]})"
 
 
 @pytest.mark.parametrize("form", ["handle", "task", "log_row", "df_row", "df_of_one", "file"])
@@ -89,7 +90,6 @@ def test_every_kind_of_task_and_a_file_path_reach_the_same_video(frontend, stack
     assert msg["type"] == "blob" and buffers == videos(log, ids[:1])
     if form == "file":
         assert w.items[0]["label"] == Path(log.get(ids[0])["video_path"]).name
-        assert w.items[0]["meta"] == []  # a file has no state, credits or time
     elif form != "task":  # a Task fetched from the service knows no seed: the log row does
         assert w.items[0]["label"] == "seed=1"
 
@@ -104,7 +104,7 @@ def test_the_same_task_twice_and_given_labels(frontend, stack):
     html, text = named.still_parts()
     assert HOSTILE not in html and "&lt;script&gt;" in html
     assert html.count("data:image/jpeg;base64,") == 2  # A's and B's contact sheets
-    assert text.startswith(f"Wipe(A: {HOSTILE}, B: after)")
+    assert text.startswith(f"Wipe(A: {ids[0]}, B: {ids[1]})\nA: {HOSTILE}\nB: after\n")
 
 
 def test_an_expired_url_is_refreshed_through_the_client(frontend, stack):

@@ -117,7 +117,8 @@ class VideoGrid(StillDisplay, anywidget.AnyWidget):
         self, *, client: Any = None, log: Any = None, cache: Any = None, **kwargs: Any
     ) -> None:
         kwargs.setdefault("layout", shared_layout())  # saved once for all grids, not per grid
-        kwargs.setdefault("code", player_code())
+        if "code" not in kwargs:  # not setdefault: that would make a PlayerCode a wipe never uses
+            kwargs["code"] = player_code()
         super().__init__(**kwargs)
         self._sources: dict[str, Source] = {}
         self._stills: list[Still | None] = []

@@ -195,7 +195,6 @@ function render({ model, el: host }) {
       const it = items.find((i) => i.key === key) || {};
       const v = vids[key];
       nameOf[key].querySelector(".vidu-wipe-label").textContent = it.label || "";
-      nameOf[key].title = (it.meta || []).join("\n");
       nameOf[key].classList.remove("vidu-wipe-error");
       delete v.dataset.retried;
       if (posters[key]) v.poster = posters[key]; // saved with the state: needs no kernel

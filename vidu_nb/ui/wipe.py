@@ -72,12 +72,24 @@ class Wipe(VideoGrid):
 
     mode = t.Unicode("wipe").tag(sync=True)
     split = t.Float(0.5).tag(sync=True)
+    # The grid's layout traits mean nothing here: kept out of the state (saved per wipe).
+    cols = t.Int(2)
+    controls = t.Bool(False)
+    row_titles = t.List(t.Unicode())
+    col_titles = t.List(t.Unicode())
+    note = t.Unicode("")
+
+    #: What the front end reads of each item; the rest (state, meta lines, posters' sources:
+    #: the posters come from the stills) would only cost the saved notebook.
+    ITEM_KEYS = ("key", "label", "video_local", "video_url")
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("code", wipe_code())
-        kwargs.setdefault("cols", 2)
-        kwargs.setdefault("controls", False)
         super().__init__(**kwargs)
+
+    def _public(self, item: dict[str, Any], src: Source) -> dict[str, Any]:
+        out = super()._public(item, src)
+        return {k: out[k] for k in self.ITEM_KEYS}
 
     @t.validate("mode")
     def _check_mode(self, proposal: dict[str, Any]) -> str:
@@ -87,16 +99,23 @@ class Wipe(VideoGrid):
     def _check_split(self, proposal: dict[str, Any]) -> float:
         return check_split(proposal["value"])
 
-    def __repr__(self) -> str:  # also the saved notebook's text for the output
-        names = [str(i.get("label", "")) for i in self.items] + ["", ""]
+    def __repr__(self) -> str:  # also the first line of the saved notebook's text output
+        names = []
+        for key in KEYS:
+            src = self._sources.get(key)
+            path = src.video_path if src is not None else None
+            names.append((src.task_id if src is not None else "") or Path(path or "").name)
         return f"Wipe(A: {names[0]}, B: {names[1]})"
 
+    def labels(self) -> list[str]:
+        """A's and B's labels, as shown above the videos."""
+        return [str(i.get("label", "")) for i in self.items] + [""] * (2 - len(self.items))
+
     def still_parts(self) -> tuple[str, str]:
-        names = [str(i.get("label", "")) for i in self.items] + ["", ""]
-        head = (
-            f"<div><b>A/B comparison</b> \u00b7 A: {esc(names[0])} \u00b7 B: {esc(names[1])}</div>"
-        )
-        return stills_html(self._stills, head=head), stills_text(repr(self), self._stills)
+        a, b = self.labels()
+        head = f"<div><b>A/B comparison</b> \u00b7 A: {esc(a)} \u00b7 B: {esc(b)}</div>"
+        text = f"{self!r}\nA: {a}\nB: {b}"
+        return stills_html(self._stills, head=head), stills_text(text, self._stills)
 
 
 def check_mode(mode: Any) -> str:
@@ -140,11 +159,8 @@ def wipe(
     widget = Wipe(client=client or client_of([a, b]), log=log, mode=mode, split=split)
     views = [view_a, view_b]
     text = names or default_labels(views)
-    entries = entries_for(views, text)
-    keyed = [
-        ({**item, "key": key, **({"meta": []} if view.row.get("file_name") else {})}, src)
-        for key, view, (item, src) in zip(KEYS, views, entries, strict=True)
-    ]  # a file has no state, credits or time to tell
+    entries = entries_for(views, text, meta=False)
+    keyed = [({**item, "key": key}, src) for key, (item, src) in zip(KEYS, entries, strict=True)]
     widget.set_players(keyed, stills_for(views, text))
     return widget
 
@@ -163,8 +179,8 @@ def from_grid(grid: VideoGrid, i: Any, j: Any, *, mode: str = "wipe", split: flo
     entries: list[tuple[dict[str, Any], Source]] = []
     still_list: list[Still | None] = []
     for key, index in zip(KEYS, picked, strict=True):
-        item = {k: grid.items[index][k] for k in ("label", "meta", "state")}
-        entries.append(({**item, "key": key}, grid._sources[keys[index]]))
+        item = {"key": key, "label": grid.items[index]["label"]}
+        entries.append((item, grid._sources[keys[index]]))
         still_list.append(grid._stills[index] if index < len(grid._stills) else None)
     widget.set_players(entries, still_list)
     return widget
