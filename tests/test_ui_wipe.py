@@ -123,6 +123,9 @@ def test_grid_wipe_compares_two_cells_with_the_grids_sources_and_stills(frontend
     grid = compare(log.df, log=log, client=client)
     w = grid.wipe(1, 0, mode="side")
     assert [i["label"] for i in w.items] == [grid.items[1]["label"], grid.items[0]["label"]]
+    by_seed = compare(log.df, cols="seed", log=log, client=client)  # the headers name them
+    assert [i["label"] for i in by_seed.items] == ["", ""]
+    assert [i["label"] for i in by_seed.wipe(0, 1).items] == ["seed=1", "seed=2"]
     assert w.mode == "side" and w.refresher.client is client and w.refresher.log is log
     assert w.posters == {
         "a": grid.posters[grid.items[1]["key"]],

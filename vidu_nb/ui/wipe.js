@@ -99,6 +99,7 @@ function render({ model, el: host }) {
   }
   function follow() {
     if (seeking || !model.get("playing") || va.paused || vb.readyState < 2) return;
+    if (vb.paused) vb.play().catch(() => {});
     const d = lag();
     if (Math.abs(d) > FAR) {
       vb.currentTime = target();

@@ -174,14 +174,18 @@ def from_grid(grid: VideoGrid, i: Any, j: Any, *, mode: str = "wipe", split: flo
         raise ValidationError("j", j, "must be another cell than i (a wipe compares two)")
     keys = grid._keys
     refresher = grid.refresher
-    widget = Wipe(client=refresher.client, log=refresher.log, cache=refresher.cache)
-    widget.mode, widget.split = mode, split
+    widget = Wipe(
+        client=refresher.client, log=refresher.log, cache=refresher.cache, mode=mode, split=split
+    )
     entries: list[tuple[dict[str, Any], Source]] = []
     still_list: list[Still | None] = []
     for key, index in zip(KEYS, picked, strict=True):
-        item = {"key": key, "label": grid.items[index]["label"]}
-        entries.append((item, grid._sources[keys[index]]))
-        still_list.append(grid._stills[index] if index < len(grid._stills) else None)
+        src = grid._sources[keys[index]]
+        still = grid._stills[index] if index < len(grid._stills) else None
+        # The still's heading names the cell with its row and column headers, if any.
+        label = (still.heading if still else "") or grid.items[index]["label"] or src.task_id
+        entries.append(({"key": key, "label": label}, src))
+        still_list.append(still)
     widget.set_players(entries, still_list)
     return widget
 
