@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from videos import encode, ramp_video
 
-from .wipe_page import render
+from .wipe_page import PIXELS, render
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -25,17 +25,6 @@ SEEK = """([w, value]) => {
   s.value = value;
   s.dispatchEvent(new Event("input"));
   s.dispatchEvent(new Event("change"));
-}"""
-#: The canvas's mean of each channel (0..255) and its brightest channel value.
-PIXELS = """w => {
-  const c = document.querySelector(`#${w} .vidu-wipe-diff`);
-  const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-  const sum = [0, 0, 0];
-  let max = 0;
-  for (let i = 0; i < d.length; i += 4)
-    for (let k = 0; k < 3; k++) { sum[k] += d[i + k]; max = Math.max(max, d[i + k]); }
-  const n = d.length / 4;
-  return {mean: sum.map((s) => s / n), max, size: [c.width, c.height]};
 }"""
 #: B's lag behind A (seconds, across a loop's wrap), sampled at every animation frame for
 #: ``ms`` of playing.

@@ -60,6 +60,19 @@ async ({loader, code, css, items, videos, extra}) => {
 """
 
 
+#: The canvas's mean of each channel (0..255) and its brightest channel value.
+PIXELS = """w => {
+  const c = document.querySelector(`#${w} .vidu-wipe-diff`);
+  const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+  const sum = [0, 0, 0];
+  let max = 0;
+  for (let i = 0; i < d.length; i += 4)
+    for (let k = 0; k < 3; k++) { sum[k] += d[i + k]; max = Math.max(max, d[i + k]); }
+  const n = d.length / 4;
+  return {mean: sum.map((s) => s / n), max, size: [c.width, c.height]};
+}"""
+
+
 def items(labels: tuple[str, str] = ("A clip", "B clip")) -> list[dict]:
     """A and B as ``Wipe`` sends them for cached files: fetched from the kernel."""
     return [
