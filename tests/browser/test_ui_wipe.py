@@ -5,7 +5,11 @@ stand-in for the kernel as binary buffers (``wipe_page``)."""
 
 from __future__ import annotations
 
+import base64
+import io
+
 import pytest
+from PIL import Image
 from videos import encode, ramp_video
 
 from .wipe_page import PIXELS, render
@@ -50,6 +54,12 @@ def clips(tmp_path_factory):
     ramp = ramp_video(folder / "ramp.mp4")
     blue = encode(folder / "blue.mp4", f"color=c=blue:s=160x90:d=5:r={FPS}")
     return ramp, blue
+
+
+def png_uri(color) -> str:
+    out = io.BytesIO()
+    Image.new("RGB", (16, 9), color).save(out, "PNG")
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
 
 
 def ready(page, clips, a=0, b=0, **extra) -> str:
@@ -104,7 +114,10 @@ def test_labels_are_text_and_the_divider_follows_mouse_and_arrow_keys(page, clip
 
 
 def test_modes_lay_a_and_b_out_side_by_side_and_as_their_difference(page, clips, artifacts):
-    wipe = ready(page, clips, 0, 1)
+    posters = {"a": png_uri((0, 200, 0)), "b": png_uri((0, 0, 200))}  # the stills' frames
+    wipe = ready(page, clips, 0, 1, posters=posters)
+    shown = page.eval_on_selector_all(f"#{wipe} video", "vs => vs.map(v => v.poster)")
+    assert shown == [posters["a"], posters["b"]]  # saved in the state: drawn without a kernel
     page.click(f"#{wipe} .vidu-wipe-mode >> text=Side by side")
     assert page.evaluate(f"window.{wipe}.get('mode')") == "side"
     a = page.locator(f"#{wipe} .vidu-wipe-a").bounding_box()
@@ -126,6 +139,8 @@ def paused_difference(page, wipe, at: int) -> dict:
     """The difference drawn once both videos stand at ``at`` thousandths of A's length."""
     page.evaluate(SEEK, [wipe, at])
     page.wait_for_function(READY, arg=wipe)
+    times = page.eval_on_selector_all(f"#{wipe} video", "vs => vs.map(v => v.currentTime)")
+    assert times == [pytest.approx(5 * at / 1000, abs=1e-3)] * 2  # one slider seeks both
     page.evaluate(TWO_FRAMES)
     return page.evaluate(PIXELS, wipe)
 
