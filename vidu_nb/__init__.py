@@ -54,6 +54,7 @@ _UI_NAMES = {
     "show": "vidu_nb.ui",
     "compare": "vidu_nb.ui",
     "duel": "vidu_nb.ui",
+    "wipe": "vidu_nb.ui",
     "run_sweep": "vidu_nb.ui",
     "report": "vidu_nb.ui.reporting",
     "LargeReportWarning": "vidu_nb.ui.reporting",

@@ -1,5 +1,5 @@
-"""Notebook UI: request form, task cards, synchronized players and comparison grids, sweeps,
-blind duels, and the standalone HTML report.
+"""Notebook UI: request form, task cards, synchronized players and comparison grids, A/B wipes,
+blind duels, sweeps, and the standalone HTML report.
 
 Every view is built from small ipywidgets; their state and logic live in plain Python objects
 (``FormState``, ``TaskView``, ``SweepPlan``) that are tested without a browser. Names are
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .reporting import download_link, report
     from .session import Session
     from .sweeps import SweepPanel, SweepRun, run_sweep
+    from .wipe import Wipe, wipe
 
 #: Where each public name lives.
 _NAMES = {
@@ -47,6 +48,8 @@ _NAMES = {
     "SweepPanel": "sweeps",
     "SweepRun": "sweeps",
     "run_sweep": "sweeps",
+    "Wipe": "wipe",
+    "wipe": "wipe",
 }
 
 
@@ -88,6 +91,7 @@ __all__ = [
     "SweepRun",
     "TaskCard",
     "VideoGrid",
+    "Wipe",
     "compare",
     "credits_figure",
     "credits_table",
@@ -98,4 +102,5 @@ __all__ = [
     "report",
     "run_sweep",
     "show",
+    "wipe",
 ]

@@ -117,7 +117,8 @@ class VideoGrid(StillDisplay, anywidget.AnyWidget):
         self, *, client: Any = None, log: Any = None, cache: Any = None, **kwargs: Any
     ) -> None:
         kwargs.setdefault("layout", shared_layout())  # saved once for all grids, not per grid
-        kwargs.setdefault("code", player_code())
+        if "code" not in kwargs:  # not setdefault: that would make a PlayerCode a wipe never uses
+            kwargs["code"] = player_code()
         super().__init__(**kwargs)
         self._sources: dict[str, Source] = {}
         self._stills: list[Still | None] = []
@@ -129,6 +130,14 @@ class VideoGrid(StillDisplay, anywidget.AnyWidget):
     def __repr__(self) -> str:  # also the saved notebook's text for the output
         n = len(self.items)
         return f"VideoGrid({n} player{'s' * (n != 1)})"
+
+    def wipe(self, i: int, j: int, *, mode: str = "wipe", split: float = 0.5) -> Any:
+        """An A/B comparison (``Wipe``) of cells ``i`` (A) and ``j`` (B), counted in reading
+        order from 0: a draggable divider, side by side, or their difference, on one clock.
+        It reuses this grid's sources, client and log (see ``wipe.from_grid``)."""
+        from .wipe import from_grid
+
+        return from_grid(self, i, j, mode=mode, split=split)
 
     def set_players(
         self,
