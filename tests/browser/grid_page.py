@@ -5,7 +5,8 @@
 imports a grid's own ``_esm`` (the loader) and renders it with a stand-in for the widget model
 and a ``host`` whose ``getWidget`` answers the grid's ``code`` reference. The model is kept as
 ``window[<grid id>]`` so a test can read what the front end set (``playing``, ``muted``).
-Clips are data URLs, so no server is needed either.
+Clips are data URLs, so no server is needed either. A test that exposes ``window.toKernel``
+receives what the front end sends (``model.send``) and answers with the changed traits.
 """
 
 from __future__ import annotations
@@ -45,7 +46,11 @@ async ({loader, code, css, items, cols, extra}) => {
     set: (k, v) => { state[k] = v; (handlers["change:" + k] || []).forEach((f) => f()); },
     save_changes: () => {},
     on: (ev, f) => { (handlers[ev] ||= []).push(f); },
-    send: () => {},
+    // A test may stand in for the kernel: window.toKernel(gridId, msg) answers with the
+    // traits the kernel changed, set here as the widget manager would.
+    send: (msg) => window.toKernel && window.toKernel(host.id, msg).then((changed) => {
+      for (const [k, v] of Object.entries(changed || {})) model.set(k, v);
+    }),
   };
   await (await load(loader)).render({model, el: host, ...widgets});
   window[host.id] = model;

@@ -1,0 +1,70 @@
+"""Judging in a real Chromium: a star clicked, then "4" and "p" pressed over a cell, reach a
+real ``VideoGrid`` (its message handler, as the comm calls it) and a real task log; the cell's
+stars, buttons and label are redrawn in place from what the kernel set."""
+
+from __future__ import annotations
+
+import pytest
+
+from vidu_nb.client.task import Task
+from vidu_nb.request.spec import Img2VideoRequest
+from vidu_nb.tracking.tasklog import TaskLog
+from vidu_nb.ui.compare import compare
+
+from .grid_page import render
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ON = "c => c.querySelectorAll('.vidu-star.vidu-star-on').length"
+
+
+@pytest.fixture
+def judged_grid(frontend, tmp_path, png_bytes):
+    with TaskLog(tmp_path / "tasks.sqlite") as log:
+        request = Img2VideoRequest(image=png_bytes, model="viduq2-turbo", duration=2)
+        for i, prompt in enumerate(["a red fox runs", "a grey fox runs"]):
+            log.record_submission(request.replace(prompt=prompt, seed=1), Task(id=f"t{i}"))
+            log.update(Task(id=f"t{i}", state="success", seed=1))
+        yield log, compare(log.df, rows="prompt", log=log)
+
+
+def test_a_click_and_keys_on_a_cell_judge_its_task(page, judged_grid):
+    log, grid = judged_grid
+
+    def to_kernel(_grid_id: str, msg: dict) -> dict:
+        grid.comm.from_browser(msg)  # what the comm does with a custom message
+        return {"judgments": grid.judgments}
+
+    page.expose_function("toKernel", to_kernel)
+    gid = render(
+        page,
+        grid.items,
+        grid.cols,
+        row_titles=grid.row_titles,
+        judgments=grid.judgments,
+        title_parts=grid.title_parts,
+    )
+    first = page.locator(f"#{gid} .vidu-player").nth(0)
+    page.evaluate(
+        "g => { const v = document.querySelector(`#${g} video`); v.dataset.mark = 'same'; }", gid
+    )
+    first.locator(".vidu-star").nth(2).click()  # the third star
+    first.locator(".vidu-star.vidu-star-on").nth(2).wait_for()
+    assert log.judgment("t0").rating == 3 and first.evaluate(ON) == 3
+    page.hover(f"#{gid} .vidu-player >> nth=1")  # keys act on the cell under the mouse
+    page.keyboard.press("4")
+    page.keyboard.press("p")
+    second = page.locator(f"#{gid} .vidu-player").nth(1)
+    second.locator(".vidu-judge-pick.vidu-judge-on").wait_for()
+    with TaskLog(log.path) as again:
+        assert again.judgment("t1")[2:] == (4, True, None)
+        assert again.judgment("t0").rating == 3
+    assert second.evaluate(ON) == 4
+    assert second.locator(".vidu-player-label").inner_text().endswith("4/5 picked")
+    # In place: the first cell's video element is the one drawn at first (no rebuild).
+    assert page.evaluate("g => document.querySelector(`#${g} video`).dataset.mark", gid) == "same"
+    page.keyboard.press("x")  # reject replaces the pick
+    second.locator(".vidu-judge-reject.vidu-judge-on").wait_for()
+    assert log.judgment("t1").pick is False
+    heads = page.locator(f"#{gid} .vidu-grid-rowhead .vidu-diff").all_inner_texts()
+    assert [h.strip() for h in heads] == ["red", "grey"]
