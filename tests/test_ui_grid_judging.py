@@ -224,3 +224,21 @@ def test_the_card_judges_and_promotes(live, draft):
     assert log.get_by_ref(done.handle)["parent_row_id"] == log.get_by_ref(handle)["row_id"]
     judge.pick.value = ""  # unpicked: no Promote
     assert log.judgment(handle).pick is None and judge.promote_box.layout.display == "none"
+
+
+def test_the_report_and_the_still_mark_the_differing_words_escaped(log, png_bytes, tmp_path):
+    import vidu_nb
+
+    request = Img2VideoRequest(image=png_bytes, model="viduq2-turbo", duration=2)
+    for i, prompt in enumerate(["a <b>red</b> fox & cub", "a <i>grey</i> fox & cub"]):
+        log.record_submission(request.replace(prompt=prompt, seed=1), Task(id=f"h{i}"))
+        log.update(Task(id=f"h{i}", state="success", seed=1))
+    with pytest.warns(UserWarning, match="no video for the report"):  # none downloaded
+        out = vidu_nb.report(log.df, tmp_path / "r.html", log=log, rows="prompt")
+    page = out.read_text(encoding="utf-8")
+    assert '<span class="vr-diff">&lt;b&gt;red&lt;/b&gt; </span>' in page
+    assert '<span class="vr-same">fox &amp; cub\u201d</span>' in page
+    assert "<b>red</b>" not in page and "<i>grey</i>" not in page
+    still = compare(log.df, rows="prompt", log=log).still_parts()[0]
+    assert "<b class='vidu-diff'>&lt;i&gt;grey&lt;/i&gt; </b>" in still
+    assert "<i>grey</i>" not in still

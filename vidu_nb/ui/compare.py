@@ -23,17 +23,15 @@ from .grid_layout import (
     check_order,
     client_of,
     header,
+    title_parts,
     views_of,
 )
 from .judging import PromoteFn, promote_task
 from .player import VideoGrid, entries_for
-from .prompt_diff import diff_segments, partly_shared
 from .rows import TaskView, labels, with_judgment
 from .session import Session
 from .static import stills_for
 
-#: Title fields whose rows or columns show what differs between them, word by word.
-DIFFED = ("prompt",)
 #: ``compare``'s orders: the layout's, and the rankings of the duel votes.
 COMPARE_ORDERS = (*ORDERS, "ranking")
 
@@ -169,23 +167,6 @@ def compare(
                 promote = partial(promote_task, session)
             grid.judge.enable(log, cells, promoter=promote, session=session)
     return grid
-
-
-def title_parts(plan: Arrangement, rows: Any, cols: Any) -> dict[str, Any]:
-    """The row and column titles as diff segments where they are prompts (see
-    ``prompt_diff``); an axis whose titles share nothing, or are not prompts, has none."""
-    out: dict[str, Any] = {}
-    for axis, key, titles in (("rows", rows, plan.row_titles), ("cols", cols, plan.col_titles)):
-        if key not in DIFFED or not titles:
-            continue
-        named = [t for t in titles if t]
-        segments = iter(diff_segments(named))
-        parts: list[list[list[Any]]] = [
-            [list(s) for s in next(segments)] if t else [] for t in titles
-        ]
-        if partly_shared([[(str(a), bool(b)) for a, b in p] for p in parts if p]):
-            out[axis] = parts
-    return out
 
 
 def heading_parts(
