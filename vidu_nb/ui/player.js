@@ -170,7 +170,9 @@ function titleNode(cls, title, parts) {
     node.textContent = title;
     return node;
   }
-  for (const [text, differs] of parts) node.append(el("span", differs ? "vidu-diff" : "vidu-same", text));
+  const words = el("span"); // one flex item: the spaces between the segments stay
+  for (const [text, differs] of parts) words.append(el("span", differs ? "vidu-diff" : "vidu-same", text));
+  node.append(words);
   node.title = title;
   return node;
 }
