@@ -21,6 +21,7 @@ import traitlets as t
 
 from .. import states
 from .grid_judge import GridJudge
+from .minify import compact_js, minify_css
 from .rows import TaskView, css_token, fmt_seconds, is_loopback, labels
 from .shared import shared_layout
 from .sources import URL_MAX_AGE, Expired, Refresher, Source, download, source_of
@@ -60,8 +61,8 @@ class PlayerCode(anywidget.AnyWidget):
     the notebook restores this model too, so its players draw without a kernel.
     """
 
-    _esm = (_HERE / "player.js").read_text(encoding="utf-8")
-    _css = (_HERE / "player.css").read_text(encoding="utf-8")
+    _esm = compact_js((_HERE / "player.js").read_text(encoding="utf-8"))
+    _css = minify_css((_HERE / "player.css").read_text(encoding="utf-8"))
 
 
 _CODE: list[PlayerCode] = []
