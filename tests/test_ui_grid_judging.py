@@ -242,3 +242,15 @@ def test_the_report_and_the_still_mark_the_differing_words_escaped(log, png_byte
     still = compare(log.df, rows="prompt", log=log).still_parts()[0]
     assert "<b class='vidu-diff'>&lt;i&gt;grey&lt;/i&gt; </b>" in still
     assert "<i>grey</i>" not in still
+
+
+def test_a_grid_drawn_again_without_the_log_drops_its_bars(frontend, four):
+    grid = compare(four.df, log=four)
+    assert grid.judgments
+    key = grid.items[0]["key"]
+    compare(four.df, grid=grid)
+    assert grid.judgments == {} and grid.judge.refs == {}
+    grid.comm.from_browser({"type": "judge", "key": key, "stars": 2})
+    assert four.judgment("t0").rating is None
+    compare(four.df, grid=grid, log=four, where="rating > 4")  # nothing matches: no cells
+    assert grid.items == [] and grid.judgments == {}

@@ -131,6 +131,7 @@ def compare(
             grid.cols, grid.row_titles, grid.col_titles = 1, [], []
             grid.note = EMPTY_NOTE if where is None else f"{NO_MATCH} {where}"
             grid.set_players([])
+            grid.judge.enable(None, {})
         return grid
     plan = arrange(views, rows, cols, order=order, row_order=row_order, col_order=col_order)
     present = [v for v in plan.cells if v is not None]
@@ -166,6 +167,8 @@ def compare(
                 session = session or Session(client, log, poller)
                 promote = partial(promote_task, session)
             grid.judge.enable(log, cells, promoter=promote, session=session)
+        else:  # a grid drawn again without a log judges nothing it judged before
+            grid.judge.enable(None, {})
     return grid
 
 
