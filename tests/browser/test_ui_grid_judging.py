@@ -1,6 +1,7 @@
 """Judging in a real Chromium: a star clicked, then "4" and "p" pressed over a cell, reach a
 real ``VideoGrid`` (its message handler, as the comm calls it) and a real task log; the cell's
-stars, buttons and label are redrawn in place from what the kernel set."""
+stars, buttons and label are redrawn in place from what the kernel set. Promote on a picked
+cell of a sweep's grid shows the estimate, then submits to the simulator."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import pytest
 
 from vidu_nb.client.task import Task
 from vidu_nb.request.spec import Img2VideoRequest
+from vidu_nb.request.sweep import sweep
 from vidu_nb.tracking.tasklog import TaskLog
+from vidu_nb.ui import run_sweep
 from vidu_nb.ui.compare import compare
 
-from .grid_page import render
+from .grid_page import png, render
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -68,3 +71,47 @@ def test_a_click_and_keys_on_a_cell_judge_its_task(page, judged_grid):
     assert log.judgment("t1").pick is False
     heads = page.locator(f"#{gid} .vidu-grid-rowhead .vidu-diff").all_inner_texts()
     assert [h.strip() for h in heads] == ["red", "grey"]
+
+
+def test_promote_on_a_picked_cell_shows_the_estimate_then_submits(page, frontend, live):
+    _sim, _client, log, poller = live
+    draft = Img2VideoRequest(
+        image=png(), model="viduq2-turbo", duration=2, resolution="540p", prompt="a cat"
+    )
+    run = run_sweep(sweep(draft, seeds=[1, 2]), poller=poller, grid=False)
+    run.wait(30)
+    grid = run.compare()
+    seen = len(grid.comm.sent)
+
+    def to_kernel(_grid_id: str, msg: dict) -> dict:
+        nonlocal seen
+        grid.comm.from_browser(msg)
+        sent = [content for content, _buffers in grid.comm.sent[seen:]]
+        seen = len(grid.comm.sent)
+        traits = ("judgments", "choices", "promoted")
+        return {**{k: getattr(grid, k) for k in traits}, "messages": sent}
+
+    page.expose_function("toKernel", to_kernel)
+    state = {k: getattr(grid, k) for k in ("judgments", "choices", "title_parts")}
+    gid = render(page, grid.items, grid.cols, row_titles=grid.row_titles, **state)
+    cell = page.locator(f"#{gid} .vidu-player").nth(1)
+    assert cell.locator(".vidu-promote-open").is_hidden()  # not picked yet
+    cell.locator(".vidu-judge-pick").click()
+    cell.locator(".vidu-promote-open").click()  # the first change offered: 720p
+    submit = cell.locator(".vidu-promote-submit")
+    submit.wait_for()
+    assert "would cost about" in cell.locator(".vidu-promote-text").inner_text()
+    assert len(log) == 2  # only estimated
+    assert submit.inner_text().startswith("Submit (") and "credits)" in submit.inner_text()
+    cell.locator(".vidu-promote-change").select_option("1080p")  # estimated again
+    page.wait_for_function(
+        "c => c.querySelector('.vidu-promote-text').textContent.includes('1080p')",
+        arg=cell.element_handle(),
+    )
+    submit.click()
+    cell.locator(".vidu-promote-line").wait_for()
+    assert submit.is_hidden() and "re-run (viduq2-turbo 1080p 2 s)" in cell.inner_text()
+    (promotion,) = run.promotions
+    row = log.get_by_ref(promotion.handle)
+    assert row["parent_row_id"] == log.get(run.task_ids[1])["row_id"]
+    assert row["resolution"] == "1080p"
