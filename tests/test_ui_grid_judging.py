@@ -126,6 +126,8 @@ def test_prompt_titles_mark_the_words_that_differ(four):
 
 def test_order_ranking_puts_the_best_ranked_rows_first(four):
     log = four
+    unvoted = compare(log.df, rows="prompt", log=log, order="ranking")  # no votes: the plan's
+    assert [t for t in unvoted.row_titles if t] == [f"\u201c{p}\u201d" for p in PROMPTS]
     for _ in range(3):
         log.vote("t2", "t0", winner="t2")  # grey beats red
     log.vote("t3", "t1", winner="t3")

@@ -191,7 +191,7 @@ def heading_parts(
         found = parts.get("cols", [])
         col_parts = found[col] if col < len(found) else [[col_title, True]]
         pieces = [p for p in (row_parts, col_parts if col_title else [], [[label, True]]) if p]
-        pieces = [p for p in pieces if any(text for text, _d in p)]
+        pieces = [p for p in pieces if any(t for t, _d in p)]
         segments: list[tuple[str, bool]] = []
         for n, piece in enumerate(pieces):
             if n:
