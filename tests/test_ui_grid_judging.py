@@ -203,10 +203,12 @@ def test_the_card_judges_and_promotes(live, draft):
     _sim, client, log, poller = live
     handle = poller.submit(draft.replace(seed=3))
     assert poller.wait_all(30)
+    waiting = TaskCard(log=log, client=client, handle=poller.submit(draft), poller=poller)
+    assert not waiting._judge.built and waiting._judge.box.children == ()  # not done yet
     card = TaskCard(log=log, client=client, handle=handle, poller=poller)
     card.update()
     judge = card._judge
-    assert judge.box.layout.display is None and judge.promote_box.layout.display == "none"
+    assert judge.built and judge.promote_box.layout.display == "none"  # not picked
     judge.stars.value = 4
     judge.pick.value = "pick"
     judge.note.value = "keep"
@@ -218,7 +220,7 @@ def test_the_card_judges_and_promotes(live, draft):
         i for i, c in enumerate(judge._choices) if c["change"] == {"resolution": "1080p"}
     )
     offer = judge.promote()
-    assert offer is not None and not offer.submitted and len(log) == 1
+    assert offer is not None and not offer.submitted and len(log) == 2
     assert judge.promote_button.description == f"Submit ({offer.credits:,} credits)"
     done = judge.promote()
     assert done is not None and done.submitted and len(card._promoted_box.children) == 1

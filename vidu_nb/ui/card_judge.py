@@ -16,7 +16,7 @@ from .. import states
 from ..errors import ViduError
 from .judging import judgment_state, promote_choices, promote_task, rate_message
 from .rows import esc
-from .shared import hbox, html, make
+from .shared import hbox, html, make, vbox
 
 if TYPE_CHECKING:
     from ..tracking.promotion import Promotion
@@ -31,6 +31,15 @@ class CardJudge:
     def __init__(self, card: TaskCard) -> None:
         self.card = card
         self._drawing = False
+        self.estimate: Promotion | None = None
+        self._choices: list[dict[str, Any]] = []
+        #: Empty until the task can be judged: a card still running (or without a log) saves
+        #: no judging widgets with the notebook.
+        self.box = vbox(cls="vidu-card-judge")
+        self.built = False
+
+    def _build(self) -> None:
+        self.built = True
         self.stars = make(
             w.ToggleButtons,
             options=[("\u2013", 0), *((str(n), n) for n in range(1, 6))],
@@ -47,29 +56,26 @@ class CardJudge:
         self.promote_button = make(w.Button, description="Promote", icon="level-up")
         self.promote_button.add_class("vidu-card-promote")
         self.said = html(cls="vidu-card-judge-text")
-        self.promote_box = hbox([self.change, self.promote_button])
-        self.box = w.VBox(
-            [hbox([self.stars, self.pick, self.note]), self.promote_box, self.said],
-            layout=w.Layout(display="none"),
+        # Its own Layout: it is shown and hidden through it (shared ones never change).
+        self.promote_box = make(
+            w.HBox, [self.change, self.promote_button], layout=w.Layout(display="none")
         )
-        self.box.add_class("vidu-card-judge")
-        self.estimate: Promotion | None = None
-        self._choices: list[dict[str, Any]] = []
         self.stars.observe(lambda c: self._rate(stars=c["new"]), "value")
         self.pick.observe(lambda c: self._rate(pick=c["new"]), "value")
         self.note.observe(lambda c: self._rate(note=c["new"]), "value")
         self.change.observe(lambda _c: self._forget_estimate(), "value")
         self.promote_button.on_click(lambda _b: self.promote())
+        self.box.children = (hbox([self.stars, self.pick, self.note]), self.promote_box, self.said)
 
     # -- drawing -----------------------------------------------------------------------------
     def draw(self) -> None:
         """Show the task's judgment (no writes while drawing)."""
         card = self.card
         view = card.view
-        shown = card.task_log is not None and view.done and bool(view.task_id)
-        self.box.layout.display = None if shown else "none"
-        if not shown:
+        if card.task_log is None or not view.done or not view.task_id:
             return
+        if not self.built:
+            self._build()
         judged = judgment_state(view)
         self._drawing = True
         try:
