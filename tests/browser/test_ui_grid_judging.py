@@ -39,6 +39,13 @@ def test_a_click_and_keys_on_a_cell_judge_its_task(page, judged_grid):
         return {"judgments": grid.judgments}
 
     page.expose_function("toKernel", to_kernel)
+    # A notebook's shortcuts listen on the document, in the capture phase in Notebook 7
+    # (JupyterLab: bubbling), registered before any output: keys that judge never reach them.
+    page.evaluate(
+        "() => { window.shortcuts = [];"
+        " for (const capture of [true, false]) document.addEventListener('keydown',"
+        " e => window.shortcuts.push(e.key), capture); }"
+    )
     gid = render(
         page,
         grid.items,
@@ -69,6 +76,14 @@ def test_a_click_and_keys_on_a_cell_judge_its_task(page, judged_grid):
     page.keyboard.press("x")  # reject replaces the pick
     second.locator(".vidu-judge-reject.vidu-judge-on").wait_for()
     assert log.judgment("t1").pick is False
+    first.locator(".vidu-player-label").click()  # focused; then the mouse leaves the grid
+    page.mouse.move(0, 0)
+    page.keyboard.press("5")
+    first.locator(".vidu-star.vidu-star-on").nth(4).wait_for()
+    assert log.judgment("t0").rating == 5 and log.judgment("t1").rating == 4
+    assert page.evaluate("() => window.shortcuts") == []
+    page.locator(f"#{gid} .vidu-judge-note").nth(0).press("x")  # typing a note: no judging
+    assert log.judgment("t0").pick is None
     heads = page.locator(f"#{gid} .vidu-grid-rowhead .vidu-diff").all_inner_texts()
     assert [h.strip() for h in heads] == ["red", "grey"]
 

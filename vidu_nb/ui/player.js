@@ -45,22 +45,34 @@ function keyAction(e) {
 function typing(target) {
   return target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
 }
-// Keys reach the cell under the mouse (no focus is taken from the notebook) or the focused
-// cell; typing anywhere (a note, a notebook editor) is left alone.
-function cellKeys(cell, ctx) {
+// Keys reach the judged cell under the mouse, else the focused one (a click focuses a cell);
+// typing anywhere (a note, a notebook editor) is left alone. The listener is the window's, in
+// the capture phase: it runs before the notebook's own shortcuts (Notebook 7 listens on the
+// document in that phase), which then never see a key that judged a cell.
+function gridKeys(root, contexts) {
+  let hovered = null;
   const onKey = (e) => {
     if (typing(e.target)) return;
     const act = keyAction(e);
     if (!act) return;
+    const active = document.activeElement;
+    const focused = active && active.closest && root.contains(active) ? active.closest(".vidu-judged") : null;
+    const ctx = contexts.get(hovered || focused);
+    if (!ctx) return;
     e.preventDefault();
     e.stopPropagation();
     act(ctx);
   };
-  cell.tabIndex = 0;
-  cell.addEventListener("keydown", onKey);
-  cell.addEventListener("mouseenter", () => document.addEventListener("keydown", onKey, true));
-  cell.addEventListener("mouseleave", () => document.removeEventListener("keydown", onKey, true));
-  return () => document.removeEventListener("keydown", onKey, true);
+  const over = (e) => (hovered = e.target.closest ? e.target.closest(".vidu-judged") : null);
+  const out = () => (hovered = null);
+  window.addEventListener("keydown", onKey, true);
+  root.addEventListener("mouseover", over);
+  root.addEventListener("mouseleave", out);
+  return () => {
+    window.removeEventListener("keydown", onKey, true);
+    root.removeEventListener("mouseover", over);
+    root.removeEventListener("mouseleave", out);
+  };
 }
 function judgeBar(model, key) {
   const bar = el("div", "vidu-judge");
@@ -188,7 +200,8 @@ function render({ model, el: host }) {
   const cellOf = new Map();
   const bars = new Map(); // item key -> its judging bar
   const labelOf = new Map();
-  const unkey = [];
+  const keyed = new Map(); // judged cell element -> what its keys act on
+  const unkey = gridKeys(root, keyed);
   const blobs = [];
   let io = null;
   let seeking = false;
@@ -243,7 +256,7 @@ function render({ model, el: host }) {
     cellOf.clear();
     bars.clear();
     labelOf.clear();
-    unkey.splice(0).forEach((f) => f());
+    keyed.clear();
     cells.replaceChildren();
     const n = Math.max(1, model.get("cols"));
     const items = model.get("items");
@@ -311,7 +324,8 @@ function render({ model, el: host }) {
         cell.append(bar.el);
         cell.classList.add("vidu-judged");
         const judge = (change) => judgeSend(model, it.key, change);
-        unkey.push(cellKeys(cell, { key: it.key, judge, judged: bar.current }));
+        cell.tabIndex = 0;
+        keyed.set(cell, { key: it.key, judge, judged: bar.current });
       }
       cells.append(cell);
       io.observe(cell);
@@ -394,7 +408,7 @@ function render({ model, el: host }) {
   applyPlaying();
   return () => {
     clearInterval(timer);
-    unkey.splice(0).forEach((f) => f());
+    unkey();
     if (io) io.disconnect();
     blobs.forEach((u) => URL.revokeObjectURL(u));
   };
