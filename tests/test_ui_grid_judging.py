@@ -184,6 +184,10 @@ def test_promote_from_a_sweep_grid_estimates_then_submits(frontend, live, draft)
         grid.comm.from_browser({"type": "promote", "key": key, "change": bad, "confirm": True})
         assert customs(grid, "judge_error")[-1]["key"] == key
     assert len(log) == 3
+    # Any grid given the poller (its log judges) can promote; without it, it only judges.
+    anywhere = compare(log.df, poller=poller)
+    assert anywhere.choices[key_of(anywhere, best)] == grid.choices[key]
+    assert compare(log.df, log=log).choices == {}
 
 
 def test_a_confirmed_promotion_is_checked_against_the_balance(live, draft):

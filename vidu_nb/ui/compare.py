@@ -114,8 +114,8 @@ def compare(
     estimate of the chosen change first, then the submission, whose ``parent_row_id`` is the
     cell's task (``promote`` replaces how it is submitted: ``SweepRun.promote`` for a sweep).
     """
-    if session is not None and log is None:
-        log = session.log
+    if log is None and (session is not None or poller is not None):
+        log = session.log if session is not None else getattr(poller, "log", None)
     if order == "ranking":
         row_order, col_order = ranked_orders(log, rows, cols, row_order, col_order)
         order = "plan"
