@@ -20,6 +20,8 @@ import requests
 import traitlets as t
 
 from .. import states
+from .grid_judge import GridJudge
+from .minify import compact_js, minify_css
 from .rows import TaskView, css_token, fmt_seconds, is_loopback, labels
 from .shared import shared_layout
 from .sources import URL_MAX_AGE, Expired, Refresher, Source, download, source_of
@@ -59,8 +61,8 @@ class PlayerCode(anywidget.AnyWidget):
     the notebook restores this model too, so its players draw without a kernel.
     """
 
-    _esm = (_HERE / "player.js").read_text(encoding="utf-8")
-    _css = (_HERE / "player.css").read_text(encoding="utf-8")
+    _esm = compact_js((_HERE / "player.js").read_text(encoding="utf-8"))
+    _css = minify_css((_HERE / "player.css").read_text(encoding="utf-8"))
 
 
 _CODE: list[PlayerCode] = []
@@ -107,6 +109,18 @@ class VideoGrid(StillDisplay, anywidget.AnyWidget):
     #: grid drawn from a saved notebook without a kernel shows them. Apart from ``items``: set
     #: later (``set_stills``), they change the posters without rebuilding the players.
     posters = t.Dict(t.Unicode()).tag(sync=True)
+    #: Each judged cell's stars, pick, note and their words, by item key (``judging``): the
+    #: cells listed here show the judging bar; a click or a key changes it in place (no item
+    #: is rebuilt, so no video reloads).
+    judgments = t.Dict(t.Dict()).tag(sync=True)
+    #: The changes each cell's Promote control offers (``judging.promote_choices``), by key:
+    #: only in a grid that can submit (``promoter``).
+    choices = t.Dict(t.List(t.Dict())).tag(sync=True)
+    #: What became of a cell's promotion ("re-run at 1080p: processing"), by key.
+    promoted = t.Dict(t.Unicode()).tag(sync=True)
+    #: Row and column titles as segments ``[text, differs]`` where they are prompts that
+    #: differ in some words (``prompt_diff``): ``{"rows": [...], "cols": [...]}``.
+    title_parts = t.Dict().tag(sync=True)
     # Widget features a grid does not use, kept out of its state (saved once per grid); the
     # front end's defaults for them are these same ``None``s.
     tabbable = t.Bool(None, allow_none=True)
@@ -125,6 +139,7 @@ class VideoGrid(StillDisplay, anywidget.AnyWidget):
         self._keys: list[str] = []
         self.refresher = Refresher(client, log, cache)
         self.url_max_age = URL_MAX_AGE
+        self.judge = GridJudge(self)
         self.on_msg(self._on_msg)
 
     def __repr__(self) -> str:  # also the saved notebook's text for the output
@@ -179,9 +194,13 @@ class VideoGrid(StillDisplay, anywidget.AnyWidget):
 
     # -- kernel side of the byte transfer ----------------------------------------------------
     def _on_msg(self, _widget: Any, content: dict[str, Any], _buffers: list[Any]) -> None:
-        if isinstance(content, dict) and content.get("type") == "fetch":
+        if not isinstance(content, dict):
+            return
+        if content.get("type") == "fetch":
             retry = bool(content.get("retry"))
             self.answer_fetch(str(content.get("key")), str(content.get("what")), retry=retry)
+        elif content.get("type") in ("judge", "promote"):
+            self.judge.on_msg(content)
 
     def answer_fetch(self, key: str, what: str, *, retry: bool = False) -> None:
         """Send one video or poster; anything needing the network runs off the kernel thread.

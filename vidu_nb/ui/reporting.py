@@ -89,7 +89,7 @@ def report(
     try:
         files = gather(plan.cells, texts, staging, log, client)
         link = linker(folder_name, staging, videos)
-        page = page_of(plan, texts, files, link, title or default_title, rows)
+        page = page_of(plan, texts, files, link, title or default_title, rows, cols)
         text = render(page)
         if videos == "embed":
             write_text(out, text)
