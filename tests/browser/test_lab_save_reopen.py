@@ -95,10 +95,12 @@ def test_lab_saves_the_widget_state_and_each_still_apart(saved):
         assert kinds in ([], [False], [True, False]), kinds
 
 
-def write(saved, lab, name: str, *, kernel: bool = True, state: bool = True) -> None:
+def write(
+    saved, lab, name: str, *, kernel: bool = True, state: bool = True, trusted: bool = True
+) -> None:
     """A copy of the saved notebook, trusted as Lab trusts what it saved; with ``kernel=False``
     it names no kernel (Lab asks which: "No Kernel"), ``state=False`` as saved with Save
-    Widget State Automatically off."""
+    Widget State Automatically off, ``trusted=False`` as someone else's Lab opens it."""
     nb = copy.deepcopy(saved)
     if not kernel:
         nb["metadata"].pop("kernelspec", None)
@@ -107,6 +109,8 @@ def write(saved, lab, name: str, *, kernel: bool = True, state: bool = True) -> 
         nb["metadata"].pop("widgets", None)
     path = lab.root / name
     path.write_text(json.dumps(nb))
+    if not trusted:
+        return
     trust = [sys.executable, "-m", "nbformat.sign", str(path)]
     subprocess.run(trust, env=lab.env, check=True, capture_output=True)
 
@@ -180,6 +184,13 @@ def test_reopened_with_no_kernel_shows_the_stills(saved, page, lab, artifacts):
     screenshot(page, artifacts, "lab-reopened-no-kernel")
 
 
+def test_opened_untrusted_shows_the_stills(saved, page, lab, artifacts):
+    write(saved, lab, "reopened_untrusted.ipynb", kernel=False, trusted=False)
+    open_no_kernel(page, lab, "reopened_untrusted.ipynb")
+    assert_stills_shown(page)
+    screenshot(page, artifacts, "lab-reopened-untrusted")
+
+
 def test_saved_without_widget_state_shows_the_stills_with_a_kernel(saved, page, lab, artifacts):
     write(saved, lab, "reopened_no_state.ipynb", state=False)
     open_notebook(page, lab.url, "reopened_no_state.ipynb")
@@ -207,3 +218,20 @@ def test_the_download_link_downloads_a_report_that_plays(saved, page, lab, tmp_p
         "() => [...document.querySelectorAll('video.vr-video')].length === 2 &&"
         " [...document.querySelectorAll('video.vr-video')].every(v => v.readyState >= 2)"
     )
+
+
+def test_nbconvert_html_of_the_saved_notebook_shows_the_stills(saved, page, tmp_path):
+    """What nbviewer shows of it (offline here: the widget scripts it links cannot load)."""
+    nbconvert = pytest.importorskip("nbconvert")
+    body, _resources = nbconvert.HTMLExporter().from_notebook_node(
+        nbformat.reads(json.dumps(saved), as_version=4)
+    )
+    path = tmp_path / "saved.html"
+    path.write_text(body, encoding="utf-8")
+    page.route("http*://**", lambda route: route.abort())
+    page.goto(path.as_uri())
+    page.wait_for_function(f"({VISIBLE_SHEETS})().length === 3")
+    page.wait_for_function(f"({VISIBLE_SHEETS})().every(([done]) => done)")
+    text = page.inner_text("body")
+    assert "a red fox" in text and not [b for b in BROKEN if b in text]
+    assert "Download fox_report.zip" in text
