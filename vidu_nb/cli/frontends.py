@@ -15,7 +15,14 @@ differently nor written; a setting in it still wins. It holds:
   not after the whole notebook, whose code cell waits for a generation), and does not load
   Notebook 7's JupyterLab extension, which needs a module Voila does not provide and fails
   with "The getter for the shared module is not a function ... #RUNTIME-012" (it only adds
-  switching between JupyterLab and Notebook 7, which Voila has no use for).
+  switching between JupyterLab and Notebook 7, which Voila has no use for);
+- ``labconfig/default_setting_overrides.json``: JupyterLab saves the widget state with the
+  notebook (its Settings > Save Widget State Automatically, off by default in Lab; this is a
+  default, so the user's own setting wins), so a reopened notebook draws its widgets again;
+- ``jupyter_server_config.json``: the pre-save hook of ``saved_stills`` writes each widget's
+  still as an output of its own, shown where the widget cannot be drawn (no kernel, no state).
+
+Binder's ``start`` puts the same folder in front of ``JUPYTER_CONFIG_PATH`` for its JupyterLab.
 """
 
 from __future__ import annotations
