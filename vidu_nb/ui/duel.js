@@ -19,9 +19,9 @@ const KEYS = {
   u: "undo", U: "undo", Backspace: "undo",
 };
 const ACTIONS = [
-  ["left", "\u2190 Left is better", "Left is better (keys: Left arrow or 1)", "\u2190 / 1"],
-  ["tie", "Tie", "About the same (keys: Down arrow, T or 0)", "\u2193 / T / 0"],
-  ["right", "Right is better \u2192", "Right is better (keys: Right arrow or 2)", "\u2192 / 2"],
+  ["left", "Left is better", "Left is better (keys: Left arrow or 1)", "Left / 1"],
+  ["tie", "Tie", "About the same (keys: Down arrow, T or 0)", "Down / T / 0"],
+  ["right", "Right is better", "Right is better (keys: Right arrow or 2)", "Right / 2"],
   ["skip", "Skip", "Next pair without a vote (key: S)", "S"],
   ["undo", "Undo", "Back to the last pair; its vote is removed from the log (keys: U or Backspace)", "U"],
 ];

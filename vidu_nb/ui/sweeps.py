@@ -123,15 +123,23 @@ class SweepRun(StillDisplay, w.VBox):
         self.text.value = text
         if finished == len(self.plan):
             self._done.set()
-            from .live import hub_for
-
-            hub_for(self.session).remove_listener(self.update)  # nothing more to redraw
             if self.show_grid and not self._compared:
                 self._compared = True
                 self.grid_box.children = (self.compare(),)
-            if not self._settled:
-                self._settled = True
+            # A task's end comes before its video is downloaded: the still is rewritten at the
+            # end and once more when every video is in (its sheet is drawn from the file).
+            filed = self._videos_in()
+            if not self._settled or filed:
                 self.still_changed()
+            self._settled = True
+            if filed:
+                from .live import hub_for
+
+                hub_for(self.session).remove_listener(self.update)  # nothing more to redraw
+
+    def _videos_in(self) -> bool:
+        """Whether every successful task's video is in the cache (what its sheet is drawn from)."""
+        return all(v.get("video_path") or v.state != states.SUCCESS for v in self.task_views())
 
     def still_parts(self) -> tuple[str, str]:
         views = self.task_views()
