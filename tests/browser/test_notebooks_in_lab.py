@@ -41,6 +41,11 @@ def test_comparison_grid_plays_every_video_from_one_control(page, lab, artifacts
     screenshot(page, artifacts, "compare-grid-playing")
     # The rest of the loop is drawn too: the duel's standings once the cell below voted, the
     # grid in ranking order (the drifting clouds won the duels), the wipe and the re-run.
+    # The example's log.rate (the cell below the grid) shows in the grid drawn before it.
+    page.wait_for_function(
+        "g => g.querySelectorAll('.vidu-star.vidu-star-on').length === 4 + 3 + 2",
+        arg=grid.element_handle(),
+    )
     duel = page.locator(".jp-OutputArea .vidu-duel-root")
     duel.locator(".vidu-duel-summary").get_by_text("clouds drift").first.wait_for()
     ranked = page.locator(COMPARE_GRID).nth(1)
