@@ -203,7 +203,7 @@ def test_a_confirmed_promotion_is_checked_against_the_balance(live, draft):
     assert not run.promote(run.task_ids[0], resolution="1080p").submitted  # the estimate is
 
 
-def test_the_card_judges_and_promotes(live, draft):
+def test_the_card_judges_and_promotes(frontend, live, draft):
     _sim, client, log, poller = live
     handle = poller.submit(draft.replace(seed=3))
     assert poller.wait_all(30)
@@ -232,6 +232,12 @@ def test_the_card_judges_and_promotes(live, draft):
     assert log.get_by_ref(done.handle)["parent_row_id"] == log.get_by_ref(handle)["row_id"]
     judge.pick.value = ""  # unpicked: no Promote
     assert log.judgment(handle).pick is None and judge.promote_box.layout.display == "none"
+    # Judged elsewhere in the kernel (a grid of the task, code): the card shows it at once.
+    grid = compare([log.get_by_ref(handle)], log=log)
+    grid.comm.from_browser({"type": "judge", "key": grid.items[0]["key"], "stars": 2})
+    assert judge.stars.value == 2 and "2/5" in card._details.value
+    log.rate(handle, pick=False)
+    assert judge.pick.value == "reject" and log.judgment(handle)[2:] == (2, False, "keep")
 
 
 def test_the_report_and_the_still_mark_the_differing_words_escaped(log, png_bytes, tmp_path):
