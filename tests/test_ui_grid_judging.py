@@ -203,7 +203,7 @@ def test_a_confirmed_promotion_is_checked_against_the_balance(live, draft):
     assert not run.promote(run.task_ids[0], resolution="1080p").submitted  # the estimate is
 
 
-def test_the_card_judges_and_promotes(live, draft):
+def test_the_card_judges_and_promotes(frontend, live, draft):
     _sim, client, log, poller = live
     handle = poller.submit(draft.replace(seed=3))
     assert poller.wait_all(30)
@@ -232,6 +232,12 @@ def test_the_card_judges_and_promotes(live, draft):
     assert log.get_by_ref(done.handle)["parent_row_id"] == log.get_by_ref(handle)["row_id"]
     judge.pick.value = ""  # unpicked: no Promote
     assert log.judgment(handle).pick is None and judge.promote_box.layout.display == "none"
+    # Judged elsewhere in the kernel (a grid of the task, code): the card shows it at once.
+    grid = compare([log.get_by_ref(handle)], log=log)
+    grid.comm.from_browser({"type": "judge", "key": grid.items[0]["key"], "stars": 2})
+    assert judge.stars.value == 2 and "2/5" in card._details.value
+    log.rate(handle, pick=False)
+    assert judge.pick.value == "reject" and log.judgment(handle)[2:] == (2, False, "keep")
 
 
 def test_the_report_and_the_still_mark_the_differing_words_escaped(log, png_bytes, tmp_path):
@@ -262,3 +268,28 @@ def test_a_grid_drawn_again_without_the_log_drops_its_bars(frontend, four):
     assert four.judgment("t0").rating is None
     compare(four.df, grid=grid, log=four, where="rating > 4")  # nothing matches: no cells
     assert grid.items == [] and grid.judgments == {}
+
+
+def test_grids_of_the_same_tasks_show_a_judgment_made_in_another_or_in_code(frontend, four):
+    """The comparison notebook shows a sweep twice (as planned, then by ranking) and rates in
+    code in between: a judgment set in one grid, or by ``log.rate``, shows in every grid of
+    that task drawn from the same log, not only in grids drawn afterwards. A grid drawn again
+    without the log follows it no more."""
+    log = four
+    first = compare(log.df, rows="prompt", cols="seed", log=log)
+    other = compare(log.df, rows="seed", cols="prompt", log=log, order="sorted")
+    first.comm.from_browser({"type": "judge", "key": key_of(first, "t0"), "stars": 4})
+    assert other.judgments[key_of(other, "t0")]["stars"] == 4
+    log.rate("t3", pick=False, note="blurred")  # code, as the notebook's example does
+    for grid in (first, other):
+        assert grid.judgments[key_of(grid, "t3")] == {
+            "stars": 0, "pick": False, "note": "blurred", "text": "rejected",
+        }  # fmt: skip
+    # "p" in the other grid toggles from what it shows: picked, then unpicked, in both.
+    other.comm.from_browser({"type": "judge", "key": key_of(other, "t3"), "pick": True})
+    assert first.judgments[key_of(first, "t3")]["pick"] is True
+    untouched = {k: v for k, v in first.judgments.items() if not k.endswith((":t0", ":t3"))}
+    assert all(v["text"] == "" for v in untouched.values())
+    compare(log.df, grid=first)  # drawn again without the log: no bars, nothing followed
+    log.rate("t1", stars=2)
+    assert first.judgments == {} and other.judgments[key_of(other, "t1")]["stars"] == 2

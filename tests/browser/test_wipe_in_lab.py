@@ -10,7 +10,7 @@ nbformat = pytest.importorskip("nbformat")
 
 from videos import encode, ramp_video  # noqa: E402
 
-from .lab_page import open_notebook, run_all_cells, screenshot  # noqa: E402
+from .lab_page import KERNEL_PRINT, open_notebook, run_all_cells, screenshot  # noqa: E402
 from .wipe_page import PIXELS  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -21,15 +21,6 @@ CELL = (
     "w = wipe(Path('wipe-ramp.mp4'), Path('wipe-blue.mp4'), mode='difference')\n"
     "w"
 )
-#: Runs ``code`` in the notebook's kernel, as a cell would, and returns what it printed.
-KERNEL_PRINT = """async (code) => {
-  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-  let out = "";
-  const future = kernel.requestExecute({code});
-  future.onIOPub = (msg) => { if (msg.header.msg_type === "stream") out += msg.content.text; };
-  await future.done;
-  return out.trim();
-}"""
 READY = "w => [...w.querySelectorAll('video')].every(v => v.readyState >= 2 && v.src.startsWith('blob:'))"
 
 

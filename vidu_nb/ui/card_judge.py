@@ -2,7 +2,8 @@
 
 The same controls as a grid cell's bar, as ipywidgets: each change is written to the task log
 at once (``TaskLog.rate``) and the card redraws from the log, so its details line and every
-other view reading the log agree. Promote estimates the chosen change first; the button then
+other view reading the log agree; it watches the log's ratings too, so a judgment made in a
+grid of the kernel or by ``log.rate`` in code shows on the card at once. Promote estimates the chosen change first; the button then
 says the credits and a second click submits (lineage: ``parent_row_id``).
 """
 
@@ -20,6 +21,7 @@ from .shared import hbox, html, make, vbox
 
 if TYPE_CHECKING:
     from ..tracking.promotion import Promotion
+    from ..tracking.tasklog.judgments import Judgment
     from .card import TaskCard
 
 _PICKS = (("\u2013", ""), ("Pick", "pick"), ("Reject", "reject"))
@@ -66,6 +68,15 @@ class CardJudge:
         self.change.observe(lambda _c: self._forget_estimate(), "value")
         self.promote_button.on_click(lambda _b: self.promote())
         self.box.children = (hbox([self.stars, self.pick, self.note]), self.promote_box, self.said)
+        judgments: Any = getattr(self.card.task_log, "judgments", None)
+        if hasattr(judgments, "watch"):
+            judgments.watch(self._rated)
+
+    def _rated(self, judged: Judgment) -> None:
+        """A rating written through the log (here, a grid, code): redraw if it is this task."""
+        view = self.card.view
+        if judged.row_id == view.get("row_id") or (view.task_id and judged.task_id == view.task_id):
+            self.card.update()
 
     # -- drawing -----------------------------------------------------------------------------
     def draw(self) -> None:

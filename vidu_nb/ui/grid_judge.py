@@ -7,7 +7,8 @@ or ``{"type": "promote", "key": ..., "change": {"resolution": "1080p"}, "confirm
 hand-made one can only judge what the grid shows), writes through ``TaskLog.rate`` and sets the
 grid's ``judgments`` trait, which the browser redraws without rebuilding a player. A refusal
 (``ViduError``) comes back as a ``judge_error`` message the cell shows; nothing is raised into
-the comm.
+the comm. The grid watches the log's ratings too: a task judged in another grid of this kernel,
+or by ``log.rate`` in code, changes here as well, so two grids of a sweep never disagree.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .rows import TaskView
 
 if TYPE_CHECKING:
     from ..tracking.promotion import Promotion
+    from ..tracking.tasklog.judgments import Judgment
     from .player import VideoGrid
     from .session import Session
 
@@ -39,6 +41,7 @@ class GridJudge:
         self.promoter: PromoteFn | None = None
         self.session: Session | None = None
         self.promotions: dict[str, Promotion] = {}
+        self._watched: Any = None  # the log's ``Judgments`` this grid watches
 
     def enable(
         self,
@@ -68,6 +71,23 @@ class GridJudge:
                 choices[key] = promote_choices(view)
         with self.grid.hold_sync():
             self.grid.judgments, self.grid.choices, self.grid.promoted = judged, choices, {}
+        self._watch(getattr(log, "judgments", None) if self.refs else None)
+
+    # -- judgments made elsewhere in this kernel ---------------------------------------------
+    def _watch(self, judgments: Any) -> None:
+        if self._watched is not None:
+            self._watched.unwatch(self._rated)
+        self._watched = judgments if hasattr(judgments, "watch") else None
+        if self._watched is not None:
+            self._watched.watch(self._rated)
+
+    def _rated(self, judged: Judgment) -> None:
+        """A rating written through the log (here, another grid, code): redraw its cells."""
+        keys = [k for k, ref in self.refs.items() if ref in (judged.row_id, judged.task_id)]
+        if not keys:
+            return
+        state = judgment_state({"rating": judged.rating, "pick": judged.pick, "note": judged.note})
+        self.grid.judgments = {**self.grid.judgments, **dict.fromkeys(keys, state)}
 
     # -- messages from the browser -----------------------------------------------------------
     def on_msg(self, content: Mapping[str, Any]) -> None:
