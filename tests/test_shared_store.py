@@ -1,0 +1,358 @@
+"""The shared video store against real stores: a moto S3 server process on a loopback port
+(reached through a loopback TCP relay that a test can take down and bring back) and a plain
+shared folder; the videos come from the simulator, whose URLs expire or go away entirely."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from vidu_nb.client import ViduClient
+from vidu_nb.client.task import Task
+from vidu_nb.errors import ValidationError
+from vidu_nb.request.spec import Img2VideoRequest
+from vidu_nb.simulator import Simulator
+from vidu_nb.tracking.cache import DownloadError, VideoCache
+from vidu_nb.tracking.recipe import read_sidecar
+from vidu_nb.tracking.shared import StoreError, VideoStore
+
+KEY, SECRET = "AKIDTEAMSTORE", "tEaMsEcReT-never-shown-0123456789"
+BUCKET = "team-videos"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Relay:
+    """A loopback TCP relay to the S3 server: ``down()`` refuses connections (the store is
+    unreachable, its contents kept), ``up()`` serves again on the same port."""
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        self.port = free_port()
+        self._listener: socket.socket | None = None
+        self._conns: list[socket.socket] = []
+        self.up()
+
+    def up(self) -> None:
+        if self._listener is not None:
+            return
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(32)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def down(self) -> None:
+        listener, self._listener = self._listener, None
+        for sock in [*([listener] if listener else []), *self._conns]:
+            try:  # wakes the threads blocked in accept() and recv() on them
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+        self._conns.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                server = socket.create_connection(("127.0.0.1", self.target))
+            except OSError:  # the S3 server is stopping
+                client.close()
+                continue
+            self._conns += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(1 << 16):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+class S3Server:
+    """A moto S3 server process; its recording of requests is the server-side count."""
+
+    def __init__(self, folder: Path) -> None:
+        self.port = free_port()
+        self.recording = folder / "requests.jsonl"
+        env = dict(os.environ, MOTO_ENABLE_RECORDING="1",
+                   MOTO_RECORDER_FILEPATH=str(self.recording))  # fmt: skip
+        for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+            env.pop(name, None)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self.url = f"http://127.0.0.1:{self.port}"
+        for _ in range(300):
+            try:
+                requests.get(self.url + "/moto-api/", timeout=1, proxies={"http": ""})
+                break
+            except requests.RequestException:
+                time.sleep(0.1)
+        else:
+            self.stop()
+            raise RuntimeError("the moto server did not start")
+        self.relay = Relay(self.port)
+        self.endpoint = f"http://127.0.0.1:{self.relay.port}"
+
+    def requests(self, method: str, containing: str) -> list[dict]:
+        """The requests of ``method`` whose URL contains ``containing`` (a test's prefix)."""
+        if not self.recording.is_file():
+            return []
+        rows = [json.loads(line) for line in self.recording.read_text().splitlines() if line]
+        return [r for r in rows if r["method"] == method and containing in r["url"]]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory) -> Iterator[S3Server]:
+    os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+    server = S3Server(tmp_path_factory.mktemp("moto"))
+    store = VideoStore(f"s3://{BUCKET}", options=options(server))
+    store._fsys().mkdir(BUCKET)
+    yield server
+    server.relay.down()
+    server.stop()
+
+
+def options(server: S3Server) -> dict:
+    return {"endpoint_url": server.endpoint, "key": KEY, "secret": SECRET}
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory, png_bytes_module) -> Iterator[tuple[Simulator, ViduClient, Task]]:
+    """One finished task whose URLs expire one second after each query."""
+    with Simulator(speed=200, url_ttl=1, video_height=64, seed=3) as sim:
+        client = ViduClient.for_simulator(sim)
+        task = client.wait(client.submit(Img2VideoRequest(image=png_bytes_module, duration=1)))
+        assert task.succeeded
+        yield sim, client, task
+        client.close()
+
+
+@pytest.fixture(scope="module")
+def png_bytes_module() -> bytes:
+    from tests.simhelpers import image_bytes
+
+    return image_bytes()
+
+
+@pytest.fixture(params=["s3", "folder"])
+def store(request, tmp_path) -> VideoStore:
+    """A fresh store of each kind: its own prefix in the bucket, or its own folder."""
+    if request.param == "folder":
+        (tmp_path / "share").mkdir()
+        return VideoStore(f"file://{tmp_path / 'share'}")
+    server = request.getfixturevalue("s3")
+    prefix = request.node.name.replace("[", "-").replace("]", "")
+    return VideoStore(f"s3://{BUCKET}/{prefix}", options=options(server))
+
+
+def fresh(task: Task, client: ViduClient) -> Task:
+    """The task with URLs that work now (each query signs new ones)."""
+    return client.get(task.id)
+
+
+def test_upload_once_then_an_empty_cache_gets_the_files_from_the_store(
+    store, made, tmp_path, request
+):
+    sim, client, task = made
+    recipe = {"prompt": "a team's clip", "seed": 7}
+    first = VideoCache(tmp_path / "a", shared=store, backoff=0.01)
+    video, cover = first.fetch(fresh(task, client), client, recipe=recipe)
+    assert first.uploads is not None and first.uploads.wait(30) == 0
+    assert first.uploads.uploaded == 3  # video, its sidecar, cover
+    there = store.sizes([video.name, video.with_suffix(".json").name, cover.name])
+    assert there == {p.name: p.stat().st_size for p in (video, video.with_suffix(".json"), cover)}
+    first.close()
+
+    # another machine: an empty cache, the task's URLs long expired, no client to refresh
+    time.sleep(1.2)
+    second = VideoCache(tmp_path / "b", shared=store, backoff=0.01)
+    got, got_cover = second.fetch(task, None, recipe=recipe)
+    assert got.read_bytes() == video.read_bytes() and got.parent == tmp_path / "b"
+    assert got_cover is not None and got_cover.read_bytes() == cover.read_bytes()
+    assert read_sidecar(got) == read_sidecar(video)
+    assert second.uploads is not None and second.uploads.pending() == []
+    assert second.uploads.wait(5) == 0 and second.uploads.uploaded == 0
+    second.close()
+    # without the store the same fetch cannot work: the URL has expired
+    with pytest.raises(DownloadError, match="expired"):
+        VideoCache(tmp_path / "c", shared=False, backoff=0.01).fetch(task)
+    if "s3" in request.node.name:
+        s3 = request.getfixturevalue("s3")
+        prefix = store.root.split("/", 1)[1]
+        assert len(s3.requests("PUT", prefix)) == 3  # each file sent once, by the first cache
+
+
+class Outage:
+    """Takes a store down and brings it back: the S3 relay refuses connections, the shared
+    folder goes away (as an unmounted share does)."""
+
+    def __init__(self, store: VideoStore, request) -> None:
+        self.store = store
+        self.relay = request.getfixturevalue("s3").relay if store.protocol == "s3" else None
+        self.folder = Path(store.root)
+
+    def down(self) -> None:
+        if self.relay is not None:
+            self.relay.down()
+        else:
+            self.folder.rename(self.folder.with_name("away"))
+
+    def up(self) -> None:
+        if self.relay is not None:
+            self.relay.up()
+        elif not self.folder.exists():
+            self.folder.with_name("away").rename(self.folder)
+
+
+@pytest.fixture
+def outage(store, request) -> Iterator[Outage]:
+    out = Outage(store, request)
+    yield out
+    out.up()
+
+
+def test_store_down_the_cache_works_and_uploads_when_it_is_back(
+    store, outage, made, tmp_path, caplog, request
+):
+    sim, client, task = made
+    caplog.set_level(logging.DEBUG, logger="vidu_nb")
+    outage.down()
+    cache = VideoCache(tmp_path / "a", shared=store, backoff=0.01)
+    video, cover = cache.fetch(fresh(task, client), client)
+    assert video.read_bytes() == sim.file_for(task.id, "video.mp4").read_bytes()
+    assert cache.uploads is not None and cache.uploads.wait(1) == 2  # owed, not lost
+    assert cache.uploads.last_error and store.url in cache.uploads.last_error
+    assert cache.uploads.pending()[-1] == video.name  # the video goes last
+    cache.uploads.close()  # the kernel ends with the store still down
+    cache.close()
+
+    # an empty cache while the store is down: the service's URL, as without a store
+    other = VideoCache(tmp_path / "b", shared=store, backoff=0.01)
+    got, _ = other.fetch(task, client)
+    assert got.read_bytes() == sim.file_for(task.id, "video.mp4").read_bytes()
+    assert other.uploads is not None
+    other.uploads.close()
+
+    # the next kernel finds what is owed and sends it once the store is back
+    again = VideoCache(tmp_path / "a", shared=store, backoff=0.01)
+    assert again.uploads is not None and again.uploads.pending() == cache.uploads.pending()
+    outage.up()
+    assert again.uploads.wait(30) == 0 and again.uploads.uploaded == 2
+    names = [video.name, cover.name]
+    assert store.sizes(names) == {n: (tmp_path / "a" / n).stat().st_size for n in names}
+    assert SECRET not in caplog.text and KEY not in caplog.text
+    if store.protocol == "s3":
+        s3 = request.getfixturevalue("s3")
+        assert len(s3.requests("PUT", store.root.split("/", 1)[1])) == 2
+
+
+def test_a_second_download_leaves_the_stored_object_alone(store, made, tmp_path):
+    """Two kernels of a team download the same task: the second finds the object in the store
+    and sends nothing (same size: the object's ETag and LastModified stay as they were)."""
+    sim, client, task = made
+    a = VideoCache(tmp_path / "a", shared=store, backoff=0.01)
+    video, _ = a.fetch(fresh(task, client), client)
+    assert a.uploads is not None and a.uploads.wait(30) == 0
+    before = _stat(store, video.name)
+    b = VideoCache(tmp_path / "b", shared=store, backoff=0.01)
+    assert b.uploads is not None and b.share_cached() == 0  # nothing cached there yet
+    assert b.fetch(task, None)[0].read_bytes() == video.read_bytes()  # from the store
+    b.share_cached()  # even asked to send what it holds: the store has it, same size
+    assert b.uploads.wait(30) == 0 and b.uploads.uploaded == 0
+    assert _stat(store, video.name) == before
+
+
+def _stat(store: VideoStore, name: str) -> tuple:
+    if store.protocol == "file":
+        st = os.stat(Path(store.root) / name)
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+    info = store._fsys().info(f"{store.root}/{name}")
+    return (info["ETag"], info["LastModified"], info["size"])
+
+
+def test_credentials_never_in_a_repr_a_message_or_a_log(s3, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG, logger="vidu_nb")
+    store = VideoStore(f"s3://{BUCKET}/creds", options=options(s3))
+    cache = VideoCache(tmp_path / "c", shared=store)
+    shown = [repr(store), repr(cache), repr(cache.uploads)]
+    (tmp_path / "x.mp4").write_bytes(b"x" * 100)
+    s3.relay.down()
+    try:
+        with pytest.raises(StoreError) as down:
+            store.put(tmp_path / "x.mp4")
+    finally:
+        s3.relay.up()
+    shown.append(str(down.value))
+    nowhere = VideoStore("s3://no-such-bucket-here", options=options(s3))
+    with pytest.raises(StoreError) as missing:
+        nowhere.put(tmp_path / "x.mp4")
+    shown.append(str(missing.value))
+    with pytest.raises(ValidationError) as in_url:
+        VideoStore(f"s3://{KEY}:{SECRET}@{BUCKET}/p")
+    shown.append(str(in_url.value))
+    bad_json = '{"key": "%s", "secret": "%s"' % (KEY, SECRET)  # not closed
+    with pytest.raises(ValidationError, match="VIDU_VIDEO_STORE_OPTIONS") as bad:
+        VideoStore.from_env(
+            {"VIDU_VIDEO_STORE": f"s3://{BUCKET}", "VIDU_VIDEO_STORE_OPTIONS": bad_json}
+        )
+    shown.append(str(bad.value))
+    for text in [*shown, caplog.text]:
+        assert SECRET not in text and KEY not in text
+    assert "no-such-bucket-here" in str(missing.value) and "127.0.0.1" not in repr(store)
+
+
+def test_the_store_from_the_environment_with_options_as_json(s3, tmp_path):
+    env = {
+        "VIDU_VIDEO_STORE": f"s3://{BUCKET}/from-env/",
+        "VIDU_VIDEO_STORE_OPTIONS": json.dumps(options(s3)),
+    }
+    store = VideoStore.from_env(env)
+    assert store is not None and store.url == f"s3://{BUCKET}/from-env"
+    (tmp_path / "clip.mp4").write_bytes(b"v" * 1000)
+    assert store.put(tmp_path / "clip.mp4") and not store.put(tmp_path / "clip.mp4")
+    assert VideoStore.from_env({}) is None
+    folder = VideoStore.from_env({"VIDU_VIDEO_STORE": f"file://{tmp_path}"})
+    assert folder is not None and folder.protocol == "file" and folder.root == str(tmp_path)
+    for bad in ("s3://", "file://elsewhere/x", "s3://b/p?x=1"):
+        with pytest.raises(ValidationError, match="VIDU_VIDEO_STORE"):
+            VideoStore.from_env({"VIDU_VIDEO_STORE": bad})
+    with pytest.raises(ValidationError, match="shared"):
+        VideoCache(tmp_path, shared=3)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="name"):
+        store.put(tmp_path / "clip.mp4", "../escape.mp4")
