@@ -46,7 +46,13 @@ _HIDDEN = "***"
 #: S3 settings that make an unreachable store fail in seconds rather than minutes (the caller
 #: falls back to the service's URL, or retries the upload later); a user's options win.
 _S3_RETRIES = 2
-_S3_CONFIG = {"connect_timeout": 5, "read_timeout": 60, "retries": {"max_attempts": 2}}
+#: Signature version 4 for presigned URLs (7 days at most; version 2 is retired on AWS).
+_S3_CONFIG = {
+    "connect_timeout": 5,
+    "read_timeout": 60,
+    "retries": {"max_attempts": 2},
+    "signature_version": "s3v4",
+}
 
 
 class StoreError(ViduError):
@@ -140,7 +146,9 @@ class VideoStore:
 
     def signed_url(self, name: str, expires: int = 86400) -> str:
         """A presigned GET URL of ``name`` valid for ``expires`` seconds (S3 stores only), for
-        pages shared with people who have no credentials of the store."""
+        pages shared with people who have no credentials of the store. Like every presigned
+        URL it names the access key's id (never its secret): sign with a key that may only
+        read the store's prefix."""
         if not self.can_sign:
             raise ValidationError("store", repr(self), "gives no presigned URLs (an s3:// store)")
         if isinstance(expires, bool) or not isinstance(expires, int):
