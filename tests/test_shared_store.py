@@ -354,6 +354,12 @@ def test_the_store_from_the_environment_with_options_as_json(s3, tmp_path):
     assert store is not None and store.url == f"s3://{BUCKET}/from-env"
     (tmp_path / "clip.mp4").write_bytes(b"v" * 1000)
     assert store.put(tmp_path / "clip.mp4") and not store.put(tmp_path / "clip.mp4")
+    whole = VideoStore(f"s3://{BUCKET}", options=options(s3))  # the bucket's root, no prefix
+    (tmp_path / "root-clip.mp4").write_bytes(b"r" * 10)
+    assert whole.put(tmp_path / "root-clip.mp4") and whole.sizes(["root-clip.mp4"]) == {
+        "root-clip.mp4": 10
+    }
+    assert whole.sizes(["clip.mp4"]) == {}  # under from-env/, not at the root
     assert VideoStore.from_env({}) is None
     folder = VideoStore.from_env({"VIDU_VIDEO_STORE": f"file://{tmp_path}"})
     assert folder is not None and folder.protocol == "file" and folder.root == str(tmp_path)
