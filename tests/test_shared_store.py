@@ -455,3 +455,31 @@ def test_a_report_links_videos_by_presigned_urls_into_the_store(s3, made, tmp_pa
         report([task], tmp_path / "x.html", videos="store", store=f"file://{tmp_path}")
     with pytest.raises(ValidationError, match="expires"):
         report([task], tmp_path / "x.html", videos="store", store=store, expires=10**7)
+
+
+def test_a_resumed_poller_on_another_machine_takes_the_videos_from_the_store(
+    store, tmp_path, png_bytes_module
+):
+    """The service is gone (its URLs too): a second machine's poller, resuming a log that
+    knows the task but has no file of it, fills its cache from the store."""
+    from vidu_nb.tracking.poller import Poller
+    from vidu_nb.tracking.recipe import recipe_of
+    from vidu_nb.tracking.tasklog import TaskLog
+
+    with TaskLog(tmp_path / "b" / "log.sqlite") as log:
+        with Simulator(speed=200, video_height=64, seed=5) as sim:
+            client = ViduClient.for_simulator(sim)
+            task = client.wait(client.submit(Img2VideoRequest(image=png_bytes_module, duration=1)))
+            log.update(task)
+            first = VideoCache(tmp_path / "a", shared=store)  # the first machine's poller's
+            video, _ = first.fetch(task, client, recipe=recipe_of(log.get(task.id)))
+            assert first.uploads is not None and first.uploads.wait(30) == 0
+        assert log.missing_files() == [task.id]
+        cache = VideoCache(log.cache_dir, shared=store)
+        with Poller.resume(client, log, cache=cache, max_running=1, measure=False) as poller:
+            assert poller.wait_all(60)
+        assert log.missing_files() == []
+        row = log.get(task.id)
+        assert (log.path.parent / row["video_path"]).read_bytes() == video.read_bytes()
+        assert cache.uploads is not None and cache.uploads.pending() == []  # owes nothing
+        client.close()
