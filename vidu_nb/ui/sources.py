@@ -2,10 +2,10 @@
 
 Creation URLs expire (24 h on the service). With a shared video store (``VIDU_VIDEO_STORE``)
 a player whose task has no cached file here takes the files from the store first. A player
-whose task has no cached file and whose
-URL answers 403 (or was fetched longer ago than ``URL_MAX_AGE``) re-queries the task through
-the client for fresh URLs, records them in the task log, downloads the files into the video
-cache when there is one, and serves them from there; without a cache it uses the fresh URL.
+whose task has no cached file (nor one in the store) and whose URL answers 403 (or was fetched
+longer ago than ``URL_MAX_AGE``) re-queries the task through the client for fresh URLs, records
+them in the task log, downloads the files into the video cache when there is one, and serves
+them from there; without a cache it uses the fresh URL.
 All of this runs on the kernel side: nothing here reaches widget state.
 """
 
