@@ -363,7 +363,7 @@ def test_the_store_from_the_environment_with_options_as_json(s3, tmp_path):
     assert VideoStore.from_env({}) is None
     folder = VideoStore.from_env({"VIDU_VIDEO_STORE": f"file://{tmp_path}"})
     assert folder is not None and folder.protocol == "file" and folder.root == str(tmp_path)
-    for bad in ("s3://", "file://elsewhere/x", "s3://b/p?x=1"):
+    for bad in ("s3://", "file://elsewhere/x", "s3://b/p?x=1", "nosuchproto://b/p"):
         with pytest.raises(ValidationError, match="VIDU_VIDEO_STORE"):
             VideoStore.from_env({"VIDU_VIDEO_STORE": bad})
     with pytest.raises(ValidationError, match="shared"):

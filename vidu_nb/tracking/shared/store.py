@@ -16,6 +16,7 @@ replaced, whatever the library below put into its own error.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -86,6 +87,8 @@ class VideoStore:
         self._secrets = _secrets_in(self._options)
         self.protocol, self.root = _location(url.strip(), self._redact)
         self.url = self.root if self.protocol == "file" else f"{self.protocol}://{self.root}"
+        if self.protocol != "file":
+            _check_protocol(self.protocol, self.url)
         self._fs: Any = None
         self._fs_lock = threading.Lock()
 
@@ -270,6 +273,21 @@ def _location(url: str, redact: Any) -> tuple[str, str]:
     if not parts.netloc:
         raise ValidationError("url", url, "must name a bucket: s3://bucket/prefix")
     return scheme, root
+
+
+def _check_protocol(protocol: str, url: str) -> None:
+    """A URL store needs fsspec and the protocol's package (s3fs for ``s3://``): said now,
+    not at the first upload. A shared folder needs neither."""
+    try:
+        import fsspec
+    except ImportError:
+        raise ValidationError(
+            "url", url, "a store at a URL needs fsspec and s3fs: pip install 'vidu-nb[teams]'"
+        ) from None
+    if protocol not in fsspec.available_protocols():
+        raise ValidationError("url", url, "is not a protocol fsspec knows (s3://, file://)")
+    if protocol in ("s3", "s3a") and importlib.util.find_spec("s3fs") is None:
+        raise ValidationError("url", url, "an s3:// store needs s3fs: pip install 'vidu-nb[teams]'")
 
 
 def _checked(name: str) -> str:
