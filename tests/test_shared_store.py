@@ -134,18 +134,23 @@ class S3Server:
 
     def stop(self) -> None:
         self.proc.terminate()
-        self.proc.wait(10)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
 
 
 @pytest.fixture(scope="session")
 def s3(tmp_path_factory) -> Iterator[S3Server]:
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
     server = S3Server(tmp_path_factory.mktemp("moto"))
-    store = VideoStore(f"s3://{BUCKET}", options=options(server))
-    store._fsys().mkdir(BUCKET)
-    yield server
-    server.relay.down()
-    server.stop()
+    try:
+        VideoStore(f"s3://{BUCKET}", options=options(server))._fsys().mkdir(BUCKET)
+        yield server
+    finally:
+        server.relay.down()
+        server.stop()
 
 
 def options(server: S3Server) -> dict:
