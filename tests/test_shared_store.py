@@ -488,3 +488,20 @@ def test_a_resumed_poller_on_another_machine_takes_the_videos_from_the_store(
         assert (log.path.parent / row["video_path"]).read_bytes() == video.read_bytes()
         assert cache.uploads is not None and cache.uploads.pending() == []  # owes nothing
         client.close()
+
+
+def test_files_cached_before_the_store_are_queued_and_a_stray_marker_is_dropped(tmp_path):
+    share = tmp_path / "share"
+    share.mkdir()
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir()
+    for name, data in (("t1.mp4", b"v" * 50), ("t1.json", b"{}"), ("t1-cover.jpg", b"c")):
+        (cache_dir / name).write_bytes(data)
+    (cache_dir / "t1.sheet.jpg").write_bytes(b"derived: made again anywhere")
+    (cache_dir / ".unshared").mkdir()
+    (cache_dir / ".unshared" / "not a cache file.mp4").touch()  # no cache writes such a name
+    cache = VideoCache(cache_dir, shared=f"file://{share}")
+    assert cache.share_cached() == 3
+    assert cache.uploads is not None and cache.uploads.wait(30) == 0
+    assert sorted(p.name for p in share.iterdir()) == ["t1-cover.jpg", "t1.json", "t1.mp4"]
+    assert (share / "t1.mp4").read_bytes() == b"v" * 50

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from ...errors import ValidationError
 from .store import StoreError, VideoStore
 
 log = logging.getLogger("vidu_nb.store")
@@ -131,11 +132,21 @@ class Uploads:
                 self._thread.start()
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        except BaseException:  # a surprise ends this thread; the next add() starts another
+            with self._cond:
+                self._thread = None
+                self._busy = False
+                self._cond.notify_all()
+            raise
+
+    def _loop(self) -> None:
         delay = self.backoff
         while True:
             with self._cond:
                 names = self.pending()
-                if not names or self._closed:
+                if not names or self._closed:  # under the lock: an add() now starts a thread
                     self._thread = None
                     self._cond.notify_all()
                     return
@@ -159,6 +170,8 @@ class Uploads:
             try:
                 if local.is_file() and self.store.put(local, name):  # gone: nothing to send
                     self.uploaded += 1
+            except ValidationError as exc:  # a marker no cache wrote: nothing it could send
+                log.warning("%s: not a cache file, dropped from the uploads: %s", name, exc)
             except (StoreError, OSError) as exc:
                 self.last_error = str(exc)
                 log.info("%s is not in the store yet (retried later): %s", name, exc)
