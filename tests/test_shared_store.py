@@ -442,7 +442,7 @@ def test_a_player_without_the_file_gets_it_from_the_store_through_the_kernel(
     assert cover is not None
 
 
-def test_a_report_links_videos_by_presigned_urls_into_the_store(s3, made, tmp_path):
+def test_a_report_links_videos_by_presigned_urls_into_the_store(s3, made, tmp_path, monkeypatch):
     from vidu_nb.ui.reporting import report
 
     sim, client, task = made
@@ -456,6 +456,13 @@ def test_a_report_links_videos_by_presigned_urls_into_the_store(s3, made, tmp_pa
     got = requests.get(urls[0].replace("&amp;", "&"), timeout=10, proxies={"http": ""})
     assert got.status_code == 200
     assert got.content[4:8] == b"ftyp" and SECRET not in text
+    # elsewhere, with the URLs expired and no client: a copied report takes it from the store
+    monkeypatch.setenv("VIDU_VIDEO_STORE", store.url)
+    monkeypatch.setenv("VIDU_VIDEO_STORE_OPTIONS", json.dumps(options(s3)))
+    time.sleep(1.2)
+    copied = report([task], tmp_path / "elsewhere" / "copy.html", videos="copy")
+    (stored,) = (copied.parent / "copy_files").glob("*.mp4")
+    assert stored.read_bytes()[4:8] == b"ftyp"
     with pytest.raises(ValidationError, match="videos"):
         report([task], tmp_path / "x.html", videos="store", store=f"file://{tmp_path}")
     with pytest.raises(ValidationError, match="expires"):
