@@ -272,7 +272,7 @@ def test_store_down_the_cache_works_and_uploads_when_it_is_back(
     assert until(lambda: cache.uploads.last_error)  # tried, failed, retried later
     assert store.url in cache.uploads.last_error and len(cache.uploads.pending()) == 2
     assert cache.uploads.pending()[-1] == video.name  # the video goes last
-    cache.uploads.close()  # the kernel ends with the store still down
+    cache.uploads.close(30)  # the kernel ends with the store still down
     cache.close()
 
     # an empty cache while the store is down: the service's URL, as without a store
@@ -280,7 +280,7 @@ def test_store_down_the_cache_works_and_uploads_when_it_is_back(
     got, _ = other.fetch(task, client)
     assert got.read_bytes() == sim.file_for(task.id, "video.mp4").read_bytes()
     assert other.uploads is not None
-    other.uploads.close()
+    other.uploads.close(30)
 
     # the next kernel finds what is owed and sends it once the store is back
     again = VideoCache(tmp_path / "a", shared=store, backoff=0.01)

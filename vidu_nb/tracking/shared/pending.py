@@ -108,11 +108,15 @@ class Uploads:
                 self._cond.wait(min(left, 0.2))
         return len(self.pending())
 
-    def close(self) -> None:
-        """Stop the thread (what is owed stays marked for the next ``Uploads``)."""
+    def close(self, timeout: float = 0.0) -> None:
+        """Stop the thread (what is owed stays marked for the next ``Uploads``); with
+        ``timeout``, wait that long for an upload under way to end first."""
         with self._cond:
             self._closed = True
             self._cond.notify_all()
+            thread = self._thread
+        if thread is not None and timeout > 0:
+            thread.join(timeout)
 
     @property
     def closed(self) -> bool:
@@ -157,7 +161,7 @@ class Uploads:
                 self._busy = False
                 self._cond.notify_all()
                 if failed:
-                    if not self._wake:
+                    if not (self._wake or self._closed):
                         self._cond.wait(delay)
                     delay = min(delay * 2, self.max_backoff)
                 else:
