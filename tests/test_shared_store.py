@@ -58,7 +58,7 @@ def made(tmp_path_factory, png_bytes_module) -> Iterator[tuple[Simulator, ViduCl
 
 @pytest.fixture(scope="module")
 def png_bytes_module() -> bytes:
-    from tests.simhelpers import image_bytes
+    from simhelpers import image_bytes
 
     return image_bytes()
 
