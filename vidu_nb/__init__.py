@@ -66,6 +66,8 @@ _UI_NAMES = {
     "UncertainSubmissionsWarning": "vidu_nb.tracking.tasklog",
     "VideoCache": "vidu_nb.tracking.cache",
     "DownloadError": "vidu_nb.tracking.cache",
+    "VideoStore": "vidu_nb.tracking.shared",
+    "StoreError": "vidu_nb.tracking.shared",
     "Ledger": "vidu_nb.tracking.ledger",
     "Estimate": "vidu_nb.tracking.ledger",
     "estimate": "vidu_nb.tracking.ledger",

@@ -184,10 +184,12 @@ class VideoGrid(StillDisplay, anywidget.AnyWidget):
     def _public(self, item: dict[str, Any], src: Source) -> dict[str, Any]:
         """The browser-side item: the kernel serves local files, loopback and stale URLs."""
         stale = src.stale(self.url_max_age) and self.refresher.can_refresh
+        shared = bool(src.task_id) and self.refresher.shares  # the store, through the kernel
         out = dict(item)
         for what, name in (("video", "video"), ("poster", "poster")):
             url = src.url(what)
             via_kernel = bool(src.path(what)) or is_loopback(url) or (stale and bool(url))
+            via_kernel = via_kernel or (shared and bool(url))
             out[f"{name}_local"] = via_kernel
             out[f"{name}_url"] = "" if via_kernel else (url or "")
         return out
@@ -222,14 +224,21 @@ class VideoGrid(StillDisplay, anywidget.AnyWidget):
     def resolve(self, key: str, what: str, *, retry: bool = False) -> tuple[Any, str] | None:
         """What to give the browser: ``(bytes, mime)``, ``(url, "url")``, or ``None`` (gone).
 
-        Tries the cached file, then the URL unless it is stale or already failed, then a fresh
-        query of the task (which also caches the files when a log or cache is known).
+        Tries the cached file, then the shared store (into the cache), then the URL unless it
+        is stale or already failed, then a fresh query of the task (which also caches the files
+        when a log or cache is known).
         """
         src = self._sources.get(key)
         if src is None:
             return None
         path = src.path(what)
         if path:
+            return Path(path).read_bytes(), _mime(path, what)
+        with self.refresher.lock_for(src.task_id):
+            current = self._sources.get(key, src)
+            stored = current if current.path(what) else self.refresher.from_store(current)
+        if stored is not None and (path := stored.path(what)):
+            self._sources[key] = src = stored
             return Path(path).read_bytes(), _mime(path, what)
         url = src.url(what)
         fresh_enough = not retry and not src.stale(self.url_max_age)
