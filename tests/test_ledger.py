@@ -13,6 +13,8 @@ from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.tracking.ledger import Ledger, estimate, ledger_for, rate_estimate, settings_key
 from vidu_nb.tracking.tasklog import TaskLog
 
+pytestmark = pytest.mark.stores
+
 
 def add(log, image, tid, state, credits, *, experiment="e", **fields):
     req = Img2VideoRequest(image=image, **fields)

@@ -17,6 +17,8 @@ from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.tracking.tasklog import TaskLog, read_export
 from vidu_nb.tracking.tasklog import schema as tasklog_schema
 
+pytestmark = pytest.mark.stores
+
 NEXT = tasklog_schema.SCHEMA_VERSION + 1  # a later release's schema, for migration tests
 
 

@@ -19,6 +19,8 @@ from vidu_nb.tracking.rankings import fit
 from vidu_nb.tracking.tasklog import TaskLog
 from vidu_nb.tracking.tasklog.judgments import NOTE_CHARS, Judgment
 
+pytestmark = pytest.mark.stores
+
 
 @pytest.fixture
 def request_(png_bytes):

@@ -20,6 +20,8 @@ from vidu_nb.tracking.poller import Poller, PollerEvent
 from vidu_nb.tracking.tasklog import SCHEMA_VERSION, TaskLog, read_export
 from vidu_nb.tracking.tasklog import schema as tasklog_schema
 
+pytestmark = pytest.mark.stores
+
 MEASURE_DTYPES = {
     "motion": "float64",
     "flicker": "float64",

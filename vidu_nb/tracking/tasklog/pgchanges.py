@@ -62,11 +62,14 @@ _PRESENT = (
     " ('tasks'::regclass, 'events'::regclass, 'votes'::regclass) AND tgname = ANY(%s)),"
     " (SELECT COUNT(*) FROM log_meta)"
 )
-#: The change mark, and a number that moves when ``tasks`` is altered (its catalogue row's
-#: transaction id: any ``ALTER TABLE`` rewrites it), in one statement.
+#: The change mark, and a number that moves when ``tasks`` is altered or its change trigger
+#: dropped or made again: a hash of the transaction ids of their catalogue rows (an ``ALTER
+#: TABLE`` rewrites the table's row), in one statement.
 STATE = (
-    "SELECT (SELECT change_seq FROM log_meta LIMIT 1),"
-    " (SELECT xmin::text::bigint FROM pg_class WHERE oid = 'tasks'::regclass)"
+    "SELECT (SELECT change_seq FROM log_meta LIMIT 1), hashtext("
+    "(SELECT xmin::text FROM pg_class WHERE oid = 'tasks'::regclass) || '/' || COALESCE("
+    "(SELECT xmin::text FROM pg_trigger WHERE tgrelid = 'tasks'::regclass"
+    " AND tgname = 'task_changes_row'), '-'))"
 )
 CHANGED = (
     "SELECT c.row_id, t.* FROM task_changes AS c LEFT JOIN tasks AS t ON t.row_id = c.row_id"

@@ -28,7 +28,7 @@ import hashlib
 import os
 import re
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -87,13 +87,21 @@ class _Flag(Dumper):
 class PostgresConnection:
     """``store.Connection`` on a ``psycopg.Connection`` (used under the store's lock)."""
 
-    __slots__ = ("raw",)
+    __slots__ = ("raw", "trace")
 
     def __init__(self, raw: psycopg.Connection[Any]) -> None:
         self.raw = raw
+        #: Called with every statement sent (as ``sqlite3``'s trace callback): tools, tests.
+        self.trace: Callable[[str], None] | None = None
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
+        """A statement in psycopg's own style (``%s``), traced."""
+        if self.trace is not None:
+            self.trace(sql)
+        return self.raw.execute(sql, tuple(args))
 
     def _run(self, sql: str, args: Sequence[Any]) -> psycopg.Cursor[Any]:
-        return self.raw.execute(convert(sql), tuple(args))
+        return self.execute(convert(sql), args)
 
     def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         return list(self._run(sql, args).fetchall())
@@ -113,7 +121,7 @@ class PostgresConnection:
         cols = ", ".join(values)
         marks = ", ".join("%s" for _ in values)
         sql = f"INSERT INTO {table} ({cols}) VALUES ({marks}) RETURNING {KEYS[table]}"
-        found = self.raw.execute(sql, tuple(values.values())).fetchone()
+        found = self.execute(sql, tuple(values.values())).fetchone()
         return int(found[0]) if found else 0
 
     def change_mark(self) -> tuple[int | None, int]:
@@ -288,12 +296,12 @@ class PostgresStore:
             conn = self._live()
             own = conn.raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
             if own:
-                conn.raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             try:
                 yield conn
             finally:
                 if own:  # COMMIT ends a failed transaction too (as a rollback)
-                    conn.raw.execute("COMMIT")
+                    conn.execute("COMMIT")
 
     @contextmanager
     def write(self) -> Iterator[PostgresConnection]:
@@ -303,24 +311,32 @@ class PostgresStore:
             raw = conn.raw
             if raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                 raise ViduError(f"task log {self}: a write inside another transaction")
-            raw.execute("BEGIN")
+            conn.execute("BEGIN")
             try:
-                raw.execute("SELECT pg_advisory_xact_lock(%s)", (_WRITE_LOCK,))
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_WRITE_LOCK,))
                 yield conn
-                raw.execute("COMMIT")
+                conn.execute("COMMIT")
             except BaseException:
                 if not raw.closed and raw.info.transaction_status != (
                     psycopg.pq.TransactionStatus.IDLE
                 ):
-                    raw.execute("ROLLBACK")
+                    conn.execute("ROLLBACK")
                 raise
             self._writes += 1
+
+    @property
+    def connection(self) -> PostgresConnection:
+        """The connection itself, for tools and tests (``trace`` its statements); the log's
+        parts never use it."""
+        return self._live()
 
     def _live(self) -> PostgresConnection:
         if self._conn is None:
             raise ViduError(f"task log {self} is closed")
         if self._conn.raw.closed:  # the server restarted or the network dropped: once more
+            trace = self._conn.trace
             self._conn = PostgresConnection(self._connect())
+            self._conn.trace = trace
         return self._conn
 
 
