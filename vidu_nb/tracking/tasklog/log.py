@@ -25,6 +25,7 @@ from .files import Files
 from .frames import Frames
 from .judgments import Judgments
 from .measured import Measured
+from .owners import ServerLocks
 from .reads import Reads
 from .reconcile import Reconcile
 from .search import Searches
@@ -161,6 +162,12 @@ class TaskLog:
     def owners_dir(self) -> Path:
         """Where live pollers hold their lock files (``owners``)."""
         return self._unsent.owners_dir
+
+    @property
+    def owner_locks(self) -> ServerLocks | None:
+        """A team's log on a server: the owner locks it keeps there, seen from every machine
+        (``owners.Owner(log.owners_dir, log.owner_locks)``); None for a file."""
+        return self._unsent.owner_locks
 
     record_queued = _to("_unsent", Unsent.record_queued)
     record_queued_many = _to("_unsent", Unsent.record_queued_many)

@@ -47,6 +47,8 @@ _CACHE_ENV = "VIDU_CACHE_DIR"
 #: Every write transaction of a log takes this advisory lock first (any number, the same in
 #: every release): writers of one database wait for each other instead of deadlocking.
 _WRITE_LOCK = 0x76696475  # "vidu"
+#: Owner locks (``owners.ServerLocks``) are session advisory locks keyed (this, hash of token).
+_OWNER_LOCKS = 0x6F776E  # "own"
 _LOCK_TIMEOUT = "30s"  # as long as SQLite's busy timeout
 #: Each table's integer key, returned by ``insert``.
 KEYS = {"tasks": "row_id", "events": "event_id", "votes": "vote_id"}
@@ -160,6 +162,7 @@ class PostgresStore:
         self.path = (root / f"{name}-{tag}" / "vidu_tasks.pg").absolute()
         self._lock = threading.RLock()
         self._writes = 0
+        self._owners: set[str] = set()  # owner tokens whose lock this connection holds
         self._conn: PostgresConnection | None = None
 
     def __repr__(self) -> str:
@@ -236,8 +239,9 @@ class PostgresStore:
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
-                self._conn.raw.close()
+                self._conn.raw.close()  # the server drops this connection's owner locks
                 self._conn = None
+                self._owners.clear()
 
     # -- what the log asks of a store ----------------------------------------------------
     @property
@@ -324,6 +328,47 @@ class PostgresStore:
                 raise
             self._writes += 1
 
+    # -- owner locks, seen from every machine (``owners.ServerLocks``) ------------------------
+    def hold_owner(self, token: str) -> bool:
+        with self._lock:
+            if token in self._owners:
+                return True
+            found = (
+                self._live()
+                .execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", (_OWNER_LOCKS, token))
+                .fetchone()
+            )
+            if found and found[0]:
+                self._owners.add(token)
+                return True
+            return False
+
+    def release_owner(self, token: str) -> None:
+        with self._lock:
+            if token in self._owners and self._conn is not None and not self._conn.raw.closed:
+                self._conn.execute(
+                    "SELECT pg_advisory_unlock(%s, hashtext(%s))", (_OWNER_LOCKS, token)
+                )
+            self._owners.discard(token)
+
+    def owner_alive(self, token: str) -> bool:
+        """Held here, or by any other connection: one look at the server's lock table."""
+        with self._lock:
+            if token in self._owners:
+                return True
+            found = (
+                self._live()
+                .execute(
+                    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
+                    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                    " AND classid = %s AND objid = CAST(hashtext(%s) AS bigint) & 4294967295"
+                    " AND objsubid = 2)",
+                    (_OWNER_LOCKS, token),
+                )
+                .fetchone()
+            )
+            return bool(found and found[0])
+
     @property
     def connection(self) -> PostgresConnection:
         """The connection itself, for tools and tests (``trace`` its statements); the log's
@@ -337,6 +382,9 @@ class PostgresStore:
             trace = self._conn.trace
             self._conn = PostgresConnection(self._connect())
             self._conn.trace = trace
+            for token in list(self._owners):  # the locks went with the old connection
+                self._owners.discard(token)
+                self.hold_owner(token)
         return self._conn
 
 
