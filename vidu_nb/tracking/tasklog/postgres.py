@@ -182,14 +182,15 @@ class PostgresStore:
             self._conn = PostgresConnection(raw)
 
     def _connect(self) -> psycopg.Connection[Any]:
+        failed = ""
         try:
             raw = psycopg.connect(
                 self._url, autocommit=True, connect_timeout=15, application_name="vidu-nb"
             )
         except psycopg.Error as exc:
-            raise TaskLogError(
-                f"cannot open the task log postgresql://{self.location}: {self._hide(exc)}"
-            ) from None
+            failed = self._hide(exc) or type(exc).__name__
+        if failed:  # raised outside the handler: the driver's error (its conninfo) not chained
+            raise TaskLogError(f"cannot open the task log postgresql://{self.location}: {failed}")
         raw.adapters.register_loader("numeric", _Numbers)
         raw.adapters.register_dumper(bool, _Flag)
         raw.execute(f"SET lock_timeout = '{_LOCK_TIMEOUT}'")
