@@ -6,8 +6,8 @@ method to the part that does it. ``Writes`` (submissions, state changes, events)
 submissions; ``sync``), ``Reads`` (lookups and the sums others learn from), ``Frames`` (the
 typed DataFrame, kept between reads), ``Exports`` (CSV, Parquet), ``Judgments`` (ratings,
 duel votes, rankings) and ``Measured`` (measures of the cached videos). Parts hold the store and the parts they need, never each other's state,
-and run SQL only through the store, so another database is another store (``sqlite.py`` is
-today's). Following unfinished tasks after a restart is the poller's (``Poller.resume(client,
+and run SQL only through the store, so another database is another store (``sqlite.py``, or
+``postgres.py`` for a URL: ``store_for``). Following unfinished tasks after a restart is the poller's (``Poller.resume(client,
 log)``): the log is what it reads, and builds nothing above itself.
 """
 
