@@ -253,8 +253,8 @@ class PostgresStore:
     @property
     def version(self) -> tuple[int, int]:
         with self._lock:
-            found = self._live().raw.execute("SELECT last_value FROM log_data_version").fetchone()
-            return (self._writes, int(found[0]) if found else 0)
+            found = self._live().raw.execute("SELECT data_seq FROM log_meta LIMIT 1").fetchone()
+            return (self._writes, int(found[0]) if found else -1)
 
     def integrity_check(self) -> str:
         """``"ok"``, or what is missing: every table and its columns, the schema version, the
