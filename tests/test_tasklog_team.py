@@ -196,3 +196,18 @@ def test_a_live_poller_on_another_machine_keeps_its_requests_until_it_dies(
         if other.poll() is None:
             other.kill()
             other.wait()
+
+
+def test_a_workspace_on_a_team_log_shows_no_password(pg_server, tmp_path, monkeypatch):
+    from vidu_nb.workspace import Workspace
+
+    monkeypatch.setenv("VIDU_CACHE_DIR", str(tmp_path))
+    url = with_password(pg_server.database("workspace"))
+    with Workspace(log_path=url) as ws:
+        assert "s3cr3t" not in repr(ws) and "vidu:***@127.0.0.1" in repr(ws)
+        assert ws.log_path.parent.parent == tmp_path  # this machine's folder for the log
+        assert isinstance(ws.log._store, PostgresStore) and ws.log_path == ws.log.path
+        assert "s3cr3t" not in repr(ws)
+    monkeypatch.setenv("VIDU_LOG_URL", url)
+    with Workspace() as ws:
+        assert ws.log_path.parent.parent == tmp_path and "s3cr3t" not in repr(ws)

@@ -14,7 +14,15 @@ their migrations for both (``ddl`` renders them per database).
 """
 
 from .exports import read_export
-from .log import DEFAULT_PATH, TaskLog, UncertainSubmissionsWarning, default_log_path
+from .log import (
+    DEFAULT_PATH,
+    TaskLog,
+    UncertainSubmissionsWarning,
+    default_log_path,
+    is_log_url,
+    shown_target,
+    store_for,
+)
 from .rows import CLOSED_STATES
 from .schema import SCHEMA_VERSION
 from .sqlite import SQLiteStore
@@ -31,5 +39,8 @@ __all__ = [
     "TaskLog",
     "UncertainSubmissionsWarning",
     "default_log_path",
+    "is_log_url",
     "read_export",
+    "shown_target",
+    "store_for",
 ]

@@ -30,19 +30,32 @@ from .reads import Reads
 from .reconcile import Reconcile
 from .search import Searches
 from .sqlite import SQLiteStore
-from .store import DEFAULT_PATH, Store, default_log_path, provides
+from .store import DEFAULT_PATH, Store, default_log_path, provides, shown_target
 from .unsent import Unsent
 from .writes import Writes
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DEFAULT_PATH", "TaskLog", "UncertainSubmissionsWarning", "default_log_path"]
+__all__ = [
+    "DEFAULT_PATH",
+    "TaskLog",
+    "UncertainSubmissionsWarning",
+    "default_log_path",
+    "is_log_url",
+    "shown_target",
+    "store_for",
+]
 
 #: A team's log: the URL of its PostgreSQL database, used when ``TaskLog()`` gets no path.
 LOG_URL_ENV = "VIDU_LOG_URL"
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+
+
+def is_log_url(target: object) -> bool:
+    """Whether ``target`` names a team's log on a server (``postgresql://...``)."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
 
 
 def store_for(target: str | os.PathLike[str] | None, env: Mapping[str, str] | None = None) -> Store:
@@ -51,7 +64,7 @@ def store_for(target: str | os.PathLike[str] | None, env: Mapping[str, str] | No
     env = os.environ if env is None else env
     if target is None and env.get(LOG_URL_ENV):
         target = env[LOG_URL_ENV]
-    if isinstance(target, str) and target.startswith(("postgresql://", "postgres://")):
+    if isinstance(target, str) and is_log_url(target):
         try:
             from .postgres import PostgresStore
         except ImportError as exc:

@@ -40,7 +40,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from ...errors import TaskLogError, ValidationError, ViduError
 from . import pgchanges, schema
-from .store import Row, user_data_dir
+from .store import Row, shown_target, user_data_dir
 
 SCHEMES = ("postgresql://", "postgres://")
 _CACHE_ENV = "VIDU_CACHE_DIR"
@@ -144,11 +144,11 @@ class PostgresStore:
         env: Mapping[str, str] | None = None,
     ) -> None:  # fmt: skip
         if not is_url(url):
-            raise ValidationError("url", _shown(url), "must start with postgresql://")
+            raise ValidationError("url", shown_target(url), "must start with postgresql://")
         try:
             info = conninfo_to_dict(url)
         except psycopg.ProgrammingError:
-            raise ValidationError("url", _shown(url), "is not a PostgreSQL URL") from None
+            raise ValidationError("url", shown_target(url), "is not a PostgreSQL URL") from None
         self._url = url
         self._secrets = tuple(s for s in _passwords(url, info) if s)
         user, host = str(info.get("user") or ""), str(info.get("host") or "localhost")
@@ -396,10 +396,3 @@ def _passwords(url: str, info: Mapping[str, Any]) -> list[str]:
     if match:
         found += [match.group(1), unquote(match.group(1))]
     return sorted(set(found), key=len, reverse=True)
-
-
-def _shown(url: object) -> object:
-    """A URL as messages may show it: without a password."""
-    if isinstance(url, str):
-        return re.sub(r"^([a-z]+://[^:@/]*):[^@/]*@", r"\1:***@", url)
-    return url

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -65,6 +66,11 @@ def default_log_path(cwd: Path | None = None, env: Mapping[str, str] | None = No
         if (folder / DEFAULT_PATH).is_file():
             return folder / DEFAULT_PATH
     return user_data_dir(env) / DEFAULT_PATH
+
+
+def shown_target(target: object) -> str:
+    """A log's path or URL as messages and reprs may show it: a URL without its password."""
+    return re.sub(r"^([a-z]+://[^:@/]*):[^@/]*@", r"\1:***@", str(target))
 
 
 def user_data_dir(env: Mapping[str, str] | None = None) -> Path:
