@@ -60,9 +60,15 @@ class PostgresServer:
         self.data = self.root / "data"
         self.port = _free_port()
         self._as: list[str] = []
-        if os.geteuid() == 0:
+        if os.geteuid() == 0:  # the server refuses root: run it as Debian's `postgres` user
+            try:
+                shutil.chown(self.root, "postgres")
+            except LookupError:
+                raise RuntimeError(
+                    "running as root needs the `postgres` system user to start PostgreSQL "
+                    "(Debian's postgresql package makes it)"
+                ) from None
             self._as = ["runuser", "-u", "postgres", "--"]
-            shutil.chown(self.root, "postgres")
         self._count = 0
         self._lock = threading.Lock()
 
