@@ -61,11 +61,15 @@ def is_url(target: object) -> bool:
 @functools.lru_cache(maxsize=1024)
 def convert(sql: str) -> str:
     """The parts' qmark SQL as psycopg takes it: ``?`` -> ``%s`` outside quoted literals, and
-    every ``%`` (a ``LIKE`` pattern) doubled, since psycopg reads ``%`` anywhere."""
+    every ``%`` (a ``LIKE`` pattern) doubled, since psycopg reads ``%`` anywhere. ``LIKE``
+    becomes ``ILIKE``: SQLite's ``LIKE`` ignores the case of ASCII letters, PostgreSQL's not."""
     pieces = sql.replace("%", "%%").split("'")
     for i in range(0, len(pieces), 2):  # outside quotes
-        pieces[i] = pieces[i].replace("?", "%s")
+        pieces[i] = _LIKE.sub("ILIKE", pieces[i].replace("?", "%s"))
     return "'".join(pieces)
+
+
+_LIKE = re.compile(r"(?<![\w])LIKE(?![\w])", re.IGNORECASE)
 
 
 class _Numbers(Loader):
