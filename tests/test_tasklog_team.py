@@ -212,3 +212,38 @@ def test_a_workspace_on_a_team_log_shows_no_password(pg_server, tmp_path, monkey
     monkeypatch.setenv("VIDU_LOG_URL", url)
     with Workspace() as ws:
         assert ws.log_path.parent.parent == tmp_path and "s3cr3t" not in repr(ws)
+
+
+def test_a_database_that_is_not_a_task_log_is_refused_by_name(pg_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("VIDU_CACHE_DIR", str(tmp_path))
+    url = pg_server.database("notalog")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE tasks (something TEXT)")  # another program's table
+    with pytest.raises(TaskLogError, match=r"cannot open the task log postgresql://vidu@.*notalog"):
+        TaskLog(url)
+    with psycopg.connect(url, autocommit=True) as conn:  # and nothing of ours was left behind
+        assert conn.execute("SELECT to_regclass('events')").fetchone() == (None,)
+
+
+def test_the_log_connects_again_after_the_server_dropped_it(pg_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("VIDU_CACHE_DIR", str(tmp_path))
+    url = pg_server.database("dropped")
+    with TaskLog(url) as log:
+        log.record_submission(req(), Task(id="t1"))
+        owner = Owner(log.owners_dir, log.owner_locks)
+        token = owner.hold()
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        with pytest.raises(psycopg.OperationalError):  # the statement in flight fails
+            log.get("t1")
+        assert log.get("t1")["state"] == "created"  # the next one connects again
+        log.update(Task(id="t1", state="processing"))
+        with psycopg.connect(url, autocommit=True) as other:  # and holds its owner lock again
+            held = other.execute(
+                "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (0x6F776E, token)
+            ).fetchone()
+            assert held == (False,)
+        owner.release()

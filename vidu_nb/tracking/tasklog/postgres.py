@@ -178,11 +178,19 @@ class PostgresStore:
             if self._conn is not None:
                 return
             raw = self._connect()
+            failed = ""
             try:
                 self._setup(raw)
+            except psycopg.Error as exc:  # not a vidu-nb log, no rights to create tables, ...
+                failed = self._hide(exc) or type(exc).__name__
             except BaseException:
-                raw.close()
+                raw.close()  # a log that cannot open (newer schema) holds no connection
                 raise
+            if failed:
+                raw.close()
+                raise TaskLogError(
+                    f"cannot open the task log postgresql://{self.location}: {failed}"
+                )
             self._conn = PostgresConnection(raw)
 
     def _connect(self) -> psycopg.Connection[Any]:
