@@ -72,8 +72,8 @@ class PostgresServer:
         self._count = 0
         self._lock = threading.Lock()
 
-    def _run(self, *args: str) -> None:
-        subprocess.run([*self._as, *args], check=True, capture_output=True, cwd=self.root)
+    def _run(self, *args: str, check: bool = True) -> None:
+        subprocess.run([*self._as, *args], check=check, capture_output=True, cwd=self.root)
 
     def start(self) -> None:
         self._run(
@@ -92,7 +92,11 @@ class PostgresServer:
 
     def stop(self) -> None:
         try:
-            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+            if (self.data / "postmaster.pid").exists():
+                self._run(
+                    str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop",
+                    check=False,
+                )  # fmt: skip
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 
