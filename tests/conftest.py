@@ -47,10 +47,6 @@ def png_path(tmp_path: Path, png_bytes: bytes) -> Path:
 STORES = ("sqlite", "postgresql")
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "stores: run the module's task logs on every store")
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "store" in metafunc.fixturenames and metafunc.definition.get_closest_marker("stores"):
         metafunc.parametrize("store", STORES, indirect=True)
