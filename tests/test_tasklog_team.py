@@ -21,7 +21,8 @@ from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.tracking.tasklog import TaskLog
 from vidu_nb.tracking.tasklog import schema as tasklog_schema
 from vidu_nb.tracking.tasklog.owners import Owner, owner_alive
-from vidu_nb.tracking.tasklog.postgres import PostgresStore, convert
+from vidu_nb.tracking.tasklog.pgsql import convert
+from vidu_nb.tracking.tasklog.postgres import PostgresStore
 
 SECRET = "pa:ss w@rd/s3cr3t"
 QUOTED = "pa%3Ass%20w%40rd%2Fs3cr3t"  # the same, as a URL carries it
