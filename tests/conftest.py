@@ -69,6 +69,7 @@ def log_at(
     server = request.getfixturevalue("pg_server")
     monkeypatch.setenv("VIDU_CACHE_DIR", str(tmp_path / "team"))  # kept files stay in the test's
     made: dict[str, str] = {}
+    request.addfinalizer(lambda: server.drop(list(made.values())))
 
     def at(name: str = "tasks.sqlite") -> str:
         if name not in made:
