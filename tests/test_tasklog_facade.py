@@ -79,6 +79,7 @@ ADDED = {
     "measures": "task",
     "set_measures": "task_id, measures",
     "unmeasured": "",
+    "owner_locks": None,  # a team's log: pollers' owner locks held on the server
 }
 
 

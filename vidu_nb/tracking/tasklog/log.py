@@ -6,8 +6,8 @@ method to the part that does it. ``Writes`` (submissions, state changes, events)
 submissions; ``sync``), ``Reads`` (lookups and the sums others learn from), ``Frames`` (the
 typed DataFrame, kept between reads), ``Exports`` (CSV, Parquet), ``Judgments`` (ratings,
 duel votes, rankings) and ``Measured`` (measures of the cached videos). Parts hold the store and the parts they need, never each other's state,
-and run SQL only through the store, so another database is another store (``sqlite.py`` is
-today's). Following unfinished tasks after a restart is the poller's (``Poller.resume(client,
+and run SQL only through the store, so another database is another store (``sqlite.py``, or
+``postgres.py`` for a URL: ``store_for``). Following unfinished tasks after a restart is the poller's (``Poller.resume(client,
 log)``): the log is what it reads, and builds nothing above itself.
 """
 
@@ -15,31 +15,65 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from ...errors import ValidationError
+from ...errors import TaskLogError, ValidationError
 from .exports import Exports
 from .files import Files
 from .frames import Frames
 from .judgments import Judgments
 from .measured import Measured
+from .owners import ServerLocks
 from .reads import Reads
 from .reconcile import Reconcile
 from .search import Searches
 from .sqlite import SQLiteStore
-from .store import DEFAULT_PATH, Store, default_log_path, provides
+from .store import DEFAULT_PATH, Store, default_log_path, provides, shown_target
 from .unsent import Unsent
 from .writes import Writes
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DEFAULT_PATH", "TaskLog", "UncertainSubmissionsWarning", "default_log_path"]
+__all__ = [
+    "DEFAULT_PATH",
+    "TaskLog",
+    "UncertainSubmissionsWarning",
+    "default_log_path",
+    "is_log_url",
+    "shown_target",
+    "store_for",
+]
 
+#: A team's log: the URL of its PostgreSQL database, used when ``TaskLog()`` gets no path.
+LOG_URL_ENV = "VIDU_LOG_URL"
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+
+
+def is_log_url(target: object) -> bool:
+    """Whether ``target`` names a team's log on a server (``postgresql://...``)."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+def store_for(target: str | os.PathLike[str] | None, env: Mapping[str, str] | None = None) -> Store:
+    """The store a ``TaskLog(target)`` opens: a PostgreSQL URL (``postgresql://``, given or
+    ``$VIDU_LOG_URL`` when no target is given) or a SQLite file."""
+    env = os.environ if env is None else env
+    if target is None and env.get(LOG_URL_ENV):
+        target = env[LOG_URL_ENV]
+    if isinstance(target, str) and is_log_url(target):
+        try:
+            from .postgres import PostgresStore
+        except ImportError as exc:
+            raise TaskLogError(
+                f"a PostgreSQL task log needs its driver ({exc.name} is not installed): "
+                "pip install 'vidu-nb[postgres]'"
+            ) from None
+        return PostgresStore(target, env=env)
+    return SQLiteStore(target)
 
 
 class UncertainSubmissionsWarning(UserWarning):
@@ -61,12 +95,15 @@ def _to(
 
 
 class TaskLog:
-    """Every task submitted through vidu-nb, in one SQLite file that outlives the kernel.
+    """Every task submitted through vidu-nb, in one SQLite file that outlives the kernel, or in
+    a team's PostgreSQL database.
 
     ``TaskLog(path=None)`` opens (or creates) ``default_log_path()`` (``$VIDU_LOG_PATH``, else
-    the project's ``vidu_tasks.sqlite``); the API key is never stored. Use as a context manager
-    or ``close()`` it. ``store=`` gives another storage instead of a file (a ``store.Store``,
-    e.g. a team's server database).
+    the project's ``vidu_tasks.sqlite``); ``TaskLog("postgresql://user@host/db")`` (or
+    ``$VIDU_LOG_URL`` when no path is given) a team's log on a server (``postgres.py``; the
+    ``postgres`` extra installs its driver). The API key is never stored, the URL's password
+    never shown. Use as a context manager or ``close()`` it. ``store=`` gives another storage
+    (a ``store.Store``).
     """
 
     def __init__(
@@ -76,7 +113,7 @@ class TaskLog:
             raise ValidationError("path", path, "give a path or a store, not both")
         if store is not None and not provides(store, Store):
             raise ValidationError("store", store, "must be a task log store (store.Store)")
-        self._store: Store = store if store is not None else SQLiteStore(path)
+        self._store: Store = store if store is not None else store_for(path)
         self._store.open()
         self.path: Path = self._store.path
         files = Files(self._store)
@@ -91,6 +128,8 @@ class TaskLog:
         self._measured = Measured(self._store, self._reads)
 
     def __repr__(self) -> str:
+        if not isinstance(self._store, SQLiteStore):
+            return f"{type(self).__name__}(store={self._store!r})"
         return f"{type(self).__name__}({str(self.path)!r})"
 
     def __enter__(self) -> TaskLog:
@@ -136,6 +175,12 @@ class TaskLog:
     def owners_dir(self) -> Path:
         """Where live pollers hold their lock files (``owners``)."""
         return self._unsent.owners_dir
+
+    @property
+    def owner_locks(self) -> ServerLocks | None:
+        """A team's log on a server: the owner locks it keeps there, seen from every machine
+        (``owners.Owner(log.owners_dir, log.owner_locks)``); None for a file."""
+        return self._unsent.owner_locks
 
     record_queued = _to("_unsent", Unsent.record_queued)
     record_queued_many = _to("_unsent", Unsent.record_queued_many)

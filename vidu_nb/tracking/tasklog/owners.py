@@ -6,6 +6,11 @@ lives; the operating system drops the lock when the process ends, even by SIGKIL
 ``resume`` in another kernel (or after a restart) can tell an abandoned request, which it takes
 over, from one a live notebook is about to send, which it must leave alone (sending it twice
 would create and charge two tasks).
+
+A team's log on a server is shared by machines that see none of each other's lock files, so
+its store also holds each token's lock on the server (``ServerLocks``: a PostgreSQL session
+advisory lock, which the server drops when the holding connection ends, a killed process's
+too); a token is alive when either lock is held.
 """
 
 from __future__ import annotations
@@ -14,7 +19,21 @@ import os
 import sys
 import uuid
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
+
+
+class ServerLocks(Protocol):
+    """Owner locks a server database keeps for its clients (``postgres.PostgresStore``)."""
+
+    def hold_owner(self, token: str) -> bool:
+        """Take ``token``'s lock (idempotent); False when another connection holds it."""
+
+    def release_owner(self, token: str) -> None:
+        """Drop ``token``'s lock (when held here)."""
+
+    def owner_alive(self, token: str) -> bool:
+        """Whether any connection (this one included) holds ``token``'s lock."""
+
 
 if sys.platform != "win32":  # POSIX
     import fcntl
@@ -40,8 +59,9 @@ else:  # pragma: no cover - Windows
 class Owner:
     """A poller's token and the lock that proves it alive (``hold`` / ``release``)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, server: ServerLocks | None = None) -> None:
         self.folder = Path(folder)
+        self.server = server
         self.token = uuid.uuid4().hex
         self._fh: IO[bytes] | None = None
 
@@ -60,6 +80,9 @@ class Owner:
             if not _try_lock(fh):
                 fh.close()
                 raise OSError(f"owner lock {self.token} is held elsewhere")
+            if self.server is not None and not self.server.hold_owner(self.token):
+                fh.close()
+                raise OSError(f"owner lock {self.token} is held elsewhere on the server")
             self._fh = fh
         return self.token
 
@@ -67,6 +90,8 @@ class Owner:
         """Drop the lock: this poller's ``queued`` rows may now be taken over by ``resume``."""
         if self._fh is not None:
             fh, self._fh = self._fh, None
+            if self.server is not None:
+                self.server.release_owner(self.token)
             try:
                 os.unlink(fh.name)
             except OSError:
@@ -74,10 +99,13 @@ class Owner:
             fh.close()
 
 
-def owner_alive(folder: Path, token: str | None) -> bool:
-    """Whether a live process holds ``token``'s lock (no token, or no lock file: gone)."""
+def owner_alive(folder: Path, token: str | None, server: ServerLocks | None = None) -> bool:
+    """Whether a live process holds ``token``'s lock (no token, or no lock file and no lock on
+    the server: gone)."""
     if not token:
         return False
+    if server is not None and server.owner_alive(token):
+        return True
     path = Path(folder) / f"{token}.lock"
     try:
         fh = open(path, "r+b")  # noqa: SIM115 - closed below

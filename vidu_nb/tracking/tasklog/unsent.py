@@ -25,7 +25,8 @@ from ... import states
 from ...errors import ViduError
 from .files import Files, ImageFiles
 from .judgments import find_row
-from .owners import owner_alive
+from .owners import ServerLocks, owner_alive
+from .store import provides
 from .writes import add_event, ref_row
 
 if TYPE_CHECKING:
@@ -52,6 +53,11 @@ class Unsent:
     def owners_dir(self) -> Path:
         """Where live pollers hold their lock files (``owners``)."""
         return self._store.cache_dir / "owners"
+
+    @property
+    def owner_locks(self) -> ServerLocks | None:
+        """The server's owner locks of a team's log (its store), None for a file."""
+        return self._store if provides(self._store, ServerLocks) else None  # type: ignore[return-value]
 
     def record_queued(
         self,
@@ -152,7 +158,7 @@ class Unsent:
         uncertain = 0
         for row in self.unsent():
             old = row["owner"]
-            if old == owner or owner_alive(self.owners_dir, old):
+            if old == owner or owner_alive(self.owners_dir, old, self.owner_locks):
                 continue
             ref = row["client_ref"]
             if row["state"] == "submitting":
