@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
+import types
+
+import pytest
 
 from vidu_nb.cli import frontends
 from vidu_nb.cli.saved_stills import MARK, pre_save, split_stills, switched_on
@@ -147,3 +151,31 @@ def test_the_project_settings_turn_widget_state_saving_on_and_enable_the_extensi
     installed.parent.mkdir(parents=True)
     installed.write_text('{"ServerApp": {"jpserver_extensions": {"vidu_nb": false}}}')
     assert frontends.config_dirs(str(tmp_path)) == [frontends.CONFIG_DIR]
+
+
+def test_loaded_by_jupyter_the_hook_joins_the_users_and_runs_once(tmp_path, monkeypatch):
+    """Registered beside a user's ``pre_save_hook``, not over it; not twice when the user
+    named ours as theirs; not at all when switched off (a real contents manager)."""
+    manager_module = pytest.importorskip("jupyter_server.services.contents.filemanager")
+    from vidu_nb.cli.saved_stills import _load_jupyter_server_extension
+
+    def theirs(model, **_kwargs):
+        model["content"]["metadata"]["theirs"] = True
+
+    def load(hook) -> list:
+        manager = manager_module.FileContentsManager(root_dir=str(tmp_path))
+        if hook is not None:
+            manager.pre_save_hook = hook
+        app = types.SimpleNamespace(contents_manager=manager, log=logging.getLogger("test"))
+        _load_jupyter_server_extension(app)
+        return manager
+
+    manager = load(theirs)
+    assert manager.pre_save_hook is theirs and manager._pre_save_hooks == [pre_save]
+    model = {"type": "notebook", "content": notebook(widget_output())}
+    manager.run_pre_save_hooks(model=model, path="a.ipynb")
+    assert model["content"]["metadata"] == {"theirs": True}
+    assert len(model["content"]["cells"][1]["outputs"]) == 2  # both ran
+    assert load(pre_save)._pre_save_hooks == []  # named as theirs: it runs once
+    monkeypatch.setenv("VIDU_NB_SAVED_STILLS", "0")
+    assert load(None)._pre_save_hooks == []
