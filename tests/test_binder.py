@@ -205,4 +205,5 @@ def test_start_gives_jupyter_the_projects_settings(tmp_path):
     env["JUPYTER_CONFIG_PATH"] = "/somewhere/else"
     code = "import os; print(os.environ['JUPYTER_CONFIG_PATH'])"
     out = _start([sys.executable, "-c", code], env, tmp_path / "out.txt")
-    assert out.strip().split(os.pathsep) == [str(frontends.CONFIG_DIR), "/somewhere/else"]
+    ours = [str(d) for d in frontends.config_dirs()]
+    assert out.strip().split(os.pathsep) == [*ours, "/somewhere/else"]

@@ -204,7 +204,7 @@ def test_lab_saves_widget_state_and_writes_stills_apart(lab):
     view = {"model_id": "abc", "version_major": 2, "version_minor": 0}
     output = {
         "output_type": "display_data",
-        "metadata": {},
+        "metadata": {"vidu_nb": {"still": True}},  # ours (ui.static.OWN)
         "data": {
             "application/vnd.jupyter.widget-view+json": view,
             "text/html": "<div>frames</div>",

@@ -86,6 +86,13 @@ _UI_NAMES = {
 }
 
 
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """vidu-nb as a Jupyter server extension (``vidu_nb``): its pre-save hook, which saves each
+    widget's still as an output of its own (``cli/saved_stills.py``). The package installs
+    the file that enables it in every Jupyter server of its environment."""
+    return [{"module": "vidu_nb.cli.saved_stills"}]
+
+
 def __getattr__(name: str) -> Any:
     module = _UI_NAMES.get(name)
     if module is None:

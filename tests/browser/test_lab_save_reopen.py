@@ -25,6 +25,7 @@ pytest.importorskip("playwright.sync_api")
 from PIL import Image, ImageStat  # noqa: E402
 
 from vidu_nb.cli.saved_stills import MARK  # noqa: E402
+from vidu_nb.ui.static import OWN  # noqa: E402
 
 from .conftest import unexpected_page_errors  # noqa: E402
 from .lab_page import open_notebook, run_all_cells, screenshot  # noqa: E402
@@ -87,6 +88,8 @@ def test_lab_saves_the_widget_state_and_each_still_apart(saved):
     views = [o for o in outputs if WIDGET_VIEW in o.get("data", {})]
     assert len(views) == 2  # the grid, the player
     assert all(o["data"][WIDGET_VIEW]["model_id"] in state for o in views)
+    # Lab sends back our mark with each output: the hook splits only outputs that carry it.
+    assert all(o["metadata"][OWN] == {"still": True} for o in views)
     assert all("text/html" not in o["data"] for o in views)  # the still went apart...
     stills = [o for o in outputs if MARK in "".join(o.get("data", {}).get("text/html", ""))]
     assert len(stills) == 2  # ...into an output of its own, right after

@@ -33,6 +33,11 @@ log = logging.getLogger(__name__)
 
 HTML = "text/html"
 TEXT = "text/plain"
+#: The output metadata that names an output as ours, its ``text/html`` a still: the pre-save
+#: hook of the Jupyter servers (``cli/saved_stills.py``) splits only such outputs, so another
+#: library's widget output with HTML of its own is saved as it came.
+OWN = "vidu_nb"
+OWN_STILL = {"still": True}
 #: Contact sheets in one output at most: a grid of hundreds of videos would otherwise save
 #: megabytes and decode every video when shown; the others are listed in words.
 MAX_SHEETS = 48
@@ -210,12 +215,12 @@ def stills_text(title: str, items: Sequence[Still | None], *, note: str = "") ->
 
 
 def with_still(bundle: Any, html: str, text: str) -> Any:
-    """A widget's bundle (``data`` or ``(data, metadata)``) with the static parts added."""
+    """A widget's bundle (``data`` or ``(data, metadata)``) with the static parts added, as
+    ``(data, metadata)``, the metadata marking the output as one of ours (``OWN``)."""
     if not bundle:
         return bundle  # a closed widget has nothing to show
     data, meta = bundle if isinstance(bundle, tuple) else (bundle, None)
-    data = {**data, HTML: html, TEXT: text}
-    return (data, meta) if meta is not None else data
+    return {**data, HTML: html, TEXT: text}, {**(meta or {}), OWN: dict(OWN_STILL)}
 
 
 class StillDisplay:
