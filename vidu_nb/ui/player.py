@@ -20,6 +20,8 @@ import requests
 import traitlets as t
 
 from .. import states
+from ..tracking.measures import MeasureError, probe
+from .minify import minify_css, minify_js
 from .rows import TaskView, css_token, fmt_seconds, is_loopback, labels
 from .shared import shared_layout
 from .sources import URL_MAX_AGE, Expired, Refresher, Source, download, source_of
@@ -35,6 +37,7 @@ __all__ = [
     "Source",
     "VideoGrid",
     "entries_for",
+    "frame_rate",
     "meta_lines",
     "player_code",
     "source_of",
@@ -59,8 +62,8 @@ class PlayerCode(anywidget.AnyWidget):
     the notebook restores this model too, so its players draw without a kernel.
     """
 
-    _esm = (_HERE / "player.js").read_text(encoding="utf-8")
-    _css = (_HERE / "player.css").read_text(encoding="utf-8")
+    _esm = minify_js((_HERE / "player.js").read_text(encoding="utf-8"))
+    _css = minify_css((_HERE / "player.css").read_text(encoding="utf-8"))
 
 
 _CODE: list[PlayerCode] = []
@@ -281,6 +284,27 @@ def meta_lines(view: TaskView) -> list[str]:
     return lines
 
 
+#: The frame rate a player steps by when the video's is unknown (not measured, not cached here).
+DEFAULT_FPS = 24.0
+
+
+def frame_rate(view: TaskView, video_path: str | None = None) -> float:
+    """The video's frames per second, for frame steps and drift correction in the browser: the
+    measured one in the log (``video_fps``), else the header of its cached file
+    (``video_path``), else ``DEFAULT_FPS``."""
+    measured = view.get("video_fps")
+    if isinstance(measured, (int, float)) and measured > 0:
+        return float(measured)
+    if video_path:
+        try:
+            fps = probe(video_path).fps
+        except MeasureError:
+            fps = 0.0
+        if fps > 0:
+            return fps
+    return DEFAULT_FPS
+
+
 def entries_for(
     views: list[TaskView], label_text: list[str] | None = None, *, meta: bool = True
 ) -> list[tuple[dict[str, Any], Source]]:
@@ -290,11 +314,13 @@ def entries_for(
     for i, (view, label) in enumerate(zip(views, label_text, strict=True)):
         key = f"{i}:{view.task_id}"
         state = css_token(view.state)  # a CSS class suffix in the browser
+        src = source_of(view)
         item = {
             "key": key,
             "label": label,
             "meta": meta_lines(view) if meta else [],
             "state": state,
+            "fps": frame_rate(view, src.path("video")),
         }
-        out.append((item, source_of(view)))
+        out.append((item, src))
     return out
