@@ -13,7 +13,7 @@ import pytest
 from clips import pan_clip, texture
 
 from vidu_nb.ui.compare import arrange, compare, show
-from vidu_nb.ui.player import LOADER, PlayerCode, VideoGrid, player_code
+from vidu_nb.ui.player import LOADER, PlayerCode, VideoGrid, _probed_fps, player_code
 from vidu_nb.ui.rows import TaskView, is_loopback
 
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
@@ -222,4 +222,6 @@ def test_each_player_knows_its_videos_frame_rate(tmp_path):
         row(5, state="processing"),
     ]
     assert [item["fps"] for item in compare(rows).items] == [12.5, 30.0, 24.0, 24.0, 24.0]
+    probes = _probed_fps.cache_info().misses
     assert show(rows[1]).items[0]["fps"] == 30.0
+    assert _probed_fps.cache_info().misses == probes  # a file is probed once, not per drawing
