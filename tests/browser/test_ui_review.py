@@ -11,9 +11,13 @@ from __future__ import annotations
 import itertools
 import json
 
+import nbformat
 import pytest
 
-from .grid_page import clip, items, render
+from vidu_nb.simulator.video import encode
+
+from .grid_page import clip, items, png, render
+from .lab_page import open_notebook, run_all_cells
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -269,3 +273,42 @@ def test_the_keys_are_listed_on_hover_in_words(page, clips, artifacts):
         box = page.locator(f"#{grid} .vidu-icon-{icon}").bounding_box()
         assert box["width"] >= 8 and box["height"] >= 10, box
     page.locator(f"#{grid}").screenshot(path=str(artifacts / "grid-review.png"))
+
+
+def test_in_jupyterlab_the_grid_takes_its_keys_and_the_notebook_does_not(page, lab, artifacts):
+    """In command mode JupyterLab binds ``m`` (cell to Markdown) and more; once the grid has
+    the focus its keys go to the players. The videos are the kernel's files (sent as blobs) and
+    the kernel probed their frame rate (12 fps)."""
+    videos = [
+        encode(png(color=c), 2.0, 96, 12, lab.root / f"review-{i}").video
+        for i, c in enumerate([(200, 120, 40), (40, 120, 200)])
+    ]
+    rows = [
+        dict(task_id=f"t{i}", state="success", seed=i, video_path=str(v))
+        for i, v in enumerate(videos)
+    ]
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(f"from vidu_nb.ui import compare\ncompare({rows!r})")],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+    )
+    nbformat.write(nb, lab.root / "review_keys.ipynb")
+    open_notebook(page, lab.url, "review_keys.ipynb")
+    run_all_cells(page)
+    grid = page.locator(".jp-OutputArea .vidu-grid")
+    page.wait_for_function(
+        "g => [...g.querySelectorAll('video')].every(v => v.readyState >= 2)",
+        arg=grid.element_handle(),
+        timeout=60_000,
+    )
+    grid.locator(".vidu-player-label").first.click()  # the notebook is in command mode now
+    for key in (".", ".", "m"):
+        page.keyboard.press(key)
+    times = "g => [...g.querySelectorAll('video')].map(v => [v.currentTime, v.muted])"
+    page.wait_for_function(
+        f"g => ({times})(g).every(([t]) => Math.abs(t - (2 / 12 + {EPS})) < 1e-5)",
+        arg=grid.element_handle(),
+    )
+    assert page.evaluate(times, grid.element_handle())[0][1] is False  # m: unmuted
+    cell_type = "() => window.jupyterapp.shell.currentWidget.content.widgets[0].model.type"
+    assert page.evaluate(cell_type) == "code"  # JupyterLab's own m did not run
+    grid.screenshot(path=str(artifacts / "grid-review-lab.png"))
