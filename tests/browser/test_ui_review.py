@@ -183,6 +183,30 @@ def test_a_cell_that_falls_out_of_step_is_brought_back(page, clips):
     assert figures["shown_max_ms"] <= 1000 / 24 + 1, figures  # the frames on screen too
 
 
+def test_without_frame_callbacks_timeupdate_brings_a_cell_back(page, clips):
+    """A browser without requestVideoFrameCallback: the players correct on timeupdate."""
+    page.evaluate("delete HTMLVideoElement.prototype.requestVideoFrameCallback")
+    grid = grid_of(page, [clips["24a"], clips["24b"], clips["24a"]], [24] * 3)
+    assert not page.evaluate("'requestVideoFrameCallback' in document.createElement('video')")
+    page.keyboard.press(" ")
+    page.wait_for_function(f"g => ({VIDEOS})(g).every(v => v.currentTime > 0.3)", arg=grid)
+    offset = page.evaluate(f"""g => {{
+      const vids = ({VIDEOS})(g);
+      window.samples = [];
+      setInterval(() => window.samples.push(vids.map((v) => v.currentTime)), 50);
+      vids[2].currentTime += 0.4;
+      return vids[2].currentTime - vids[0].currentTime;
+    }}""", grid)  # fmt: skip
+    assert offset > 0.35
+    in_step = """() => {
+      const last = window.samples.slice(-10);
+      const apart = (a, b) => { const d = Math.abs(a - b) % 3; return Math.min(d, 3 - d); };
+      return last.length === 10 && last.every((t) => apart(t[0], t[1]) <= 1 / 24
+        && apart(t[0], t[2]) <= 1 / 24 && apart(t[1], t[2]) <= 1 / 24);
+    }"""
+    page.wait_for_function(in_step, timeout=15_000)  # ten samples (half a second) in a row
+
+
 def test_a_loop_range_wraps_every_cell(page, clips):
     grid = grid_of(page, [clips["24a"], clips["24b"], clips["30"]], [24, 24, 30])
     page.evaluate(SEEK, [grid, 167])  # 0.501 s: frame 12 of the leader (24 fps)

@@ -85,6 +85,11 @@ class VideoGrid(StillDisplay, anywidget.AnyWidget):
     ``t`` modulo its own length, where its loop would be; while playing, each video loops on
     its own, and videos as long as the longest are kept in step with it.
 
+    For review, each item carries its video's frame rate (``frame_rate``): the browser steps
+    frames at it and keeps every playing video within a frame of the longest (see
+    ``player.js``). Rate, loop range, solo and per-cell mute live in the browser only, so they
+    cost the saved notebook nothing.
+
     Give ``client`` (and ``log``) so players can refresh expired URLs; they stay kernel-side.
 
     Its output also carries each video's contact sheet and labels (see ``static``), shown where
