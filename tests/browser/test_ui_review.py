@@ -118,7 +118,7 @@ def test_a_frame_step_pauses_playback(page, clips):
     assert page.evaluate(f"g => ({VIDEOS})(g).map(v => v.paused)", grid) == [True, True]
     a, b = page.evaluate(TIMES, grid)
     assert a == pytest.approx(b, abs=5e-6)  # the same frame: both were in step when paused
-    assert (a - EPS) * 24 == pytest.approx(round((a - EPS) * 24), abs=5e-6)  # a frame's start
+    assert (a - EPS) * 24 == pytest.approx(round((a - EPS) * 24), abs=1e-3)  # a frame's start
 
 
 def sync_figures(page, length: float, skip: int) -> dict:
@@ -222,7 +222,8 @@ def test_a_loop_range_wraps_every_cell(page, clips):
     leader = [m for _t, m in page.evaluate("window.rec.frames[0]")]
     wraps = sum(1 for a, b in itertools.pairwise(leader) if b < a - 0.2)
     assert wraps >= 2, leader
-    outside = [m for m in leader if not 0.5 - 1 / 24 <= m <= 1.0 + 1 / 24]
+    frame = 1 / 24 + 1e-6  # the frame at the out point may show while the seek back lands
+    outside = [(i, m) for i, m in enumerate(leader) if not 0.5 - frame <= m <= 1.0 + frame]
     assert not outside, (outside, leader)
     for row in page.evaluate("window.rec.times")[2:]:  # every cell wraps with the leader
         assert all(0.5 - 0.1 <= t <= 1.0 + 0.1 for t in row), row

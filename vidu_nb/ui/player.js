@@ -56,6 +56,7 @@ function render({ model, el: host }) {
     const on = model.get("playing");
     const all = model.get("items").length > 1 ? " all" : "";
     label(play, on ? "pause" : "play", (on ? "Pause" : "Play") + all);
+    if (on && leader()) keepInLoop(ctx, leader(), leader().currentTime); // start inside the loop
     for (const v of list()) {
       if (on && v.src) v.play().catch(() => {});
       else v.pause();
@@ -327,13 +328,21 @@ function seekBy(ctx, dt) {
   if (lead) seekAll(ctx, clamp(lead.currentTime + dt, 0, ctx.longest()));
 }
 // Pause, then move each video `n` frames at its own frame rate, to just inside the frame.
+// Stepped while playing, every video counts from the leader's moment (all were within a frame
+// of it, some maybe just past a frame's edge), so videos of one frame rate land on one frame;
+// when paused, each counts from its own frame.
 function stepFrames(ctx, n) {
+  const lead = ctx.leader();
+  const fromLead = ctx.model.get("playing") && lead;
   if (ctx.model.get("playing")) togglePlay(ctx);
+  const t = fromLead ? lead.currentTime : 0;
   for (const v of ctx.list()) {
     if (v.readyState < 1) continue;
     const fps = fpsOf(v);
-    const last = Math.max(0, Math.round((v.duration || 0) * fps) - 1);
-    v.currentTime = clamp(frameOf(v) + n, 0, last) / fps + EPS;
+    const d = v.duration || 0;
+    const now = fromLead ? (d && t >= d ? t % d : t) : v.currentTime;
+    const last = Math.max(0, Math.round(d * fps) - 1);
+    v.currentTime = clamp(Math.floor(now * fps + 1e-6) + n, 0, last) / fps + EPS;
   }
 }
 function setRate(ctx, r) {
