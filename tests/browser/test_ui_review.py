@@ -121,6 +121,19 @@ def test_a_frame_step_pauses_playback(page, clips):
     assert (a - EPS) * 24 == pytest.approx(round((a - EPS) * 24), abs=1e-3)  # a frame's start
 
 
+def test_space_on_a_focused_button_toggles_once(page, clips):
+    """Space is the grid's play/pause, not also a click of the button that has the focus."""
+    grid = grid_of(page, [clips["24a"], clips["24b"]], [24, 24])
+    playing = f"window.{grid}.get('playing')"
+    page.click(f"#{grid} .vidu-grid-play")
+    assert page.evaluate(playing) is True
+    page.keyboard.press(" ")  # the Play button has the focus
+    assert page.evaluate(playing) is False
+    page.click(f"#{grid} .vidu-grid-next")
+    page.keyboard.press(" ")  # a click of the frame button would have paused again
+    assert page.evaluate(playing) is True
+
+
 def sync_figures(page, length: float, skip: int) -> dict:
     """How far apart the cells were, from ``RECORD``'s samples after the first ``skip`` leader
     frames: the widest spread of their currentTimes at a leader frame, and of the frames they
