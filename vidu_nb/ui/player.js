@@ -4,6 +4,8 @@
 // User text is set with textContent only. Icons are drawn in CSS: no emoji font needed.
 // This module is the shared PlayerCode widget's (saved once per notebook); each grid's own
 // module borrows `render` from its exports through anywidget's host.getWidget.
+// Review (frame steps, rate, a loop range, solo/mute, keys, drift correction) is in the
+// functions after `render`; they share its context object `ctx`.
 function el(tag, cls, text) {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
@@ -222,19 +224,22 @@ function render({ model, el: host }) {
     const ready = list().filter((v) => v.readyState > 0);
     return ready.reduce((a, v) => ((v.duration || 0) > (a.duration || 0) ? v : a), ready[0]);
   }
+  const ctx = { model, root, vids, cellOf, list, leader, longest, rv: reviewState() };
+  const tools = reviewTools(ctx);
+  root.insertBefore(tools, note);
   function applyPlaying() {
     const on = model.get("playing");
     const all = model.get("items").length > 1 ? " all" : "";
     label(play, on ? "pause" : "play", (on ? "Pause" : "Play") + all);
+    if (on && leader()) keepInLoop(ctx, leader(), leader().currentTime); // start inside the loop
     for (const v of list()) {
       if (on && v.src) v.play().catch(() => {});
       else v.pause();
     }
   }
   function applyMuted() {
-    const m = model.get("muted");
-    mute.textContent = m ? "Unmute" : "Mute";
-    for (const v of list()) v.muted = m;
+    mute.textContent = model.get("muted") ? "Unmute" : "Mute";
+    applyAudio(ctx);
   }
   function load(key, cell) {
     const it = model.get("items").find((i) => i.key === key);
@@ -268,7 +273,7 @@ function render({ model, el: host }) {
     root.style.maxWidth = `${head + n * CELL + (n - 1) * GAP}px`;
     note.textContent = model.get("note") || "";
     note.hidden = !note.textContent;
-    bar.hidden = !items.length;
+    bar.hidden = tools.hidden = !items.length;
     if (colT.length) {
       if (rowT.length) cells.append(el("div"));
       const parts = (model.get("title_parts") || {}).cols || [];
@@ -300,6 +305,7 @@ function render({ model, el: host }) {
       const v = el("video", "vidu-player-video");
       Object.assign(v, { muted: model.get("muted"), loop: model.get("loop"), playsInline: true });
       v.preload = "metadata";
+      v.dataset.fps = it.fps > 0 ? it.fps : FPS;
       const still = (model.get("posters") || {})[it.key];
       if (still) v.poster = still; // a frame of the sheet: saved with the state, needs no kernel
       v.controls = model.get("controls");
@@ -314,7 +320,9 @@ function render({ model, el: host }) {
       });
       vids.set(it.key, v);
       cellOf.set(it.key, cell);
-      frame.append(v);
+      frame.append(v, cellTools(ctx, it.key));
+      watchFrames(ctx, v);
+      cell.addEventListener("mouseenter", () => (ctx.rv.hover = it.key));
       if (!it.video_local && !it.video_url) frame.append(el("div", "vidu-player-empty", it.state || ""));
       cell.append(frame);
       for (const line of it.meta || []) cell.append(el("div", "vidu-player-meta", line));
@@ -331,6 +339,7 @@ function render({ model, el: host }) {
       io.observe(cell);
     });
     applyMuted();
+    applyRate(ctx);
   }
   function drawJudgments() {
     const all = model.get("judgments") || {};
@@ -366,18 +375,11 @@ function render({ model, el: host }) {
     model.set("playing", !model.get("playing"));
     model.save_changes();
   });
-  mute.addEventListener("click", () => {
-    model.set("muted", !model.get("muted"));
-    model.save_changes();
-  });
-  // Seeking moves every video to the same moment; a shorter one to where its own loop is then.
+  mute.addEventListener("click", () => toggleMute(ctx));
   seek.addEventListener("input", () => {
     seeking = true;
     const t = (seek.value / 1000) * longest();
-    for (const v of list()) {
-      const d = v.duration || 0;
-      if (v.readyState > 0) v.currentTime = t > d && d ? t % d : t;
-    }
+    seekAll(ctx, t);
     clock.textContent = fmt(t);
   });
   seek.addEventListener("change", () => (seeking = false));
@@ -387,12 +389,6 @@ function render({ model, el: host }) {
     const total = longest();
     seek.value = total ? Math.round((lead.currentTime / total) * 1000) : 0;
     clock.textContent = `${fmt(lead.currentTime)} / ${fmt(total)}`;
-    if (!model.get("playing")) return;
-    for (const v of list()) {
-      const same = Math.abs((v.duration || 0) - (lead.duration || 0)) < 0.2;
-      if (v !== lead && same && v.readyState > 1 && Math.abs(v.currentTime - lead.currentTime) > 0.25)
-        v.currentTime = lead.currentTime;
-    }
   }, 250);
   model.on("change:items", () => (build(), applyPlaying()));
   model.on("change:posters", () => {
@@ -404,6 +400,9 @@ function render({ model, el: host }) {
   model.on("change:playing", applyPlaying);
   model.on("change:muted", applyMuted);
   model.on("change:loop", () => list().forEach((v) => (v.loop = model.get("loop"))));
+  root.tabIndex = 0; // click the grid, then its keys work (see keyMap)
+  root.dataset.lmSuppressShortcuts = "true"; // JupyterLab leaves these keys to us
+  root.addEventListener("keydown", (e) => onKey(ctx, e));
   build();
   applyPlaying();
   return () => {
@@ -412,5 +411,265 @@ function render({ model, el: host }) {
     if (io) io.disconnect();
     blobs.forEach((u) => URL.revokeObjectURL(u));
   };
+}
+
+// -- Review: frame steps, playback rate, a loop range, solo and mute, keys, drift correction --
+const FPS = 24; // a video whose frame rate the kernel does not know
+const EPS = 1e-4; // a frame's start plus this: a seek to the exact start can show the frame before
+const RATES = [0.25, 0.5, 0.75, 1, 1.25, 1.5, 2];
+const NUDGE = 0.1; // the most a follower's rate is nudged (10 %) to catch up with the leader
+const CATCH_UP = 0.5; // seconds a nudge takes to close a drift
+function reviewState() {
+  // In the browser only (not widget state, so never saved): rate, loop in/out points (seconds
+  // on the leader's timeline, null = the clip's own ends), the solo cell, cells muted alone.
+  return { rate: 1, inT: null, outT: null, solo: null, off: new Set(), hover: null };
+}
+const fpsOf = (v) => +v.dataset.fps || FPS;
+const frameOf = (v) => Math.floor(v.currentTime * fpsOf(v) + 1e-6);
+const clamp = (x, lo, hi) => Math.min(hi, Math.max(lo, x));
+function fmtFine(t) {
+  return fmt(t) + "." + String(Math.floor((t % 1) * 100)).padStart(2, "0");
+}
+function button(cls, text, title, onClick) {
+  const b = el("button", cls, text);
+  b.title = title;
+  b.addEventListener("click", onClick);
+  return b;
+}
+// The second row of controls: frame steps, rate, loop in/out, and the keys' legend on hover.
+function reviewTools(ctx) {
+  const bar = el("div", "vidu-grid-tools");
+  const back = button("vidu-grid-prev", "", "One frame back (,)", () => stepFrames(ctx, -1));
+  const next = button("vidu-grid-next", "", "One frame forward (.)", () => stepFrames(ctx, 1));
+  label(back, "prev", "Frame");
+  label(next, "next", "Frame");
+  const rate = el("select", "vidu-grid-rate");
+  rate.title = "Playback rate (- and =)";
+  for (const r of RATES) rate.append(Object.assign(el("option", "", `${r}x`), { value: r }));
+  rate.addEventListener("change", () => setRate(ctx, +rate.value));
+  const mark = (w) => () => markLoop(ctx, w);
+  const inB = button("vidu-grid-in", "In", "Loop from here ([)", mark("in"));
+  const outB = button("vidu-grid-out", "Out", "Loop up to this frame (])", mark("out"));
+  const range = el("span", "vidu-grid-range");
+  const clear = button("vidu-grid-clear", "Clear", "Play the whole clips (\\)", () => clearLoop(ctx));
+  bar.append(back, next, rate, inB, outB, range, clear, legend());
+  ctx.showTools = () => {
+    const { rate: r, inT, outT } = ctx.rv;
+    rate.value = String(r);
+    inB.setAttribute("aria-pressed", inT !== null);
+    outB.setAttribute("aria-pressed", outT !== null);
+    const on = inT !== null || outT !== null;
+    range.textContent = on ? `loop ${fmtFine(inT ?? 0)}-${fmtFine(outT ?? ctx.longest())}` : "";
+    clear.hidden = !on;
+  };
+  ctx.showTools();
+  return bar;
+}
+// What the keys do, listed for the legend (keep in step with keyMap).
+const KEY_HELP = [
+  ["space", "play / pause"],
+  ["left right", "seek 1 s (shift: 5 s)"],
+  [", .", "one frame back / forward"],
+  ["[ ]", "loop in / out point"],
+  ["\\", "clear the loop"],
+  ["- =", "slower / faster"],
+  ["m", "mute / unmute all"],
+  ["s", "solo the cell under the pointer"],
+];
+function legend() {
+  const keys = el("span", "vidu-grid-keys", "Keys");
+  keys.tabIndex = 0;
+  const box = el("div", "vidu-grid-legend");
+  box.append(el("div", "vidu-grid-legend-head", "Click the grid, then:"));
+  for (const [k, what] of KEY_HELP) {
+    const row = el("div");
+    row.append(el("kbd", "", k), what);
+    box.append(row);
+  }
+  keys.append(box);
+  return keys;
+}
+// One dispatcher for every key of the grid: `keyMap` maps a key to its handler.
+function keyMap(ctx) {
+  const keys = {
+    " ": () => togglePlay(ctx),
+    ArrowLeft: (e) => seekBy(ctx, e.shiftKey ? -5 : -1),
+    ArrowRight: (e) => seekBy(ctx, e.shiftKey ? 5 : 1),
+    ",": () => stepFrames(ctx, -1),
+    ".": () => stepFrames(ctx, 1),
+    "[": () => markLoop(ctx, "in"),
+    "]": () => markLoop(ctx, "out"),
+    "\\": () => clearLoop(ctx),
+    "-": () => stepRate(ctx, -1),
+    "=": () => stepRate(ctx, 1),
+    "+": () => stepRate(ctx, 1),
+    m: () => toggleMute(ctx),
+    s: () => ctx.rv.hover !== null && toggleSolo(ctx, ctx.rv.hover),
+  };
+  return keys;
+}
+function onKey(ctx, e) {
+  if (e.ctrlKey || e.metaKey || e.altKey || e.target.matches("select, textarea, input[type=text]"))
+    return;
+  const handler = (ctx.keys ||= keyMap(ctx))[e.key];
+  if (!handler) return;
+  e.preventDefault(); // not the page's scrolling, a focused button's click, the slider's step
+  e.stopPropagation(); // nor the notebook's own shortcuts
+  handler(e);
+}
+function togglePlay(ctx) {
+  ctx.model.set("playing", !ctx.model.get("playing"));
+  ctx.model.save_changes();
+}
+function toggleMute(ctx) {
+  ctx.rv.solo = null;
+  ctx.model.set("muted", !ctx.model.get("muted"));
+  ctx.model.save_changes();
+  applyAudio(ctx);
+}
+// Every video to moment `t` of the timeline; a shorter one to where its own loop is then.
+function seekAll(ctx, t) {
+  for (const v of ctx.list()) {
+    const d = v.duration || 0;
+    if (v.readyState > 0) v.currentTime = t > d && d ? t % d : t;
+  }
+}
+function seekBy(ctx, dt) {
+  const lead = ctx.leader();
+  if (lead) seekAll(ctx, clamp(lead.currentTime + dt, 0, ctx.longest()));
+}
+// Pause, then move each video `n` frames at its own frame rate, to just inside the frame.
+// Stepped while playing, every video counts from the leader's moment (all were within a frame
+// of it, some maybe just past a frame's edge), so videos of one frame rate land on one frame;
+// when paused, each counts from its own frame.
+function stepFrames(ctx, n) {
+  const lead = ctx.leader();
+  const fromLead = ctx.model.get("playing") && lead;
+  if (ctx.model.get("playing")) togglePlay(ctx);
+  const t = fromLead ? lead.currentTime : 0;
+  for (const v of ctx.list()) {
+    if (v.readyState < 1) continue;
+    const fps = fpsOf(v);
+    const d = v.duration || 0;
+    const now = fromLead ? (d && t >= d ? t % d : t) : v.currentTime;
+    const last = Math.max(0, Math.round(d * fps) - 1);
+    v.currentTime = clamp(Math.floor(now * fps + 1e-6) + n, 0, last) / fps + EPS;
+  }
+}
+function setRate(ctx, r) {
+  ctx.rv.rate = clamp(r, RATES[0], RATES[RATES.length - 1]);
+  applyRate(ctx);
+}
+function stepRate(ctx, dir) {
+  const i = RATES.indexOf(ctx.rv.rate);
+  setRate(ctx, RATES[clamp((i < 0 ? RATES.indexOf(1) : i) + dir, 0, RATES.length - 1)]);
+}
+function applyRate(ctx) {
+  for (const v of ctx.list()) v.defaultPlaybackRate = v.playbackRate = ctx.rv.rate; // a new src keeps it
+  ctx.showTools();
+}
+// In: the start of the leader's current frame. Out: its end, so that frame is in the loop.
+function markLoop(ctx, which) {
+  const lead = ctx.leader();
+  if (!lead) return;
+  const rv = ctx.rv;
+  const start = frameOf(lead) / fpsOf(lead);
+  if (which === "in") {
+    rv.inT = start;
+    if (rv.outT !== null && rv.outT <= start) rv.outT = null;
+  } else {
+    rv.outT = start + 1 / fpsOf(lead);
+    if (rv.inT !== null && rv.inT >= rv.outT) rv.inT = null;
+  }
+  ctx.showTools();
+}
+function clearLoop(ctx) {
+  ctx.rv.inT = ctx.rv.outT = null;
+  ctx.showTools();
+}
+// While playing: back to the in point before the leader shows a frame past the out point
+// (`shown`: the media time of the frame it presents now, when the browser says), or when it
+// is before the in point.
+function keepInLoop(ctx, lead, shown) {
+  const { inT, outT } = ctx.rv;
+  if (inT === null && outT === null) return false;
+  const start = inT ?? 0;
+  const frame = 1 / fpsOf(lead);
+  const next = shown === undefined ? lead.currentTime : shown + frame;
+  if (next < (outT ?? Infinity) - EPS && lead.currentTime >= start - frame) return false;
+  seekAll(ctx, start + EPS);
+  return true;
+}
+// A cell's own Solo and Mute buttons, on its picture's corner.
+function cellTools(ctx, key) {
+  const box = el("div", "vidu-player-tools");
+  const solo = button("vidu-player-solo", "Solo", "Hear only this one (s)", () => toggleSolo(ctx, key));
+  const mute = button("vidu-player-mute", "Mute", "Silence this one", () => toggleCellMute(ctx, key));
+  box.append(solo, mute);
+  return box;
+}
+function toggleSolo(ctx, key) {
+  ctx.rv.solo = ctx.rv.solo === key ? null : key;
+  applyAudio(ctx);
+}
+function toggleCellMute(ctx, key) {
+  const off = ctx.rv.off;
+  if (off.has(key)) off.delete(key);
+  else off.add(key);
+  if (ctx.rv.solo === key) ctx.rv.solo = null;
+  applyAudio(ctx);
+}
+// Solo wins (only that cell is heard, even when all are muted); else the grid's Mute, then
+// each cell's own.
+function applyAudio(ctx) {
+  const { solo, off } = ctx.rv;
+  for (const [key, v] of ctx.vids) {
+    v.muted = solo !== null ? key !== solo : ctx.model.get("muted") || off.has(key);
+    const cell = ctx.cellOf.get(key);
+    cell.querySelector(".vidu-player-solo").setAttribute("aria-pressed", solo === key);
+    cell.querySelector(".vidu-player-mute").setAttribute("aria-pressed", off.has(key));
+  }
+}
+// Drift correction runs once per frame the leader presents (requestVideoFrameCallback), or
+// on timeupdate (about 4 a second) where the browser lacks it.
+function watchFrames(ctx, v) {
+  if (!("requestVideoFrameCallback" in v)) {
+    v.addEventListener("timeupdate", () => v === ctx.leader() && sync(ctx, v));
+    return;
+  }
+  const tick = (_now, meta) => {
+    if (!v.isConnected) return; // a rebuilt grid: this video is gone
+    if (v === ctx.leader()) sync(ctx, v, meta.mediaTime);
+    v.requestVideoFrameCallback(tick);
+  };
+  v.requestVideoFrameCallback(tick);
+}
+// Keep every playing video within a frame of the leader: a small drift is closed by nudging
+// the follower's rate (at most NUDGE), more than a frame by a seek. A shorter video follows
+// the leader modulo its own length (where its own loop is); one of about the leader's length
+// is left alone past its end (it is about to loop).
+function sync(ctx, lead, shown) {
+  if (!ctx.model.get("playing") || lead.paused || lead.seeking) return;
+  if (keepInLoop(ctx, lead, shown)) return;
+  const t = lead.currentTime;
+  const base = ctx.rv.rate;
+  for (const v of ctx.list()) {
+    if (v === lead || v.readyState < 2 || v.seeking || v.paused) continue;
+    const d = v.duration || 0;
+    const shorter = d && d < (lead.duration || 0) - 0.2;
+    if (!shorter && t >= d) continue;
+    const target = shorter ? t % d : t;
+    let drift = v.currentTime - target;
+    if (shorter && Math.abs(drift) > d / 2) drift -= Math.sign(drift) * d; // across its loop
+    const frame = 1 / fpsOf(v);
+    if (Math.abs(drift) > frame) {
+      v.currentTime = target + frame / 2; // it restarts a moment later: aim a little ahead
+      v.playbackRate = base;
+    } else {
+      const nudge = Math.abs(drift) < frame / 8 ? 0 : clamp(drift / CATCH_UP, -NUDGE, NUDGE);
+      const r = Math.round(base * (1 - nudge) * 1000) / 1000;
+      if (v.playbackRate !== r) v.playbackRate = r;
+    }
+  }
 }
 export default { initialize: () => ({ render }) };
