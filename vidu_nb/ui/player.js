@@ -31,51 +31,6 @@ const STARS = 5;
 function judgeSend(model, key, change) {
   model.send({ type: "judge", key, ...change });
 }
-// Keys on the hovered or focused cell: 1-5 stars, 0 clears them, p picks, x rejects (each
-// again undoes it). Another map of keys (frame controls) joins `keyMaps` beside this one.
-const judgeKeys = {
-  ...Object.fromEntries([0, 1, 2, 3, 4, 5].map((n) => [String(n), (c) => c.judge({ stars: n })])),
-  p: (c) => c.judge({ pick: c.judged().pick === true ? null : true }),
-  x: (c) => c.judge({ pick: c.judged().pick === false ? null : false }),
-};
-const keyMaps = [judgeKeys];
-function keyAction(e) {
-  if (e.ctrlKey || e.metaKey || e.altKey) return null;
-  for (const map of keyMaps) if (Object.hasOwn(map, e.key)) return map[e.key];
-  return null;
-}
-function typing(target) {
-  return target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
-}
-// Keys reach the judged cell under the mouse, else the focused one (a click focuses a cell);
-// typing anywhere (a note, a notebook editor) is left alone. The listener is the window's, in
-// the capture phase: it runs before the notebook's own shortcuts (Notebook 7 listens on the
-// document in that phase), which then never see a key that judged a cell.
-function gridKeys(root, contexts) {
-  let hovered = null;
-  const onKey = (e) => {
-    if (typing(e.target)) return;
-    const act = keyAction(e);
-    if (!act) return;
-    const active = document.activeElement;
-    const focused = active && active.closest && root.contains(active) ? active.closest(".vidu-judged") : null;
-    const ctx = contexts.get(hovered || focused);
-    if (!ctx) return;
-    e.preventDefault();
-    e.stopPropagation();
-    act(ctx);
-  };
-  const over = (e) => (hovered = e.target.closest ? e.target.closest(".vidu-judged") : null);
-  const out = () => (hovered = null);
-  window.addEventListener("keydown", onKey, true);
-  root.addEventListener("mouseover", over);
-  root.addEventListener("mouseleave", out);
-  return () => {
-    window.removeEventListener("keydown", onKey, true);
-    root.removeEventListener("mouseover", over);
-    root.removeEventListener("mouseleave", out);
-  };
-}
 function judgeBar(model, key) {
   const bar = el("div", "vidu-judge");
   const stars = el("span", "vidu-judge-stars");
@@ -194,7 +149,13 @@ function judgedLabel(base, j) {
   const words = j && j.text;
   return base && words ? `${base} \u00b7 ${words}` : base || words || "";
 }
-function render({ model, el: host }) {
+// `opts`: what a front end drawing its players with this `render` (the duel) leaves out or
+// takes over. judging: false, no judging bars or keys; cellTools: false, no Solo/Mute per
+// cell; labels: false, no label, meta line or title, whatever the items say (nothing that
+// names a video); keys: its own keys, before the grid's (see `listenKeys`); scope: the element
+// whose focus gives it and the grid the keyboard (default: the grid).
+function render({ model, el: host }, opts = {}) {
+  const use = { judging: true, cellTools: true, labels: true, ...opts };
   host.classList.add("vidu-grid"); // here, not in widget state: it would be saved per grid
   const root = el("div", "vidu-grid-root");
   host.appendChild(root);
@@ -202,8 +163,7 @@ function render({ model, el: host }) {
   const cellOf = new Map();
   const bars = new Map(); // item key -> its judging bar
   const labelOf = new Map();
-  const keyed = new Map(); // judged cell element -> what its keys act on
-  const unkey = gridKeys(root, keyed);
+  const judged = new Map(); // judged cell element -> what the judging keys act on
   const blobs = [];
   let io = null;
   let seeking = false;
@@ -224,9 +184,11 @@ function render({ model, el: host }) {
     const ready = list().filter((v) => v.readyState > 0);
     return ready.reduce((a, v) => ((v.duration || 0) > (a.duration || 0) ? v : a), ready[0]);
   }
-  const ctx = { model, root, vids, cellOf, list, leader, longest, rv: reviewState() };
+  const ctx = { model, root, use, vids, cellOf, judged, list, leader, longest, rv: reviewState() };
+  ctx.keys = keyMap(ctx);
   const tools = reviewTools(ctx);
   root.insertBefore(tools, note);
+  const unkey = listenKeys(ctx, use.scope || root, use.keys || {});
   function applyPlaying() {
     const on = model.get("playing");
     const all = model.get("items").length > 1 ? " all" : "";
@@ -261,12 +223,12 @@ function render({ model, el: host }) {
     cellOf.clear();
     bars.clear();
     labelOf.clear();
-    keyed.clear();
+    judged.clear();
     cells.replaceChildren();
     const n = Math.max(1, model.get("cols"));
     const items = model.get("items");
-    const rowT = model.get("row_titles") || [];
-    const colT = model.get("col_titles") || [];
+    const rowT = (use.labels && model.get("row_titles")) || [];
+    const colT = (use.labels && model.get("col_titles")) || [];
     const head = rowT.length ? HEAD + GAP : 0;
     const side = rowT.length ? `minmax(72px, ${HEAD}px) ` : "";
     cells.style.gridTemplateColumns = `${side}repeat(${n}, minmax(160px, ${CELL}px))`;
@@ -294,9 +256,9 @@ function render({ model, el: host }) {
       }
       const cell = el("div", `vidu-player vidu-state-${it.state || "unknown"}`);
       cell.dataset.key = it.key;
-      const judged = (model.get("judgments") || {})[it.key];
-      if (it.label || judged) {
-        const lab = el("div", "vidu-player-label", judged ? judgedLabel(it.label_base, judged) : it.label);
+      const j = use.judging && (model.get("judgments") || {})[it.key];
+      if (use.labels && (it.label || j)) {
+        const lab = el("div", "vidu-player-label", j ? judgedLabel(it.label_base, j) : it.label);
         lab.hidden = !lab.textContent;
         cell.append(lab);
         labelOf.set(it.key, [lab, it.label_base || ""]);
@@ -320,28 +282,30 @@ function render({ model, el: host }) {
       });
       vids.set(it.key, v);
       cellOf.set(it.key, cell);
-      frame.append(v, cellTools(ctx, it.key));
+      frame.append(v);
+      if (use.cellTools) frame.append(cellTools(ctx, it.key));
       watchFrames(ctx, v);
-      cell.addEventListener("mouseenter", () => (ctx.rv.hover = it.key));
       if (!it.video_local && !it.video_url) frame.append(el("div", "vidu-player-empty", it.state || ""));
       cell.append(frame);
-      for (const line of it.meta || []) cell.append(el("div", "vidu-player-meta", line));
-      if (judged) {
+      if (use.labels) for (const line of it.meta || []) cell.append(el("div", "vidu-player-meta", line));
+      if (j) {
         const bar = judgeBar(model, it.key);
         bars.set(it.key, bar);
         cell.append(bar.el);
         cell.classList.add("vidu-judged");
         const judge = (change) => judgeSend(model, it.key, change);
         cell.tabIndex = 0;
-        keyed.set(cell, { key: it.key, judge, judged: bar.current });
+        judged.set(cell, { judge, current: bar.current });
       }
       cells.append(cell);
       io.observe(cell);
     });
     applyMuted();
     applyRate(ctx);
+    ctx.showLegend();
   }
   function drawJudgments() {
+    if (!use.judging) return;
     const all = model.get("judgments") || {};
     for (const [key, bar] of bars) bar.draw();
     for (const [key, [lab, base]] of labelOf) {
@@ -401,8 +365,10 @@ function render({ model, el: host }) {
   model.on("change:muted", applyMuted);
   model.on("change:loop", () => list().forEach((v) => (v.loop = model.get("loop"))));
   root.tabIndex = 0; // click the grid, then its keys work (see keyMap)
-  root.dataset.lmSuppressShortcuts = "true"; // JupyterLab leaves these keys to us
-  root.addEventListener("keydown", (e) => onKey(ctx, e));
+  root.dataset.lmSuppressShortcuts = "true"; // JupyterLab leaves the keys pressed in it to us
+  // The pointer's cell: keys for "the cell under the pointer" (judging, solo) act on it.
+  root.addEventListener("mouseover", (e) => (ctx.hovered = e.target.closest(".vidu-player")));
+  root.addEventListener("mouseleave", () => (ctx.hovered = null));
   build();
   applyPlaying();
   return () => {
@@ -422,7 +388,7 @@ const CATCH_UP = 0.5; // seconds a nudge takes to close a drift
 function reviewState() {
   // In the browser only (not widget state, so never saved): rate, loop in/out points (seconds
   // on the leader's timeline, null = the clip's own ends), the solo cell, cells muted alone.
-  return { rate: 1, inT: null, outT: null, solo: null, off: new Set(), hover: null };
+  return { rate: 1, inT: null, outT: null, solo: null, off: new Set() };
 }
 const fpsOf = (v) => +v.dataset.fps || FPS;
 const frameOf = (v) => Math.floor(v.currentTime * fpsOf(v) + 1e-6);
@@ -452,7 +418,7 @@ function reviewTools(ctx) {
   const outB = button("vidu-grid-out", "Out", "Loop up to this frame (])", mark("out"));
   const range = el("span", "vidu-grid-range");
   const clear = button("vidu-grid-clear", "Clear", "Play the whole clips (\\)", () => clearLoop(ctx));
-  bar.append(back, next, rate, inB, outB, range, clear, legend());
+  bar.append(back, next, rate, inB, outB, range, clear, legend(ctx));
   ctx.showTools = () => {
     const { rate: r, inT, outT } = ctx.rv;
     rate.value = String(r);
@@ -465,7 +431,9 @@ function reviewTools(ctx) {
   ctx.showTools();
   return bar;
 }
-// What the keys do, listed for the legend (keep in step with keyMap).
+// What the keys do, listed for the legend (keep in step with keyMap): a row is shown while a
+// key it names is the grid's (not taken by the front end around it, judging keys only with a
+// judged cell).
 const KEY_HELP = [
   ["space", "play / pause"],
   ["left right", "seek 1 s (shift: 5 s)"],
@@ -475,21 +443,32 @@ const KEY_HELP = [
   ["- =", "slower / faster"],
   ["m", "mute / unmute all"],
   ["s", "solo the cell under the pointer"],
+  ["1-5 0", "stars for the cell under the pointer (0: none)"],
+  ["p x", "pick / reject it (again: undo)"],
 ];
-function legend() {
+const NAMED = { space: " ", left: "ArrowLeft", right: "ArrowRight", "1-5": "1" };
+function legend(ctx) {
   const keys = el("span", "vidu-grid-keys", "Keys");
   keys.tabIndex = 0;
   const box = el("div", "vidu-grid-legend");
   box.append(el("div", "vidu-grid-legend-head", "Click the grid, then:"));
-  for (const [k, what] of KEY_HELP) {
+  const rows = KEY_HELP.map(([k, what]) => {
     const row = el("div");
     row.append(el("kbd", "", k), what);
     box.append(row);
-  }
+    return [row, k.split(" ").map((w) => NAMED[w] || w)];
+  });
   keys.append(box);
+  const own = ctx.use.keys || {};
+  const live = (k) =>
+    !Object.hasOwn(own, k) && Object.hasOwn(ctx.keys, k) && (!ctx.keys[k].hover || ctx.judged.size > 0);
+  ctx.showLegend = () => rows.forEach(([row, ks]) => (row.hidden = !ks.some(live)));
   return keys;
 }
-// One dispatcher for every key of the grid: `keyMap` maps a key to its handler.
+// One dispatcher for every key of the grid: `keyMap` maps a key to its handler. A handler
+// marked `hover` (judging) acts on the cell under the pointer, else the focused one, and also
+// while the grid lacks the focus, with the pointer on a judged cell. A handler that returns
+// false found nothing to act on: the key goes on, to the next map or the page.
 function keyMap(ctx) {
   const keys = {
     " ": () => togglePlay(ctx),
@@ -504,18 +483,54 @@ function keyMap(ctx) {
     "=": () => stepRate(ctx, 1),
     "+": () => stepRate(ctx, 1),
     m: () => toggleMute(ctx),
-    s: () => ctx.rv.hover !== null && toggleSolo(ctx, ctx.rv.hover),
   };
+  const solo = (cell) => toggleSolo(ctx, cell.dataset.key);
+  if (ctx.use.cellTools) keys.s = (e) => onCell(ctx, e, (c) => ctx.cellOf.has(c.dataset.key), solo);
+  const judging = (act) => {
+    const f = (e) => onCell(ctx, e, (c) => ctx.judged.has(c), (c) => act(ctx.judged.get(c)));
+    return Object.assign(f, { hover: true });
+  };
+  const pick = (c, p) => c.judge({ pick: c.current().pick === p ? null : p }); // again: undone
+  if (ctx.use.judging) {
+    for (const n of [0, 1, 2, 3, 4, 5]) keys[n] = judging((c) => c.judge({ stars: n }));
+    keys.p = judging((c) => pick(c, true));
+    keys.x = judging((c) => pick(c, false));
+  }
   return keys;
 }
-function onKey(ctx, e) {
-  if (e.ctrlKey || e.metaKey || e.altKey || e.target.matches("select, textarea, input[type=text]"))
-    return;
-  const handler = (ctx.keys ||= keyMap(ctx))[e.key];
-  if (!handler) return;
-  e.preventDefault(); // not the page's scrolling, a focused button's click, the slider's step
-  e.stopPropagation(); // nor the notebook's own shortcuts
-  handler(e);
+// The cell under the pointer, else the one with the focus, if `fits`: `act` on it; false if none.
+function onCell(ctx, e, fits, act) {
+  const focused = ctx.root.contains(e.target) ? e.target.closest(".vidu-player") : null;
+  const cell = [ctx.hovered, focused].find((c) => c && fits(c));
+  return cell ? (act(cell), true) : false;
+}
+// Typing is left alone: a note, a notebook's editor, a select's own arrows. A range slider is
+// no typing: its arrows seek (the grid's keys), and in a duel they stay the slider's.
+function typing(t) {
+  const tag = t.tagName;
+  return t.isContentEditable || tag === "TEXTAREA" || tag === "SELECT" || (tag === "INPUT" && t.type !== "range");
+}
+// The one key listener of a grid: the window's, in the capture phase, so it runs before a
+// notebook's own shortcuts (Notebook 7 listens on the document in that phase, JupyterLab when
+// the key bubbles), which never see a key it took. It takes a key when the focus is in `scope`
+// (the front end's own keys `own` first, then the grid's), or, for a `hover` key, when the
+// pointer is on one of the grid's cells; a key another grid took is left alone.
+function listenKeys(ctx, scope, own) {
+  const onKey = (e) => {
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (!e.target.closest || typing(e.target)) return;
+    const focused = scope.contains(e.target);
+    if (!focused && !ctx.hovered) return;
+    for (const map of [own, ctx.keys]) {
+      const f = Object.hasOwn(map, e.key) && map[e.key];
+      if (!f || !(focused || f.hover) || f(e) === false) continue;
+      e.preventDefault(); // not the page's scrolling, a focused button's click, the slider's step
+      e.stopPropagation();
+      return;
+    }
+  };
+  window.addEventListener("keydown", onKey, true);
+  return () => window.removeEventListener("keydown", onKey, true);
 }
 function togglePlay(ctx) {
   ctx.model.set("playing", !ctx.model.get("playing"));
@@ -625,6 +640,7 @@ function applyAudio(ctx) {
   const { solo, off } = ctx.rv;
   for (const [key, v] of ctx.vids) {
     v.muted = solo !== null ? key !== solo : ctx.model.get("muted") || off.has(key);
+    if (!ctx.use.cellTools) continue;
     const cell = ctx.cellOf.get(key);
     cell.querySelector(".vidu-player-solo").setAttribute("aria-pressed", solo === key);
     cell.querySelector(".vidu-player-mute").setAttribute("aria-pressed", off.has(key));
