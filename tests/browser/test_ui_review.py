@@ -306,6 +306,7 @@ def test_the_keys_are_listed_on_hover_in_words(page, clips, artifacts):
     text = legend.inner_text()
     for words in ("space", "play / pause", ", .", "one frame back / forward", "[ ]", "loop"):
         assert words in text, text
+    assert "stars" not in text and "pick" not in text  # judging keys: only in a judged grid
     assert text.isascii() and page.inner_text(f"#{grid} .vidu-grid-tools").isascii()
     for icon in ("prev", "next"):  # drawn in CSS: a triangle with a bar
         box = page.locator(f"#{grid} .vidu-icon-{icon}").bounding_box()
