@@ -116,6 +116,8 @@ def test_each_video_brings_its_frame_rate_and_the_duel_never_carries_a_judgment(
     state = w.get_state()
     assert not {"judgments", "choices", "promoted", "title_parts"} & state.keys()
     assert "the best fox" not in json.dumps(state, default=str)
+    with pytest.raises(ValidationError, match="no wipe: its labels would name the videos"):
+        w.wipe(0, 1)  # a VideoGrid's wipe would label A and B with their task ids
 
 
 def test_votes_from_the_browser_go_to_the_log_and_another_process_sees_them(frontend, duel_log):

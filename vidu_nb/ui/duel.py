@@ -119,6 +119,11 @@ class Duel(VideoGrid):
         self._show("Vote withdrawn." if step.vote_id is not None else "Back to the skipped pair.")
         return True
 
+    def wipe(self, i: int, j: int, *, mode: str = "wipe", split: float = 0.5) -> Any:
+        """Refused: a wipe labels A and B with what they are, which a blind duel must not show
+        while it runs (``pairs`` and the results say it in the kernel)."""
+        raise ValidationError("i", i, "a blind duel has no wipe: its labels would name the videos")
+
     @property
     def pairs(self) -> list[Pair]:
         """The pairs of this round, in order, as shown (left, right): kernel side only."""
