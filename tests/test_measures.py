@@ -18,6 +18,7 @@ from vidu_nb.tracking.measures import (
     decode,
     measure_video,
     parse_header,
+    probe,
 )
 
 W, H = 320, 180  # the clips' size; a pan of SPEED px/s is SPEED / W frame widths per second
@@ -148,3 +149,15 @@ def test_every_measure_has_a_formula_and_a_short_label():
     assert m.label == "motion 0.12 \u00b7 flicker 0.001 \u00b7 ssim 0.91"
     assert Measures(None, None, None, 1.0, 24.0, 2, 2, False).label == ""
     assert m.as_dict()["has_audio"] is True
+
+
+def test_probe_reads_what_the_file_is_without_decoding(made, tmp_path):
+    _, _, clips = made
+    delivered = probe(clips["sound"])
+    assert (delivered.fps, delivered.width, delivered.height) == (15.0, W, H)
+    assert delivered.duration_s == pytest.approx(3.0, abs=0.05) and delivered.has_audio
+    with pytest.raises(MeasureError, match="no such file"):
+        probe(tmp_path / "gone.mp4")
+    (tmp_path / "text.mp4").write_text("not a video")
+    with pytest.raises(MeasureError, match="not a video"):
+        probe(tmp_path / "text.mp4")

@@ -23,6 +23,7 @@ from vidu_nb.tracking.duels import duel_pairs
 from vidu_nb.tracking.tasklog import TaskLog
 from vidu_nb.ui.duel import Duel, DuelCode, duel
 from vidu_nb.ui.player import LOADER, PlayerCode
+from vidu_nb.ui.rows import TaskView
 
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
 PROMPTS = ["a red fox runs", "calm sea at dawn", HOSTILE]
@@ -98,6 +99,25 @@ def test_nothing_of_the_pair_reaches_the_browser_but_the_videos_bytes(frontend, 
     shown = [bufs[0], bufs2[0]]
     files = [Path(duel_log.judgments.row(r)["video_path"]).read_bytes() for r in (left, right)]
     assert shown == files  # left is left: the kernel serves each side's own file
+
+
+def test_each_video_brings_its_frame_rate_and_the_duel_never_carries_a_judgment(frontend, duel_log):
+    """The players step frames at each video's rate (the simulator's are 12 fps, read from the
+    cached files), and a duel's state has no judging traits: a rating enabled on it by hand
+    (a duel is a ``VideoGrid``) stays in the kernel."""
+    w = duel(duel_log.df, by="prompt", log=duel_log, seed=3)
+    assert [item["fps"] for item in w.items] == [12.0, 12.0]
+    left = duel_log.judgments.row(w.pairs[0].left)
+    duel_log.rate(left["task_id"], stars=5, pick=True, note="the best fox")
+    w.judge.enable(
+        duel_log, {w.items[0]["key"]: TaskView.of(duel_log.judgments.row(left["row_id"]))}
+    )
+    assert w.judgments[w.items[0]["key"]]["stars"] == 5  # kernel side
+    state = w.get_state()
+    assert not {"judgments", "choices", "promoted", "title_parts"} & state.keys()
+    assert "the best fox" not in json.dumps(state, default=str)
+    with pytest.raises(ValidationError, match="no wipe: its labels would name the videos"):
+        w.wipe(0, 1)  # a VideoGrid's wipe would label A and B with their task ids
 
 
 def test_votes_from_the_browser_go_to_the_log_and_another_process_sees_them(frontend, duel_log):

@@ -1,10 +1,11 @@
-"""The comment/whitespace strippers for the stylesheets and the players' code keep them intact."""
+"""The comment/whitespace strippers for code saved in widget state keep the code intact."""
 
 from __future__ import annotations
 
 import pytest
 
-from vidu_nb.ui.minify import compact_js, minify_css
+from vidu_nb.ui.minify import minify_css, minify_js
+from vidu_nb.ui.player import PlayerCode
 
 
 def test_css():
@@ -17,15 +18,23 @@ def test_css_with_quotes_it_cannot_keep_is_refused():
         minify_css(".a::after { content: 'x'; }")
 
 
-def test_js_keeps_statements_on_their_lines():
-    src = '// a comment\nfunction f(a) {\n  // inside\n  const u = "http://x//y";\n\n  return `${a} //`;\n}\n'
-    assert compact_js(src) == 'function f(a) {\nconst u = "http://x//y";\nreturn `${a} //`;\n}'
-    with pytest.raises(ValueError, match="template literals"):
-        compact_js("const t = `a\n  b`;")
+def test_js_loses_comments_indentation_and_blank_lines_only():
+    src = (
+        "// head\nfunction f(a) {\n  // why\n\n  const b = 1; // the task's\n"
+        '  return a + " // kept"; // cut\n  return "it\'s // kept";\n}\n'
+    )
+    assert minify_js(src) == (
+        'function f(a) {\nconst b = 1;\nreturn a + " // kept";\nreturn "it\'s // kept";\n}\n'
+    )
 
 
-def test_the_players_code_is_stored_compact():
-    from vidu_nb.ui.player import PlayerCode
+def test_js_with_a_template_literal_across_lines_is_refused():
+    with pytest.raises(ValueError, match="line 1: a template literal"):
+        minify_js("const s = `a\n  b`;\n")
 
-    assert "\n  " not in PlayerCode._esm and "\n//" not in PlayerCode._esm
-    assert "function judgeBar(" in PlayerCode._esm and "/*" not in PlayerCode._css
+
+def test_the_shipped_player_code_is_its_source_without_comments_or_indentation():
+    """What a notebook saves; ``test_ui_player`` checks that it still parses."""
+    code, css = PlayerCode._esm, PlayerCode._css
+    assert "\n " not in code and "\n//" not in code and "requestVideoFrameCallback" in code
+    assert "/*" not in css and "\n" not in css and ".vidu-player-tools" in css

@@ -10,9 +10,10 @@ from datetime import datetime, timedelta, timezone
 
 import ipywidgets
 import pytest
+from clips import pan_clip, texture
 
 from vidu_nb.ui.compare import arrange, compare, show
-from vidu_nb.ui.player import LOADER, PlayerCode, VideoGrid, player_code
+from vidu_nb.ui.player import LOADER, PlayerCode, VideoGrid, _probed_fps, player_code
 from vidu_nb.ui.rows import TaskView, is_loopback
 
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
@@ -204,3 +205,23 @@ def test_show_of_several_tasks_is_one_grid_with_controls():
     assert show(row(7)).items[0]["label"] == "t7"
     bare = show(row(7), label=False, meta=False).items[0]  # as inside a task card
     assert bare["label"] == "" and bare["meta"] == []
+
+
+def test_each_player_knows_its_videos_frame_rate(tmp_path):
+    """Measured (the log's ``video_fps``) first, else the cached file's header, else 24: the
+    browser steps frames and corrects drift at that rate."""
+    source = tmp_path / "source.png"
+    texture(640, 240).save(source)
+    clip30 = pan_clip(tmp_path / "c30.mp4", source, fps=30, seconds=0.5)
+    (tmp_path / "text.mp4").write_text("not a video")
+    rows = [
+        row(1, video_fps=12.5, video_path=str(clip30)),  # the measure wins over the file
+        row(2, video_path=str(clip30)),
+        row(3, video_path=str(tmp_path / "gone.mp4")),
+        row(4, video_path=str(tmp_path / "text.mp4")),  # not a video
+        row(5, state="processing"),
+    ]
+    assert [item["fps"] for item in compare(rows).items] == [12.5, 30.0, 24.0, 24.0, 24.0]
+    probes = _probed_fps.cache_info().misses
+    assert show(rows[1]).items[0]["fps"] == 30.0
+    assert _probed_fps.cache_info().misses == probes  # a file is probed once, not per drawing

@@ -134,6 +134,12 @@ def test_grid_wipe_compares_two_cells_with_the_grids_sources_and_stills(frontend
     msg, buffers = fetched(w, "a")
     assert buffers == videos(log, ids[1:2])
     assert grid.wipe(-1, 0).items[0]["label"] == grid.items[-1]["label"]
+    # The grid judges its cells (its state carries them); a wipe of it carries no judging, no
+    # frame rate or other review field: wipe.js draws none of them.
+    assert grid.judgments and "fps" in grid.items[0]
+    judging = {"judgments", "choices", "promoted", "title_parts"}
+    assert judging <= grid.get_state().keys() and not judging & w.get_state().keys()
+    assert all(set(item) == set(Wipe.ITEM_KEYS) for item in w.items)
 
 
 ROW = {"task_id": "t1", "state": "success", "video_url": "https://cdn.example/a.mp4"}

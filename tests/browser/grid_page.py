@@ -69,18 +69,24 @@ def png(width: int = 320, height: int = 180, color=(200, 120, 40)) -> bytes:
     return out.getvalue()
 
 
-def clip(folder: Path, seconds: float = 1.0, height: int = 96, color=(200, 120, 40)) -> str:
-    """A real H.264 clip of ``seconds`` as a data URL."""
-    files = encode(png(color=color), seconds, height, 8, folder / f"clip-{seconds:g}-{height}")
+def clip(
+    folder: Path, seconds: float = 1.0, height: int = 96, color=(200, 120, 40), fps: int = 8
+) -> str:
+    """A real H.264 clip of ``seconds`` at ``fps`` frames a second, as a data URL."""
+    name = f"clip-{seconds:g}-{height}-{fps}-" + "-".join(map(str, color))
+    files = encode(png(color=color), seconds, height, fps, folder / name)
     return "data:video/mp4;base64," + base64.b64encode(files.video.read_bytes()).decode()
 
 
-def items(n: int, url: str | list[str], labels: list[str] | None = None) -> list[dict]:
+def items(
+    n: int, url: str | list[str], labels: list[str] | None = None, fps: list[float] | None = None
+) -> list[dict]:
+    """Grid items as ``entries_for`` makes them; ``fps`` per item as the kernel would say."""
     urls = url if isinstance(url, list) else [url] * n
     return [
         {"key": f"{i}", "label": labels[i] if labels else f"seed={i}", "meta": ["success"],
          "state": "success", "video_local": False, "video_url": urls[i], "poster_local": False,
-         "poster_url": ""}
+         "poster_url": "", **({"fps": fps[i]} if fps else {})}
         for i in range(n)
     ]  # fmt: skip
 

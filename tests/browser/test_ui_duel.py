@@ -109,6 +109,73 @@ def test_keys_on_the_seek_slider_seek_and_do_not_vote(page, frontend, duel_log):
     page.focus(f"#{bridge.id} .vidu-grid-seek")
     page.keyboard.press("ArrowRight")
     assert "vote" not in bridge.pump() and len(duel_log.votes()) == 0
+    page.wait_for_function(f"id => ({TIMES})(id).every(t => t > 0.5)", arg=bridge.id)  # sought
+
+
+TIMES = "id => [...document.querySelectorAll(`#${id} video`)].map(v => v.currentTime)"
+
+
+def test_with_the_focus_in_the_players_the_duels_keys_win(page, frontend, duel_log):
+    """The players' own keys (arrows seek, s solos) share one dispatcher with the duel's: the
+    duel's come first wherever the focus is in it, also on a control of the players."""
+    widget = duel(duel_log.df, by="prompt", log=duel_log, seed=2)
+    pairs = widget.pairs
+    bridge = Bridge(page, widget)
+    loaded(page, bridge)
+    page.click(f"#{bridge.id} .vidu-grid-next")  # a frame step: the focus is on its button
+    press(page, bridge, "ArrowLeft")
+    assert log_winners(duel_log) == [pairs[0].left]
+    loaded(page, bridge)
+    page.click(f"#{bridge.id} video >> nth=1")  # the focus is in the players
+    press(page, bridge, "s")  # skip, not solo
+    assert page.inner_text(f"#{bridge.id} .vidu-duel-progress") == "3 of 3"
+    loaded(page, bridge)
+    page.click(f"#{bridge.id} .vidu-grid-play")
+    bridge.pump()
+    press(page, bridge, "ArrowRight")
+    assert log_winners(duel_log) == [pairs[0].left, pairs[2].right]
+
+
+def log_winners(log) -> list[int]:
+    return [int(w) for w in log.votes()["winner_row_id"]]
+
+
+def test_a_duel_shows_nothing_that_names_a_video_and_steps_frames_at_their_rate(
+    page, frontend, duel_log
+):
+    """No label, meta line, rating or per-cell Solo/Mute in a duel, even when its state says
+    some (the players' render is told so); the keys' legend lists only the players' keys the
+    duel leaves them; a frame step goes at the videos' own rate (12 fps, from the kernel)."""
+    widget = duel(duel_log.df, by="prompt", log=duel_log, seed=2)
+    bridge = Bridge(page, widget)
+    loaded(page, bridge)
+    hostile = [{**item, "label": "a red fox runs", "meta": ["seed 7"]} for item in widget.items]
+    judged = {item["key"]: {"stars": 5, "pick": True, "note": "best", "text": "5/5 picked"}
+              for item in widget.items}  # fmt: skip
+    page.evaluate(
+        "([id, items, judgments]) => { const m = window[id];"
+        " m.set('judgments', judgments); m.set('row_titles', ['a red fox runs']);"
+        " m.set('items', items); }",
+        [bridge.id, hostile, judged],
+    )
+    loaded(page, bridge)
+    for hidden in (".vidu-player-label", ".vidu-player-meta", ".vidu-judge", ".vidu-player-tools",
+                   ".vidu-grid-head"):  # fmt: skip
+        assert page.locator(f"#{bridge.id} {hidden}").count() == 0, hidden
+    text = page.inner_text(f"#{bridge.id} .vidu-duel-stage")
+    assert "fox" not in text and "seed" not in text and "5/5" not in text
+    page.hover(f"#{bridge.id} .vidu-grid-keys")
+    legend = page.inner_text(f"#{bridge.id} .vidu-grid-legend")
+    assert "one frame back / forward" in legend and "play / pause" in legend
+    for taken in ("seek", "solo", "stars", "pick"):
+        assert taken not in legend, legend
+    page.focus(f"#{bridge.id} .vidu-duel-root")
+    page.keyboard.press(".")
+    page.keyboard.press(".")
+    page.wait_for_function(
+        f"id => ({TIMES})(id).every(t => Math.abs(t - (2 / 12 + 1e-4)) < 1e-5)", arg=bridge.id
+    )
+    assert [kind for kind in bridge.pump() if kind != "fetch"] == []  # no vote, no skip
 
 
 LAB_CELLS = [

@@ -130,3 +130,65 @@ def test_promote_on_a_picked_cell_shows_the_estimate_then_submits(page, frontend
     row = log.get_by_ref(promotion.handle)
     assert row["parent_row_id"] == log.get(run.task_ids[1])["row_id"]
     assert row["resolution"] == "1080p"
+
+
+SOLO = "c => c.querySelector('.vidu-player-solo').getAttribute('aria-pressed')"
+
+
+def test_review_and_judging_keys_are_one_dispatcher_on_one_grid(page, judged_grid):
+    """One grid with both key sets: review's keys (m mute, = rate, s solo) and judging's
+    (1-5, 0, p, x) run before a notebook's shortcuts listening on the document (Notebook 7:
+    capture phase), whichever took the key; typing a note is left alone by both; ``s`` solos
+    the cell under the pointer, and nothing once the pointer left the grid; the legend lists
+    the judging keys."""
+    log, grid = judged_grid
+
+    def to_kernel(_grid_id: str, msg: dict) -> dict:
+        grid.comm.from_browser(msg)
+        return {"judgments": grid.judgments}
+
+    page.expose_function("toKernel", to_kernel)
+    page.evaluate(
+        "() => { window.shortcuts = [];"
+        " for (const capture of [true, false]) document.addEventListener('keydown',"
+        " e => window.shortcuts.push(e.key), capture); }"
+    )
+    gid = render(page, grid.items, grid.cols, row_titles=grid.row_titles, judgments=grid.judgments)
+    cells = page.locator(f"#{gid} .vidu-player")
+    muted = f"window.{gid}.get('muted')"
+    page.focus(f"#{gid} .vidu-grid-root")  # clicked: the grid has the keys
+    page.keyboard.press("m")
+    page.keyboard.press("=")
+    assert page.evaluate(muted) is False
+    assert page.input_value(f"#{gid} .vidu-grid-rate") == "1.25"
+    assert page.evaluate("() => window.shortcuts") == []  # the notebook never saw them
+    page.hover(f"#{gid} .vidu-player >> nth=1")
+    page.keyboard.press("s")  # review: solo the cell under the pointer (no judging key)
+    assert [c.evaluate(SOLO) for c in cells.all()] == ["false", "true"]
+    page.keyboard.press("x")  # judging: reject it
+    cells.nth(1).locator(".vidu-judge-reject.vidu-judge-on").wait_for()
+    page.keyboard.press("3")
+    cells.nth(1).locator(".vidu-star.vidu-star-on").nth(2).wait_for()
+    page.keyboard.press("m")  # review again, with the pointer on a judged cell: all muted
+    assert page.evaluate(muted) is True
+    assert [c.evaluate(SOLO) for c in cells.all()] == ["false", "false"]  # (solo ends too)
+    assert log.judgment("t1")[2:] == (3, False, None) and log.judgment("t0").rating is None
+    assert page.evaluate("() => window.shortcuts") == []
+    page.hover(f"#{gid} .vidu-player >> nth=0")
+    page.keyboard.press("s")
+    assert [c.evaluate(SOLO) for c in cells.all()] == ["true", "false"]
+    page.mouse.move(0, 0)  # the pointer left the grid: no cell is under it
+    page.keyboard.press("s")
+    assert [c.evaluate(SOLO) for c in cells.all()] == ["true", "false"]  # unchanged
+    assert page.evaluate("() => window.shortcuts") == ["s", "s"]  # not the grid's: passed on
+    note = cells.nth(0).locator(".vidu-judge-note")
+    note.click()
+    note.type("m=4px s.")  # typing: neither review nor judging acts
+    assert note.input_value() == "m=4px s."
+    assert page.evaluate(muted) is True and page.input_value(f"#{gid} .vidu-grid-rate") == "1.25"
+    assert [c.evaluate(SOLO) for c in cells.all()] == ["true", "false"]
+    assert log.judgment("t0")[2:] == (None, None, None)
+    page.hover(f"#{gid} .vidu-grid-keys")
+    legend = page.inner_text(f"#{gid} .vidu-grid-legend")
+    for words in ("1-5 0", "stars for the cell under the pointer", "p x", "pick / reject", "solo"):
+        assert words in legend, legend

@@ -156,6 +156,16 @@ def measure_video(
     )
 
 
+def probe(path: str | os.PathLike[str]) -> Delivered:
+    """What the file at ``path`` is (duration, fps, size, sound) without decoding a frame: one
+    short ffmpeg run that only reads the header. For players that need a video's frame rate
+    before it was measured; raises ``MeasureError`` like ``measure_video``."""
+    if not Path(path).is_file():
+        raise MeasureError(path, "no such file")
+    result = _run([_ffmpeg(), "-hide_banner", "-nostdin", "-i", os.fspath(path)], path)
+    return parse_header(result.stderr.decode("utf-8", "replace"), path)  # no output: exit 1
+
+
 # -- decoding --------------------------------------------------------------------------------
 def decode(path: str | os.PathLike[str], side: int = ANALYSIS_SIDE) -> tuple[Any, Delivered]:
     """Every frame of the video as grey ``uint8`` arrays ``(n, h, w)``, scaled while decoding

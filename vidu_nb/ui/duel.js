@@ -18,6 +18,7 @@ const KEYS = {
   s: "skip", S: "skip",
   u: "undo", U: "undo", Backspace: "undo",
 };
+// The buttons' arrows are drawn in CSS (duel.css): no glyph that needs an emoji font.
 const ACTIONS = [
   ["left", "Left is better", "Left is better (keys: Left arrow or 1)", "Left / 1"],
   ["tie", "Tie", "About the same (keys: Down arrow, T or 0)", "Down / T / 0"],
@@ -39,11 +40,11 @@ async function render(ctx) {
   const stage = el("div", "vidu-duel-stage");
   const bar = el("div", "vidu-duel-bar");
   const buttons = {};
-  for (const [action, text, tip, keys] of ACTIONS) {
+  for (const [action, text, tip, kbd] of ACTIONS) {
     const b = el("button", `vidu-duel-btn vidu-duel-${action}`, text);
     b.title = tip;
-    b.setAttribute("aria-keyshortcuts", keys.replace(/ \/ /g, " "));
-    b.append(el("kbd", "vidu-duel-kbd", keys));
+    b.setAttribute("aria-keyshortcuts", kbd.replace(/ \/ /g, " ").replace(/Left|Right|Down/, "Arrow$&"));
+    b.append(el("kbd", "vidu-duel-kbd", kbd));
     b.addEventListener("click", () => act(action));
     buttons[action] = b;
     bar.append(b);
@@ -52,7 +53,15 @@ async function render(ctx) {
   const summary = el("div", "vidu-duel-summary");
   root.append(head, stage, bar, status, summary);
   host.append(root);
-  const stop = player.render({ ...ctx, el: stage });
+  // The players' module draws the pair without anything that could name a video (labels,
+  // ratings) or tools a duel does not use (judging, Solo/Mute per cell), and its one key
+  // dispatcher takes the duel's keys first whenever the focus is anywhere in the duel, before
+  // the players' own (frame steps, rate, loop, play) and a notebook's shortcuts.
+  const keys = {};
+  for (const [key, action] of Object.entries(KEYS))
+    keys[key] = (e) => (key.startsWith("Arrow") && e.target.type === "range" ? false : act(action)); // on the seek slider the arrows seek
+  const opts = { judging: false, cellTools: false, labels: false, keys, scope: root };
+  const stop = player.render({ ...ctx, el: stage }, opts);
   let waiting = false; // a verdict was sent: no second one until the kernel moved on
   function act(action) {
     if (action === "undo") {
@@ -64,15 +73,6 @@ async function render(ctx) {
     if (action !== "undo") msg.pair = model.get("position");
     model.send(msg);
   }
-  root.addEventListener("keydown", (e) => {
-    if (e.ctrlKey || e.metaKey || e.altKey) return;
-    if (e.target.closest && e.target.closest("input, textarea, select")) return; // the slider
-    const action = KEYS[e.key];
-    if (!action) return;
-    e.preventDefault(); // JupyterLab ignores a handled key: Down does not select the next cell
-    e.stopPropagation();
-    act(action);
-  });
   function update() {
     waiting = false;
     const done = model.get("done");

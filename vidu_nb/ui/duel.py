@@ -27,7 +27,7 @@ import traitlets as t
 from ..errors import ValidationError, ViduError
 from ..tracking.duels import Pair, duel_pairs
 from .duel_state import CHOICES, DuelRound, results, standings_html, standings_text
-from .player import VideoGrid, _mime, player_code
+from .player import VideoGrid, _mime, frame_rate, player_code
 from .rows import TaskView
 from .shared import shared_layout
 from .sources import Expired, Source, download, source_of
@@ -79,6 +79,12 @@ class Duel(VideoGrid):
     #: The standings and the reveal as tables of text (``title``, ``columns``, ``rows``);
     #: empty until every pair is judged.
     results = t.List(t.Dict()).tag(sync=True)
+    # The grid's judging and titles, kept out of the state: a blind duel never sends the page
+    # a rating, a pick or a prompt (its front end draws none of them either).
+    judgments = t.Dict(t.Dict())
+    choices = t.Dict(t.List(t.Dict()))
+    promoted = t.Dict(t.Unicode())
+    title_parts = t.Dict()
 
     def __init__(self, duel_round: DuelRound, *, client: Any = None, **kwargs: Any) -> None:
         kwargs.setdefault("code", duel_code())
@@ -112,6 +118,11 @@ class Duel(VideoGrid):
             return False
         self._show("Vote withdrawn." if step.vote_id is not None else "Back to the skipped pair.")
         return True
+
+    def wipe(self, i: int, j: int, *, mode: str = "wipe", split: float = 0.5) -> Any:
+        """Refused: a wipe labels A and B with what they are, which a blind duel must not show
+        while it runs (``pairs`` and the results say it in the kernel)."""
+        raise ValidationError("i", i, "a blind duel has no wipe: its labels would name the videos")
 
     @property
     def pairs(self) -> list[Pair]:
@@ -158,8 +169,17 @@ class Duel(VideoGrid):
         out = []
         for side, row_id in zip("ab", pair, strict=True):
             view = TaskView.of(self.round.log.judgments.row(row_id))
-            item = {"key": f"{index}{side}", "label": "", "meta": [], "state": "success"}
-            out.append((item, source_of(view)))
+            src = source_of(view)
+            # Its frame rate, for frame steps: a number the page could read from the file too.
+            fps = frame_rate(view, src.path("video"))
+            item = {
+                "key": f"{index}{side}",
+                "label": "",
+                "meta": [],
+                "state": "success",
+                "fps": fps,
+            }
+            out.append((item, src))
         return out
 
     def _public(self, item: dict[str, Any], src: Source) -> dict[str, Any]:

@@ -1,8 +1,9 @@
-"""Comment and whitespace stripping for the form's stylesheet and the players' code.
+"""Comment and whitespace stripping for code that travels in widget state.
 
-The stylesheet travels in an ``HTML`` widget's state, saved with the notebook once per form;
-the players' code and stylesheet once per notebook (``player.PlayerCode``). Both are stripped
-once at import: the files keep their comments, saved notebooks do not pay for them.
+The form's stylesheet (``style.CSS``) is in an ``HTML`` widget's state, saved with the notebook
+once per form. The players' code and stylesheet (``player.PlayerCode``) are saved once per
+notebook, but every notebook with a player pays for them: their comments and indentation, which
+keep the source files readable, are left out of what is saved. Both are stripped once at import.
 """
 
 from __future__ import annotations
@@ -27,12 +28,29 @@ def minify_css(src: str) -> str:
     return "".join(pieces).replace(";}", "}").strip()
 
 
-def compact_js(src: str) -> str:
-    """JavaScript without indentation, blank lines and whole-line ``//`` comments; statements
-    stay on their lines, so no semicolon is ever needed. A line with an odd number of
-    backquotes (a template literal across lines, whose spacing is its text) is refused."""
-    lines = src.splitlines()
-    if any(line.count("`") % 2 for line in lines):
-        raise ValueError("compact_js supports template literals on one line only")
-    kept = (line.strip() for line in lines)
-    return "\n".join(line for line in kept if line and not line.startswith("//"))
+_JS_COMMENT_LINE = re.compile(r"^\s*//.*$")
+_QUOTES = ('"', "'", "`")
+
+
+def minify_js(src: str) -> str:
+    """The module without ``//`` comments, indentation and blank lines.
+
+    A line's end is dropped from `` // `` on only when no quote is open before it (so a string
+    holding ``//`` is kept), and only leading spaces go, so nothing a statement means changes;
+    that holds while no string, template literal or regular expression holds `` // `` after an
+    open quote or spans lines (a template literal across lines is refused).
+    """
+    kept = []
+    for number, line in enumerate(src.splitlines(), 1):
+        if line.count("`") % 2:
+            raise ValueError(f"line {number}: a template literal spanning lines is not supported")
+        if _JS_COMMENT_LINE.match(line):
+            continue
+        cut = line.find(" // ")
+        while cut > 0 and any(line[:cut].count(q) % 2 for q in _QUOTES):
+            cut = line.find(" // ", cut + 1)
+        if cut > 0:
+            line = line[:cut]
+        if line.strip():
+            kept.append(line.strip())
+    return "\n".join(kept) + "\n"

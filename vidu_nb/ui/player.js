@@ -4,6 +4,8 @@
 // User text is set with textContent only. Icons are drawn in CSS: no emoji font needed.
 // This module is the shared PlayerCode widget's (saved once per notebook); each grid's own
 // module borrows `render` from its exports through anywidget's host.getWidget.
+// Review (frame steps, rate, a loop range, solo/mute, keys, drift correction) is in the
+// functions after `render`; they share its context object `ctx`.
 function el(tag, cls, text) {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
@@ -28,51 +30,6 @@ const HEAD = 160; // the row headers' column
 const STARS = 5;
 function judgeSend(model, key, change) {
   model.send({ type: "judge", key, ...change });
-}
-// Keys on the hovered or focused cell: 1-5 stars, 0 clears them, p picks, x rejects (each
-// again undoes it). Another map of keys (frame controls) joins `keyMaps` beside this one.
-const judgeKeys = {
-  ...Object.fromEntries([0, 1, 2, 3, 4, 5].map((n) => [String(n), (c) => c.judge({ stars: n })])),
-  p: (c) => c.judge({ pick: c.judged().pick === true ? null : true }),
-  x: (c) => c.judge({ pick: c.judged().pick === false ? null : false }),
-};
-const keyMaps = [judgeKeys];
-function keyAction(e) {
-  if (e.ctrlKey || e.metaKey || e.altKey) return null;
-  for (const map of keyMaps) if (Object.hasOwn(map, e.key)) return map[e.key];
-  return null;
-}
-function typing(target) {
-  return target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
-}
-// Keys reach the judged cell under the mouse, else the focused one (a click focuses a cell);
-// typing anywhere (a note, a notebook editor) is left alone. The listener is the window's, in
-// the capture phase: it runs before the notebook's own shortcuts (Notebook 7 listens on the
-// document in that phase), which then never see a key that judged a cell.
-function gridKeys(root, contexts) {
-  let hovered = null;
-  const onKey = (e) => {
-    if (typing(e.target)) return;
-    const act = keyAction(e);
-    if (!act) return;
-    const active = document.activeElement;
-    const focused = active && active.closest && root.contains(active) ? active.closest(".vidu-judged") : null;
-    const ctx = contexts.get(hovered || focused);
-    if (!ctx) return;
-    e.preventDefault();
-    e.stopPropagation();
-    act(ctx);
-  };
-  const over = (e) => (hovered = e.target.closest ? e.target.closest(".vidu-judged") : null);
-  const out = () => (hovered = null);
-  window.addEventListener("keydown", onKey, true);
-  root.addEventListener("mouseover", over);
-  root.addEventListener("mouseleave", out);
-  return () => {
-    window.removeEventListener("keydown", onKey, true);
-    root.removeEventListener("mouseover", over);
-    root.removeEventListener("mouseleave", out);
-  };
 }
 function judgeBar(model, key) {
   const bar = el("div", "vidu-judge");
@@ -192,7 +149,13 @@ function judgedLabel(base, j) {
   const words = j && j.text;
   return base && words ? `${base} \u00b7 ${words}` : base || words || "";
 }
-function render({ model, el: host }) {
+// `opts`: what a front end drawing its players with this `render` (the duel) leaves out or
+// takes over. judging: false, no judging bars or keys; cellTools: false, no Solo/Mute per
+// cell; labels: false, no label, meta line or title, whatever the items say (nothing that
+// names a video); keys: its own keys, before the grid's (see `listenKeys`); scope: the element
+// whose focus gives it and the grid the keyboard (default: the grid).
+function render({ model, el: host }, opts = {}) {
+  const use = { judging: true, cellTools: true, labels: true, ...opts };
   host.classList.add("vidu-grid"); // here, not in widget state: it would be saved per grid
   const root = el("div", "vidu-grid-root");
   host.appendChild(root);
@@ -200,8 +163,7 @@ function render({ model, el: host }) {
   const cellOf = new Map();
   const bars = new Map(); // item key -> its judging bar
   const labelOf = new Map();
-  const keyed = new Map(); // judged cell element -> what its keys act on
-  const unkey = gridKeys(root, keyed);
+  const judged = new Map(); // judged cell element -> what the judging keys act on
   const blobs = [];
   let io = null;
   let seeking = false;
@@ -222,19 +184,24 @@ function render({ model, el: host }) {
     const ready = list().filter((v) => v.readyState > 0);
     return ready.reduce((a, v) => ((v.duration || 0) > (a.duration || 0) ? v : a), ready[0]);
   }
+  const ctx = { model, root, use, vids, cellOf, judged, list, leader, longest, rv: reviewState() };
+  ctx.keys = keyMap(ctx);
+  const tools = reviewTools(ctx);
+  root.insertBefore(tools, note);
+  const unkey = listenKeys(ctx, use.scope || root, use.keys || {});
   function applyPlaying() {
     const on = model.get("playing");
     const all = model.get("items").length > 1 ? " all" : "";
     label(play, on ? "pause" : "play", (on ? "Pause" : "Play") + all);
+    if (on && leader()) keepInLoop(ctx, leader(), leader().currentTime); // start inside the loop
     for (const v of list()) {
       if (on && v.src) v.play().catch(() => {});
       else v.pause();
     }
   }
   function applyMuted() {
-    const m = model.get("muted");
-    mute.textContent = m ? "Unmute" : "Mute";
-    for (const v of list()) v.muted = m;
+    mute.textContent = model.get("muted") ? "Unmute" : "Mute";
+    applyAudio(ctx);
   }
   function load(key, cell) {
     const it = model.get("items").find((i) => i.key === key);
@@ -256,19 +223,19 @@ function render({ model, el: host }) {
     cellOf.clear();
     bars.clear();
     labelOf.clear();
-    keyed.clear();
+    judged.clear();
     cells.replaceChildren();
     const n = Math.max(1, model.get("cols"));
     const items = model.get("items");
-    const rowT = model.get("row_titles") || [];
-    const colT = model.get("col_titles") || [];
+    const rowT = (use.labels && model.get("row_titles")) || [];
+    const colT = (use.labels && model.get("col_titles")) || [];
     const head = rowT.length ? HEAD + GAP : 0;
     const side = rowT.length ? `minmax(72px, ${HEAD}px) ` : "";
     cells.style.gridTemplateColumns = `${side}repeat(${n}, minmax(160px, ${CELL}px))`;
     root.style.maxWidth = `${head + n * CELL + (n - 1) * GAP}px`;
     note.textContent = model.get("note") || "";
     note.hidden = !note.textContent;
-    bar.hidden = !items.length;
+    bar.hidden = tools.hidden = !items.length;
     if (colT.length) {
       if (rowT.length) cells.append(el("div"));
       const parts = (model.get("title_parts") || {}).cols || [];
@@ -289,9 +256,9 @@ function render({ model, el: host }) {
       }
       const cell = el("div", `vidu-player vidu-state-${it.state || "unknown"}`);
       cell.dataset.key = it.key;
-      const judged = (model.get("judgments") || {})[it.key];
-      if (it.label || judged) {
-        const lab = el("div", "vidu-player-label", judged ? judgedLabel(it.label_base, judged) : it.label);
+      const j = use.judging && (model.get("judgments") || {})[it.key];
+      if (use.labels && (it.label || j)) {
+        const lab = el("div", "vidu-player-label", j ? judgedLabel(it.label_base, j) : it.label);
         lab.hidden = !lab.textContent;
         cell.append(lab);
         labelOf.set(it.key, [lab, it.label_base || ""]);
@@ -300,6 +267,7 @@ function render({ model, el: host }) {
       const v = el("video", "vidu-player-video");
       Object.assign(v, { muted: model.get("muted"), loop: model.get("loop"), playsInline: true });
       v.preload = "metadata";
+      v.dataset.fps = it.fps > 0 ? it.fps : FPS;
       const still = (model.get("posters") || {})[it.key];
       if (still) v.poster = still; // a frame of the sheet: saved with the state, needs no kernel
       v.controls = model.get("controls");
@@ -315,24 +283,29 @@ function render({ model, el: host }) {
       vids.set(it.key, v);
       cellOf.set(it.key, cell);
       frame.append(v);
+      if (use.cellTools) frame.append(cellTools(ctx, it.key));
+      watchFrames(ctx, v);
       if (!it.video_local && !it.video_url) frame.append(el("div", "vidu-player-empty", it.state || ""));
       cell.append(frame);
-      for (const line of it.meta || []) cell.append(el("div", "vidu-player-meta", line));
-      if (judged) {
+      if (use.labels) for (const line of it.meta || []) cell.append(el("div", "vidu-player-meta", line));
+      if (j) {
         const bar = judgeBar(model, it.key);
         bars.set(it.key, bar);
         cell.append(bar.el);
         cell.classList.add("vidu-judged");
         const judge = (change) => judgeSend(model, it.key, change);
         cell.tabIndex = 0;
-        keyed.set(cell, { key: it.key, judge, judged: bar.current });
+        judged.set(cell, { judge, current: bar.current });
       }
       cells.append(cell);
       io.observe(cell);
     });
     applyMuted();
+    applyRate(ctx);
+    ctx.showLegend();
   }
   function drawJudgments() {
+    if (!use.judging) return;
     const all = model.get("judgments") || {};
     for (const [key, bar] of bars) bar.draw();
     for (const [key, [lab, base]] of labelOf) {
@@ -366,18 +339,11 @@ function render({ model, el: host }) {
     model.set("playing", !model.get("playing"));
     model.save_changes();
   });
-  mute.addEventListener("click", () => {
-    model.set("muted", !model.get("muted"));
-    model.save_changes();
-  });
-  // Seeking moves every video to the same moment; a shorter one to where its own loop is then.
+  mute.addEventListener("click", () => toggleMute(ctx));
   seek.addEventListener("input", () => {
     seeking = true;
     const t = (seek.value / 1000) * longest();
-    for (const v of list()) {
-      const d = v.duration || 0;
-      if (v.readyState > 0) v.currentTime = t > d && d ? t % d : t;
-    }
+    seekAll(ctx, t);
     clock.textContent = fmt(t);
   });
   seek.addEventListener("change", () => (seeking = false));
@@ -387,12 +353,6 @@ function render({ model, el: host }) {
     const total = longest();
     seek.value = total ? Math.round((lead.currentTime / total) * 1000) : 0;
     clock.textContent = `${fmt(lead.currentTime)} / ${fmt(total)}`;
-    if (!model.get("playing")) return;
-    for (const v of list()) {
-      const same = Math.abs((v.duration || 0) - (lead.duration || 0)) < 0.2;
-      if (v !== lead && same && v.readyState > 1 && Math.abs(v.currentTime - lead.currentTime) > 0.25)
-        v.currentTime = lead.currentTime;
-    }
   }, 250);
   model.on("change:items", () => (build(), applyPlaying()));
   model.on("change:posters", () => {
@@ -404,6 +364,11 @@ function render({ model, el: host }) {
   model.on("change:playing", applyPlaying);
   model.on("change:muted", applyMuted);
   model.on("change:loop", () => list().forEach((v) => (v.loop = model.get("loop"))));
+  root.tabIndex = 0; // click the grid, then its keys work (see keyMap)
+  root.dataset.lmSuppressShortcuts = "true"; // JupyterLab leaves the keys pressed in it to us
+  // The pointer's cell: keys for "the cell under the pointer" (judging, solo) act on it.
+  root.addEventListener("mouseover", (e) => (ctx.hovered = e.target.closest(".vidu-player")));
+  root.addEventListener("mouseleave", () => (ctx.hovered = null));
   build();
   applyPlaying();
   return () => {
@@ -412,5 +377,315 @@ function render({ model, el: host }) {
     if (io) io.disconnect();
     blobs.forEach((u) => URL.revokeObjectURL(u));
   };
+}
+
+// -- Review: frame steps, playback rate, a loop range, solo and mute, keys, drift correction --
+const FPS = 24; // a video whose frame rate the kernel does not know
+const EPS = 1e-4; // a frame's start plus this: a seek to the exact start can show the frame before
+const RATES = [0.25, 0.5, 0.75, 1, 1.25, 1.5, 2];
+const NUDGE = 0.1; // the most a follower's rate is nudged (10 %) to catch up with the leader
+const CATCH_UP = 0.5; // seconds a nudge takes to close a drift
+function reviewState() {
+  // In the browser only (not widget state, so never saved): rate, loop in/out points (seconds
+  // on the leader's timeline, null = the clip's own ends), the solo cell, cells muted alone.
+  return { rate: 1, inT: null, outT: null, solo: null, off: new Set() };
+}
+const fpsOf = (v) => +v.dataset.fps || FPS;
+const frameOf = (v) => Math.floor(v.currentTime * fpsOf(v) + 1e-6);
+const clamp = (x, lo, hi) => Math.min(hi, Math.max(lo, x));
+function fmtFine(t) {
+  return fmt(t) + "." + String(Math.floor((t % 1) * 100)).padStart(2, "0");
+}
+function button(cls, text, title, onClick) {
+  const b = el("button", cls, text);
+  b.title = title;
+  b.addEventListener("click", onClick);
+  return b;
+}
+// The second row of controls: frame steps, rate, loop in/out, and the keys' legend on hover.
+function reviewTools(ctx) {
+  const bar = el("div", "vidu-grid-tools");
+  const back = button("vidu-grid-prev", "", "One frame back (,)", () => stepFrames(ctx, -1));
+  const next = button("vidu-grid-next", "", "One frame forward (.)", () => stepFrames(ctx, 1));
+  label(back, "prev", "Frame");
+  label(next, "next", "Frame");
+  const rate = el("select", "vidu-grid-rate");
+  rate.title = "Playback rate (- and =)";
+  for (const r of RATES) rate.append(Object.assign(el("option", "", `${r}x`), { value: r }));
+  rate.addEventListener("change", () => setRate(ctx, +rate.value));
+  const mark = (w) => () => markLoop(ctx, w);
+  const inB = button("vidu-grid-in", "In", "Loop from here ([)", mark("in"));
+  const outB = button("vidu-grid-out", "Out", "Loop up to this frame (])", mark("out"));
+  const range = el("span", "vidu-grid-range");
+  const clear = button("vidu-grid-clear", "Clear", "Play the whole clips (\\)", () => clearLoop(ctx));
+  bar.append(back, next, rate, inB, outB, range, clear, legend(ctx));
+  ctx.showTools = () => {
+    const { rate: r, inT, outT } = ctx.rv;
+    rate.value = String(r);
+    inB.setAttribute("aria-pressed", inT !== null);
+    outB.setAttribute("aria-pressed", outT !== null);
+    const on = inT !== null || outT !== null;
+    range.textContent = on ? `loop ${fmtFine(inT ?? 0)}-${fmtFine(outT ?? ctx.longest())}` : "";
+    clear.hidden = !on;
+  };
+  ctx.showTools();
+  return bar;
+}
+// What the keys do, listed for the legend (keep in step with keyMap): a row is shown while a
+// key it names is the grid's (not taken by the front end around it, judging keys only with a
+// judged cell).
+const KEY_HELP = [
+  ["space", "play / pause"],
+  ["left right", "seek 1 s (shift: 5 s)"],
+  [", .", "one frame back / forward"],
+  ["[ ]", "loop in / out point"],
+  ["\\", "clear the loop"],
+  ["- =", "slower / faster"],
+  ["m", "mute / unmute all"],
+  ["s", "solo the cell under the pointer"],
+  ["1-5 0", "stars for the cell under the pointer (0: none)"],
+  ["p x", "pick / reject it (again: undo)"],
+];
+const NAMED = { space: " ", left: "ArrowLeft", right: "ArrowRight", "1-5": "1" };
+function legend(ctx) {
+  const keys = el("span", "vidu-grid-keys", "Keys");
+  keys.tabIndex = 0;
+  const box = el("div", "vidu-grid-legend");
+  box.append(el("div", "vidu-grid-legend-head", "Click the grid, then:"));
+  const rows = KEY_HELP.map(([k, what]) => {
+    const row = el("div");
+    row.append(el("kbd", "", k), what);
+    box.append(row);
+    return [row, k.split(" ").map((w) => NAMED[w] || w)];
+  });
+  keys.append(box);
+  const own = ctx.use.keys || {};
+  const live = (k) =>
+    !Object.hasOwn(own, k) && Object.hasOwn(ctx.keys, k) && (!ctx.keys[k].hover || ctx.judged.size > 0);
+  ctx.showLegend = () => rows.forEach(([row, ks]) => (row.hidden = !ks.some(live)));
+  return keys;
+}
+// One dispatcher for every key of the grid: `keyMap` maps a key to its handler. A handler
+// marked `hover` (judging) acts on the cell under the pointer, else the focused one, and also
+// while the grid lacks the focus, with the pointer on a judged cell. A handler that returns
+// false found nothing to act on: the key goes on, to the next map or the page.
+function keyMap(ctx) {
+  const keys = {
+    " ": () => togglePlay(ctx),
+    ArrowLeft: (e) => seekBy(ctx, e.shiftKey ? -5 : -1),
+    ArrowRight: (e) => seekBy(ctx, e.shiftKey ? 5 : 1),
+    ",": () => stepFrames(ctx, -1),
+    ".": () => stepFrames(ctx, 1),
+    "[": () => markLoop(ctx, "in"),
+    "]": () => markLoop(ctx, "out"),
+    "\\": () => clearLoop(ctx),
+    "-": () => stepRate(ctx, -1),
+    "=": () => stepRate(ctx, 1),
+    "+": () => stepRate(ctx, 1),
+    m: () => toggleMute(ctx),
+  };
+  const solo = (cell) => toggleSolo(ctx, cell.dataset.key);
+  if (ctx.use.cellTools) keys.s = (e) => onCell(ctx, e, (c) => ctx.cellOf.has(c.dataset.key), solo);
+  const judging = (act) => {
+    const f = (e) => onCell(ctx, e, (c) => ctx.judged.has(c), (c) => act(ctx.judged.get(c)));
+    return Object.assign(f, { hover: true });
+  };
+  const pick = (c, p) => c.judge({ pick: c.current().pick === p ? null : p }); // again: undone
+  if (ctx.use.judging) {
+    for (const n of [0, 1, 2, 3, 4, 5]) keys[n] = judging((c) => c.judge({ stars: n }));
+    keys.p = judging((c) => pick(c, true));
+    keys.x = judging((c) => pick(c, false));
+  }
+  return keys;
+}
+// The cell under the pointer, else the one with the focus, if `fits`: `act` on it; false if none.
+function onCell(ctx, e, fits, act) {
+  const focused = ctx.root.contains(e.target) ? e.target.closest(".vidu-player") : null;
+  const cell = [ctx.hovered, focused].find((c) => c && fits(c));
+  return cell ? (act(cell), true) : false;
+}
+// Typing is left alone: a note, a notebook's editor, a select's own arrows. A range slider is
+// no typing: its arrows seek (the grid's keys), and in a duel they stay the slider's.
+function typing(t) {
+  const tag = t.tagName;
+  return t.isContentEditable || tag === "TEXTAREA" || tag === "SELECT" || (tag === "INPUT" && t.type !== "range");
+}
+// The one key listener of a grid: the window's, in the capture phase, so it runs before a
+// notebook's own shortcuts (Notebook 7 listens on the document in that phase, JupyterLab when
+// the key bubbles), which never see a key it took. It takes a key when the focus is in `scope`
+// (the front end's own keys `own` first, then the grid's), or, for a `hover` key, when the
+// pointer is on one of the grid's cells; a key another grid took is left alone.
+function listenKeys(ctx, scope, own) {
+  const onKey = (e) => {
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (!e.target.closest || typing(e.target)) return;
+    const focused = scope.contains(e.target);
+    if (!focused && !ctx.hovered) return;
+    for (const map of [own, ctx.keys]) {
+      const f = Object.hasOwn(map, e.key) && map[e.key];
+      if (!f || !(focused || f.hover) || f(e) === false) continue;
+      e.preventDefault(); // not the page's scrolling, a focused button's click, the slider's step
+      e.stopPropagation();
+      return;
+    }
+  };
+  window.addEventListener("keydown", onKey, true);
+  return () => window.removeEventListener("keydown", onKey, true);
+}
+function togglePlay(ctx) {
+  ctx.model.set("playing", !ctx.model.get("playing"));
+  ctx.model.save_changes();
+}
+function toggleMute(ctx) {
+  ctx.rv.solo = null;
+  ctx.model.set("muted", !ctx.model.get("muted"));
+  ctx.model.save_changes();
+  applyAudio(ctx);
+}
+// Every video to moment `t` of the timeline; a shorter one to where its own loop is then.
+function seekAll(ctx, t) {
+  for (const v of ctx.list()) {
+    const d = v.duration || 0;
+    if (v.readyState > 0) v.currentTime = t > d && d ? t % d : t;
+  }
+}
+function seekBy(ctx, dt) {
+  const lead = ctx.leader();
+  if (lead) seekAll(ctx, clamp(lead.currentTime + dt, 0, ctx.longest()));
+}
+// Pause, then move each video `n` frames at its own frame rate, to just inside the frame.
+// Stepped while playing, every video counts from the leader's moment (all were within a frame
+// of it, some maybe just past a frame's edge), so videos of one frame rate land on one frame;
+// when paused, each counts from its own frame.
+function stepFrames(ctx, n) {
+  const lead = ctx.leader();
+  const fromLead = ctx.model.get("playing") && lead;
+  if (ctx.model.get("playing")) togglePlay(ctx);
+  const t = fromLead ? lead.currentTime : 0;
+  for (const v of ctx.list()) {
+    if (v.readyState < 1) continue;
+    const fps = fpsOf(v);
+    const d = v.duration || 0;
+    const now = fromLead ? (d && t >= d ? t % d : t) : v.currentTime;
+    const last = Math.max(0, Math.round(d * fps) - 1);
+    v.currentTime = clamp(Math.floor(now * fps + 1e-6) + n, 0, last) / fps + EPS;
+  }
+}
+function setRate(ctx, r) {
+  ctx.rv.rate = clamp(r, RATES[0], RATES[RATES.length - 1]);
+  applyRate(ctx);
+}
+function stepRate(ctx, dir) {
+  const i = RATES.indexOf(ctx.rv.rate);
+  setRate(ctx, RATES[clamp((i < 0 ? RATES.indexOf(1) : i) + dir, 0, RATES.length - 1)]);
+}
+function applyRate(ctx) {
+  for (const v of ctx.list()) v.defaultPlaybackRate = v.playbackRate = ctx.rv.rate; // a new src keeps it
+  ctx.showTools();
+}
+// In: the start of the leader's current frame. Out: its end, so that frame is in the loop.
+function markLoop(ctx, which) {
+  const lead = ctx.leader();
+  if (!lead) return;
+  const rv = ctx.rv;
+  const start = frameOf(lead) / fpsOf(lead);
+  if (which === "in") {
+    rv.inT = start;
+    if (rv.outT !== null && rv.outT <= start) rv.outT = null;
+  } else {
+    rv.outT = start + 1 / fpsOf(lead);
+    if (rv.inT !== null && rv.inT >= rv.outT) rv.inT = null;
+  }
+  ctx.showTools();
+}
+function clearLoop(ctx) {
+  ctx.rv.inT = ctx.rv.outT = null;
+  ctx.showTools();
+}
+// While playing: back to the in point before the leader shows a frame past the out point
+// (`shown`: the media time of the frame it presents now, when the browser says), or when it
+// is before the in point.
+function keepInLoop(ctx, lead, shown) {
+  const { inT, outT } = ctx.rv;
+  if (inT === null && outT === null) return false;
+  const start = inT ?? 0;
+  const frame = 1 / fpsOf(lead);
+  const next = shown === undefined ? lead.currentTime : shown + frame;
+  if (next < (outT ?? Infinity) - EPS && lead.currentTime >= start - frame) return false;
+  seekAll(ctx, start + EPS);
+  return true;
+}
+// A cell's own Solo and Mute buttons, on its picture's corner.
+function cellTools(ctx, key) {
+  const box = el("div", "vidu-player-tools");
+  const solo = button("vidu-player-solo", "Solo", "Hear only this one (s)", () => toggleSolo(ctx, key));
+  const mute = button("vidu-player-mute", "Mute", "Silence this one", () => toggleCellMute(ctx, key));
+  box.append(solo, mute);
+  return box;
+}
+function toggleSolo(ctx, key) {
+  ctx.rv.solo = ctx.rv.solo === key ? null : key;
+  applyAudio(ctx);
+}
+function toggleCellMute(ctx, key) {
+  const off = ctx.rv.off;
+  if (off.has(key)) off.delete(key);
+  else off.add(key);
+  if (ctx.rv.solo === key) ctx.rv.solo = null;
+  applyAudio(ctx);
+}
+// Solo wins (only that cell is heard, even when all are muted); else the grid's Mute, then
+// each cell's own.
+function applyAudio(ctx) {
+  const { solo, off } = ctx.rv;
+  for (const [key, v] of ctx.vids) {
+    v.muted = solo !== null ? key !== solo : ctx.model.get("muted") || off.has(key);
+    if (!ctx.use.cellTools) continue;
+    const cell = ctx.cellOf.get(key);
+    cell.querySelector(".vidu-player-solo").setAttribute("aria-pressed", solo === key);
+    cell.querySelector(".vidu-player-mute").setAttribute("aria-pressed", off.has(key));
+  }
+}
+// Drift correction runs once per frame the leader presents (requestVideoFrameCallback), or
+// on timeupdate (about 4 a second) where the browser lacks it.
+function watchFrames(ctx, v) {
+  if (!("requestVideoFrameCallback" in v)) {
+    v.addEventListener("timeupdate", () => v === ctx.leader() && sync(ctx, v));
+    return;
+  }
+  const tick = (_now, meta) => {
+    if (!v.isConnected) return; // a rebuilt grid: this video is gone
+    if (v === ctx.leader()) sync(ctx, v, meta.mediaTime);
+    v.requestVideoFrameCallback(tick);
+  };
+  v.requestVideoFrameCallback(tick);
+}
+// Keep every playing video within a frame of the leader: a small drift is closed by nudging
+// the follower's rate (at most NUDGE), more than a frame by a seek. A shorter video follows
+// the leader modulo its own length (where its own loop is); one of about the leader's length
+// is left alone past its end (it is about to loop).
+function sync(ctx, lead, shown) {
+  if (!ctx.model.get("playing") || lead.paused || lead.seeking) return;
+  if (keepInLoop(ctx, lead, shown)) return;
+  const t = lead.currentTime;
+  const base = ctx.rv.rate;
+  for (const v of ctx.list()) {
+    if (v === lead || v.readyState < 2 || v.seeking || v.paused) continue;
+    const d = v.duration || 0;
+    const shorter = d && d < (lead.duration || 0) - 0.2;
+    if (!shorter && t >= d) continue;
+    const target = shorter ? t % d : t;
+    let drift = v.currentTime - target;
+    if (shorter && Math.abs(drift) > d / 2) drift -= Math.sign(drift) * d; // across its loop
+    const frame = 1 / fpsOf(v);
+    if (Math.abs(drift) > frame) {
+      v.currentTime = target + frame / 2; // it restarts a moment later: aim a little ahead
+      v.playbackRate = base;
+    } else {
+      const nudge = Math.abs(drift) < frame / 8 ? 0 : clamp(drift / CATCH_UP, -NUDGE, NUDGE);
+      const r = Math.round(base * (1 - nudge) * 1000) / 1000;
+      if (v.playbackRate !== r) v.playbackRate = r;
+    }
+  }
 }
 export default { initialize: () => ({ render }) };

@@ -10,6 +10,7 @@ refreshed through the client (see ``sources``), so players outlive their URLs.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from pathlib import Path
@@ -20,8 +21,9 @@ import requests
 import traitlets as t
 
 from .. import states
+from ..tracking.measures import MeasureError, probe
 from .grid_judge import GridJudge
-from .minify import compact_js, minify_css
+from .minify import minify_css, minify_js
 from .rows import TaskView, css_token, fmt_seconds, is_loopback, labels
 from .shared import shared_layout
 from .sources import URL_MAX_AGE, Expired, Refresher, Source, download, source_of
@@ -37,6 +39,7 @@ __all__ = [
     "Source",
     "VideoGrid",
     "entries_for",
+    "frame_rate",
     "meta_lines",
     "player_code",
     "source_of",
@@ -61,7 +64,7 @@ class PlayerCode(anywidget.AnyWidget):
     the notebook restores this model too, so its players draw without a kernel.
     """
 
-    _esm = compact_js((_HERE / "player.js").read_text(encoding="utf-8"))
+    _esm = minify_js((_HERE / "player.js").read_text(encoding="utf-8"))
     _css = minify_css((_HERE / "player.css").read_text(encoding="utf-8"))
 
 
@@ -82,6 +85,11 @@ class VideoGrid(StillDisplay, anywidget.AnyWidget):
     clock follow it). Seeking to time ``t`` puts every video at ``t``, and a shorter one at
     ``t`` modulo its own length, where its loop would be; while playing, each video loops on
     its own, and videos as long as the longest are kept in step with it.
+
+    For review, each item carries its video's frame rate (``frame_rate``): the browser steps
+    frames at it and keeps every playing video within a frame of the longest (see
+    ``player.js``). Rate, loop range, solo and per-cell mute live in the browser only, so they
+    cost the saved notebook nothing.
 
     Give ``client`` (and ``log``) so players can refresh expired URLs; they stay kernel-side.
 
@@ -318,6 +326,38 @@ def meta_lines(view: TaskView) -> list[str]:
     return lines
 
 
+#: The frame rate a player steps by when the video's is unknown (not measured, not cached here).
+DEFAULT_FPS = 24.0
+
+
+def frame_rate(view: TaskView, video_path: str | None = None) -> float:
+    """The video's frames per second, for frame steps and drift correction in the browser: the
+    measured one in the log (``video_fps``), else the header of its cached file
+    (``video_path``), else ``DEFAULT_FPS``."""
+    measured = view.get("video_fps")
+    if isinstance(measured, (int, float)) and measured > 0:
+        return float(measured)
+    if video_path:
+        try:
+            stat = Path(video_path).stat()
+        except OSError:
+            return DEFAULT_FPS
+        fps = _probed_fps(video_path, stat.st_mtime_ns, stat.st_size)
+        if fps > 0:
+            return fps
+    return DEFAULT_FPS
+
+
+@functools.lru_cache(maxsize=4096)
+def _probed_fps(path: str, _mtime_ns: int, _size: int) -> float:
+    """The file's frame rate from its header (0 when it is not a video); ~10 ms of ffmpeg, so
+    remembered per file version: a grid drawn again does not probe its videos again."""
+    try:
+        return probe(path).fps
+    except MeasureError:
+        return 0.0
+
+
 def entries_for(
     views: list[TaskView], label_text: list[str] | None = None, *, meta: bool = True
 ) -> list[tuple[dict[str, Any], Source]]:
@@ -327,11 +367,13 @@ def entries_for(
     for i, (view, label) in enumerate(zip(views, label_text, strict=True)):
         key = f"{i}:{view.task_id}"
         state = css_token(view.state)  # a CSS class suffix in the browser
+        src = source_of(view)
         item = {
             "key": key,
             "label": label,
             "meta": meta_lines(view) if meta else [],
             "state": state,
+            "fps": frame_rate(view, src.path("video")),
         }
-        out.append((item, source_of(view)))
+        out.append((item, src))
     return out

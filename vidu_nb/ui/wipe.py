@@ -72,12 +72,17 @@ class Wipe(VideoGrid):
 
     mode = t.Unicode("wipe").tag(sync=True)
     split = t.Float(0.5).tag(sync=True)
-    # The grid's layout traits mean nothing here: kept out of the state (saved per wipe).
+    # The grid's layout and judging traits mean nothing here (wipe.js draws none of them):
+    # kept out of the state (saved per wipe).
     cols = t.Int(2)
     controls = t.Bool(False)
     row_titles = t.List(t.Unicode())
     col_titles = t.List(t.Unicode())
     note = t.Unicode("")
+    judgments = t.Dict(t.Dict())
+    choices = t.Dict(t.List(t.Dict()))
+    promoted = t.Dict(t.Unicode())
+    title_parts = t.Dict()
 
     #: What the front end reads of each item; the rest (state, meta lines, posters' sources:
     #: the posters come from the stills) would only cost the saved notebook.
