@@ -149,8 +149,23 @@ def _v5(conn: sqlite3.Connection) -> None:
         conn.execute(f"ALTER TABLE tasks ADD COLUMN {column}")
 
 
+# -- v6: a log shared by a team -------------------------------------------------------------
+#: Columns of schema 6, as ``ALTER TABLE tasks ADD COLUMN`` takes them (any database).
+TEAM_COLUMNS = ("lease_until REAL", "submitted_by TEXT")
+
+
+def _v6(conn: sqlite3.Connection) -> None:
+    """A log shared by several pollers (kernels, machines): ``lease_until`` is when the lease
+    of the poller named in ``owner`` on an unfinished row runs out (``leases.py``: one poller
+    follows, sends or searches each row at a time; an expired lease is taken over), and
+    ``submitted_by`` is who asked for the task (JupyterHub's user, else the OS user)."""
+    for column in TEAM_COLUMNS:
+        conn.execute(f"ALTER TABLE tasks ADD COLUMN {column}")
+    conn.execute("CREATE INDEX tasks_owner ON tasks(owner)")
+
+
 #: ``MIGRATIONS[i]`` upgrades a log from schema version ``i`` to ``i + 1``.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -191,6 +206,7 @@ TIME_COLUMNS = (
     "updated_at",
     "urls_fetched_at",
     "measured_at",
+    "lease_until",
 )
 INT_COLUMNS = (
     "row_id",
@@ -219,6 +235,7 @@ CATEGORY_COLUMNS = (
     "image_format",
     "experiment",
     "source",
+    "submitted_by",
 )
 #: Text columns stored as ``''`` rather than NULL when empty (``NOT NULL DEFAULT ''``).
 TEXT_NOT_NULL = ("tags", "notes", "err_code", "trace_ids")
