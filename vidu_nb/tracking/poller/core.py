@@ -561,6 +561,8 @@ class Poller:
         lost = [t for t in followed if (r := self.log.get(t)) and r.get("owner") not in mine]
         gone = [h for h in waiting if (r := self.log.get_by_ref(h)) and r.get("owner") not in mine]
         if not lost and not gone:
+            with self._cond:
+                self._cond.notify_all()  # leases valid again: the scheduler may act
             return
         with self._cond:
             for tid in lost:
@@ -596,6 +598,8 @@ class Poller:
         now = time.monotonic()
         if now < self._not_before or len(self._inflight) >= self.http_workers:
             return None
+        if self.team.lapsed(now):  # our leases may have run out: renew before acting on them
+            return None
         item = self._queue.take(now, len(self._checks.due))  # sending comes first
         if item is not None:
             return ("submit", item)
@@ -609,6 +613,8 @@ class Poller:
         """Under the lock: how long nothing can become due (None: until notified)."""
         if len(self._inflight) >= self.http_workers:
             return None  # a finishing job notifies
+        if self.team.lapsed(time.monotonic()):
+            return 0.05  # the team thread is renewing
         times = [
             self._checks.due.next_due(),
             self._queue.next_time(len(self._checks.due)),

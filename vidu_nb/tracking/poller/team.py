@@ -9,6 +9,10 @@ Every poller holds the rows it follows, sends or searches through a lease in the
 * adopt (pollers started by ``Poller.resume``): take the rows nobody holds any more (their
   poller stopped, died, or its lease ran out), and follow, send or search each as it needs.
 
+A poller acts only on leases it knows to be valid: when a third of the lease has gone by
+without a renewal (a stalled process, a locked log), it sends and checks nothing until the
+next renewal succeeds (``lapsed``), which also tells it what was taken over meanwhile.
+
 Between those, every ``watch`` seconds, it asks the log whether anything changed
 (``TaskLog.version``: one cheap statement) and turns other pollers' row changes into the
 ``PollerEvent``\\ s this poller's subscribers get for its own (``watcher``): a card in one
@@ -55,7 +59,10 @@ class Team:
         self._adopt = adopt
         self.watcher = watcher
         self._stop = threading.Event()
+        self._wake = threading.Event()  # tick now (the leases lapsed), or stop
         self._thread: threading.Thread | None = None
+        #: Until when (monotonic) every lease this poller holds is surely valid.
+        self.valid_until = 0.0
         #: Renewals done (for a look at the team's work; tests count them).
         self.renewals = 0
 
@@ -63,13 +70,24 @@ class Team:
         if self._thread is not None and self._thread.is_alive():
             return
         self._stop.clear()
+        # Every lease it holds was taken or renewed from now on: valid for a lease at least.
+        self.valid_until = time.monotonic() + self.lease
         if self.watcher is not None:
             self.watcher.start()
         self._thread = threading.Thread(target=self._run, name="vidu-team", daemon=True)
         self._thread.start()
 
+    def lapsed(self, now: float) -> bool:
+        """Whether this poller's leases may have run out (no renewal for two thirds of a
+        lease): then it must not act on them; the team thread is woken to renew."""
+        if now < self.valid_until - self.lease / 3:
+            return False
+        self._wake.set()
+        return now >= self.valid_until - self.lease / 6
+
     def stop(self, timeout: float) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -79,7 +97,8 @@ class Team:
         next_renewal = time.monotonic() + every
         while not self._stop.is_set():
             now = time.monotonic()
-            if now >= next_renewal:
+            if now >= next_renewal or self._wake.is_set():
+                self._wake.clear()
                 next_renewal = now + every
                 self.tick()
             if self.watcher is not None:
@@ -90,12 +109,14 @@ class Team:
             wait = next_renewal - time.monotonic()
             if self.watch is not None:
                 wait = min(wait, self.watch)
-            self._stop.wait(max(0.0, wait))
+            self._wake.wait(max(0.0, wait))
 
     def tick(self) -> None:
         """Renew this poller's leases, then (when adopting) take what is free."""
         try:
+            began = time.monotonic()
             held = self.log.renew_leases(self._owner(), self.lease)
+            self.valid_until = began + self.lease
             self.renewals += 1
             self._renewed(held)
         except Exception:  # a locked or closed log: the leases last a while yet
