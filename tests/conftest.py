@@ -1,14 +1,19 @@
-"""Shared fixtures: real image files made with Pillow and a real task log (SQLite), each in the
-test's temporary folder, and a recording stand-in for the browser side of widget comms."""
+"""Shared fixtures: real image files made with Pillow and a real task log, each in the test's
+temporary folder, and a recording stand-in for the browser side of widget comms.
+
+A test module marked ``pytestmark = pytest.mark.stores`` runs each test that uses the ``store``
+fixture (``log``, ``log_at``) twice: on a SQLite file and on a fresh database of the session's
+PostgreSQL server (``pgserver.py``). Elsewhere ``store`` is ``"sqlite"``."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import comm
 import pytest
+from pgserver import pg_server  # noqa: F401 - the session's PostgreSQL (a fixture)
 from PIL import Image
 from recording_comm import RecordingComm
 
@@ -39,9 +44,47 @@ def png_path(tmp_path: Path, png_bytes: bytes) -> Path:
     return path
 
 
+STORES = ("sqlite", "postgresql")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "stores: run the module's task logs on every store")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "store" in metafunc.fixturenames and metafunc.definition.get_closest_marker("stores"):
+        metafunc.parametrize("store", STORES, indirect=True)
+
+
 @pytest.fixture
-def log(tmp_path: Path) -> Iterator[TaskLog]:
-    with TaskLog(tmp_path / "tasks.sqlite") as log:
+def store(request: pytest.FixtureRequest) -> str:
+    """Which store the test's logs use: ``"sqlite"``, or ``"postgresql"`` (marked modules)."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def log_at(
+    store: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., str | Path]:
+    """``log_at(name)``: where the test's log ``name`` lives (the same place for the same name):
+    a file in the temporary folder, or the URL of a database made for it."""
+    if store == "sqlite":
+        return lambda name="tasks.sqlite": tmp_path / name
+    server = request.getfixturevalue("pg_server")
+    monkeypatch.setenv("VIDU_CACHE_DIR", str(tmp_path / "team"))  # kept files stay in the test's
+    made: dict[str, str] = {}
+
+    def at(name: str = "tasks.sqlite") -> str:
+        if name not in made:
+            made[name] = server.database(request.node.name[:24])
+        return made[name]
+
+    return at
+
+
+@pytest.fixture
+def log(log_at: Callable[..., str | Path]) -> Iterator[TaskLog]:
+    with TaskLog(log_at()) as log:
         yield log
 
 

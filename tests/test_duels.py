@@ -12,6 +12,8 @@ from vidu_nb.errors import ValidationError
 from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.tracking.duels import Pair
 
+pytestmark = pytest.mark.stores
+
 
 def rows() -> pd.DataFrame:
     """Image A: prompts cat, cat, dog, dog (seeds 1, 2, 1, 2) and a failed dog; image B: cat,

@@ -6,12 +6,15 @@ import math
 
 import pandas as pd
 import pytest
+import stores
 
 from vidu_nb.client.task import Task
 from vidu_nb.errors import ValidationError
 from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.tracking.ledger import Ledger, estimate, ledger_for, rate_estimate, settings_key
 from vidu_nb.tracking.tasklog import TaskLog
+
+pytestmark = pytest.mark.stores
 
 
 def add(log, image, tid, state, credits, *, experiment="e", **fields):
@@ -63,7 +66,7 @@ def test_estimate_learns_from_charged_tasks(log, png_bytes):
     assert (e.credits, e.source) == (12, "learned from 3 tasks") and e.learned
     assert "unverified rate gives 100" in e.detail  # learned (12) wins over the table
     # The cached table follows new charges (and writes from another connection).
-    with TaskLog(log.path) as other:
+    with TaskLog(stores.target(log)) as other:
         req = Img2VideoRequest(image=png_bytes, model="viduq2-pro", duration=5)
         other.record_submission(req, Task(id="g", credits=14))
         other.update(Task(id="g", state="success", credits=14))

@@ -7,11 +7,14 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+import pytest
 from conftest import make_image
 
 from vidu_nb.client.task import Task
 from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.tracking.ledger import Ledger
+
+pytestmark = pytest.mark.stores
 
 IMAGE = make_image(160, 120)
 

@@ -13,6 +13,8 @@ from vidu_nb.client.task import Task
 from vidu_nb.request.models import MODELS, ModelSpec, get_model
 from vidu_nb.tracking.ledger import estimate, rate_estimate, settings_key
 
+pytestmark = pytest.mark.stores
+
 #: The basis each model's rate has, from the contract: only viduq3-pro's figures are
 #: published in today's credits; q2-pro, q2-turbo and q1 were published before 2025-11-03.
 BASIS = {

@@ -13,6 +13,8 @@ import pytest
 from vidu_nb.errors import ValidationError
 from vidu_nb.tracking.rankings import Z95, fit, rank
 
+pytestmark = pytest.mark.stores
+
 
 def wins(k: int, duels: list[tuple[int, int | None, int]]) -> np.ndarray:
     """``wins[i, j]`` from ``(i, winner or None for a tie, j)``."""

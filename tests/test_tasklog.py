@@ -7,12 +7,15 @@ from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 import pytest
+from stores import stored_bytes
 
 from vidu_nb.client.task import Creation, Task
 from vidu_nb.errors import ViduError
 from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.tracking.tasklog import TaskLog
 from vidu_nb.tracking.tasklog import schema as tasklog_schema
+
+pytestmark = pytest.mark.stores
 
 NEXT = tasklog_schema.SCHEMA_VERSION + 1  # a later release's schema, for migration tests
 
@@ -64,8 +67,7 @@ def test_image_is_fingerprinted_never_stored(log, request_, png_bytes):
     with open(row["thumbnail_path"], "rb") as fh:
         assert fh.read(3) == b"\xff\xd8\xff"  # a JPEG thumbnail file in the cache folder
     assert str(log.cache_dir) in row["thumbnail_path"]
-    log.close()  # checkpoints the WAL into the main file
-    raw = log.path.read_bytes()
+    raw = stored_bytes(log)
     assert b"a red fox" in raw
     assert base64.b64encode(png_bytes)[:60] not in raw
 
@@ -169,8 +171,9 @@ def test_default_path_and_env(tmp_path, monkeypatch):
         assert log.path == tmp_path / "sub" / "mine.sqlite" and log.path.exists()
 
 
-def test_wal_and_schema_version(log):
-    conn = sqlite3.connect(log.path)
+def test_wal_and_schema_version(tmp_path):
+    TaskLog(tmp_path / "tasks.sqlite").close()
+    conn = sqlite3.connect(tmp_path / "tasks.sqlite")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA user_version").fetchone()[0] == tasklog_schema.SCHEMA_VERSION
     conn.close()

@@ -16,6 +16,8 @@ from vidu_nb.simulator import Simulator
 from vidu_nb.tracking.poller import Poller
 from vidu_nb.tracking.tasklog import TaskLog
 
+pytestmark = pytest.mark.stores
+
 REQUEST = Img2VideoRequest(image=make_image(160, 120), prompt="p", duration=1)
 
 

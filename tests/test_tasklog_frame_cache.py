@@ -4,19 +4,20 @@ and cost work in proportion to the change, not to the log (steps are counted, no
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pandas as pd
 import pytest
+import stores
 from test_big_log_costs import BOUNDED, counting, grow
 
 from vidu_nb.client.task import Creation, Task
 from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.tracking.tasklog import TaskLog, frame, framesnapshot
+
+pytestmark = pytest.mark.stores
 
 FULL_READ = "SELECT * FROM tasks ORDER BY row_id"
 
@@ -29,11 +30,11 @@ def request_(png_bytes) -> Img2VideoRequest:
 def fresh(log: TaskLog) -> pd.DataFrame:
     """Every row read again (on a connection of its own) and converted the general way:
     what ``log.df`` must equal."""
-    with sqlite3.connect(log.path) as conn:
+    with stores.by_hand(log) as conn:
         cur = conn.execute(FULL_READ)
         rows = cur.fetchall()
-    conn.close()
-    return frame.records_frame(rows, [d[0] for d in cur.description])
+        names = [d[0] for d in cur.description]
+    return frame.records_frame(rows, names)
 
 
 def same(log: TaskLog) -> pd.DataFrame:
@@ -42,14 +43,7 @@ def same(log: TaskLog) -> pd.DataFrame:
     return df
 
 
-@contextmanager
-def statements(log: TaskLog) -> Iterator[list[str]]:
-    seen: list[str] = []
-    log._store.connection.set_trace_callback(seen.append)
-    try:
-        yield seen
-    finally:
-        log._store.connection.set_trace_callback(None)
+statements = stores.statements
 
 
 def full_reads(seen: list[str]) -> int:
@@ -91,34 +85,38 @@ def test_the_frame_equals_a_fresh_read_after_every_kind_of_change(log, request_,
 
 
 def by_hand(log: TaskLog, *sql: str) -> None:
-    """Statements run on a connection of their own (the sqlite3 shell, an older vidu-nb)."""
-    conn = sqlite3.connect(log.path)
-    with conn:
+    """Statements run on a connection of their own (the sqlite3 shell, psql, an older
+    vidu-nb)."""
+    with stores.by_hand(log) as conn:
         for statement in sql:
             conn.execute(statement)
-    conn.close()
 
 
 def test_changes_by_hand_are_seen_and_odd_ones_read_everything_again(log, request_):
     for i in range(4):
         log.record_submission(request_, Task(id=f"t{i}", credits=i), experiment="a")
     same(log)
-    by_hand(log, "UPDATE tasks SET prompt = 42, experiment = 'z', credits = NULL")
+    # SQLite: a number in a text column, converted as a fresh read converts it
+    number = "42" if stores.is_sqlite(log) else "'42'"
+    by_hand(log, f"UPDATE tasks SET prompt = {number}, experiment = 'z', credits = NULL")
     with statements(log) as seen:
-        same(log)  # a number in a text column: converted as a fresh read converts it
+        same(log)
     assert full_reads(seen) == 0
-    by_hand(log, "DELETE FROM tasks WHERE task_id = 't1'")
+    events_of = "DELETE FROM events WHERE task_id = '{}'"  # what references the row goes first
+    by_hand(log, events_of.format("t1"), "DELETE FROM tasks WHERE task_id = 't1'")
     with statements(log) as seen:
         assert list(same(log)["task_id"]) == ["t0", "t2", "t3"]
     assert full_reads(seen) == 1  # a deleted row: read again rather than guessed
     by_hand(
         log,
+        events_of.format("t3"),
         "UPDATE tasks SET row_id = -row_id WHERE task_id = 't3'",
         "ALTER TABLE tasks ADD COLUMN later INTEGER",
     )
     assert list(same(log)["task_id"]) == ["t3", "t0", "t2"] and "later" in log.df
     # A tool that drops the triggers: the schema changed, so all is read and they come back.
-    by_hand(log, "DROP TRIGGER task_changes_update", "UPDATE tasks SET notes = 'unseen'")
+    drop = "task_changes_update" if stores.is_sqlite(log) else "task_changes_row ON tasks"
+    by_hand(log, f"DROP TRIGGER {drop}", "UPDATE tasks SET notes = 'unseen'")
     assert set(same(log)["notes"]) == {"unseen"}
     by_hand(log, "UPDATE tasks SET notes = 'seen'")
     assert set(same(log)["notes"]) == {"seen"}
@@ -127,7 +125,7 @@ def test_changes_by_hand_are_seen_and_odd_ones_read_everything_again(log, reques
     assert set(same(log)["notes"]) == {"uncounted"}
     by_hand(log, "UPDATE tasks SET notes = 'still read'")
     assert set(same(log)["notes"]) == {"still read"}
-    with TaskLog(log.path) as reopened:
+    with TaskLog(stores.target(log)) as reopened:
         by_hand(log, "UPDATE tasks SET notes = 'counted again'")
         assert set(same(reopened)["notes"]) == {"counted again"}
         by_hand(log, "UPDATE tasks SET notes = 'and followed'")
@@ -150,7 +148,7 @@ def test_another_process_writes_are_seen(log, request_):
     for i in range(3):
         log.record_submission(request_, Task(id=f"t{i}"))
     same(log)
-    subprocess.run([sys.executable, "-c", WRITER, str(log.path)], check=True, timeout=120)
+    subprocess.run([sys.executable, "-c", WRITER, str(stores.target(log))], check=True, timeout=120)
     with statements(log) as seen:
         df = same(log)
     assert full_reads(seen) == 0
@@ -264,10 +262,10 @@ def test_a_new_kernel_starts_from_the_snapshot_and_the_changes_since(log, reques
     log.close()  # waits for the snapshot, written in a thread
     snapshot = log.cache_dir / framesnapshot.NAME
     assert snapshot.is_file()
-    with TaskLog(log.path) as other:  # another kernel changes the log meanwhile
+    with TaskLog(stores.target(log)) as other:  # another kernel changes the log meanwhile
         other.update(Task(id="t3", state="success", credits=30))
         other.record_submission(request_.replace(model="viduq1"), Task(id="late"))
-    with TaskLog(log.path) as new:
+    with TaskLog(stores.target(log)) as new:
         with statements(new) as seen:
             df = same(new)
         assert full_reads(seen) == 0  # the frame came from the file, the changes from the log

@@ -8,7 +8,9 @@ import sqlite3
 import threading
 
 import pandas as pd
+import psycopg
 import pytest
+import stores
 from sql_trace import transactions
 
 from vidu_nb.client.task import Creation, Task
@@ -16,6 +18,8 @@ from vidu_nb.errors import ViduError
 from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.tracking.tasklog import TaskLog, read_export
 from vidu_nb.tracking.tasklog import schema as tasklog_schema
+
+pytestmark = pytest.mark.stores
 
 NEXT = tasklog_schema.SCHEMA_VERSION + 1  # a later release's schema, for migration tests
 
@@ -26,8 +30,11 @@ def request_(png_bytes):
 
 
 def test_every_change_is_exactly_one_transaction(log, request_, tmp_path):
-    statements: list[str] = []
-    log._store.connection.set_trace_callback(statements.append)
+    with stores.statements(log) as statements:
+        one_transaction_each(log, request_, tmp_path, statements)
+
+
+def one_transaction_each(log, request_, tmp_path, statements: list[str]) -> None:
     changes = [
         lambda: log.record_submission(request_, Task(id="t1"), experiment="ex"),
         lambda: log.update(Task(id="t1", state="processing")),
@@ -52,29 +59,45 @@ def test_every_change_is_exactly_one_transaction(log, request_, tmp_path):
     assert list(log.events("t1")["state"]) == ["created", "processing", "success"]
 
 
-def test_every_connection_is_wal_with_full_sync(log):
+def test_every_connection_is_wal_with_full_sync(tmp_path):
     """``synchronous`` is per connection: FULL makes each COMMIT durable against power loss."""
+    log = TaskLog(tmp_path / "tasks.sqlite")
     assert log._store.connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert log._store.connection.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert log._store.connection.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    log.close()
 
 
-def test_failed_change_leaves_nothing_and_the_log_keeps_working(log, request_):
-    log.record_submission(request_, Task(id="t1"))
-    log._store.connection.execute(
+REFUSE = {
+    "sqlite": (
         "CREATE TRIGGER no_explode BEFORE INSERT ON events WHEN NEW.state = 'explode'"
-        " BEGIN SELECT RAISE(ABORT, 'refused'); END"
-    )
-    with pytest.raises(sqlite3.IntegrityError, match="refused"):
+        " BEGIN SELECT RAISE(ABORT, 'refused'); END",
+    ),
+    "postgresql": (
+        "CREATE FUNCTION no_explode() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " IF NEW.state = 'explode' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$",
+        "CREATE TRIGGER no_explode BEFORE INSERT ON events FOR EACH ROW"
+        " EXECUTE FUNCTION no_explode()",
+    ),
+}
+
+
+def test_failed_change_leaves_nothing_and_the_log_keeps_working(log, request_, store):
+    log.record_submission(request_, Task(id="t1"))
+    with stores.by_hand(log) as conn:
+        for sql in REFUSE[store]:
+            conn.execute(sql)
+    with pytest.raises((sqlite3.IntegrityError, psycopg.errors.RaiseException), match="refused"):
         log.update(Task(id="t1", state="explode"))
     assert log.get("t1")["state"] == "created"  # the row update went with the event
     assert log.update(Task(id="t1", state="queueing"))
     assert list(log.events("t1")["state"]) == ["created", "queueing"]
 
 
-def test_sqlite_own_rollback_surfaces_the_real_error(log, request_):
+def test_sqlite_own_rollback_surfaces_the_real_error(tmp_path, request_):
     """Some failures end the transaction inside SQLite (full disk, RAISE(ROLLBACK)); the log
     must report that error, not a failed ROLLBACK of its own, and stay usable."""
+    log = TaskLog(tmp_path / "tasks.sqlite")
     log.record_submission(request_, Task(id="t1"))
     log._store.connection.execute(
         "CREATE TRIGGER no_explode BEFORE INSERT ON events WHEN NEW.state = 'explode'"
@@ -86,6 +109,7 @@ def test_sqlite_own_rollback_surfaces_the_real_error(log, request_):
     assert log.get("t1")["state"] == "created"
     log.set_state("t1", "cancelled")
     assert log.get("t1")["state"] == "cancelled"
+    log.close()
 
 
 def test_reader_sees_whole_changes_while_a_thread_writes(log, request_):

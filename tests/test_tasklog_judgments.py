@@ -10,6 +10,7 @@ import textwrap
 import numpy as np
 import pandas as pd
 import pytest
+import stores
 from sql_trace import transactions
 
 from vidu_nb.client.task import Task
@@ -18,6 +19,8 @@ from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.tracking.rankings import fit
 from vidu_nb.tracking.tasklog import TaskLog
 from vidu_nb.tracking.tasklog.judgments import NOTE_CHARS, Judgment
+
+pytestmark = pytest.mark.stores
 
 
 @pytest.fixture
@@ -45,11 +48,9 @@ def test_rate_sets_only_what_is_given_and_clear_unsets(log, request_):
     log.rate(2, stars=5, pick=True, note="x")  # a row id, as log.df's index
     assert log.rate("t1", clear=True) == Judgment(2, "t1", None, None, None)
     log.rate("t2", stars=2, note="meh")
-    seen: list[str] = []
-    log._store.connection.set_trace_callback(seen.append)
-    assert log.rate("t2", clear=["stars", "note"]) == Judgment(3, "t2", None, None, None)
-    log.rate("t2")  # nothing to change: nothing written
-    log._store.connection.set_trace_callback(None)
+    with stores.statements(log) as seen:
+        assert log.rate("t2", clear=["stars", "note"]) == Judgment(3, "t2", None, None, None)
+        log.rate("t2")  # nothing to change: nothing written
     assert [len(t) for t in transactions(seen)] == [1]  # one UPDATE in one transaction
 
 
@@ -99,17 +100,15 @@ def test_rate_takes_rows_tasks_and_submission_handles(log, request_):
     assert log.df["rating"].tolist() == [1, 2, 5]
 
 
-def test_ratings_survive_a_restart_and_the_cached_frame_sees_them(tmp_path, request_):
-    path = tmp_path / "log.sqlite"
+def test_ratings_survive_a_restart_and_the_cached_frame_sees_them(log_at, request_):
+    path = log_at("log.sqlite")
     with TaskLog(path) as log:
         fill(log, request_)
         first = log.df  # cached from here on
         assert first["rating"].isna().all()
         log.rate("t3", stars=4, pick=True, note="keeper")
-        seen: list[str] = []
-        log._store.connection.set_trace_callback(seen.append)
-        again = log.df
-        log._store.connection.set_trace_callback(None)
+        with stores.statements(log) as seen:
+            again = log.df
         assert seen and "SELECT * FROM tasks ORDER BY row_id" not in seen  # patched, not re-read
         assert again.loc[4, ["rating", "pick", "note"]].tolist() == [4, True, "keeper"]
         pd.testing.assert_frame_equal(again, log.to_frame(state="success"))  # == fresh read
@@ -142,10 +141,8 @@ def rater(path, task, field, value, times=1):
     )
 
 
-def test_two_processes_rating_lose_nothing_and_the_cached_frame_sees_their_writes(
-    tmp_path, request_
-):
-    path = tmp_path / "shared.sqlite"
+def test_two_processes_rating_lose_nothing_and_the_cached_frame_sees_their_writes(log_at, request_):
+    path = log_at("shared.sqlite")
     with TaskLog(path) as log:
         fill(log, request_)
         assert log.df["rating"].isna().all()  # this kernel's frame is cached now

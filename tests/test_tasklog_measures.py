@@ -8,6 +8,7 @@ import sqlite3
 
 import pandas as pd
 import pytest
+import stores
 from clips import pan_clip, png_bytes, texture
 
 from vidu_nb.client import ViduClient
@@ -19,6 +20,8 @@ from vidu_nb.tracking.measures import Measures, measure_video
 from vidu_nb.tracking.poller import Poller, PollerEvent
 from vidu_nb.tracking.tasklog import SCHEMA_VERSION, TaskLog, read_export
 from vidu_nb.tracking.tasklog import schema as tasklog_schema
+
+pytestmark = pytest.mark.stores
 
 MEASURE_DTYPES = {
     "motion": "float64",
@@ -66,7 +69,7 @@ def test_measure_computes_stores_and_reads_back(log, clip):
     assert row["motion"] == found.motion and row["flicker"] == found.flicker
     assert (row["video_width"], row["video_height"]) == (320, 180)
     assert row["video_has_audio"] is not pd.NA and not row["video_has_audio"]
-    with TaskLog(log.path) as again:  # a full read in a new kernel gives the same frame
+    with TaskLog(stores.target(log)) as again:  # a full read in a new kernel gives the same frame
         pd.testing.assert_frame_equal(again.df[list(MEASURE_DTYPES)], df[list(MEASURE_DTYPES)])
 
 

@@ -12,6 +12,8 @@ from vidu_nb.simulator import Simulator
 from vidu_nb.tracking.poller import Poller
 from vidu_nb.tracking.tasklog import TaskLog
 
+pytestmark = pytest.mark.stores
+
 KEY = "vk-SENTINEL-7f3a9c21e8d54b6f"
 WRONG_KEY = "vk-MISTYPED-0b8e4d2a9c7f1e35"
 IMAGE = make_image(160, 120)

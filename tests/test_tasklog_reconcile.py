@@ -18,6 +18,8 @@ from vidu_nb.simulator import Simulator
 from vidu_nb.tracking.poller import Poller
 from vidu_nb.tracking.tasklog import UncertainSubmissionsWarning
 
+pytestmark = pytest.mark.stores
+
 IMAGE = make_image(160, 120)
 
 

@@ -13,6 +13,8 @@ from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.tracking.tasklog import CLOSED_STATES, LOCAL_STATES
 from vidu_nb.tracking.tasklog.reconcile import RECONCILABLE
 
+pytestmark = pytest.mark.stores
+
 
 @pytest.fixture
 def request_(png_bytes):

@@ -21,6 +21,8 @@ from vidu_nb.simulator import Simulator
 from vidu_nb.tracking.cache import DownloadError, VideoCache
 from vidu_nb.tracking.poller import Poller
 
+pytestmark = pytest.mark.stores
+
 IMAGE = make_image(160, 120)
 
 

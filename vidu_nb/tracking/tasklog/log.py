@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from ...errors import ValidationError
+from ...errors import TaskLogError, ValidationError
 from .exports import Exports
 from .files import Files
 from .frames import Frames
@@ -39,8 +39,28 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_PATH", "TaskLog", "UncertainSubmissionsWarning", "default_log_path"]
 
+#: A team's log: the URL of its PostgreSQL database, used when ``TaskLog()`` gets no path.
+LOG_URL_ENV = "VIDU_LOG_URL"
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+
+
+def store_for(target: str | os.PathLike[str] | None, env: Mapping[str, str] | None = None) -> Store:
+    """The store a ``TaskLog(target)`` opens: a PostgreSQL URL (``postgresql://``, given or
+    ``$VIDU_LOG_URL`` when no target is given) or a SQLite file."""
+    env = os.environ if env is None else env
+    if target is None and env.get(LOG_URL_ENV):
+        target = env[LOG_URL_ENV]
+    if isinstance(target, str) and target.startswith(("postgresql://", "postgres://")):
+        try:
+            from .postgres import PostgresStore
+        except ImportError as exc:
+            raise TaskLogError(
+                f"a PostgreSQL task log needs its driver ({exc.name} is not installed): "
+                "pip install 'vidu-nb[postgres]'"
+            ) from None
+        return PostgresStore(target, env=env)
+    return SQLiteStore(target)
 
 
 class UncertainSubmissionsWarning(UserWarning):
@@ -62,12 +82,15 @@ def _to(
 
 
 class TaskLog:
-    """Every task submitted through vidu-nb, in one SQLite file that outlives the kernel.
+    """Every task submitted through vidu-nb, in one SQLite file that outlives the kernel, or in
+    a team's PostgreSQL database.
 
     ``TaskLog(path=None)`` opens (or creates) ``default_log_path()`` (``$VIDU_LOG_PATH``, else
-    the project's ``vidu_tasks.sqlite``); the API key is never stored. Use as a context manager
-    or ``close()`` it. ``store=`` gives another storage instead of a file (a ``store.Store``,
-    e.g. a team's server database).
+    the project's ``vidu_tasks.sqlite``); ``TaskLog("postgresql://user@host/db")`` (or
+    ``$VIDU_LOG_URL`` when no path is given) a team's log on a server (``postgres.py``; the
+    ``postgres`` extra installs its driver). The API key is never stored, the URL's password
+    never shown. Use as a context manager or ``close()`` it. ``store=`` gives another storage
+    (a ``store.Store``).
     """
 
     def __init__(
@@ -77,7 +100,7 @@ class TaskLog:
             raise ValidationError("path", path, "give a path or a store, not both")
         if store is not None and not provides(store, Store):
             raise ValidationError("store", store, "must be a task log store (store.Store)")
-        self._store: Store = store if store is not None else SQLiteStore(path)
+        self._store: Store = store if store is not None else store_for(path)
         self._store.open()
         self.path: Path = self._store.path
         files = Files(self._store)
@@ -93,6 +116,8 @@ class TaskLog:
         self._measured = Measured(self._store, self._reads)
 
     def __repr__(self) -> str:
+        if not isinstance(self._store, SQLiteStore):
+            return f"{type(self).__name__}(store={self._store!r})"
         return f"{type(self).__name__}({str(self.path)!r})"
 
     def __enter__(self) -> TaskLog:
