@@ -26,6 +26,7 @@ run: $(VENV)/.run-deps
 
 test: $(VENV)/.test-deps
 	scripts/ensure-chromium
+	scripts/ensure-postgresql
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

@@ -20,6 +20,9 @@ from vidu_nb.tracking.tasklog import TaskLog
 IMAGE = make_image(160, 120)
 
 
+pytestmark = pytest.mark.stores
+
+
 def req(i: int = 0, **kw) -> Img2VideoRequest:
     kw.setdefault("duration", 1 + i % 2)
     return Img2VideoRequest(image=IMAGE, prompt=f"shot {i}", seed=i, **kw)
@@ -121,8 +124,8 @@ def _all_sent(log: TaskLog, count: int) -> bool:
     return len(frame) == count and bool(frame["task_id"].notna().all())
 
 
-def test_resume_after_restart_finishes_everything(sim, tmp_path):
-    path = tmp_path / "resume.sqlite"
+def test_resume_after_restart_finishes_everything(sim, log_at):
+    path = log_at("resume.sqlite")
     sim.faults.add("slow", delay=1.0, method="GET")  # checks lag, so tasks stay pending here
     with ViduClient.for_simulator(sim) as first, TaskLog(path) as log:
         poller = Poller(first, log, policy="submit_all", cache=False).start()
@@ -224,8 +227,8 @@ def test_slow_answers_do_not_delay_other_due_checks(sim, log, monkeypatch):
     assert took < 0.75 * len(slow) * delay  # the slow answers overlapped (sequential: 3x)
 
 
-def test_timings_learned_from_the_log_survive_a_restart(sim, tmp_path):
-    path = tmp_path / "learn.sqlite"
+def test_timings_learned_from_the_log_survive_a_restart(sim, log_at):
+    path = log_at("learn.sqlite")
     with ViduClient.for_simulator(sim) as first, TaskLog(path) as log:
         with Poller(first, log, cache=False, policy="submit_all") as poller:
             for i in range(4):

@@ -20,6 +20,7 @@ from vidu_nb.simulator import Simulator
 from vidu_nb.tracking.poller import Poller
 from vidu_nb.tracking.tasklog import TaskLog, UncertainSubmissionsWarning
 
+pytestmark = pytest.mark.stores
 IMAGE = make_image(160, 120)
 
 KERNEL = r"""
@@ -48,11 +49,11 @@ def sim():
         yield s
 
 
-def test_sigkill_mid_submit_leaves_rows_that_resume_settles(sim, tmp_path):
+def test_sigkill_mid_submit_leaves_rows_that_resume_settles(sim, tmp_path, log_at):
     """The first request reached the service (its answer held back) when the kernel died:
     resume marks it uncertain, never sends it again, and finds its task in the service's task
     list (no callback); the second, never sent, is sent."""
-    path = tmp_path / "kernel.sqlite"
+    path = log_at("kernel.sqlite")
     frame = tmp_path / "frame.png"
     frame.write_bytes(IMAGE)
     sim.faults.add("slow", count=1, method="POST", delay=5.0)  # created, answer held back
@@ -101,8 +102,8 @@ def test_sigkill_mid_submit_leaves_rows_that_resume_settles(sim, tmp_path):
     assert sim.count("POST", "/img2video") == 2
 
 
-def test_stop_leaves_queued_rows_for_resume(sim, tmp_path):
-    path = tmp_path / "stopped.sqlite"
+def test_stop_leaves_queued_rows_for_resume(sim, tmp_path, log_at):
+    path = log_at("stopped.sqlite")
     with ViduClient.for_simulator(sim) as client, TaskLog(path) as log:
         poller = Poller(client, log, cache=False)  # never started: nothing goes out
         handles = [poller.submit(req(i), experiment="later") for i in range(3)]
@@ -122,8 +123,8 @@ def test_stop_leaves_queued_rows_for_resume(sim, tmp_path):
     assert sim.count("POST") == 3
 
 
-def test_a_live_pollers_queue_is_not_taken_over(sim, tmp_path):
-    path = tmp_path / "shared.sqlite"
+def test_a_live_pollers_queue_is_not_taken_over(sim, tmp_path, log_at):
+    path = log_at("shared.sqlite")
     with (
         ViduClient.for_simulator(sim) as client,
         TaskLog(path) as mine,
@@ -171,8 +172,8 @@ def test_a_retried_submit_goes_back_to_queued(sim, client_log):
     assert row["state"] == "success" and sim.count("POST") == 2
 
 
-def test_a_missing_image_file_fails_the_row_with_a_reason(sim, tmp_path):
-    path = tmp_path / "lost.sqlite"
+def test_a_missing_image_file_fails_the_row_with_a_reason(sim, tmp_path, log_at):
+    path = log_at("lost.sqlite")
     with ViduClient.for_simulator(sim) as client, TaskLog(path) as log:
         poller = Poller(client, log, cache=False)
         handle = poller.submit(req(4))
@@ -186,6 +187,6 @@ def test_a_missing_image_file_fails_the_row_with_a_reason(sim, tmp_path):
 
 
 @pytest.fixture
-def client_log(sim, tmp_path):
-    with ViduClient.for_simulator(sim) as client, TaskLog(tmp_path / "t.sqlite") as log:
+def client_log(sim, tmp_path, log_at):
+    with ViduClient.for_simulator(sim) as client, TaskLog(log_at("t.sqlite")) as log:
         yield client, log

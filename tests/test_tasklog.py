@@ -122,6 +122,7 @@ def test_frame_dtypes_and_filters(log, request_):
     assert list(log.to_frame(model="viduq2-pro", experiment="b")["task_id"]) == ["t2"]
     assert list(log.to_frame(state=["created"])["task_id"]) == ["t1", "t2"]
     assert list(log.to_frame(tag="k1")["task_id"]) == ["t1"]
+    assert list(log.to_frame(tag="K1")["task_id"]) == ["t1"]  # as LIKE: either case (ASCII)
     now = datetime.now(timezone.utc)
     assert len(log.to_frame(since=now - timedelta(hours=1))) == 3
     assert len(log.to_frame(until=now - timedelta(hours=1))) == 0

@@ -89,6 +89,7 @@ ADDED = {
     "holders": "",
     "in_flight": "",
     "changed_since": "mark, most=5000",
+    "owner_locks": None,  # a team's log: pollers' owner locks held on the server
 }
 
 

@@ -41,7 +41,7 @@ def lease_of(log: TaskLog, ref: str) -> tuple[str | None, float]:
 
 
 def test_a_lease_is_claimed_when_free_renewed_and_taken_over_when_it_runs_out(log):
-    a, b = Owner(log.owners_dir), Owner(log.owners_dir)
+    a, b = Owner(log.owners_dir, log.owner_locks), Owner(log.owners_dir, log.owner_locks)
     a.hold(), b.hold()  # two live pollers of this machine
     log.record_queued_many([(req(i), f"r{i}") for i in range(3)], owner=a.token, lease=0.6)
     assert log.holders() == {a.token: 3}
@@ -67,8 +67,8 @@ def test_a_lease_is_claimed_when_free_renewed_and_taken_over_when_it_runs_out(lo
     assert log.get_by_ref("r0")["state"] == "submitting"
 
 
-def test_a_dead_holder_on_this_machine_is_known_at_once_another_machines_by_its_lease(log):
-    a, b = Owner(log.owners_dir), Owner(log.owners_dir)
+def test_a_dead_holder_on_this_machine_is_known_at_once_another_machines_by_its_lease(log, log_at):
+    a, b = Owner(log.owners_dir, log.owner_locks), Owner(log.owners_dir, log.owner_locks)
     a.hold(), b.hold()
     log.record_queued(req(0), "mine", owner=a.token, lease=600)
     assert log.free_rows(b.token) == []
@@ -76,17 +76,21 @@ def test_a_dead_holder_on_this_machine_is_known_at_once_another_machines_by_its_
     assert [h.client_ref for h in log.free_rows(b.token)] == ["mine"]  # not in 10 minutes
     assert log.claim(log.free_rows(b.token), b.token) != []
 
-    # A poller of another machine (another place) has no lock file here: that proves nothing,
-    # so its rows wait for its lease to run out.
+    # A live poller of another machine (another place) has no lock file here: that proves
+    # nothing, so its rows wait for its lease to run out. (On a server log it holds its lock
+    # there, from its own connection.)
     far = "f" * 32 + "@elsewhere"
     assert not far.endswith(place_id(log.owners_dir))
-    log.record_queued(req(1), "far", owner=far, lease=0.5)
-    assert [h.client_ref for h in log.free_rows(b.token)] == []
-    assert until(lambda: [h.client_ref for h in log.free_rows(b.token)] == ["far"], timeout=10)
+    with TaskLog(log_at()) as elsewhere:
+        if elsewhere.owner_locks is not None:
+            assert elsewhere.owner_locks.hold_owner(far)
+        log.record_queued(req(1), "far", owner=far, lease=0.5)
+        assert [h.client_ref for h in log.free_rows(b.token)] == []
+        assert until(lambda: [h.client_ref for h in log.free_rows(b.token)] == ["far"], 10)
 
 
 def test_the_limit_on_tasks_in_flight_is_the_logs_not_each_pollers(log):
-    a, b = Owner(log.owners_dir), Owner(log.owners_dir)
+    a, b = Owner(log.owners_dir, log.owner_locks), Owner(log.owners_dir, log.owner_locks)
     a.hold(), b.hold()
     log.record_queued_many([(req(i), f"a{i}") for i in range(2)], owner=a.token)
     log.record_queued_many([(req(i), f"b{i}") for i in range(2)], owner=b.token)

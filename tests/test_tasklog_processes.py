@@ -9,7 +9,11 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from vidu_nb.tracking.tasklog import TaskLog
+
+pytestmark = pytest.mark.stores
 
 WRITER = r"""
 import io, os, sys, time
@@ -45,8 +49,8 @@ def _writer(path, prefix, count, *go):
     )
 
 
-def test_two_processes_write_concurrently_without_loss(tmp_path):
-    path = tmp_path / "shared.sqlite"
+def test_two_processes_write_concurrently_without_loss(tmp_path, log_at):
+    path = log_at("shared.sqlite")
     TaskLog(path).close()  # both writers open an existing log
     count = 100
     go = tmp_path / "go"
@@ -75,8 +79,8 @@ def test_two_processes_write_concurrently_without_loss(tmp_path):
     assert len(events) == 2 * count * 4
 
 
-def test_sigkill_during_updates_keeps_every_committed_change(tmp_path):
-    path = tmp_path / "killed.sqlite"
+def test_sigkill_during_updates_keeps_every_committed_change(tmp_path, log_at):
+    path = log_at("killed.sqlite")
     proc = _writer(path, "k", 10_000)
     seen: dict[str, str] = {}
     assert proc.stdout is not None

@@ -17,6 +17,8 @@ from vidu_nb.simulator import Simulator
 from vidu_nb.tracking.poller import Poller
 from vidu_nb.tracking.tasklog import TaskLog, UncertainSubmissionsWarning
 
+pytestmark = pytest.mark.stores
+
 IMAGE = make_image(160, 120)
 
 KERNEL = r"""
@@ -44,8 +46,8 @@ def req(i: int) -> Img2VideoRequest:
     return Img2VideoRequest(image=IMAGE, prompt=f"shot {i}", seed=i, duration=1)
 
 
-def test_two_kernels_resuming_at_once_send_each_queued_request_once(tmp_path):
-    path = tmp_path / "shared.sqlite"
+def test_two_kernels_resuming_at_once_send_each_queued_request_once(tmp_path, log_at):
+    path = log_at("shared.sqlite")
     with Simulator(speed=100, video_height=64, seed=2) as sim:
         with TaskLog(path) as log, ViduClient.for_simulator(sim) as client:
             # A kernel that died: 12 requests never sent, one mid-send, one task running.
@@ -84,8 +86,8 @@ def test_two_kernels_resuming_at_once_send_each_queued_request_once(tmp_path):
     assert by_ref.loc[refs[1:], "task_id"].is_unique and len(df) == len(refs)
 
 
-def test_uncertain_rows_are_never_resent_by_later_resumes(tmp_path):
-    path = tmp_path / "log.sqlite"
+def test_uncertain_rows_are_never_resent_by_later_resumes(tmp_path, log_at):
+    path = log_at("log.sqlite")
     with Simulator(speed=100, video_height=64) as sim, ViduClient.for_simulator(sim) as client:
         with TaskLog(path) as log:
             log.record_queued(req(0), "lost", owner="gone")

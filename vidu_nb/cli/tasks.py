@@ -201,7 +201,7 @@ def submit(args: argparse.Namespace) -> int:
     common = {"experiment": args.experiment, "tags": args.tag, "base_url": client.base_url}
     # The row is written before the POST (queued -> submitting), so a command killed while
     # sending leaves a row that `Poller.resume` marks uncertain instead of losing the task.
-    owner = Owner(log.owners_dir)
+    owner = Owner(log.owners_dir, log.owner_locks)
     try:
         token = owner.hold()
         log.record_queued(request, ref, owner=token, **common)

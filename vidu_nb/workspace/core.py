@@ -53,7 +53,9 @@ class Workspace:
         if log is not None and log_path is not None:
             raise ValidationError("log_path", log_path, "give log= or log_path=, not both")
         if log_path is not None and not isinstance(log_path, (str, os.PathLike)):
-            raise ValidationError("log_path", log_path, "must be a file path (str or Path)")
+            raise ValidationError(
+                "log_path", log_path, "must be a file path (str or Path) or a postgresql:// URL"
+            )
         if poller_settings is not None and not isinstance(poller_settings, Mapping):
             raise ValidationError(
                 "poller_settings", poller_settings, "must be a mapping of Poller keyword arguments"
@@ -133,8 +135,11 @@ class Workspace:
         """Where the task log is, or will be when first opened (without opening it)."""
         if self._log is not None:
             return Path(self._log.path)
-        from ..tracking.tasklog import default_log_path
+        from ..tracking.tasklog import default_log_path, is_log_url, store_for
+        from ..tracking.tasklog.log import LOG_URL_ENV
 
+        if is_log_url(self._log_path) or (self._log_path is None and os.environ.get(LOG_URL_ENV)):
+            return store_for(self._log_path).path  # a team's log: this machine's folder for it
         return Path(self._log_path) if self._log_path is not None else default_log_path()
 
     @property
@@ -223,9 +228,12 @@ class Workspace:
         self.close()
 
     def __repr__(self) -> str:
+        from ..tracking.tasklog import shown_target
+
         log = self._log.path if self._log is not None else self._log_path or "(default, not open)"
+        log = shown_target(log)  # a team log's URL without its password
         poller = "running" if self._poller is not None else "not started"
-        return f"Workspace(client={self._client!r}, log={str(log)!r}, poller={poller})"
+        return f"Workspace(client={self._client!r}, log={log!r}, poller={poller})"
 
     def _keep(self, part: Any) -> Any:
         self._made.append(part)

@@ -97,7 +97,9 @@ class Poller:
         self.lease = float(lease)
         self._cond = threading.Condition()
         self._subscribers = Subscribers()
-        self._owner = Owner(log.owners_dir)  # proves to other kernels that we hold our rows
+        self._owner = Owner(
+            log.owners_dir, log.owner_locks
+        )  # proves to other kernels that we hold our rows
         self._owner_lock = threading.Lock()
         self._lifecycle = threading.RLock()  # one start() or stop() at a time
         self._queue = Submissions(

@@ -1,4 +1,5 @@
-"""The durable task log: ``TaskLog`` (a SQLite file today, pandas DataFrame view).
+"""The durable task log: ``TaskLog`` (a SQLite file or a team's PostgreSQL database, pandas
+DataFrame view).
 
 ``log.py`` holds the facade class, which builds one part per job over a ``store.Store`` and
 delegates to them: ``writes`` (changes), ``unsent`` (requests recorded before they are sent;
@@ -7,12 +8,21 @@ delegates to them: ``writes`` (changes), ``unsent`` (requests recorded before th
 by ``framecache``, ``framepatch``, ``framesnapshot``), ``exports`` (CSV and Parquet files),
 ``judgments`` (ratings, votes, rankings); ``files`` the images and thumbnails kept with rows,
 ``rows`` the pure conversions between requests, tasks and rows. ``store.py`` is the storage
-interface the parts run SQL through, ``sqlite.py`` (with ``sqlitechanges`` and ``schema``: the
-tables and their migrations) its SQLite implementation.
+interface the parts run SQL through, ``sqlite.py`` (with ``sqlitechanges``) its SQLite
+implementation, ``postgres.py`` (with ``pgchanges``) its PostgreSQL one; ``schema`` the tables and
+their migrations for both (``ddl`` renders them per database).
 """
 
 from .exports import read_export
-from .log import DEFAULT_PATH, TaskLog, UncertainSubmissionsWarning, default_log_path
+from .log import (
+    DEFAULT_PATH,
+    TaskLog,
+    UncertainSubmissionsWarning,
+    default_log_path,
+    is_log_url,
+    shown_target,
+    store_for,
+)
 from .rows import CLOSED_STATES
 from .schema import SCHEMA_VERSION
 from .sqlite import SQLiteStore
@@ -29,5 +39,8 @@ __all__ = [
     "TaskLog",
     "UncertainSubmissionsWarning",
     "default_log_path",
+    "is_log_url",
     "read_export",
+    "shown_target",
+    "store_for",
 ]

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ... import states
-from .owners import owner_gone
+from .owners import ServerLocks, owner_gone
+from .store import provides
 
 if TYPE_CHECKING:
     from .store import Connection, Store
@@ -73,6 +74,8 @@ class Held:
     state: str
     owner: str | None
     lease_until: float | None
+    #: Its holder was found dead (``free_rows``): the claim may take it from that holder.
+    gone: bool = False
 
 
 class Leases:
@@ -83,6 +86,8 @@ class Leases:
     def __init__(self, store: Store, owners_dir: Path) -> None:
         self._store = store
         self._owners_dir = owners_dir
+        #: A server log's owner locks (seen from every machine), None for a file.
+        self._server: ServerLocks | None = store if provides(store, ServerLocks) else None  # type: ignore[assignment]
 
     def renew_leases(self, owner: str, lease: float = LEASE_SECONDS) -> list[Held]:
         """Extend every lease ``owner`` holds to ``lease`` seconds from now, in one write
@@ -133,9 +138,10 @@ class Leases:
             expired = row.owner is None or row.lease_until is None or row.lease_until < now
             if not expired and row.owner is not None:
                 if row.owner not in gone:
-                    gone[row.owner] = owner_gone(self._owners_dir, row.owner)
-                expired = gone[row.owner]
-            if expired:
+                    gone[row.owner] = owner_gone(self._owners_dir, row.owner, self._server)
+                if gone[row.owner]:
+                    free.append(replace(row, gone=True))
+            elif expired:
                 free.append(row)
         return free
 
@@ -149,7 +155,7 @@ class Leases:
         taken = []
         with self._store.write() as conn:
             for row in rows:
-                if claim_row(conn, row, owner, lease, now, self._owners_dir):
+                if claim_row(conn, row, owner, lease, now):
                     taken.append(row)
         return taken
 
@@ -172,15 +178,13 @@ class Leases:
             return in_flight(conn)
 
 
-def claim_row(
-    conn: Connection, row: Held, owner: str, lease: float, now: float, owners_dir: Path
-) -> bool:
+def claim_row(conn: Connection, row: Held, owner: str, lease: float, now: float) -> bool:
     """The one conditional ``UPDATE`` that hands a row to ``owner`` (inside the caller's write
     transaction): only while it is in the state it was seen in, and free (no owner, a lease run
-    out, or the same dead owner as seen, checked again here)."""
+    out, or the same dead owner as ``free_rows`` found)."""
     free = _FREE
     args: list[Any] = [owner, now + lease, row.row_id, row.state, now]
-    if row.owner is not None and owner_gone(owners_dir, row.owner):
+    if row.owner is not None and row.gone:
         free = "(owner = ? OR " + _FREE[1:]
         args.insert(4, row.owner)
     touched = conn.run(

@@ -6,8 +6,8 @@ method to the part that does it. ``Writes`` (submissions, state changes, events)
 submissions; ``sync``), ``Reads`` (lookups and the sums others learn from), ``Frames`` (the
 typed DataFrame, kept between reads), ``Exports`` (CSV, Parquet), ``Judgments`` (ratings,
 duel votes, rankings) and ``Measured`` (measures of the cached videos). Parts hold the store and the parts they need, never each other's state,
-and run SQL only through the store, so another database is another store (``sqlite.py`` is
-today's). Following unfinished tasks after a restart is the poller's (``Poller.resume(client,
+and run SQL only through the store, so another database is another store (``sqlite.py``, or
+``postgres.py`` for a URL: ``store_for``). Following unfinished tasks after a restart is the poller's (``Poller.resume(client,
 log)``): the log is what it reads, and builds nothing above itself.
 """
 
@@ -26,23 +26,37 @@ from .frames import Frames
 from .judgments import Judgments
 from .leases import Leases
 from .measured import Measured
+from .owners import ServerLocks
 from .reads import Reads
 from .reconcile import Reconcile
 from .search import Searches
 from .sqlite import SQLiteStore
-from .store import DEFAULT_PATH, Store, default_log_path, provides
+from .store import DEFAULT_PATH, Store, default_log_path, provides, shown_target
 from .unsent import Unsent
 from .writes import Writes
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DEFAULT_PATH", "TaskLog", "UncertainSubmissionsWarning", "default_log_path"]
+__all__ = [
+    "DEFAULT_PATH",
+    "TaskLog",
+    "UncertainSubmissionsWarning",
+    "default_log_path",
+    "is_log_url",
+    "shown_target",
+    "store_for",
+]
 
 #: A team's log: the URL of its PostgreSQL database, used when ``TaskLog()`` gets no path.
 LOG_URL_ENV = "VIDU_LOG_URL"
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+
+
+def is_log_url(target: object) -> bool:
+    """Whether ``target`` names a team's log on a server (``postgresql://...``)."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
 
 
 def store_for(target: str | os.PathLike[str] | None, env: Mapping[str, str] | None = None) -> Store:
@@ -51,7 +65,7 @@ def store_for(target: str | os.PathLike[str] | None, env: Mapping[str, str] | No
     env = os.environ if env is None else env
     if target is None and env.get(LOG_URL_ENV):
         target = env[LOG_URL_ENV]
-    if isinstance(target, str) and target.startswith(("postgresql://", "postgres://")):
+    if isinstance(target, str) and is_log_url(target):
         try:
             from .postgres import PostgresStore
         except ImportError as exc:
@@ -163,6 +177,12 @@ class TaskLog:
     def owners_dir(self) -> Path:
         """Where live pollers hold their lock files (``owners``)."""
         return self._unsent.owners_dir
+
+    @property
+    def owner_locks(self) -> ServerLocks | None:
+        """A team's log on a server: the owner locks it keeps there, seen from every machine
+        (``owners.Owner(log.owners_dir, log.owner_locks)``); None for a file."""
+        return self._unsent.owner_locks
 
     record_queued = _to("_unsent", Unsent.record_queued)
     record_queued_many = _to("_unsent", Unsent.record_queued_many)

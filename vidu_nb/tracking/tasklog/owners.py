@@ -12,6 +12,10 @@ can only speak for tokens of the same place (the same folder). A token of anothe
 poller on another machine sharing a server log) is judged by its lease alone: its lock file is
 not here, which proves nothing. Tokens without a place (logs of older versions, hand-written
 rows) are judged by their lock file, as before.
+
+A team's log on a server also holds each token's lock there (``ServerLocks``: a PostgreSQL
+session advisory lock, which the server drops when the holding connection ends, a killed
+process's too): on such a log a holder is known dead from any machine at once.
 """
 
 from __future__ import annotations
@@ -20,7 +24,21 @@ import os
 import sys
 import uuid
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
+
+
+class ServerLocks(Protocol):
+    """Owner locks a server database keeps for its clients (``postgres.PostgresStore``)."""
+
+    def hold_owner(self, token: str) -> bool:
+        """Take ``token``'s lock (idempotent); False when another connection holds it."""
+
+    def release_owner(self, token: str) -> None:
+        """Drop ``token``'s lock (when held here)."""
+
+    def owner_alive(self, token: str) -> bool:
+        """Whether any connection (this one included) holds ``token``'s lock."""
+
 
 if sys.platform != "win32":  # POSIX
     import fcntl
@@ -75,8 +93,9 @@ def place_id(folder: Path) -> str:
 class Owner:
     """A poller's token and the lock that proves it alive (``hold`` / ``release``)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, server: ServerLocks | None = None) -> None:
         self.folder = Path(folder)
+        self.server = server
         self.token = f"{uuid.uuid4().hex}@{place_id(self.folder)}"
         self._fh: IO[bytes] | None = None
 
@@ -95,6 +114,9 @@ class Owner:
             if not _try_lock(fh):
                 fh.close()
                 raise OSError(f"owner lock {self.token} is held elsewhere")
+            if self.server is not None and not self.server.hold_owner(self.token):
+                fh.close()
+                raise OSError(f"owner lock {self.token} is held elsewhere on the server")
             self._fh = fh
         return self.token
 
@@ -102,6 +124,8 @@ class Owner:
         """Drop the lock: this poller's ``queued`` rows may now be taken over by ``resume``."""
         if self._fh is not None:
             fh, self._fh = self._fh, None
+            if self.server is not None:
+                self.server.release_owner(self.token)
             try:
                 os.unlink(fh.name)
             except OSError:
@@ -109,22 +133,28 @@ class Owner:
             fh.close()
 
 
-def owner_gone(folder: Path, token: str | None) -> bool:
-    """Whether ``token``'s poller is provably dead from here: its lock file (of this place)
-    is missing or free. False for a live one and for a token of another place, whose lease
-    alone can tell."""
+def owner_gone(folder: Path, token: str | None, server: ServerLocks | None = None) -> bool:
+    """Whether ``token``'s poller is provably dead from here: on a server log, its lock there
+    is free (every poller of such a log holds one); else its lock file (of this place) is
+    missing or free. False for a live one and for a token of another place, whose lease alone
+    can tell."""
     if not token:
         return True
+    if server is not None:
+        return not server.owner_alive(token)
     _, at, place = token.rpartition("@")
     if at and place != place_id(folder):
         return False
     return not owner_alive(folder, token)
 
 
-def owner_alive(folder: Path, token: str | None) -> bool:
-    """Whether a live process holds ``token``'s lock (no token, or no lock file: gone)."""
+def owner_alive(folder: Path, token: str | None, server: ServerLocks | None = None) -> bool:
+    """Whether a live process holds ``token``'s lock (no token, or no lock file and no lock on
+    the server: gone)."""
     if not token:
         return False
+    if server is not None and server.owner_alive(token):
+        return True
     path = Path(folder) / f"{token}.lock"
     try:
         fh = open(path, "r+b")  # noqa: SIM115 - closed below

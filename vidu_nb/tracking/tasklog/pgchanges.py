@@ -9,8 +9,10 @@ not a sequence, on purpose: a transaction that bumps it holds the row until it c
 numbers are given in commit order and a reader that saw mark ``n`` never later meets a commit
 numbered below ``n`` (a sequence hands out numbers at call time, in any commit order).
 
-A statement trigger on every table also advances the sequence ``log_data_version``: the
-store's ``version``, a cheap read that moves on any commit (votes and events too).
+A statement trigger on every table also counts in ``log_meta.data_seq``: the store's
+``version``, one tiny read that moves on any commit (votes and events too) and, being a row, only
+when the commit is seen (a sequence would move before: a cache keyed by it could keep a read
+made before that commit).
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ from .store import Row
 
 TRIGGERS = ("task_changes_row", "log_data_tasks", "log_data_events", "log_data_votes")
 SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS log_meta (log_id TEXT NOT NULL, change_seq BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS log_meta (log_id TEXT NOT NULL, change_seq BIGINT NOT NULL,"
+    " data_seq BIGINT NOT NULL DEFAULT 0)",
     "CREATE TABLE IF NOT EXISTS task_changes (row_id BIGINT PRIMARY KEY, seq BIGINT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS task_changes_by_seq ON task_changes (seq)",
-    "CREATE SEQUENCE IF NOT EXISTS log_data_version",
     """
     CREATE OR REPLACE FUNCTION vidu_task_changed() RETURNS trigger LANGUAGE plpgsql AS $$
     DECLARE n BIGINT;
@@ -46,7 +48,7 @@ SCHEMA = (
     """,
     """
     CREATE OR REPLACE FUNCTION vidu_data_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN PERFORM nextval('log_data_version'); RETURN NULL; END $$
+    BEGIN UPDATE log_meta SET data_seq = data_seq + 1; RETURN NULL; END $$
     """,
     "CREATE OR REPLACE TRIGGER task_changes_row AFTER INSERT OR UPDATE OR DELETE ON tasks"
     " FOR EACH ROW EXECUTE FUNCTION vidu_task_changed()",

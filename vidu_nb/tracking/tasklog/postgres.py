@@ -40,13 +40,15 @@ from psycopg.conninfo import conninfo_to_dict
 
 from ...errors import TaskLogError, ValidationError, ViduError
 from . import pgchanges, schema
-from .store import Row, user_data_dir
+from .store import Row, shown_target, user_data_dir
 
 SCHEMES = ("postgresql://", "postgres://")
 _CACHE_ENV = "VIDU_CACHE_DIR"
 #: Every write transaction of a log takes this advisory lock first (any number, the same in
 #: every release): writers of one database wait for each other instead of deadlocking.
 _WRITE_LOCK = 0x76696475  # "vidu"
+#: Owner locks (``owners.ServerLocks``) are session advisory locks keyed (this, hash of token).
+_OWNER_LOCKS = 0x6F776E  # "own"
 _LOCK_TIMEOUT = "30s"  # as long as SQLite's busy timeout
 #: Each table's integer key, returned by ``insert``.
 KEYS = {"tasks": "row_id", "events": "event_id", "votes": "vote_id"}
@@ -59,11 +61,15 @@ def is_url(target: object) -> bool:
 @functools.lru_cache(maxsize=1024)
 def convert(sql: str) -> str:
     """The parts' qmark SQL as psycopg takes it: ``?`` -> ``%s`` outside quoted literals, and
-    every ``%`` (a ``LIKE`` pattern) doubled, since psycopg reads ``%`` anywhere."""
+    every ``%`` (a ``LIKE`` pattern) doubled, since psycopg reads ``%`` anywhere. ``LIKE``
+    becomes ``ILIKE``: SQLite's ``LIKE`` ignores the case of ASCII letters, PostgreSQL's not."""
     pieces = sql.replace("%", "%%").split("'")
     for i in range(0, len(pieces), 2):  # outside quotes
-        pieces[i] = pieces[i].replace("?", "%s")
+        pieces[i] = _LIKE.sub("ILIKE", pieces[i].replace("?", "%s"))
     return "'".join(pieces)
+
+
+_LIKE = re.compile(r"(?<![\w])LIKE(?![\w])", re.IGNORECASE)
 
 
 class _Numbers(Loader):
@@ -142,11 +148,11 @@ class PostgresStore:
         env: Mapping[str, str] | None = None,
     ) -> None:  # fmt: skip
         if not is_url(url):
-            raise ValidationError("url", _shown(url), "must start with postgresql://")
+            raise ValidationError("url", shown_target(url), "must start with postgresql://")
         try:
             info = conninfo_to_dict(url)
         except psycopg.ProgrammingError:
-            raise ValidationError("url", _shown(url), "is not a PostgreSQL URL") from None
+            raise ValidationError("url", shown_target(url), "is not a PostgreSQL URL") from None
         self._url = url
         self._secrets = tuple(s for s in _passwords(url, info) if s)
         user, host = str(info.get("user") or ""), str(info.get("host") or "localhost")
@@ -160,6 +166,7 @@ class PostgresStore:
         self.path = (root / f"{name}-{tag}" / "vidu_tasks.pg").absolute()
         self._lock = threading.RLock()
         self._writes = 0
+        self._owners: set[str] = set()  # owner tokens whose lock this connection holds
         self._conn: PostgresConnection | None = None
 
     def __repr__(self) -> str:
@@ -171,22 +178,31 @@ class PostgresStore:
             if self._conn is not None:
                 return
             raw = self._connect()
+            failed = ""
             try:
                 self._setup(raw)
+            except psycopg.Error as exc:  # not a vidu-nb log, no rights to create tables, ...
+                failed = self._hide(exc) or type(exc).__name__
             except BaseException:
-                raw.close()
+                raw.close()  # a log that cannot open (newer schema) holds no connection
                 raise
+            if failed:
+                raw.close()
+                raise TaskLogError(
+                    f"cannot open the task log postgresql://{self.location}: {failed}"
+                )
             self._conn = PostgresConnection(raw)
 
     def _connect(self) -> psycopg.Connection[Any]:
+        failed = ""
         try:
             raw = psycopg.connect(
                 self._url, autocommit=True, connect_timeout=15, application_name="vidu-nb"
             )
         except psycopg.Error as exc:
-            raise TaskLogError(
-                f"cannot open the task log postgresql://{self.location}: {self._hide(exc)}"
-            ) from None
+            failed = self._hide(exc) or type(exc).__name__
+        if failed:  # raised outside the handler: the driver's error (its conninfo) not chained
+            raise TaskLogError(f"cannot open the task log postgresql://{self.location}: {failed}")
         raw.adapters.register_loader("numeric", _Numbers)
         raw.adapters.register_dumper(bool, _Flag)
         raw.execute(f"SET lock_timeout = '{_LOCK_TIMEOUT}'")
@@ -236,8 +252,9 @@ class PostgresStore:
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
-                self._conn.raw.close()
+                self._conn.raw.close()  # the server drops this connection's owner locks
                 self._conn = None
+                self._owners.clear()
 
     # -- what the log asks of a store ----------------------------------------------------
     @property
@@ -248,8 +265,8 @@ class PostgresStore:
     @property
     def version(self) -> tuple[int, int]:
         with self._lock:
-            found = self._live().raw.execute("SELECT last_value FROM log_data_version").fetchone()
-            return (self._writes, int(found[0]) if found else 0)
+            found = self._live().raw.execute("SELECT data_seq FROM log_meta LIMIT 1").fetchone()
+            return (self._writes, int(found[0]) if found else -1)
 
     def integrity_check(self) -> str:
         """``"ok"``, or what is missing: every table and its columns, the schema version, the
@@ -324,6 +341,47 @@ class PostgresStore:
                 raise
             self._writes += 1
 
+    # -- owner locks, seen from every machine (``owners.ServerLocks``) ------------------------
+    def hold_owner(self, token: str) -> bool:
+        with self._lock:
+            if token in self._owners:
+                return True
+            found = (
+                self._live()
+                .execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", (_OWNER_LOCKS, token))
+                .fetchone()
+            )
+            if found and found[0]:
+                self._owners.add(token)
+                return True
+            return False
+
+    def release_owner(self, token: str) -> None:
+        with self._lock:
+            if token in self._owners and self._conn is not None and not self._conn.raw.closed:
+                self._conn.execute(
+                    "SELECT pg_advisory_unlock(%s, hashtext(%s))", (_OWNER_LOCKS, token)
+                )
+            self._owners.discard(token)
+
+    def owner_alive(self, token: str) -> bool:
+        """Held here, or by any other connection: one look at the server's lock table."""
+        with self._lock:
+            if token in self._owners:
+                return True
+            found = (
+                self._live()
+                .execute(
+                    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
+                    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                    " AND classid = %s AND objid = CAST(hashtext(%s) AS bigint) & 4294967295"
+                    " AND objsubid = 2)",
+                    (_OWNER_LOCKS, token),
+                )
+                .fetchone()
+            )
+            return bool(found and found[0])
+
     @property
     def connection(self) -> PostgresConnection:
         """The connection itself, for tools and tests (``trace`` its statements); the log's
@@ -337,6 +395,9 @@ class PostgresStore:
             trace = self._conn.trace
             self._conn = PostgresConnection(self._connect())
             self._conn.trace = trace
+            for token in list(self._owners):  # the locks went with the old connection
+                self._owners.discard(token)
+                self.hold_owner(token)
         return self._conn
 
 
@@ -347,10 +408,3 @@ def _passwords(url: str, info: Mapping[str, Any]) -> list[str]:
     if match:
         found += [match.group(1), unquote(match.group(1))]
     return sorted(set(found), key=len, reverse=True)
-
-
-def _shown(url: object) -> object:
-    """A URL as messages may show it: without a password."""
-    if isinstance(url, str):
-        return re.sub(r"^([a-z]+://[^:@/]*):[^@/]*@", r"\1:***@", url)
-    return url

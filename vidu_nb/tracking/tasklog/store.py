@@ -3,9 +3,9 @@
 The parts of ``TaskLog`` (``writes``, ``reads``, ``unsent``, ``reconcile``, ``search``,
 ``frames``, ``judgments``) never touch a database driver: they ask a ``Store`` for a
 ``Connection`` (a plain read, one consistent snapshot, or one write transaction) and run
-statements on it. ``sqlite.SQLiteStore`` is the one store today (one file, WAL, shared by
-kernels); a server database for a team is another module with a class of the same shape,
-given as ``TaskLog(store=...)``; no part changes.
+statements on it. ``sqlite.SQLiteStore`` is the default store (one file, WAL, shared by
+kernels); ``postgres.PostgresStore`` is a team's server database (``TaskLog("postgresql://...")``),
+a module with a class of the same shape; no part changes.
 
 What the parts send, so that another database runs it too:
 
@@ -19,7 +19,7 @@ What the parts send, so that another database runs it too:
 
 What differs between databases is a method of the store instead: the kinds of transaction
 (``read``, ``snapshot``, ``write``), a new row's key (``Connection.insert``), the tables and
-their upgrades (``open``; SQLite runs ``schema.MIGRATIONS``), the numbering of changed rows the
+their upgrades (``open``; both run ``schema.MIGRATIONS``, rendered for them), the numbering of changed rows the
 cached frame follows (``change_mark``, ``changed_rows``, ``identity``, ``watch_changes``: SQLite
 triggers), noticing other processes' commits (``version``) and ``integrity_check``.
 """
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -65,6 +66,11 @@ def default_log_path(cwd: Path | None = None, env: Mapping[str, str] | None = No
         if (folder / DEFAULT_PATH).is_file():
             return folder / DEFAULT_PATH
     return user_data_dir(env) / DEFAULT_PATH
+
+
+def shown_target(target: object) -> str:
+    """A log's path or URL as messages and reprs may show it: a URL without its password."""
+    return re.sub(r"^([a-z]+://[^:@/]*):[^@/]*@", r"\1:***@", str(target))
 
 
 def user_data_dir(env: Mapping[str, str] | None = None) -> Path:

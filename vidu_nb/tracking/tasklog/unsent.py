@@ -29,6 +29,8 @@ from ...errors import ViduError
 from .files import Files, ImageFiles
 from .judgments import find_row
 from .leases import LEASE_SECONDS, Leases, claim_row, in_flight
+from .owners import ServerLocks
+from .store import provides
 from .writes import add_event, ref_row
 
 if TYPE_CHECKING:
@@ -56,6 +58,11 @@ class Unsent:
     def owners_dir(self) -> Path:
         """Where live pollers hold their lock files (``owners``)."""
         return self._store.cache_dir / "owners"
+
+    @property
+    def owner_locks(self) -> ServerLocks | None:
+        """The server's owner locks of a team's log (its store), None for a file."""
+        return self._store if provides(self._store, ServerLocks) else None  # type: ignore[return-value]
 
     def record_queued(
         self,
@@ -183,7 +190,7 @@ class Unsent:
             now = time.time()
             if held.state == states.SUBMITTING:
                 with self._store.write() as conn:
-                    if claim_row(conn, held, owner, lease, now, self.owners_dir):
+                    if claim_row(conn, held, owner, lease, now):
                         self._apply(conn, held.row_id, "submitting", "uncertain", INTERRUPTED)
                         uncertain += 1
                 continue
@@ -192,11 +199,11 @@ class Unsent:
             except (ViduError, ValueError, OSError) as exc:
                 why = f"cannot send after restart: {exc}"
                 with self._store.write() as conn:
-                    if claim_row(conn, held, owner, lease, now, self.owners_dir):
+                    if claim_row(conn, held, owner, lease, now):
                         self._apply(conn, held.row_id, "queued", "failed", why)
                 continue
             with self._store.write() as conn:
-                if claim_row(conn, held, owner, lease, now, self.owners_dir):
+                if claim_row(conn, held, owner, lease, now):
                     queued.append((row, request))
         return queued, uncertain
 
