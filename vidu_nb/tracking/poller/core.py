@@ -29,6 +29,7 @@ from ..cache import VideoCache
 from ..tasklog import TaskLog, UncertainSubmissionsWarning
 from ..tasklog.leases import LEASE_SECONDS, Held
 from ..tasklog.owners import Owner
+from ..tasklog.rows import public_url
 from ..tasklog.search import CLOCK_SKEW, UNCERTAIN_WINDOW
 from .arguments import check_labels, check_settings
 from .checks import Checks
@@ -141,7 +142,12 @@ class Poller:
         #: Whether this poller takes over rows nobody holds (``Poller.resume`` turns it on).
         self.adopting = False
         self._searching: set[str] = set()  # uncertain rows this poller began searching for
-        watcher = LogWatcher(log, self._subscribers, self._hold) if watch is not None else None
+        base_url = getattr(client, "base_url", None)
+        watcher = None
+        if watch is not None:  # the log stores the public form of the URL (``public_url``)
+            known = public_url(base_url) if isinstance(base_url, str) else None
+            watcher = LogWatcher(log, self._subscribers, self._hold,
+                                 learn=self.timing.learn_history, base_url=known)  # fmt: skip
         #: Its leases and the other pollers' news (``team``): a thread while started.
         self.team = Team(
             log, lease=self.lease, watch=watch, owner=self._hold, renewed=self._renewed,

@@ -6,7 +6,9 @@ in any kernel must move when its task does. So each poller watches the log: when
 changed since (``TaskLog.changed_since``: the change feed the cached frame follows) and, for
 rows this poller does not hold, emits what its own checks would have: a ``"state"`` event for
 a new state, ``"files"`` when the video arrived, ``"measures"`` when it was measured. No
-request goes to the service; the views redraw from the log as for any event.
+request goes to the service; the views redraw from the log as for any event. The processing
+times of the tasks others saw succeed are learned too (``learn``: the poller's ``Timing``), so
+ten pollers each following a tenth of the tasks forecast as well as one following them all.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ... import states
 from .events import PollerEvent, Subscribers
 
 if TYPE_CHECKING:
@@ -27,10 +30,19 @@ Seen = tuple[Any, Any, Any]
 class LogWatcher:
     """Turns rows changed by others into ``PollerEvent``\\ s (``poll``, from one thread)."""
 
-    def __init__(self, tasklog: TaskLog, subscribers: Subscribers, owner: Callable[[], str]):
+    def __init__(
+        self,
+        tasklog: TaskLog,
+        subscribers: Subscribers,
+        owner: Callable[[], str],
+        learn: Callable[[list[tuple[Any, ...]]], object] | None = None,
+        base_url: str | None = None,
+    ) -> None:
         self.log = tasklog
         self.subscribers = subscribers
         self._owner = owner
+        self._learn = learn
+        self._base_url = base_url  # learn only from tasks of this service (as stored)
         self._lock = threading.Lock()
         self._version: object = None
         self._mark: tuple[bool, float] | None = None
@@ -55,6 +67,7 @@ class LogWatcher:
             self._version = version
             mine = self._owner()
             events = []
+            times = []
             for row in rows:
                 seen = (row.get("state"), row.get("video_path"), row.get("measured_at"))
                 before = self._seen.get(row["row_id"])
@@ -62,10 +75,24 @@ class LogWatcher:
                 if row.get("owner") == mine or before == seen:
                     continue
                 events.extend(_events(row, before, seen))
+                if seen[0] != (before or (None,))[0] and states.is_success(seen[0]):
+                    times.extend(self._times(row))
             self.emitted += len(events)
+        if times and self._learn is not None:
+            self._learn(times)
         for event in events:
             self.subscribers.emit(event)
         return len(events)
+
+    def _times(self, row: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """The row as ``TaskLog.timing_history`` gives it, when it says how long it took."""
+        began, ended = row.get("processing_at"), row.get("finished_at")
+        if began is None or ended is None:
+            return []
+        if self._base_url is not None and row.get("base_url") != self._base_url:
+            return []
+        seconds = ended.timestamp() - began.timestamp()
+        return [(row["model"], row["resolution"], row["duration"], row["off_peak"], seconds)]
 
 
 def _events(row: dict[str, Any], before: Seen | None, seen: Seen) -> list[PollerEvent]:
