@@ -98,9 +98,8 @@ class Poller:
         self.lease = float(lease)
         self._cond = threading.Condition()
         self._subscribers = Subscribers()
-        self._owner = Owner(
-            log.owners_dir, log.owner_locks
-        )  # proves to other kernels that we hold our rows
+        # Proves to other kernels (and, on a server log, other machines) that we are alive.
+        self._owner = Owner(log.owners_dir, log.owner_locks)
         self._owner_lock = threading.Lock()
         self._lifecycle = threading.RLock()  # one start() or stop() at a time
         self._queue = Submissions(
@@ -481,7 +480,8 @@ class Poller:
         if unsent:
             log.warning(
                 "poller stopped with %d submission(s) not sent: they stay 'queued' in the log "
-                "and Poller.resume(client, log) sends them", unsent,
+                "and Poller.resume(client, log) sends them (a running one on the log takes "
+                "them over at once)", unsent,
             )  # fmt: skip
 
     def wait_all(self, timeout: float | None = None) -> bool:
