@@ -119,8 +119,9 @@ class Leases:
 
     def free_rows(self, owner: str, among: Iterable[str] | None = None) -> list[Held]:
         """Unfinished rows (in states ``among``, default every open one) that ``owner`` may
-        take: nobody holds them, their lease ran out, or their holder is provably dead on this
-        machine. Oldest first."""
+        take: nobody holds them, their lease ran out, or their holder is provably dead (on this
+        machine, or on a server log). Oldest first. Rows held by live pollers are not read:
+        only their holders, one row each (a team of ten, a thousand tasks: ten rows)."""
         now = time.time()
         with self._store.snapshot() as conn:
             wanted = open_states(conn)
@@ -130,20 +131,23 @@ class Leases:
             if not wanted:
                 return []
             marks = ", ".join("?" for _ in wanted)
-            rows = _held(conn, f"state IN ({marks}) AND (owner IS NULL OR owner <> ?)",
-                         (*wanted, owner))  # fmt: skip
-        gone: dict[str, bool] = {}
-        free = []
-        for row in rows:
-            expired = row.owner is None or row.lease_until is None or row.lease_until < now
-            if not expired and row.owner is not None:
-                if row.owner not in gone:
-                    gone[row.owner] = owner_gone(self._owners_dir, row.owner, self._server)
-                if gone[row.owner]:
-                    free.append(replace(row, gone=True))
-            elif expired:
-                free.append(row)
-        return free
+            where = f"state IN ({marks}) AND (owner IS NULL OR owner <> ?)"
+            free = _held(conn, f"{where} AND {_FREE}", (*wanted, owner, now))
+            holders = conn.rows(
+                f"SELECT DISTINCT owner FROM tasks WHERE {where} AND lease_until >= ?",
+                (*wanted, owner, now),
+            )
+        dead = [h for (h,) in holders if owner_gone(self._owners_dir, h, self._server)]
+        if dead:
+            with self._store.snapshot() as conn:
+                others = ", ".join("?" for _ in dead)
+                free += [
+                    replace(row, gone=True)
+                    for row in _held(
+                        conn, f"state IN ({marks}) AND owner IN ({others})", (*wanted, *dead)
+                    )
+                ]
+        return sorted(free, key=lambda h: h.row_id)
 
     def claim(self, rows: Sequence[Held], owner: str, lease: float = LEASE_SECONDS) -> list[Held]:
         """Take ``rows`` (as ``free_rows`` found them) for ``owner``, in one write transaction;
