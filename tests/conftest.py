@@ -47,10 +47,6 @@ def png_path(tmp_path: Path, png_bytes: bytes) -> Path:
 STORES = ("sqlite", "postgresql")
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "stores: run the module's task logs on every store")
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "store" in metafunc.fixturenames and metafunc.definition.get_closest_marker("stores"):
         metafunc.parametrize("store", STORES, indirect=True)
@@ -73,6 +69,7 @@ def log_at(
     server = request.getfixturevalue("pg_server")
     monkeypatch.setenv("VIDU_CACHE_DIR", str(tmp_path / "team"))  # kept files stay in the test's
     made: dict[str, str] = {}
+    request.addfinalizer(lambda: server.drop(list(made.values())))
 
     def at(name: str = "tasks.sqlite") -> str:
         if name not in made:

@@ -193,3 +193,17 @@ def test_start_leaves_a_configured_key_alone(tmp_path):
     code = "import os; print(os.environ['VIDU_API_KEY'], os.environ.get('VIDU_BASE_URL'))"
     out = _start([sys.executable, "-c", code], env, tmp_path / "out.txt")
     assert out.strip() == "sk-user-key None"
+
+
+def test_start_gives_jupyter_the_projects_settings(tmp_path):
+    """JupyterLab on Binder reads the settings `vidu-nb lab` uses (widget state saved, stills
+    written apart), in front of any configuration path already set."""
+    from vidu_nb.cli import frontends
+
+    env = _clean_env(tmp_path)
+    env["VIDU_API_KEY"] = "sk-user-key"  # no simulator needed here
+    env["JUPYTER_CONFIG_PATH"] = "/somewhere/else"
+    code = "import os; print(os.environ['JUPYTER_CONFIG_PATH'])"
+    out = _start([sys.executable, "-c", code], env, tmp_path / "out.txt")
+    ours = [str(d) for d in frontends.config_dirs()]
+    assert out.strip().split(os.pathsep) == [*ours, "/somewhere/else"]

@@ -180,6 +180,54 @@ def test_lab_disables_the_news_pop_up_without_touching_the_users_config(lab):
     assert not [p for p in written if "labconfig" in p.parts or p.suffix == ".json"], written
 
 
+def api(url: str, path: str, body: dict | None = None) -> dict:
+    """A JSON call to the server's REST API with the token from ``url`` (PUT with a body)."""
+    base, token = url.split("/lab/")[0], url.split("token=")[1]
+    request = urllib.request.Request(
+        base + path,
+        data=None if body is None else json.dumps(body).encode(),
+        method="GET" if body is None else "PUT",
+        headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def test_lab_saves_widget_state_and_writes_stills_apart(lab):
+    """The two settings that make a saved notebook reopen with its widgets or its stills: Save
+    Widget State on by default, and the pre-save hook splitting each still from its widget."""
+    _child, url, tmp = lab
+    setting = api(url, "/lab/api/settings/@jupyter-widgets/jupyterlab-manager:plugin")
+    # Lab's own default is off; the server gives ours as the default (a user's setting wins).
+    assert setting["schema"]["properties"]["saveState"]["default"] is True
+    assert "saveState" not in setting["settings"]  # the user's settings hold nothing of it
+    view = {"model_id": "abc", "version_major": 2, "version_minor": 0}
+    output = {
+        "output_type": "display_data",
+        "metadata": {"vidu_nb": {"still": True}},  # ours (ui.static.OWN)
+        "data": {
+            "application/vnd.jupyter.widget-view+json": view,
+            "text/html": "<div>frames</div>",
+            "text/plain": "VideoGrid\n- seed 1",
+        },
+    }
+    nb = {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {},
+        "cells": [{"cell_type": "code", "id": "c1", "metadata": {}, "execution_count": 1,
+                   "source": "compare(run)", "outputs": [output]}],
+    }  # fmt: skip
+    api(url, "/api/contents/notebooks/saved.ipynb", {"type": "notebook", "content": nb})
+    root = tmp / "project" / "notebooks"
+    saved = json.loads((root / "saved.ipynb").read_text())
+    widget, still = ({k: "".join(v) if isinstance(v, list) else v for k, v in o["data"].items()}
+                     for o in saved["cells"][0]["outputs"])  # fmt: skip
+    assert widget == {"application/vnd.jupyter.widget-view+json": view, "text/plain": "VideoGrid"}
+    assert "vidu-saved-still" in still["text/html"] and "<div>frames</div>" in still["text/html"]
+    assert still["text/plain"] == "VideoGrid\n- seed 1"
+
+
 def test_lab_stops_cleanly(lab):
     child, _url, _tmp = lab
     assert child.stop() == 0

@@ -55,3 +55,45 @@ def test_run_all_with_a_real_key_submits_nothing_unless_asked(tmp_path, monkeypa
     assert "RESULT False None" in text
     assert posts == 0
     assert TaskLog(workdir / "vidu_tasks.sqlite").to_frame().empty
+
+
+@pytest.mark.slow
+def test_run_all_with_a_real_key_spends_on_the_sweep_only_and_judges_nothing_for_you(
+    tmp_path, monkeypatch
+):
+    """``SPEND_CREDITS = True`` submits the sweep, and nothing more: the re-run of the winner
+    waits for its own ``PROMOTE = True``, and the example's ratings and duel votes are not
+    written into a real account's log (the choices there are the user's clicks)."""
+    from jupyter_harness import copy_notebooks, kernel_env
+
+    with Simulator(speed=40.0, video_height=96, api_key="vidu-review-key-7c1e") as sim:
+        workdir = copy_notebooks(tmp_path / "notebooks")
+        nb = nbformat.read(workdir / NAME, as_version=4)
+        at = next(i for i, c in enumerate(nb.cells) if "ws = Workspace.from_env()" in c.source)
+        nb.cells.insert(at + 1, nbformat.v4.new_code_cell(REAL_LOOKING))
+        spend = next(c for c in nb.cells if c.source.startswith("SPEND_CREDITS = False"))
+        spend.source = spend.source.replace("SPEND_CREDITS = False", "SPEND_CREDITS = True", 1)
+        nb.cells.append(nbformat.v4.new_code_cell("print('RESULT', len(judged), EXAMPLE_CHOICES)"))
+        env = kernel_env(sim.base_url, sim.api_key, tmp_path / "jupyter")
+        env["VIDU_LOG_PATH"] = str(workdir / "vidu_tasks.sqlite")
+        for key in [k for k in os.environ if k.startswith("VIDU_")]:
+            monkeypatch.delenv(key)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        client = nbclient.NotebookClient(
+            nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
+        )
+        client.execute()
+        posts = sim.count("POST", "/img2video")
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors, errors
+    text = "".join(
+        o.text for c in nb.cells for o in c.get("outputs", []) if o.output_type == "stream"
+    )
+    assert "RESULT 6 False" in text
+    assert "No votes yet: vote in the duel above" in text
+    assert "would cost about" in text and "Set PROMOTE = True" in text
+    assert posts == 6  # the sweep, not the re-run
+    log = TaskLog(workdir / "vidu_tasks.sqlite")
+    assert len(log.to_frame()) == 6 and log.votes().empty
+    assert log.to_frame()[["rating", "pick", "note"]].isna().all().all()

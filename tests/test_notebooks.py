@@ -218,18 +218,55 @@ def test_quickstart_run_all_with_a_real_key_spends_nothing_unless_asked(
     assert TaskLog(workdir / "vidu_tasks.sqlite").to_frame().empty
 
 
+COMPARE_FACTS = """
+print(len(grid.items), grid.cols, run.experiment, page, bundle)
+print(len(ranked.items), prompts[1] in ranked.row_titles[0], blind.done, close_up.mode)
+print(promotion.handle)
+"""
+
+
 @pytest.mark.slow
-def test_compare_notebook_runs_a_sweep_and_builds_the_grid(workdir, simulator, monkeypatch):
-    out = execute(
-        "compare_prompts_and_seeds.ipynb", workdir, simulator, monkeypatch,
-        "print(len(grid.items), grid.cols, run.experiment, page, bundle)",
-    )  # fmt: skip
-    items, cols, experiment, page, bundle = "".join(out).split()
+def test_compare_notebook_runs_the_whole_loop(workdir, simulator, monkeypatch):
+    """Sweep, grid, ratings, a blind duel, rankings, a wipe, measures and a promotion: what
+    each step decided is in the task log file another process reads."""
+    out = execute("compare_prompts_and_seeds.ipynb", workdir, simulator, monkeypatch, COMPARE_FACTS)
+    items, cols, experiment, page, bundle, *rest = "".join(out).split()
     assert (items, cols) == ("6", "2")
-    frame = TaskLog(workdir / "vidu_tasks.sqlite").to_frame(experiment=experiment)
-    assert len(frame) == 6 and set(frame["state"]) == {"success"}
-    assert frame["credits"].notna().all() and frame["prompt"].nunique() == 3
-    # The report cell: a page with its videos beside it, and the same as one .zip.
+    assert rest[:4] == ["6", "True", "True", "wipe"]  # the ranked grid: the duels' winner first
+    handle = rest[4]
+    log = TaskLog(workdir / "vidu_tasks.sqlite")
+    frame = log.to_frame(experiment=experiment)
+    drafts = frame[frame["parent_row_id"].isna()]
+    assert len(drafts) == 6 and set(drafts["state"]) == {"success"}
+    assert drafts["credits"].notna().all() and drafts["prompt"].nunique() == 3
+    # Step 4: the example's judgments, as the grid's clicks would have written them.
+    judged = {
+        (row["prompt"].split()[0], int(row["seed"])): tuple(
+            None if row.isna()[k] else row[k] for k in ("rating", "pick", "note")
+        )
+        for _, row in drafts.iterrows()
+    }
+    assert judged == {
+        ("slow", 1): (None, None, None), ("slow", 2): (None, None, None),
+        ("clouds", 1): (3, None, None),
+        ("clouds", 2): (4, True, "smooth drift: the one to promote"),
+        ("birds", 1): (2, False, None), ("birds", 2): (None, None, None),
+    }  # fmt: skip
+    # Steps 5 and 6: every pair of different prompts voted on once; the clouds rank first.
+    votes = log.votes()
+    assert len(votes) == 12 and not votes["tie"].any()
+    ranking = log.rankings(by=["prompt"])
+    assert ranking["prompt"].iloc[0].startswith("clouds drift")
+    assert list(ranking["wins"]) == [8, 4, 0]
+    # Step 8: every video of the sweep measured.
+    assert drafts[["motion", "flicker", "first_frame_ssim"]].notna().all().all()
+    # Step 9: the picked clouds video re-run at 1080p, its lineage in the log.
+    rerun = log.get_by_ref(handle)
+    picked = drafts[drafts["pick"].fillna(False).astype(bool)]
+    assert rerun["parent_row_id"] == int(picked.index[0])
+    assert (rerun["resolution"], rerun["seed_requested"]) == ("1080p", 2)
+    assert rerun["experiment"] == experiment
+    # Step 10: the report holds the sweep's six videos (not the re-run).
     assert (page, bundle) == ("compare_report.html", "compare_report.zip")
     assert (workdir / page).read_text().count('<video class="vr-video"') == 6
     assert len(list((workdir / "compare_report_files").glob("*.mp4"))) == 6

@@ -184,7 +184,7 @@ def test_states_progress_in_order_and_finish_time_is_recorded():
 
 
 def test_concurrency_limit_queues_the_sixth_task():
-    with Simulator(speed=20, concurrency=5) as sim:
+    with Simulator(speed=4, concurrency=5) as sim:  # long enough for six submits under load
         ids = [submit(sim, duration=1, resolution="540p").json()["task_id"] for _ in range(6)]
         for task_id in ids:
             wait_final(sim, task_id)

@@ -3,6 +3,7 @@ across restarts and processes, seen by the cached frame), duel votes and their r
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import textwrap
@@ -259,3 +260,39 @@ def test_a_schema_3_log_gains_empty_judging_columns_and_the_votes_table(tmp_path
                 back[["rating", "pick", "note", "parent_row_id"]],
                 df[["rating", "pick", "note", "parent_row_id"]],
             )
+
+
+class Viewer:
+    """A view of tasks that watches the log's ratings (as a grid does)."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.seen: list[Judgment] = []
+        self.fail = fail
+
+    def rated(self, judged: Judgment) -> None:
+        self.seen.append(judged)
+        if self.fail:
+            raise RuntimeError("this view is gone")
+
+
+def test_watchers_hear_each_committed_rating_and_are_held_weakly(log, request_):
+    fill(log, request_, n=2)
+    viewer, broken = Viewer(), Viewer(fail=True)
+    log.judgments.watch(broken.rated)  # first: its failure stops neither the write nor the others
+    log.judgments.watch(viewer.rated)
+    log.judgments.watch(viewer.rated)  # once is enough
+    log.rate("t0", stars=4)
+    log.rate("t0")  # nothing written: nothing announced
+    with pytest.raises(ValidationError):
+        log.rate("t1", stars=9)  # refused: nothing announced
+    assert viewer.seen == [Judgment(1, "t0", 4, None, None)] and log.judgment("t0").rating == 4
+    log.judgments.unwatch(viewer.rated)
+    log.rate("t1", pick=True)
+    assert len(viewer.seen) == 1 and len(broken.seen) == 2
+    calls = broken.seen
+    del broken  # gone: no longer called, no unwatch needed
+    gc.collect()
+    log.rate("t1", pick=False)
+    assert len(calls) == 2
+    with pytest.raises(ValidationError, match="bound method"):
+        log.judgments.watch(lambda judged: None)

@@ -21,7 +21,8 @@ from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.tracking.tasklog import TaskLog
 from vidu_nb.tracking.tasklog import schema as tasklog_schema
 from vidu_nb.tracking.tasklog.owners import Owner, owner_alive
-from vidu_nb.tracking.tasklog.postgres import PostgresStore, convert
+from vidu_nb.tracking.tasklog.pgsql import convert
+from vidu_nb.tracking.tasklog.postgres import PostgresStore
 
 SECRET = "pa:ss w@rd/s3cr3t"
 QUOTED = "pa%3Ass%20w%40rd%2Fs3cr3t"  # the same, as a URL carries it
@@ -247,3 +248,63 @@ def test_the_log_connects_again_after_the_server_dropped_it(pg_server, tmp_path,
             ).fetchone()
             assert held == (False,)
         owner.release()
+
+
+def test_a_failed_upgrade_leaves_the_team_log_as_it_was(pg_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("VIDU_CACHE_DIR", str(tmp_path))
+    url = pg_server.database("failedupgrade")
+    with TaskLog(url) as log:
+        log.record_submission(req(), Task(id="t1"))
+    broken = tasklog_schema.Version(
+        "A release whose upgrade fails halfway (DDL is transactional in PostgreSQL).",
+        tasklog_schema.AddColumns("tasks", ["later INTEGER"]),
+        tasklog_schema.Run("UPDATE tasks SET later = 1 / 0"),
+    )
+    with monkeypatch.context() as patch:
+        patch.setattr(tasklog_schema, "MIGRATIONS", [*tasklog_schema.MIGRATIONS, broken])
+        patch.setattr(tasklog_schema, "SCHEMA_VERSION", len(tasklog_schema.MIGRATIONS) + 1)
+        with pytest.raises(TaskLogError, match="division by zero"):
+            TaskLog(url)
+    with TaskLog(url) as log:
+        assert "later" not in log.df and log.get("t1")["state"] == "created"
+        assert log.integrity_check() == "ok"
+
+
+OPENER = r"""
+import sys
+from vidu_nb.tracking.tasklog import TaskLog
+with TaskLog(sys.argv[1]) as log:
+    print(len(log), log.integrity_check(), flush=True)
+"""
+
+
+def test_kernels_opening_a_new_team_log_at_once_make_it_once(pg_server, tmp_path):
+    url = pg_server.database("together")
+    env = {**os.environ, "VIDU_CACHE_DIR": str(tmp_path)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPENER, url],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for _ in range(3)
+    ]
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0 and out.strip() == "0 ok", err
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM log_meta").fetchone() == (1,)
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [
+            (tasklog_schema.SCHEMA_VERSION,)
+        ]
+
+
+def test_a_store_can_be_given_as_such(pg_server, tmp_path):
+    store = PostgresStore(pg_server.database("given"), cache_root=tmp_path / "files")
+    with TaskLog(store=store) as log:
+        log.record_submission(req(), Task(id="t1"))
+        assert log.cache_dir.parent.parent == tmp_path / "files" and len(log) == 1
+    with pytest.raises(ValidationError, match="not both"):
+        TaskLog(pg_server.url(), store=store)

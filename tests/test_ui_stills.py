@@ -21,6 +21,7 @@ from vidu_nb.request.sweep import sweep
 from vidu_nb.tracking import stills
 from vidu_nb.ui import TaskCard, compare, credits_view, form, run_sweep, show
 from vidu_nb.ui.form_state import FormState
+from vidu_nb.ui.static import OWN
 
 VIEW = "application/vnd.jupyter.widget-view+json"
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
@@ -28,8 +29,11 @@ IMG = re.compile(r'<img class="vidu-still-sheet" src="data:image/jpeg;base64,([A
 
 
 def bundle_of(widget) -> dict:
-    bundle = widget._repr_mimebundle_()
-    return bundle[0] if isinstance(bundle, tuple) else bundle
+    """The output's data; its metadata marks it as ours, the one mark the pre-save hook splits
+    a still from its widget by (other libraries' widget outputs are left as they came)."""
+    data, meta = widget._repr_mimebundle_()
+    assert meta[OWN] == {"still": True}
+    return data
 
 
 def sheets_in(markup: str) -> list[Image.Image]:

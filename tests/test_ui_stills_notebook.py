@@ -9,6 +9,8 @@ import re
 import pytest
 from saved_notebook import run_measuring
 
+from vidu_nb.ui.static import OWN
+
 SHEET = re.compile(r'<img class="vidu-still-sheet" src="data:image/jpeg;base64,')
 CELLS = [
     "from vidu_nb import Img2VideoRequest\n"
@@ -50,3 +52,5 @@ def test_a_sweep_and_a_form_are_saved_settled(tmp_path, monkeypatch, png_bytes):
         and len(SHEET.findall(sweep_html)) == 3
     )
     assert nb.cells[3].outputs[0].data["text/plain"].startswith("SweepRun(")
+    # Rewritten, each output is still marked ours: the pre-save hook splits those only.
+    assert [nb.cells[i].outputs[0].metadata[OWN] for i in (1, 3)] == [{"still": True}] * 2

@@ -53,6 +53,8 @@ _UI_NAMES = {
     "Img2VideoForm": "vidu_nb.ui",
     "show": "vidu_nb.ui",
     "compare": "vidu_nb.ui",
+    "duel": "vidu_nb.ui",
+    "wipe": "vidu_nb.ui",
     "run_sweep": "vidu_nb.ui",
     "report": "vidu_nb.ui.reporting",
     "LargeReportWarning": "vidu_nb.ui.reporting",
@@ -64,6 +66,8 @@ _UI_NAMES = {
     "UncertainSubmissionsWarning": "vidu_nb.tracking.tasklog",
     "VideoCache": "vidu_nb.tracking.cache",
     "DownloadError": "vidu_nb.tracking.cache",
+    "VideoStore": "vidu_nb.tracking.shared",
+    "StoreError": "vidu_nb.tracking.shared",
     "Ledger": "vidu_nb.tracking.ledger",
     "Estimate": "vidu_nb.tracking.ledger",
     "estimate": "vidu_nb.tracking.ledger",
@@ -80,6 +84,13 @@ _UI_NAMES = {
     "Promotion": "vidu_nb.tracking.promotion",
     "duel_pairs": "vidu_nb.tracking.duels",
 }
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """vidu-nb as a Jupyter server extension (``vidu_nb``): its pre-save hook, which saves each
+    widget's still as an output of its own (``cli/saved_stills.py``). The package installs
+    the file that enables it in every Jupyter server of its environment."""
+    return [{"module": "vidu_nb.cli.saved_stills"}]
 
 
 def __getattr__(name: str) -> Any:

@@ -5,7 +5,9 @@
 imports a grid's own ``_esm`` (the loader) and renders it with a stand-in for the widget model
 and a ``host`` whose ``getWidget`` answers the grid's ``code`` reference. The model is kept as
 ``window[<grid id>]`` so a test can read what the front end set (``playing``, ``muted``).
-Clips are data URLs, so no server is needed either.
+Clips are data URLs, so no server is needed either. A test that exposes ``window.toKernel``
+receives what the front end sends (``model.send``) and answers with the changed traits and
+the messages sent back.
 """
 
 from __future__ import annotations
@@ -45,7 +47,14 @@ async ({loader, code, css, items, cols, extra}) => {
     set: (k, v) => { state[k] = v; (handlers["change:" + k] || []).forEach((f) => f()); },
     save_changes: () => {},
     on: (ev, f) => { (handlers[ev] ||= []).push(f); },
-    send: () => {},
+    // A test may stand in for the kernel: window.toKernel(gridId, msg) answers with the
+    // traits the kernel changed, set here as the widget manager would, and in "messages" the
+    // custom messages it sent back.
+    send: (msg) => window.toKernel && window.toKernel(host.id, msg).then((changed) => {
+      const { messages, ...traits } = changed || {};
+      for (const [k, v] of Object.entries(traits)) model.set(k, v);
+      for (const m of messages || []) (handlers["msg:custom"] || []).forEach((f) => f(m, []));
+    }),
   };
   await (await load(loader)).render({model, el: host, ...widgets});
   window[host.id] = model;

@@ -42,6 +42,19 @@ CELL_ERRORS = """() => {
 }"""
 
 
+#: The index of the notebook's active cell (what Up/Down and "x" in command mode act on).
+ACTIVE_CELL = "() => window.jupyterapp.shell.currentWidget.content.activeCellIndex"
+#: Runs ``code`` in the notebook's kernel, as a cell would, and returns what it printed.
+KERNEL_PRINT = """async (code) => {
+  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  let out = "";
+  const future = kernel.requestExecute({code});
+  future.onIOPub = (msg) => { if (msg.header.msg_type === "stream") out += msg.content.text; };
+  await future.done;
+  return out.trim();
+}"""
+
+
 def open_notebook(page: Page, base_url: str, name: str) -> None:
     """Open ``name`` in a clean workspace and wait until its kernel is idle."""
     open_document(page, f"{base_url}/lab/tree/{name}?reset", name)
@@ -87,3 +100,45 @@ def video_times(page: Page, scope, *, samples: int = 2, gap_ms: int = 700) -> li
             page.evaluate("s => [...s.querySelectorAll('video')].map(v => v.currentTime)", handle)
         )
     return out
+
+
+#: Kernel > Restart Kernel... (the menu's command); it asks first, answered by the test.
+RESTART = """() => {
+  const app = window.jupyterapp;
+  window.viduRestart = app.commands.execute('notebook:restart-kernel');
+  return true;
+}"""
+
+#: A new code cell at the end of the notebook, run as Shift+Enter runs it; its outputs.
+RUN_NEW_CELL = """async (code) => {
+  const app = window.jupyterapp;
+  const nb = app.shell.currentWidget.content;
+  nb.activeCellIndex = nb.widgets.length - 1;
+  await app.commands.execute('notebook:insert-cell-below');
+  const cell = nb.activeCell;
+  cell.model.sharedModel.setSource(code);
+  await app.commands.execute('notebook:run-cell');
+  for (let i = 0; i < 1200 && cell.model.executionCount === null; i++) {
+    await new Promise(r => setTimeout(r, 100));
+  }
+  return cell.model.outputs.toJSON();
+}"""
+
+
+def restart_kernel(page: Page) -> None:
+    """Restart the notebook's kernel as a user does (Kernel > Restart Kernel..., then Restart
+    in the dialog) and wait until the new kernel is idle."""
+    page.evaluate(RESTART)
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    assert page.evaluate("async () => await window.viduRestart") is not False
+    status = page.evaluate(WAIT_KERNEL_IDLE)
+    assert status == "idle", f"kernel is {status} after the restart"
+
+
+def run_new_cell(page: Page, code: str) -> str:
+    """Add a code cell at the end, run it, and return what it printed; fails on an error."""
+    outputs = page.evaluate(RUN_NEW_CELL, code)
+    errors = [f"{o['ename']}: {o['evalue']}" for o in outputs if o["output_type"] == "error"]
+    assert not errors, errors
+    text = [o["text"] for o in outputs if o["output_type"] == "stream" and o["name"] == "stdout"]
+    return "".join("".join(t) if isinstance(t, list) else t for t in text)

@@ -12,14 +12,19 @@ import pytest
 pytest.importorskip("playwright.sync_api")
 pytest.importorskip("voila")
 
-from .widget_flows import fill_form, play_grid, submit_and_play  # noqa: E402
+from .widget_flows import (  # noqa: E402
+    COMPARE_GRID,
+    fill_form,
+    play_grid,
+    submit_and_play,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_voila_comparison_grid_plays_every_video_from_one_control(page, voila, artifacts):
     page.goto(voila.render_url("compare_prompts_and_seeds.ipynb"), timeout=120_000)
-    grid = page.locator(".vidu-grid").last  # the sweep's own grid comes first
+    grid = page.locator(COMPARE_GRID).first
     grid.wait_for(timeout=120_000)
     play_grid(page, grid, players=6)
     grid.screenshot(path=str(artifacts / "voila-compare-grid-playing.png"))

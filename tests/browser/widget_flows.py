@@ -14,6 +14,8 @@ from .lab_page import video_times
 
 SAMPLE = Path(__file__).resolve().parents[2] / "notebooks" / "sample.png"
 PROMPT = "Gentle waves, the sun sets slowly"
+#: The compare notebook's grid: prompts as row titles (its duel, wipe and cards have none).
+COMPARE_GRID = ".vidu-grid:has(.vidu-grid-rowhead)"
 
 
 def fill_form(page: Page, form: Locator) -> Locator:

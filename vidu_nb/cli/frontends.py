@@ -15,7 +15,20 @@ differently nor written; a setting in it still wins. It holds:
   not after the whole notebook, whose code cell waits for a generation), and does not load
   Notebook 7's JupyterLab extension, which needs a module Voila does not provide and fails
   with "The getter for the shared module is not a function ... #RUNTIME-012" (it only adds
-  switching between JupyterLab and Notebook 7, which Voila has no use for).
+  switching between JupyterLab and Notebook 7, which Voila has no use for);
+- ``labconfig/default_setting_overrides.json``: JupyterLab saves the widget state with the
+  notebook (its Settings > Save Widget State Automatically, off by default in Lab; this is a
+  default, so the user's own setting wins), so a reopened notebook draws its widgets again.
+
+The pre-save hook of ``saved_stills`` (each widget's still written as an output of its own,
+shown where the widget cannot be drawn) is the ``vidu_nb`` server extension, enabled by the
+file the package installs in its environment (``ENABLING``) for every Jupyter server there,
+these included. Only when that file is missing (vidu-nb run from a checkout, not installed) is
+the folder holding it (``jupyter-extension/``) put in ``JUPYTER_CONFIG_PATH`` too: installed,
+the environment's file rules, so ``jupyter server extension disable vidu_nb``, which rewrites
+it, turns the hook off for these servers as for any other.
+
+Binder's ``start`` puts the same folders in front of ``JUPYTER_CONFIG_PATH`` for its JupyterLab.
 """
 
 from __future__ import annotations
@@ -32,6 +45,10 @@ from urllib.parse import quote, urlencode
 
 #: The project's own Jupyter settings (``labconfig/page_config.json``), for its servers only.
 CONFIG_DIR = Path(__file__).resolve().parent / "jupyter"
+#: A settings folder holding only the file that enables the ``vidu_nb`` server extension...
+EXTENSION_DIR = Path(__file__).resolve().parent / "jupyter-extension"
+#: ...which the package installs at this path under ``sys.prefix`` (pyproject's data-files).
+ENABLING = Path("etc", "jupyter", "jupyter_server_config.d", "vidu_nb.json")
 ANNOUNCEMENTS = "@jupyterlab/apputils-extension:announcements"
 
 
@@ -93,11 +110,18 @@ def command(
     ], root
 
 
-def config_path(env: Mapping[str, str]) -> str:
-    """``JUPYTER_CONFIG_PATH`` with the project's settings folder first (lower priority than
+def config_dirs(prefix: str = sys.prefix) -> list[Path]:
+    """The project's settings folders for its servers: its own, and the one enabling the
+    server extension when the environment at ``prefix`` holds no file about it."""
+    installed = (Path(prefix) / ENABLING).exists()
+    return [CONFIG_DIR] if installed else [CONFIG_DIR, EXTENSION_DIR]
+
+
+def config_path(env: Mapping[str, str], prefix: str = sys.prefix) -> str:
+    """``JUPYTER_CONFIG_PATH`` with the project's settings folders first (lower priority than
     the user's ``JUPYTER_CONFIG_DIR``, higher than the environment's and the system's)."""
     rest = env.get("JUPYTER_CONFIG_PATH", "")
-    return os.pathsep.join(p for p in (str(CONFIG_DIR), rest) if p)
+    return os.pathsep.join(p for p in (*map(str, config_dirs(prefix)), rest) if p)
 
 
 def runtime_dir() -> Path | None:

@@ -8,6 +8,11 @@ are fetched with a plain session that never carries the API key. File names come
 through ``safe_name``, so a hostile id from a server cannot escape the folder. Given the
 task's ``recipe`` (``recipe.recipe_of`` its log row), a downloaded video carries it in its MP4
 metadata and in a JSON sidecar, so the file says how it was made wherever it is copied.
+
+With a shared store (``shared``, or ``VIDU_VIDEO_STORE``: see ``shared/``) a task's files are
+looked for there before the service's URL (which may have expired), and what this cache
+downloads from the service is uploaded there once, in the background; when the store cannot
+be reached the local cache works as before and the uploads wait (``uploads``).
 """
 
 from __future__ import annotations
@@ -28,8 +33,9 @@ import requests
 
 from ..client.task import Task
 from ..client.transport import direct_if_loopback, file_session
-from ..errors import ViduError
+from ..errors import ValidationError, ViduError
 from .recipe import RecipeError, is_mp4, sidecar_path, tag_video, write_sidecar
+from .shared import StoreError, Uploads, VideoStore, uploads_for
 
 if TYPE_CHECKING:
     from ..client.core import TaskReader
@@ -96,7 +102,12 @@ def _file_mode() -> int:
 
 
 class VideoCache:
-    """Task results as local files in ``folder`` (created on first use)."""
+    """Task results as local files in ``folder`` (created on first use).
+
+    ``shared``: the team's ``VideoStore`` (or its URL or folder); ``None`` (the default) reads
+    ``VIDU_VIDEO_STORE``, ``False`` means none. ``uploads`` (``shared.Uploads``) holds what the
+    folder still owes the store.
+    """
 
     def __init__(
         self,
@@ -106,18 +117,27 @@ class VideoCache:
         backoff: float = 0.5,
         timeout: float | tuple[float, float] = (5, 60),
         chunk_size: int = 1 << 16,
+        shared: VideoStore | str | os.PathLike[str] | bool | None = None,
     ) -> None:
         self.folder = Path(folder)
         self.retries = retries
         self.backoff = backoff
         self.timeout = timeout
         self.chunk_size = chunk_size
+        self.shared = store_of(shared)
+        self.uploads: Uploads | None = (
+            uploads_for(self.shared, self.folder) if self.shared is not None else None
+        )
         self._session = file_session()
 
     def __repr__(self) -> str:
-        return f"VideoCache({str(self.folder)!r})"
+        shared = f", shared={self.shared!r}" if self.shared is not None else ""
+        return f"VideoCache({str(self.folder)!r}{shared})"
 
     def close(self) -> None:
+        """Close the HTTP session. The uploads carry on: shared by every cache of the folder
+        in this process, they end when nothing is owed (what is, stays marked in the folder
+        for the next kernel)."""
         self._session.close()
 
     # -- names ---------------------------------------------------------------------------
@@ -133,6 +153,13 @@ class VideoCache:
         if path.resolve().parent != self.folder.resolve():  # defence in depth
             raise ViduError(f"refusing a cache path outside {self.folder}: {name!r}")
         return path
+
+    def _names(self, task_id: str) -> list[str]:
+        """The names a task's files can have here and in the store: video, sidecar, covers."""
+        stem = safe_name(task_id)
+        video = f"{stem}.mp4"
+        covers = [f"{stem}-cover{ext}" for ext in _COVER_EXTS]
+        return [video, sidecar_path(video).name, *covers]
 
     def cached(self, task_id: str) -> tuple[Path | None, Path | None]:
         """The complete files already cached for a task (``None`` where missing)."""
@@ -172,7 +199,8 @@ class VideoCache:
                 on_refresh(fresh)
             return fresh
 
-        have_video, have_cover = self.cached(task.id)
+        have_video, have_cover = self.from_shared(task.id)
+        made: list[Path] = []  # what this call wrote from the service: the store gets it
         if have_video is None:
             if not task.video_url:
                 task = refresh() if client is not None else task
@@ -180,15 +208,71 @@ class VideoCache:
                     raise DownloadError(task.id, "video", f"no video URL (state {task.state})")
             self._get(task.id, "video", lambda t: t.video_url, state, refresh)
             have_video = self.video_path(task.id)
+            made.append(have_video)
         if recipe and not sidecar_path(have_video).is_file():
             label(have_video, recipe)
+            made += [have_video, sidecar_path(have_video)]
         if have_cover is None and state["task"].cover_url:
             try:
                 self._get(task.id, "cover", lambda t: t.cover_url, state, refresh)
                 have_cover = self.cover_path(task.id, state["task"].cover_url)
+                made.append(have_cover)
             except DownloadError as exc:  # a missing poster must not lose the video
                 log.warning("%s", exc)
+        if self.uploads is not None and made:
+            self.uploads.add(dict.fromkeys(p.name for p in made if p.is_file()))
         return have_video, have_cover
+
+    def from_shared(self, task_id: str) -> tuple[Path | None, Path | None]:
+        """The task's cached files, after copying what is missing here from the shared store
+        (``cached`` when there is none). A store that cannot be reached is logged and
+        skipped: the caller goes to the service's URL."""
+        video, cover = self.cached(task_id)
+        if self.shared is None or video is not None:  # a missing cover alone: not worth a look
+            return video, cover
+        wanted = [n for n in self._names(task_id) if not (self.folder / n).is_file()]
+        try:
+            there = self.shared.sizes(wanted)
+            if not there:
+                return video, cover
+            self.folder.mkdir(parents=True, exist_ok=True)
+            video_name = self.video_path(task_id).name
+            for name in sorted(there, key=lambda n: n == video_name):  # the video last
+                self._copy_in(name, there[name])
+        except StoreError as exc:
+            log.info("task %s: not taken from the shared store: %s", task_id, exc)
+        return self.cached(task_id)
+
+    def _copy_in(self, name: str, size: int) -> None:
+        """One file from the store into the folder, whole or not at all."""
+        assert self.shared is not None
+        target = self._inside(name)
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{name}.", suffix=".part")
+        os.close(fd)
+        try:
+            self.shared.get(name, tmp)
+            if os.path.getsize(tmp) != size:
+                raise StoreError(self.shared.url, f"download {name}", "the file came short")
+            os.chmod(tmp, _file_mode())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def share_cached(self) -> int:
+        """Owe the store every video, sidecar and cover of this folder (cached before the
+        store was set, or by a kernel without it); the ones it holds with the same size are
+        skipped when their turn comes. Returns how many files were queued."""
+        if self.uploads is None or not self.folder.is_dir():
+            return 0
+        names = [
+            p.name for p in sorted(self.folder.iterdir())
+            if p.is_file() and not p.name.startswith(".")
+            and (p.suffix == ".mp4" or "-cover." in p.name
+                 or (p.suffix == ".json" and p.with_suffix(".mp4").is_file()))
+        ]  # fmt: skip
+        self.uploads.add(names)
+        return len(names)
 
     def _get(
         self,
@@ -288,6 +372,19 @@ class VideoCache:
                 except FileNotFoundError:
                     pass
                 raise
+
+
+def store_of(shared: VideoStore | str | os.PathLike[str] | bool | None) -> VideoStore | None:
+    """The store a ``shared=`` argument means: ``None`` reads ``VIDU_VIDEO_STORE``."""
+    if shared is None:
+        return VideoStore.from_env()
+    if shared is False:
+        return None
+    if isinstance(shared, VideoStore):
+        return shared
+    if isinstance(shared, (str, os.PathLike)):
+        return VideoStore(shared)
+    raise ValidationError("shared", shared, "must be a VideoStore, its URL, None or False")
 
 
 def label(video: Path, recipe: Mapping[str, Any]) -> None:

@@ -1,5 +1,5 @@
-"""Notebook UI: request form, task cards, synchronized players and comparison grids, sweeps,
-and the standalone HTML report.
+"""Notebook UI: request form, task cards, synchronized players and comparison grids, A/B wipes,
+blind duels, sweeps, and the standalone HTML report.
 
 Every view is built from small ipywidgets; their state and logic live in plain Python objects
 (``FormState``, ``TaskView``, ``SweepPlan``) that are tested without a browser. Names are
@@ -18,12 +18,14 @@ if TYPE_CHECKING:
     from .card import TaskCard
     from .compare import compare, show
     from .credits import credits_figure, credits_table, credits_view
+    from .duel import Duel, duel
     from .form import Img2VideoForm, form
     from .form_state import FormResult, FormState
     from .player import VideoGrid
     from .reporting import download_link, report
     from .session import Session
     from .sweeps import SweepPanel, SweepRun, run_sweep
+    from .wipe import Wipe, wipe
 
 #: Where each public name lives.
 _NAMES = {
@@ -33,6 +35,8 @@ _NAMES = {
     "credits_figure": "credits",
     "credits_table": "credits",
     "credits_view": "credits",
+    "Duel": "duel",
+    "duel": "duel",
     "Img2VideoForm": "form",
     "form": "form",
     "FormResult": "form_state",
@@ -44,6 +48,8 @@ _NAMES = {
     "SweepPanel": "sweeps",
     "SweepRun": "sweeps",
     "run_sweep": "sweeps",
+    "Wipe": "wipe",
+    "wipe": "wipe",
 }
 
 
@@ -76,6 +82,7 @@ sys.modules[__name__].__class__ = _Package
 
 
 __all__ = [
+    "Duel",
     "FormResult",
     "FormState",
     "Img2VideoForm",
@@ -84,13 +91,16 @@ __all__ = [
     "SweepRun",
     "TaskCard",
     "VideoGrid",
+    "Wipe",
     "compare",
     "credits_figure",
     "credits_table",
     "credits_view",
     "download_link",
+    "duel",
     "form",
     "report",
     "run_sweep",
     "show",
+    "wipe",
 ]

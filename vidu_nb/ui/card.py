@@ -15,6 +15,7 @@ from typing import Any
 import ipywidgets as w
 
 from .. import states
+from .card_judge import CardJudge
 from .compare import show
 from .rows import STEPS, TaskView, css_token, esc, fmt_seconds, judgment_text
 from .shared import hbox, html, make, shared_layout, vbox
@@ -154,6 +155,8 @@ class TaskCard(StillDisplay, w.VBox):
         self._cancel.add_class("vidu-card-cancel")
         self._cancel.on_click(lambda _b: self.cancel())
         self._player_box = vbox()
+        self._judge = CardJudge(self)
+        self._promoted_box = vbox()
         self._player_key: tuple[Any, ...] | None = None
         self._cancel_error = ""  # why the last Cancel click failed (kept across redraws)
         self._state_class = ""
@@ -166,6 +169,8 @@ class TaskCard(StillDisplay, w.VBox):
                 self._error,
                 self._cancel,
                 self._player_box,
+                self._judge.box,
+                self._promoted_box,
             ],
             layout=shared_layout(),
         )
@@ -214,6 +219,7 @@ class TaskCard(StillDisplay, w.VBox):
         cancellable = (queued or off_peak) and bool(self.task_id or queued)
         self._cancel.layout.display = None if cancellable else "none"
         self._set_state_class(f"vidu-card-state-{css_token(view.state)}")
+        self._judge.draw()
         self._show_player()
         self._settle_still()
 
@@ -268,6 +274,13 @@ class TaskCard(StillDisplay, w.VBox):
             self._cancel_error = ""
             self._cancel.disabled = True
             self._cancel.description = "Cancel requested"
+
+    def promoted(self, promotion: Any, session: Any) -> None:
+        """Show the re-run this card promoted as a live card of its own, under this one."""
+        from .live import card_for
+
+        card = card_for(promotion.handle, session)
+        self._promoted_box.children = (*self._promoted_box.children, card)
 
     def _set_state_class(self, cls: str) -> None:
         if cls != self._state_class:

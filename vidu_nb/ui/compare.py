@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from ..errors import ValidationError
@@ -22,11 +23,17 @@ from .grid_layout import (
     check_order,
     client_of,
     header,
+    title_parts,
     views_of,
 )
+from .judging import PromoteFn, promote_task
 from .player import VideoGrid, entries_for
 from .rows import TaskView, labels, with_judgment
+from .session import Session
 from .static import stills_for
+
+#: ``compare``'s orders: the layout's, and the rankings of the duel votes.
+COMPARE_ORDERS = (*ORDERS, "ranking")
 
 __all__ = ["ORDERS", "TAKES", "Arrangement", "arrange", "compare", "header", "show", "views_of"]
 
@@ -80,6 +87,9 @@ def compare(
     order: str = "plan",
     row_order: Sequence[Any] | None = None,
     col_order: Sequence[Any] | None = None,
+    poller: Any = None,
+    session: Session | None = None,
+    promote: PromoteFn | None = None,
 ) -> VideoGrid:
     """A synchronized grid of players for ``tasks`` labelled by what varies among them.
 
@@ -92,9 +102,27 @@ def compare(
     submissions) or ``order="sorted"``; ``row_order=[...]``/``col_order=[...]`` put the listed
     values first, in that order.
 
+    ``order="ranking"`` puts the best-ranked values first: ``log.rankings(by=...)`` of the
+    rows' (and the columns') field, fitted to the duel votes; values no vote ranked follow.
+
     ``client`` (default: the one the tasks are bound to) lets players refresh expired URLs;
     ``log`` receives the fresh URLs and the cached files.
+
+    With ``log``, each cell shows its task's judgment and judges it: stars (keys 1-5, 0
+    clears), pick and reject (``p``, ``x``) and a note, written to the log on each click.
+    With a ``poller`` (or a ``session``) too, a picked cell has a Promote control: the
+    estimate of the chosen change first, then the submission, whose ``parent_row_id`` is the
+    cell's task (``promote`` replaces how it is submitted: ``SweepRun.promote`` for a sweep).
     """
+    if log is None and (session is not None or poller is not None):
+        log = session.log if session is not None else getattr(poller, "log", None)
+    if order == "ranking":
+        row_order, col_order = ranked_orders(log, rows, cols, row_order, col_order)
+        order = "plan"
+    elif order not in COMPARE_ORDERS:
+        raise ValidationError(
+            "order", order, f"must be one of {', '.join(map(repr, COMPARE_ORDERS))}"
+        )
     check_order(order, row_order, col_order, rows, cols)  # before anything is built
     views = selected(tasks, where, log)
     grid = grid or VideoGrid(client=client or client_of(tasks), log=log)
@@ -103,6 +131,7 @@ def compare(
             grid.cols, grid.row_titles, grid.col_titles = 1, [], []
             grid.note = EMPTY_NOTE if where is None else f"{NO_MATCH} {where}"
             grid.set_players([])
+            grid.judge.enable(None, {})
         return grid
     plan = arrange(views, rows, cols, order=order, row_order=row_order, col_order=col_order)
     present = [v for v in plan.cells if v is not None]
@@ -112,17 +141,84 @@ def compare(
     text = [label_for(v.row, keys) if v is not None else "" for v in plan.cells]
     if not plan.in_headers:  # with headers an empty label is right: they say it all
         text = [t or v.task_id for t, v in zip(text, filled, strict=True)]
+    bare = text
     text = [with_judgment(t, v) for t, v in zip(text, filled, strict=True)]
     entries = entries_for(filled, text)
-    for (item, _src), cell in zip(entries, plan.cells, strict=True):
+    for (item, _src), cell, base in zip(entries, plan.cells, bare, strict=True):
         if cell is None:  # a missing combination is no task: no state, credits or time line
             item["meta"] = []
+        item["label_base"] = base  # the label before the judgment, redrawn as that changes
     headings = cell_headings(plan, text)
+    parts = title_parts(plan, rows, cols)
     with grid.hold_sync():  # one message, one redraw in the browser
         grid.cols, grid.note = plan.cols, ""
         grid.row_titles, grid.col_titles = plan.row_titles, plan.col_titles
-        grid.set_players(entries, stills_for(plan.cells, headings))
+        grid.title_parts = parts
+        grid.set_players(
+            entries, stills_for(plan.cells, headings, heading_parts(plan, parts, text))
+        )
+        if log is not None:
+            cells = {
+                item["key"]: view
+                for (item, _src), view in zip(entries, plan.cells, strict=True)
+                if view is not None
+            }
+            if promote is None and (session is not None or poller is not None):
+                session = session or Session(client, log, poller)
+                promote = partial(promote_task, session)
+            grid.judge.enable(log, cells, promoter=promote, session=session)
+        else:  # a grid drawn again without a log judges nothing it judged before
+            grid.judge.enable(None, {})
     return grid
+
+
+def heading_parts(
+    plan: Arrangement, parts: dict[str, Any], text: list[str]
+) -> list[list[tuple[str, bool]]] | None:
+    """``cell_headings`` as segments ``(text, strong)`` for the stills' HTML: a prompt
+    title's words that differ strong, the words the prompts share not; the rest of the
+    heading strong as any heading. None when no title has differences."""
+    if not parts:
+        return None
+    out: list[list[tuple[str, bool]]] = []
+    row_parts: list[Any] = []
+    for i, label in enumerate(text):
+        row, col = divmod(i, plan.cols)
+        if plan.row_titles and row < len(plan.row_titles) and plan.row_titles[row]:
+            found = parts.get("rows", [])
+            row_parts = found[row] if row < len(found) else [[plan.row_titles[row], True]]
+        col_title = plan.col_titles[col] if col < len(plan.col_titles) else ""
+        found = parts.get("cols", [])
+        col_parts = found[col] if col < len(found) else [[col_title, True]]
+        pieces = [p for p in (row_parts, col_parts if col_title else [], [[label, True]]) if p]
+        pieces = [p for p in pieces if any(t for t, _d in p)]
+        segments: list[tuple[str, bool]] = []
+        for n, piece in enumerate(pieces):
+            if n:
+                segments.append((" \u00b7 ", True))
+            segments += [(str(t), bool(d)) for t, d in piece]
+        out.append(segments)
+    return out
+
+
+def ranked_orders(
+    log: Any, rows: Any, cols: Any, row_order: Any, col_order: Any
+) -> tuple[Any, Any]:
+    """``row_order``/``col_order`` from the log's rankings of the rows' and the columns'
+    fields (an order given explicitly is kept)."""
+    if log is None:
+        raise ValidationError("order", "ranking", "ranks by the task log's votes: give log=")
+    if not isinstance(rows, str) and not isinstance(cols, str):
+        raise ValidationError("order", "ranking", "ranks the values of rows= or cols=: give one")
+    found = []
+    for axis, given in ((rows, row_order), (cols, col_order)):
+        if given is not None or not isinstance(axis, str):
+            found.append(given)
+            continue
+        ranked = log.rankings(by=axis)
+        values = list(ranked[axis]) if axis in ranked.columns and len(ranked) else []
+        found.append([v.item() if hasattr(v, "item") else v for v in values])
+    return found[0], found[1]
 
 
 def cell_headings(plan: Arrangement, text: list[str]) -> list[str]:

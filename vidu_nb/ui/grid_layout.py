@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import ValidationError
 from ..request.sweep import LABEL_FIELDS, label_for
+from .prompt_diff import diff_segments, partly_shared
 from .rows import TaskView
 
 #: What ``show`` and ``compare`` take, for the message that refuses anything else.
@@ -97,6 +98,9 @@ class Arrangement:
 
 FIELD_HINT = ", ".join(LABEL_FIELDS[:5]) + ", experiment"
 
+
+#: Title fields whose rows or columns show what differs between them, word by word.
+DIFFED = ("prompt",)
 
 #: How row and column values are ordered when no explicit order is given.
 ORDERS = ("plan", "sorted")
@@ -186,6 +190,23 @@ def _distinct(
         return seen
     listed = [v for v in dict.fromkeys(first) if v in seen]
     return listed + [v for v in seen if v not in listed]
+
+
+def title_parts(plan: Arrangement, rows: Any, cols: Any) -> dict[str, Any]:
+    """The row and column titles as diff segments where they are prompts (see
+    ``prompt_diff``); an axis whose titles share nothing, or are not prompts, has none."""
+    out: dict[str, Any] = {}
+    for axis, key, titles in (("rows", rows, plan.row_titles), ("cols", cols, plan.col_titles)):
+        if key not in DIFFED or not titles:
+            continue
+        named = [t for t in titles if t]
+        segments = iter(diff_segments(named))
+        parts: list[list[list[Any]]] = [
+            [list(s) for s in next(segments)] if t else [] for t in titles
+        ]
+        if partly_shared([[(str(a), bool(b)) for a, b in p] for p in parts if p]):
+            out[axis] = parts
+    return out
 
 
 def client_of(tasks: Any) -> Any:

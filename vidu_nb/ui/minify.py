@@ -1,8 +1,8 @@
-"""Comment and whitespace stripping for the form's stylesheet (``style.CSS``).
+"""Comment and whitespace stripping for the form's stylesheet and the players' code.
 
-The stylesheet travels in an ``HTML`` widget's state, saved with the notebook once per form, so
-it is stripped once at import. The players' code needs none of this: it is saved once per
-notebook (see ``player.PlayerCode``).
+The stylesheet travels in an ``HTML`` widget's state, saved with the notebook once per form;
+the players' code and stylesheet once per notebook (``player.PlayerCode``). Both are stripped
+once at import: the files keep their comments, saved notebooks do not pay for them.
 """
 
 from __future__ import annotations
@@ -25,3 +25,14 @@ def minify_css(src: str) -> str:
         text = _CSS_PUNCT.sub(r"\1", text)
         pieces[k] = _CSS_COLON.sub(":", text)
     return "".join(pieces).replace(";}", "}").strip()
+
+
+def compact_js(src: str) -> str:
+    """JavaScript without indentation, blank lines and whole-line ``//`` comments; statements
+    stay on their lines, so no semicolon is ever needed. A line with an odd number of
+    backquotes (a template literal across lines, whose spacing is its text) is refused."""
+    lines = src.splitlines()
+    if any(line.count("`") % 2 for line in lines):
+        raise ValueError("compact_js supports template literals on one line only")
+    kept = (line.strip() for line in lines)
+    return "\n".join(line for line in kept if line and not line.startswith("//"))

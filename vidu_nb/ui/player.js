@@ -21,12 +21,187 @@ function label(btn, icon, text) {
 const CELL = 640;
 const GAP = 8;
 const HEAD = 160; // the row headers' column
+// -- judging: stars, pick / reject, a note and Promote per cell (the kernel writes the log) --
+// A cell's bar draws `judgments[key]` and sends what a click or a key changes; the kernel
+// answers by setting `judgments` again, which redraws the bar and the label in place (the
+// player is not rebuilt, so no video reloads).
+const STARS = 5;
+function judgeSend(model, key, change) {
+  model.send({ type: "judge", key, ...change });
+}
+// Keys on the hovered or focused cell: 1-5 stars, 0 clears them, p picks, x rejects (each
+// again undoes it). Another map of keys (frame controls) joins `keyMaps` beside this one.
+const judgeKeys = {
+  ...Object.fromEntries([0, 1, 2, 3, 4, 5].map((n) => [String(n), (c) => c.judge({ stars: n })])),
+  p: (c) => c.judge({ pick: c.judged().pick === true ? null : true }),
+  x: (c) => c.judge({ pick: c.judged().pick === false ? null : false }),
+};
+const keyMaps = [judgeKeys];
+function keyAction(e) {
+  if (e.ctrlKey || e.metaKey || e.altKey) return null;
+  for (const map of keyMaps) if (Object.hasOwn(map, e.key)) return map[e.key];
+  return null;
+}
+function typing(target) {
+  return target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+}
+// Keys reach the judged cell under the mouse, else the focused one (a click focuses a cell);
+// typing anywhere (a note, a notebook editor) is left alone. The listener is the window's, in
+// the capture phase: it runs before the notebook's own shortcuts (Notebook 7 listens on the
+// document in that phase), which then never see a key that judged a cell.
+function gridKeys(root, contexts) {
+  let hovered = null;
+  const onKey = (e) => {
+    if (typing(e.target)) return;
+    const act = keyAction(e);
+    if (!act) return;
+    const active = document.activeElement;
+    const focused = active && active.closest && root.contains(active) ? active.closest(".vidu-judged") : null;
+    const ctx = contexts.get(hovered || focused);
+    if (!ctx) return;
+    e.preventDefault();
+    e.stopPropagation();
+    act(ctx);
+  };
+  const over = (e) => (hovered = e.target.closest ? e.target.closest(".vidu-judged") : null);
+  const out = () => (hovered = null);
+  window.addEventListener("keydown", onKey, true);
+  root.addEventListener("mouseover", over);
+  root.addEventListener("mouseleave", out);
+  return () => {
+    window.removeEventListener("keydown", onKey, true);
+    root.removeEventListener("mouseover", over);
+    root.removeEventListener("mouseleave", out);
+  };
+}
+function judgeBar(model, key) {
+  const bar = el("div", "vidu-judge");
+  const stars = el("span", "vidu-judge-stars");
+  const starBtns = [];
+  for (let n = 1; n <= STARS; n++) {
+    const b = el("button", "vidu-star");
+    b.type = "button";
+    b.title = `${n} star${n > 1 ? "s" : ""} (key ${n}; 0 clears)`;
+    b.setAttribute("aria-label", `${n} star${n > 1 ? "s" : ""}`);
+    b.addEventListener("click", () => judgeSend(model, key, { stars: current().stars === n ? 0 : n }));
+    starBtns.push(b);
+  }
+  stars.append(...starBtns);
+  const pick = el("button", "vidu-judge-pick", "Pick");
+  const reject = el("button", "vidu-judge-reject", "Reject");
+  pick.type = reject.type = "button";
+  pick.title = "pick (key p)";
+  reject.title = "reject (key x)";
+  pick.addEventListener("click", () => judgeSend(model, key, { pick: current().pick === true ? null : true }));
+  reject.addEventListener("click", () => judgeSend(model, key, { pick: current().pick === false ? null : false }));
+  const note = el("input", "vidu-judge-note");
+  Object.assign(note, { type: "text", maxLength: 500, placeholder: "note" });
+  const sendNote = () => {
+    if (note.value.trim() !== current().note) judgeSend(model, key, { note: note.value });
+  };
+  note.addEventListener("change", sendNote);
+  note.addEventListener("keydown", (e) => {
+    e.stopPropagation(); // typing a note is not a notebook shortcut
+    if (e.key === "Enter") sendNote();
+  });
+  const promote = promoteBox(model, key, current);
+  const error = el("div", "vidu-judge-error");
+  bar.append(stars, pick, reject, note, promote.el, error);
+  function current() {
+    return (model.get("judgments") || {})[key] || { stars: 0, pick: null, note: "" };
+  }
+  function draw() {
+    const j = current();
+    starBtns.forEach((b, i) => {
+      b.classList.toggle("vidu-star-on", i < j.stars);
+      b.setAttribute("aria-pressed", String(i < j.stars));
+    });
+    pick.classList.toggle("vidu-judge-on", j.pick === true);
+    reject.classList.toggle("vidu-judge-on", j.pick === false);
+    pick.setAttribute("aria-pressed", String(j.pick === true));
+    reject.setAttribute("aria-pressed", String(j.pick === false));
+    if (document.activeElement !== note) note.value = j.note || "";
+    error.textContent = "";
+    promote.draw(j);
+  }
+  function message(msg) {
+    if (msg.type === "judge_error") error.textContent = msg.error || "";
+    else promote.message(msg);
+  }
+  draw();
+  return { el: bar, draw, message, current };
+}
+// Promote: shown on a picked cell that the kernel can submit from. The change chosen is
+// estimated first ("would cost about ... credits"); a second click submits it.
+function promoteBox(model, key, current) {
+  const box = el("span", "vidu-promote");
+  const open = el("button", "vidu-promote-open", "Promote");
+  const pickChange = el("select", "vidu-promote-change");
+  const go = el("button", "vidu-promote-submit", "Submit");
+  const text = el("div", "vidu-promote-text");
+  const line = el("div", "vidu-promote-line");
+  open.type = go.type = "button";
+  pickChange.hidden = go.hidden = true;
+  box.append(open, pickChange, go, text, line);
+  const choices = () => (model.get("choices") || {})[key] || [];
+  const chosen = () => (choices()[pickChange.selectedIndex] || {}).change;
+  const ask = (confirm) => {
+    if (!chosen()) return;
+    go.disabled = true;
+    model.send({ type: "promote", key, change: chosen(), confirm });
+  };
+  open.addEventListener("click", () => {
+    pickChange.replaceChildren(...choices().map((c) => el("option", "", c.label)));
+    pickChange.hidden = false;
+    ask(false);
+  });
+  pickChange.addEventListener("change", () => ask(false));
+  go.addEventListener("click", () => ask(true));
+  function draw(j) {
+    const can = j.pick === true && choices().length > 0;
+    open.hidden = !can;
+    if (!can) pickChange.hidden = go.hidden = true;
+    line.textContent = (model.get("promoted") || {})[key] || "";
+    line.hidden = !line.textContent;
+  }
+  function message(msg) {
+    if (msg.type !== "promotion") return;
+    text.textContent = msg.text || "";
+    go.textContent = `Submit (${Number(msg.credits || 0).toLocaleString()} credits)`;
+    go.hidden = !!msg.submitted;
+    go.disabled = false;
+    if (msg.submitted) pickChange.hidden = true;
+  }
+  return { el: box, draw, message };
+}
+// A title as segments [text, differs]: the words that differ between prompts strong, the
+// common part faded (textContent only).
+function titleNode(cls, title, parts) {
+  const node = el("div", cls);
+  if (!parts || !parts.length) {
+    node.textContent = title;
+    return node;
+  }
+  const words = el("span"); // one flex item: the spaces between the segments stay
+  for (const [text, differs] of parts) words.append(el("span", differs ? "vidu-diff" : "vidu-same", text));
+  node.append(words);
+  node.title = title;
+  return node;
+}
+function judgedLabel(base, j) {
+  const words = j && j.text;
+  return base && words ? `${base} \u00b7 ${words}` : base || words || "";
+}
 function render({ model, el: host }) {
   host.classList.add("vidu-grid"); // here, not in widget state: it would be saved per grid
   const root = el("div", "vidu-grid-root");
   host.appendChild(root);
   const vids = new Map();
   const cellOf = new Map();
+  const bars = new Map(); // item key -> its judging bar
+  const labelOf = new Map();
+  const keyed = new Map(); // judged cell element -> what its keys act on
+  const unkey = gridKeys(root, keyed);
   const blobs = [];
   let io = null;
   let seeking = false;
@@ -79,6 +254,9 @@ function render({ model, el: host }) {
     if (io) io.disconnect();
     vids.clear();
     cellOf.clear();
+    bars.clear();
+    labelOf.clear();
+    keyed.clear();
     cells.replaceChildren();
     const n = Math.max(1, model.get("cols"));
     const items = model.get("items");
@@ -93,7 +271,8 @@ function render({ model, el: host }) {
     bar.hidden = !items.length;
     if (colT.length) {
       if (rowT.length) cells.append(el("div"));
-      for (const t of colT) cells.append(el("div", "vidu-grid-head vidu-grid-colhead", t));
+      const parts = (model.get("title_parts") || {}).cols || [];
+      colT.forEach((t, c) => cells.append(titleNode("vidu-grid-head vidu-grid-colhead", t, parts[c])));
     }
     io = new IntersectionObserver((entries) => {
       for (const e of entries) if (e.isIntersecting) load(e.target.dataset.key, e.target);
@@ -103,13 +282,20 @@ function render({ model, el: host }) {
       if (rowT.length && Number.isInteger(r) && (rowT[r] || !r)) {
         let span = 1;
         while (r + span < rowT.length && !rowT[r + span]) span++;
-        const h = el("div", "vidu-grid-head vidu-grid-rowhead", rowT[r]);
+        const rowParts = ((model.get("title_parts") || {}).rows || [])[r];
+        const h = titleNode("vidu-grid-head vidu-grid-rowhead", rowT[r], rowParts);
         h.style.gridRow = `span ${span}`;
         cells.append(h);
       }
       const cell = el("div", `vidu-player vidu-state-${it.state || "unknown"}`);
       cell.dataset.key = it.key;
-      if (it.label) cell.append(el("div", "vidu-player-label", it.label));
+      const judged = (model.get("judgments") || {})[it.key];
+      if (it.label || judged) {
+        const lab = el("div", "vidu-player-label", judged ? judgedLabel(it.label_base, judged) : it.label);
+        lab.hidden = !lab.textContent;
+        cell.append(lab);
+        labelOf.set(it.key, [lab, it.label_base || ""]);
+      }
       const frame = el("div", "vidu-player-frame");
       const v = el("video", "vidu-player-video");
       Object.assign(v, { muted: model.get("muted"), loop: model.get("loop"), playsInline: true });
@@ -132,12 +318,35 @@ function render({ model, el: host }) {
       if (!it.video_local && !it.video_url) frame.append(el("div", "vidu-player-empty", it.state || ""));
       cell.append(frame);
       for (const line of it.meta || []) cell.append(el("div", "vidu-player-meta", line));
+      if (judged) {
+        const bar = judgeBar(model, it.key);
+        bars.set(it.key, bar);
+        cell.append(bar.el);
+        cell.classList.add("vidu-judged");
+        const judge = (change) => judgeSend(model, it.key, change);
+        cell.tabIndex = 0;
+        keyed.set(cell, { key: it.key, judge, judged: bar.current });
+      }
       cells.append(cell);
       io.observe(cell);
     });
     applyMuted();
   }
+  function drawJudgments() {
+    const all = model.get("judgments") || {};
+    for (const [key, bar] of bars) bar.draw();
+    for (const [key, [lab, base]] of labelOf) {
+      if (!all[key]) continue;
+      lab.textContent = judgedLabel(base, all[key]);
+      lab.hidden = !lab.textContent;
+    }
+  }
   model.on("msg:custom", (msg, buffers) => {
+    if (msg.type === "judge_error" || msg.type === "promotion") {
+      const bar = bars.get(msg.key);
+      if (bar) bar.message(msg);
+      return;
+    }
     const v = vids.get(msg.key);
     if (!v) return;
     let url = msg.type === "url" ? msg.url : null;
@@ -190,7 +399,8 @@ function render({ model, el: host }) {
     const posters = model.get("posters") || {};
     for (const [key, v] of vids) if (posters[key] && !v.dataset.cover) v.poster = posters[key];
   });
-  for (const k of ["cols", "row_titles", "col_titles", "note"]) model.on(`change:${k}`, build);
+  for (const k of ["cols", "row_titles", "col_titles", "note", "title_parts"]) model.on(`change:${k}`, build);
+  for (const k of ["judgments", "choices", "promoted"]) model.on(`change:${k}`, drawJudgments);
   model.on("change:playing", applyPlaying);
   model.on("change:muted", applyMuted);
   model.on("change:loop", () => list().forEach((v) => (v.loop = model.get("loop"))));
@@ -198,6 +408,7 @@ function render({ model, el: host }) {
   applyPlaying();
   return () => {
     clearInterval(timer);
+    unkey();
     if (io) io.disconnect();
     blobs.forEach((u) => URL.revokeObjectURL(u));
   };

@@ -20,6 +20,8 @@ import requests
 import traitlets as t
 
 from .. import states
+from .grid_judge import GridJudge
+from .minify import compact_js, minify_css
 from .rows import TaskView, css_token, fmt_seconds, is_loopback, labels
 from .shared import shared_layout
 from .sources import URL_MAX_AGE, Expired, Refresher, Source, download, source_of
@@ -59,8 +61,8 @@ class PlayerCode(anywidget.AnyWidget):
     the notebook restores this model too, so its players draw without a kernel.
     """
 
-    _esm = (_HERE / "player.js").read_text(encoding="utf-8")
-    _css = (_HERE / "player.css").read_text(encoding="utf-8")
+    _esm = compact_js((_HERE / "player.js").read_text(encoding="utf-8"))
+    _css = minify_css((_HERE / "player.css").read_text(encoding="utf-8"))
 
 
 _CODE: list[PlayerCode] = []
@@ -107,6 +109,18 @@ class VideoGrid(StillDisplay, anywidget.AnyWidget):
     #: grid drawn from a saved notebook without a kernel shows them. Apart from ``items``: set
     #: later (``set_stills``), they change the posters without rebuilding the players.
     posters = t.Dict(t.Unicode()).tag(sync=True)
+    #: Each judged cell's stars, pick, note and their words, by item key (``judging``): the
+    #: cells listed here show the judging bar; a click or a key changes it in place (no item
+    #: is rebuilt, so no video reloads).
+    judgments = t.Dict(t.Dict()).tag(sync=True)
+    #: The changes each cell's Promote control offers (``judging.promote_choices``), by key:
+    #: only in a grid that can submit (``promoter``).
+    choices = t.Dict(t.List(t.Dict())).tag(sync=True)
+    #: What became of a cell's promotion ("re-run at 1080p: processing"), by key.
+    promoted = t.Dict(t.Unicode()).tag(sync=True)
+    #: Row and column titles as segments ``[text, differs]`` where they are prompts that
+    #: differ in some words (``prompt_diff``): ``{"rows": [...], "cols": [...]}``.
+    title_parts = t.Dict().tag(sync=True)
     # Widget features a grid does not use, kept out of its state (saved once per grid); the
     # front end's defaults for them are these same ``None``s.
     tabbable = t.Bool(None, allow_none=True)
@@ -117,18 +131,28 @@ class VideoGrid(StillDisplay, anywidget.AnyWidget):
         self, *, client: Any = None, log: Any = None, cache: Any = None, **kwargs: Any
     ) -> None:
         kwargs.setdefault("layout", shared_layout())  # saved once for all grids, not per grid
-        kwargs.setdefault("code", player_code())
+        if "code" not in kwargs:  # not setdefault: that would make a PlayerCode a wipe never uses
+            kwargs["code"] = player_code()
         super().__init__(**kwargs)
         self._sources: dict[str, Source] = {}
         self._stills: list[Still | None] = []
         self._keys: list[str] = []
         self.refresher = Refresher(client, log, cache)
         self.url_max_age = URL_MAX_AGE
+        self.judge = GridJudge(self)
         self.on_msg(self._on_msg)
 
     def __repr__(self) -> str:  # also the saved notebook's text for the output
         n = len(self.items)
         return f"VideoGrid({n} player{'s' * (n != 1)})"
+
+    def wipe(self, i: int, j: int, *, mode: str = "wipe", split: float = 0.5) -> Any:
+        """An A/B comparison (``Wipe``) of cells ``i`` (A) and ``j`` (B), counted in reading
+        order from 0: a draggable divider, side by side, or their difference, on one clock.
+        It reuses this grid's sources, client and log (see ``wipe.from_grid``)."""
+        from .wipe import from_grid
+
+        return from_grid(self, i, j, mode=mode, split=split)
 
     def set_players(
         self,
@@ -160,19 +184,25 @@ class VideoGrid(StillDisplay, anywidget.AnyWidget):
     def _public(self, item: dict[str, Any], src: Source) -> dict[str, Any]:
         """The browser-side item: the kernel serves local files, loopback and stale URLs."""
         stale = src.stale(self.url_max_age) and self.refresher.can_refresh
+        shared = bool(src.task_id) and self.refresher.shares  # the store, through the kernel
         out = dict(item)
         for what, name in (("video", "video"), ("poster", "poster")):
             url = src.url(what)
             via_kernel = bool(src.path(what)) or is_loopback(url) or (stale and bool(url))
+            via_kernel = via_kernel or (shared and bool(url))
             out[f"{name}_local"] = via_kernel
             out[f"{name}_url"] = "" if via_kernel else (url or "")
         return out
 
     # -- kernel side of the byte transfer ----------------------------------------------------
     def _on_msg(self, _widget: Any, content: dict[str, Any], _buffers: list[Any]) -> None:
-        if isinstance(content, dict) and content.get("type") == "fetch":
+        if not isinstance(content, dict):
+            return
+        if content.get("type") == "fetch":
             retry = bool(content.get("retry"))
             self.answer_fetch(str(content.get("key")), str(content.get("what")), retry=retry)
+        elif content.get("type") in ("judge", "promote"):
+            self.judge.on_msg(content)
 
     def answer_fetch(self, key: str, what: str, *, retry: bool = False) -> None:
         """Send one video or poster; anything needing the network runs off the kernel thread.
@@ -194,14 +224,21 @@ class VideoGrid(StillDisplay, anywidget.AnyWidget):
     def resolve(self, key: str, what: str, *, retry: bool = False) -> tuple[Any, str] | None:
         """What to give the browser: ``(bytes, mime)``, ``(url, "url")``, or ``None`` (gone).
 
-        Tries the cached file, then the URL unless it is stale or already failed, then a fresh
-        query of the task (which also caches the files when a log or cache is known).
+        Tries the cached file, then the shared store (into the cache), then the URL unless it
+        is stale or already failed, then a fresh query of the task (which also caches the files
+        when a log or cache is known).
         """
         src = self._sources.get(key)
         if src is None:
             return None
         path = src.path(what)
         if path:
+            return Path(path).read_bytes(), _mime(path, what)
+        with self.refresher.lock_for(src.task_id):
+            current = self._sources.get(key, src)
+            stored = current if current.path(what) else self.refresher.from_store(current)
+        if stored is not None and (path := stored.path(what)):
+            self._sources[key] = src = stored
             return Path(path).read_bytes(), _mime(path, what)
         url = src.url(what)
         fresh_enough = not retry and not src.stale(self.url_max_age)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import states
 from ..tracking.recipe import json_value, recipe_of
-from .grid_layout import header
+from .grid_layout import header, title_parts
 from .report_page import Cell, Page
 from .rows import TaskView, epoch_of, fmt_seconds
 
@@ -20,7 +20,13 @@ if TYPE_CHECKING:
 
 
 def page_of(
-    plan: Any, texts: list[str], files: list[Files | None], link: Any, title: str, rows: Any
+    plan: Any,
+    texts: list[str],
+    files: list[Files | None],
+    link: Any,
+    title: str,
+    rows: Any,
+    cols: Any = None,
 ) -> Page:
     present = [v for v in plan.cells if v is not None]
     cells: list[Cell | None] = []
@@ -50,6 +56,7 @@ def page_of(
         cells=cells,
         row_titles=plan.row_titles,
         col_titles=plan.col_titles,
+        title_parts=title_parts(plan, rows, cols),
         totals_head=head,
         totals=totals,
     )

@@ -22,8 +22,9 @@ from urllib.parse import quote
 from .. import states
 from ..client.task import Creation, Task
 from ..errors import ValidationError, ViduError
-from ..tracking.cache import DownloadError, VideoCache, safe_name
+from ..tracking.cache import DownloadError, VideoCache, safe_name, store_of
 from ..tracking.recipe import RecipeError, recipe_of, tag_video, write_sidecar
+from ..tracking.shared import MAX_EXPIRES, STORE_ENV, VideoStore
 from ..tracking.stills import POSTER_MAX_BYTES, poster_jpeg, sheet_jpeg, video_strip
 from .report_cells import meta
 from .rows import TaskView
@@ -141,14 +142,45 @@ def _local_video(view: TaskView, staging: Path, log: Any, client: Any) -> Path:
     return video
 
 
-def linker(folder: str, staging: Path, videos: str) -> Any:
-    """How the page refers to a staged file: a relative link, or a data: URI."""
+def signing_store(store: Any, expires: int) -> VideoStore:
+    """The store a ``videos="store"`` report links into, checked before any work."""
+    shared = store_of(store)
+    if shared is None or not shared.can_sign:
+        raise ValidationError(
+            "videos", "store", "needs an s3:// video store that signs URLs (store= or "
+            f"{STORE_ENV}); got {shared!r}",
+        )  # fmt: skip
+    if isinstance(expires, bool) or not isinstance(expires, int):
+        raise ValidationError("expires", expires, "must be whole seconds")
+    if not 1 <= expires <= MAX_EXPIRES:
+        raise ValidationError("expires", expires, f"must be 1..{MAX_EXPIRES} seconds")
+    return shared
+
+
+def store_links(files: Sequence[Files | None], store: VideoStore, expires: int) -> dict[str, str]:
+    """Each staged video's presigned URL in the store (uploaded first unless it is there
+    with the same size), by the staged file's name."""
+    urls = {}
+    for found in files:
+        if found is None or found.video is None or found.source is None:
+            continue
+        name = found.source.name
+        store.put(found.source, name)
+        urls[found.video.name] = store.signed_url(name, expires)
+    return urls
+
+
+def linker(folder: str, staging: Path, videos: str, urls: dict[str, str] | None = None) -> Any:
+    """How the page refers to a staged file: a relative link, a data: URI, or (a video of a
+    ``"store"`` report) its presigned URL in the store."""
     sizes = {"total": 0}
 
     def link(path: Path | None) -> str | None:
         if path is None:
             return None
-        if videos != "embed":
+        if urls and path.name in urls:
+            return urls[path.name]
+        if videos not in ("embed", "store"):
             return quote(f"{folder}/{path.name}")
         data = path.read_bytes()
         sizes["total"] += len(data)

@@ -51,6 +51,8 @@ class Page:
     cells: list[Cell | None]
     row_titles: list[str] = field(default_factory=list)
     col_titles: list[str] = field(default_factory=list)
+    #: Prompt titles as segments ``[text, differs]`` (``grid_layout.title_parts``).
+    title_parts: dict[str, Any] = field(default_factory=dict)
     totals_head: Sequence[str] = ()
     totals: Sequence[Sequence[str]] = ()
     notes: list[str] = field(default_factory=list)
@@ -125,20 +127,33 @@ def _grid(page: Page) -> str:
     if page.col_titles:
         if heads:
             out.append('<div class="vr-corner"></div>')
-        out += [f'<div class="vr-colhead">{esc(t)}</div>' for t in page.col_titles]
+        parts = page.title_parts.get("cols", [])
+        out += [
+            f'<div class="vr-colhead">{_title(t, parts[c] if c < len(parts) else None)}</div>'
+            for c, t in enumerate(page.col_titles)
+        ]
     rows = [page.cells[i : i + n] for i in range(0, len(page.cells), n)]
     for r, row in enumerate(rows):
         if heads and (page.row_titles[r] or r == 0):
             span = 1
             while r + span < len(page.row_titles) and not page.row_titles[r + span]:
                 span += 1
-            out.append(
-                f'<div class="vr-rowhead" style="grid-row: span {span}">'
-                f"{esc(page.row_titles[r])}</div>"
-            )
+            found = page.title_parts.get("rows", [])
+            title = _title(page.row_titles[r], found[r] if r < len(found) else None)
+            out.append(f'<div class="vr-rowhead" style="grid-row: span {span}">{title}</div>')
         out += [_cell(c, r * n + i) for i, c in enumerate(row)]
     out.append("</main>")
     return "\n".join(out)
+
+
+def _title(text: str, parts: Any) -> str:
+    """A header; a prompt's words that differ from the other titles' strong, the rest faded."""
+    if not parts:
+        return esc(text)
+    return "".join(
+        f'<span class="{"vr-diff" if differs else "vr-same"}">{esc(piece)}</span>'
+        for piece, differs in parts
+    )
 
 
 def _cell(cell: Cell | None, index: int) -> str:

@@ -6,8 +6,10 @@ each video its credits, time and state, a still of it, and its full parameters (
 that is also written into the copied video's metadata and sidecar), and totals at the end.
 
 Videos go next to the page (``videos="copy"``: ``report_files/`` with relative links), into
-it (``"embed"``: ``data:`` URIs; one file, large), or with it into one ``.zip``. Nothing here
-imports ipywidgets: the command line writes reports too.
+it (``"embed"``: ``data:`` URIs; one file, large), with it into one ``.zip``, or stay in the
+team's S3 video store (``"store"``: presigned links that expire; one small file to send to
+people without the store's credentials). Nothing here imports ipywidgets: the command line
+writes reports too.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from .report_files import (
     gather,
     linker,
     place_folder,
+    signing_store,
+    store_links,
     write_text,
     write_zip,
 )
@@ -42,7 +46,7 @@ __all__ = [
     "download_link", "report",
 ]  # fmt: skip
 
-VIDEO_MODES = ("copy", "embed", "zip")
+VIDEO_MODES = ("copy", "embed", "zip", "store")
 
 
 def report(
@@ -56,6 +60,8 @@ def report(
     experiment: str | None = None,
     videos: str = "copy",
     title: str | None = None,
+    store: Any = None,
+    expires: int = 86400,
 ) -> Path:
     """Write a standalone HTML report of ``tasks``; returns the file written (``.html``, or
     the ``.zip`` with ``videos="zip"``).
@@ -68,10 +74,14 @@ def report(
 
     ``videos``: ``"copy"`` (a ``<name>_files`` folder next to the page, linked relatively:
     keep them together), ``"embed"`` (everything inside the page; warns above 40 MB) or
-    ``"zip"`` (the page and its folder in one ``.zip``, e.g. to download from Binder).
+    ``"zip"`` (the page and its folder in one ``.zip``, e.g. to download from Binder) or
+    ``"store"`` (one page whose videos are presigned links into the shared S3 store, valid for
+    ``expires`` seconds, at most 7 days; each video is uploaded first unless the store has it;
+    ``store``: a ``VideoStore`` or its URL, else ``VIDU_VIDEO_STORE``).
     """
     if videos not in VIDEO_MODES:
         raise ValidationError("videos", videos, f"must be one of {', '.join(VIDEO_MODES)}")
+    shared = signing_store(store, expires) if videos == "store" else None
     out = _out_path(path, videos)
     if title is not None and not isinstance(title, str):
         raise ValidationError("title", title, "must be a text")
@@ -88,10 +98,11 @@ def report(
     staging = Path(tempfile.mkdtemp(prefix=f".{folder_name}.", dir=out.parent))
     try:
         files = gather(plan.cells, texts, staging, log, client)
-        link = linker(folder_name, staging, videos)
-        page = page_of(plan, texts, files, link, title or default_title, rows)
+        urls = store_links(files, shared, expires) if shared is not None else {}
+        link = linker(folder_name, staging, videos, urls)
+        page = page_of(plan, texts, files, link, title or default_title, rows, cols)
         text = render(page)
-        if videos == "embed":
+        if videos in ("embed", "store"):
             write_text(out, text)
         elif videos == "zip":
             write_zip(out, html_name, text, folder_name, staging)

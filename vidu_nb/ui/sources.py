@@ -1,9 +1,11 @@
 """Where a player's video and poster come from, and how a dead source is brought back.
 
-Creation URLs expire (24 h on the service). A player whose task has no cached file and whose
-URL answers 403 (or was fetched longer ago than ``URL_MAX_AGE``) re-queries the task through
-the client for fresh URLs, records them in the task log, downloads the files into the video
-cache when there is one, and serves them from there; without a cache it uses the fresh URL.
+Creation URLs expire (24 h on the service). With a shared video store (``VIDU_VIDEO_STORE``)
+a player whose task has no cached file here takes the files from the store first. A player
+whose task has no cached file (nor one in the store) and whose URL answers 403 (or was fetched
+longer ago than ``URL_MAX_AGE``) re-queries the task through the client for fresh URLs, records
+them in the task log, downloads the files into the video cache when there is one, and serves
+them from there; without a cache it uses the fresh URL.
 All of this runs on the kernel side: nothing here reaches widget state.
 """
 
@@ -101,6 +103,26 @@ class Refresher:
     @property
     def can_refresh(self) -> bool:
         return self.client is not None
+
+    @property
+    def shares(self) -> bool:
+        """True when the cache has a shared store: players then get their files through the
+        kernel, from the local copy (taken from the store first when missing)."""
+        cache = self._cache()
+        return cache is not None and getattr(cache, "shared", None) is not None
+
+    def from_store(self, src: Source) -> Source | None:
+        """The source with the task's files copied into the cache from the shared store (and
+        recorded in the log), or ``None`` when the store has no video of it or none is set."""
+        cache = self._cache()
+        if cache is None or getattr(cache, "shared", None) is None or not src.task_id:
+            return None
+        video, cover = cache.from_shared(src.task_id)
+        if video is None:
+            return None
+        if self.log is not None and self.log.get(src.task_id) is not None:
+            self.log.set_files(src.task_id, video, cover)
+        return replace(src, video_path=str(video), cover_path=str(cover) if cover else None)
 
     def lock_for(self, task_id: str) -> threading.Lock:
         """One refresh at a time per task (the browser asks for video and poster together)."""

@@ -22,7 +22,7 @@ import logging
 import threading
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import states
@@ -33,6 +33,11 @@ log = logging.getLogger(__name__)
 
 HTML = "text/html"
 TEXT = "text/plain"
+#: The output metadata that names an output as ours, its ``text/html`` a still: the pre-save
+#: hook of the Jupyter servers (``cli/saved_stills.py``) splits only such outputs, so another
+#: library's widget output with HTML of its own is saved as it came.
+OWN = "vidu_nb"
+OWN_STILL = {"still": True}
 #: Contact sheets in one output at most: a grid of hundreds of videos would otherwise save
 #: megabytes and decode every video when shown; the others are listed in words.
 MAX_SHEETS = 48
@@ -53,6 +58,9 @@ class Still:
     sheet: bytes | None = None
     poster: bytes | None = None
     error: str = ""
+    #: The heading as segments ``(text, strong)`` when its titles are prompts that differ in
+    #: some words (``prompt_diff``): the words the prompts share are not strong (faded).
+    heading_parts: tuple[tuple[str, bool], ...] = ()
 
 
 def settings_line(view: TaskView) -> str:
@@ -70,9 +78,17 @@ def settings_line(view: TaskView) -> str:
     return " \u00b7 ".join(str(p) for p in parts if p)
 
 
-def still_of(view: TaskView, heading: str = "", *, pictures: bool = True) -> Still:
+def still_of(
+    view: TaskView,
+    heading: str = "",
+    *,
+    pictures: bool = True,
+    parts: Sequence[tuple[str, bool]] = (),
+) -> Still:
     """The still of one task: frames from its cached video (else its cover), and its labels
-    (the labels alone with ``pictures=False``)."""
+    (the labels alone with ``pictures=False``); ``parts``: the heading's diff segments."""
+    if parts:
+        return replace(still_of(view, heading, pictures=pictures), heading_parts=tuple(parts))
     heading = heading or view.task_id or "task"
     prompt = " ".join(str(view.get("prompt", "")).split())
     error = ""
@@ -92,7 +108,11 @@ def still_of(view: TaskView, heading: str = "", *, pictures: bool = True) -> Sti
     return Still(heading, view.state, prompt, settings, sheet, stills.poster_jpeg(strip), error)
 
 
-def stills_for(views: Sequence[TaskView | None], headings: Sequence[str]) -> list[Still | None]:
+def stills_for(
+    views: Sequence[TaskView | None],
+    headings: Sequence[str],
+    parts: Sequence[Sequence[tuple[str, bool]]] | None = None,
+) -> list[Still | None]:
     """Stills of many tasks (``None`` for an empty grid cell), pictures for the first
     ``MAX_SHEETS``; missing strips are decoded on a few threads at once (each is an ffmpeg
     process), so a grid waits for the slowest, not for all one after another."""
@@ -105,9 +125,10 @@ def stills_for(views: Sequence[TaskView | None], headings: Sequence[str]) -> lis
         with ThreadPoolExecutor(min(4, len(missing))) as pool:
             list(pool.map(stills.video_strip, missing))
     with_pictures = {id(v) for v in present}
+    segments = parts if parts is not None else [()] * len(views)
     return [
-        still_of(v, h, pictures=id(v) in with_pictures) if v is not None else None
-        for v, h in zip(views, headings, strict=True)
+        still_of(v, h, pictures=id(v) in with_pictures, parts=p) if v is not None else None
+        for v, h, p in zip(views, headings, segments, strict=True)
     ]
 
 
@@ -132,13 +153,32 @@ def sheet_img(still: Still | None) -> str:
 
 def still_html(still: Still) -> str:
     """One task: heading and state, the sheet, prompt and settings (escaped, one line)."""
-    parts = [f"<div><b>{esc(still.heading)}</b> \u00b7 {esc(still.state)}</div>", sheet_img(still)]
+    parts = [f"<div>{heading_html(still)} \u00b7 {esc(still.state)}</div>", sheet_img(still)]
     if still.prompt:
         parts.append(f"<div><i>\u201c{esc(_cut(still.prompt))}\u201d</i></div>")
     parts.append(f'<div style="color:#555">{esc(still.settings)}</div>')
     if still.error:
         parts.append(f'<div style="color:#c62828">failed: {esc(still.error)}</div>')
     return '<div class="vidu-still" style="margin:6px 0">' + "".join(parts) + "</div>"
+
+
+def heading_html(still: Still) -> str:
+    """The heading in bold; where its prompts differ, the differing words stay bold and the
+    words they share are faded (every segment escaped)."""
+    if not still.heading_parts:
+        return f"<b>{esc(still.heading)}</b>"
+    runs: list[list[Any]] = []
+    for text, strong in still.heading_parts:
+        if runs and runs[-1][1] == strong:
+            runs[-1][0] += text
+        else:
+            runs.append([text, strong])
+    return "".join(
+        f"<b class='vidu-diff'>{esc(text)}</b>"
+        if strong
+        else f"<span class='vidu-same' style='color:#888'>{esc(text)}</span>"
+        for text, strong in runs
+    )
 
 
 def still_text(still: Still) -> str:
@@ -175,12 +215,12 @@ def stills_text(title: str, items: Sequence[Still | None], *, note: str = "") ->
 
 
 def with_still(bundle: Any, html: str, text: str) -> Any:
-    """A widget's bundle (``data`` or ``(data, metadata)``) with the static parts added."""
+    """A widget's bundle (``data`` or ``(data, metadata)``) with the static parts added, as
+    ``(data, metadata)``, the metadata marking the output as one of ours (``OWN``)."""
     if not bundle:
         return bundle  # a closed widget has nothing to show
     data, meta = bundle if isinstance(bundle, tuple) else (bundle, None)
-    data = {**data, HTML: html, TEXT: text}
-    return (data, meta) if meta is not None else data
+    return {**data, HTML: html, TEXT: text}, {**(meta or {}), OWN: dict(OWN_STILL)}
 
 
 class StillDisplay:

@@ -8,7 +8,6 @@ that builds a plan from text boxes.
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
 import threading
 import time
@@ -29,8 +28,8 @@ from ..request.sweep import (
     parse_list,
     sweep,
 )
-from ..tracking.ledger import estimate as ledger_estimate
-from ..tracking.promotion import Promotion, promote
+from ..tracking.promotion import Promotion
+from .judging import promote_task
 from .rows import TaskView, esc, labels, settled, state_words, words_order
 from .session import Session, estimate
 from .shared import hbox, html, make, shared_layout, vbox
@@ -64,10 +63,16 @@ class SweepRun(StillDisplay, w.VBox):
         self.bar.add_class("vidu-sweep-progress")
         self.text = html()
         self.grid_box = vbox()
+        #: Re-runs submitted with ``promote`` (their live cards are in ``promoted_box``).
+        self.promotions: list[Promotion] = []
+        self.promoted_box = vbox()
         self._done = threading.Event()
         self._compared = False
         self._settled = False
-        super().__init__([hbox([self.bar, self.text]), self.grid_box], layout=shared_layout())
+        super().__init__(
+            [hbox([self.bar, self.text]), self.grid_box, self.promoted_box],
+            layout=shared_layout(),
+        )
         self.add_class("vidu-sweep")
 
     @property
@@ -118,15 +123,23 @@ class SweepRun(StillDisplay, w.VBox):
         self.text.value = text
         if finished == len(self.plan):
             self._done.set()
-            from .live import hub_for
-
-            hub_for(self.session).remove_listener(self.update)  # nothing more to redraw
             if self.show_grid and not self._compared:
                 self._compared = True
                 self.grid_box.children = (self.compare(),)
-            if not self._settled:
-                self._settled = True
+            # A task's end comes before its video is downloaded: the still is rewritten at the
+            # end and once more when every video is in (its sheet is drawn from the file).
+            filed = self._videos_in()
+            if not self._settled or filed:
                 self.still_changed()
+            self._settled = True
+            if filed:
+                from .live import hub_for
+
+                hub_for(self.session).remove_listener(self.update)  # nothing more to redraw
+
+    def _videos_in(self) -> bool:
+        """Whether every successful task's video is in the cache (what its sheet is drawn from)."""
+        return all(v.get("video_path") or v.state != states.SUCCESS for v in self.task_views())
 
     def still_parts(self) -> tuple[str, str]:
         views = self.task_views()
@@ -167,8 +180,9 @@ class SweepRun(StillDisplay, w.VBox):
             cols = varying[1] if len(varying) > 1 else None
         session = self.session
         return compare(
-            self, rows, cols, where=where, log=session.log, client=session.client, **order
-        )
+            self, rows, cols, where=where, log=session.log, client=session.client,
+            session=session, promote=self.promote, **order,
+        )  # fmt: skip
 
     def promote(
         self,
@@ -183,23 +197,21 @@ class SweepRun(StillDisplay, w.VBox):
     ) -> Promotion:
         """Re-run a task of this sweep (its id, handle, row id or row) with the same image and
         seed, changed as given (``resolution="1080p"``): the estimate first. Nothing is sent
-        unless ``confirm=True``; then it is submitted through the poller, in this sweep's
-        experiment, tagged ``promoted``, its ``parent_row_id`` the task it re-runs."""
-        if not isinstance(confirm, bool):
-            raise ValidationError("confirm", confirm, "must be True or False")
-        log = self.session.log
-        request = promote(
-            task, log, image=image, resolution=resolution, duration=duration, model=model,
-            **changes,
+        unless ``confirm=True``; then, if the client can read the balance and it does not
+        cover the estimate, ``ValidationError`` naming ``confirm``; else it is submitted
+        through the poller, in this sweep's experiment, tagged ``promoted``, its
+        ``parent_row_id`` the task it re-runs, and shown as a live card under the sweep."""
+        promotion = promote_task(
+            self.session, task, confirm=confirm, experiment=self.experiment, image=image,
+            resolution=resolution, duration=duration, model=model, **changes,
         )  # fmt: skip
-        parent = log.judgments.row_id(task)
-        promotion = Promotion(request, parent, ledger_estimate(request, log))
-        if not confirm:
-            return promotion
-        handle = self.session.poller.submit(
-            request, experiment=self.experiment, tags=("promoted",), parent=parent
-        )
-        return dataclasses.replace(promotion, handle=handle)
+        if promotion.handle is not None:
+            from .live import card_for
+
+            self.promotions.append(promotion)
+            card = card_for(promotion.handle, self.session)
+            self.promoted_box.children = (*self.promoted_box.children, card)
+        return promotion
 
 
 def default_experiment(now: datetime | None = None) -> str:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ..request.spec import Img2VideoRequest
     from ..tracking.cache import VideoCache
     from ..tracking.poller import Poller, Submission
+    from ..tracking.shared import VideoStore
     from ..tracking.tasklog import TaskLog
 
 
@@ -36,9 +37,12 @@ class Workspace:
     """The client, task log, video cache and poller of one notebook, form or command.
 
     ``Workspace.from_env()`` reads the configuration (``VIDU_API_KEY``, ``VIDU_BASE_URL``,
-    ``VIDU_AUTH_SCHEME``, ``VIDU_LOG_PATH``); ``Workspace(client=..., log=..., poller=...)``
-    wires parts made elsewhere (a test's simulator client, an open log). ``poller_settings``
-    are ``Poller``'s keyword arguments (``max_running``, ``policy``, ...). A context manager.
+    ``VIDU_AUTH_SCHEME``, ``VIDU_LOG_PATH``, ``VIDU_VIDEO_STORE``);
+    ``Workspace(client=..., log=..., poller=...)`` wires parts made elsewhere (a test's
+    simulator client, an open log). ``poller_settings`` are ``Poller``'s keyword arguments
+    (``max_running``, ``policy``, ...). ``video_store``: the team's shared ``VideoStore`` (or
+    its URL) the cache uploads to and reads from; ``None`` reads ``VIDU_VIDEO_STORE``, ``False``
+    means none. A context manager.
     """
 
     def __init__(
@@ -49,6 +53,7 @@ class Workspace:
         log_path: str | os.PathLike[str] | None = None,
         poller: Poller | None = None,
         poller_settings: Mapping[str, Any] | None = None,
+        video_store: VideoStore | str | os.PathLike[str] | bool | None = None,
     ) -> None:
         if log is not None and log_path is not None:
             raise ValidationError("log_path", log_path, "give log= or log_path=, not both")
@@ -73,6 +78,7 @@ class Workspace:
         self._log_path = log_path
         self._poller = poller
         self._cache: VideoCache | None = None
+        self._video_store = video_store
         self._settings = dict(poller_settings or {})
         self._made: list[Any] = []  # what close() stops or closes, the last made first
         self._lock = threading.RLock()
@@ -84,11 +90,18 @@ class Workspace:
     ) -> Workspace:
         """A workspace from the configuration: the client ``ViduClient()`` resolves (the local
         simulator when no key and no base URL are set) and the task log at ``log_path`` or
-        ``$VIDU_LOG_PATH`` or ``./vidu_tasks.sqlite``. The settings are checked and the log is
-        opened now, so a bad one is reported here; the client (and with it the local
-        simulator) and the poller are made on first use."""
+        ``$VIDU_LOG_PATH`` or ``./vidu_tasks.sqlite``, and the shared video store of
+        ``$VIDU_VIDEO_STORE`` when set. The settings are checked and the log is opened now, so
+        a bad one is reported here; the client (and with it the local simulator), the poller
+        and any connection to the store are made on first use."""
         ClientConfig.resolve()  # raises ValidationError naming a bad setting; sends nothing
-        ws = cls(log_path=log_path, poller_settings=poller_settings)
+        from ..tracking.shared import VideoStore
+
+        store = VideoStore.from_env()  # a bad setting is named here (never its credentials)
+        ws = cls(
+            log_path=log_path, poller_settings=poller_settings,
+            video_store=store if store is not None else False,
+        )  # fmt: skip
         ws.log  # noqa: B018 - opened now: a bad path is reported here
         return ws
 
@@ -153,7 +166,8 @@ class Workspace:
             if self._cache is None:
                 from ..tracking.cache import VideoCache
 
-                self._cache = self._keep(VideoCache(self.log.cache_dir))
+                shared = self._video_store
+                self._cache = self._keep(VideoCache(self.log.cache_dir, shared=shared))
             return self._cache
 
     @property
@@ -166,8 +180,8 @@ class Workspace:
                 from ..tracking.poller import Poller
 
                 settings = dict(self._settings)
-                if self._cache is not None:
-                    settings.setdefault("cache", self._cache)
+                if "cache" not in settings:  # the workspace's: one uploader, one store
+                    settings["cache"] = self.cache
                 self._poller = self._keep(Poller.resume(self.client, self.log, **settings))
             return self._poller.start()  # a given poller may not be started yet
 

@@ -7,6 +7,7 @@ that is up to date needs none of it).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,17 +27,24 @@ KINDS = {"INTEGER": INTEGER, "REAL": REAL, "TEXT": TEXT}
 DIALECTS: dict[str, Dialect] = {"sqlite": _sqlite.dialect(), "postgresql": _pg.dialect()}
 
 
+#: ``name KIND [NOT NULL] [DEFAULT '' | DEFAULT <number>] [REFERENCES tasks]``
+_SPEC = re.compile(
+    r"(?P<name>[a-z_][a-z0-9_]*) (?P<kind>INTEGER|REAL|TEXT)(?P<not_null> NOT NULL)?"
+    r"(?: DEFAULT (?P<default>''|-?\d+(?:\.\d+)?))?(?P<ref> REFERENCES tasks)?"
+)
+
+
 def column(spec: str) -> sa.Column[Any]:
-    """A column from a short spec: ``"name KIND [NOT NULL] [DEFAULT '']"`` or
-    ``"name INTEGER REFERENCES tasks"`` (to a task's ``row_id``); KIND is one of ``KINDS``."""
-    name, kind, *rest = spec.split()
-    words = " ".join(rest)
-    args: list[Any] = []
-    if "REFERENCES tasks" in words:
-        args.append(sa.ForeignKey("tasks.row_id"))
-    default = sa.text("''") if "DEFAULT ''" in words else None
-    return sa.Column(name, KINDS[kind], *args, nullable="NOT NULL" not in words,
-                     server_default=default)  # fmt: skip
+    """A column from a short spec: ``"name KIND [NOT NULL] [DEFAULT ''|n]"`` or ``"name
+    INTEGER REFERENCES tasks"`` (to a task's ``row_id``); KIND is one of ``KINDS``. Anything
+    else is refused, so a typo in a new version fails its tests instead of a user's log."""
+    found = _SPEC.fullmatch(" ".join(spec.split()))
+    if found is None:
+        raise ValueError(f"column spec {spec!r} is not 'name KIND [NOT NULL] [DEFAULT ...]'")
+    args: list[Any] = [sa.ForeignKey("tasks.row_id")] if found["ref"] else []
+    default = sa.text(found["default"]) if found["default"] is not None else None
+    return sa.Column(found["name"], KINDS[found["kind"]], *args,
+                     nullable=not found["not_null"], server_default=default)  # fmt: skip
 
 
 def _catalogue(table: str) -> sa.MetaData:

@@ -11,14 +11,18 @@ who, a note); votes are only ever added (or withdrawn with ``unvote``), and ``ra
 Bradley-Terry model over them (``vidu_nb.tracking.rankings``).
 
 ``Judgments`` is a part of ``TaskLog`` that needs only the store's transactions and reads.
+Views in this process (two grids of one sweep, a grid and the code beside it) ``watch`` its
+ratings, so each shows a judgment made through the log anywhere else in the kernel.
 """
 
 from __future__ import annotations
 
 import getpass
+import logging
 import numbers
 import time
-from collections.abc import Iterable, Mapping
+import weakref
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ...errors import ValidationError
@@ -38,6 +42,7 @@ VOTE_COLUMNS = (
     "right_task_id", "winner_task_id", "tie", "voter", "note",
 )  # fmt: skip
 _TAKES = "a task id or handle in the log, a row id (int), a log row or a Task"
+_log = logging.getLogger(__name__)
 
 
 class Judgment(NamedTuple):
@@ -56,6 +61,32 @@ class Judgments:
 
     def __init__(self, store: Store) -> None:
         self._store = store
+        self._watchers: list[weakref.WeakMethod[Callable[[Judgment], None]]] = []
+
+    # -- watching ------------------------------------------------------------------------------
+    def watch(self, callback: Callable[[Judgment], None]) -> None:
+        """Call ``callback(judgment)`` after every ``rate`` through this log that wrote
+        something. ``callback`` is a bound method, held weakly: a view that is gone stops
+        being called without an ``unwatch``. Another process's ratings are not announced."""
+        if not hasattr(callback, "__self__"):
+            raise ValidationError("callback", callback, "must be a bound method (held weakly)")
+        self.unwatch(callback)
+        self._watchers.append(weakref.WeakMethod(callback))
+
+    def unwatch(self, callback: Callable[[Judgment], None]) -> None:
+        """Stop calling ``callback`` (nothing happens if it was not watching)."""
+        self._watchers = [w for w in self._watchers if w() not in (None, callback)]
+
+    def _announce(self, judged: Judgment) -> None:
+        for ref in list(self._watchers):
+            callback = ref()
+            if callback is None:
+                continue
+            try:
+                callback(judged)
+            except Exception as exc:  # a view that cannot redraw must not undo the rating
+                why = f"{type(exc).__name__}: {exc}"  # text: a kept record keeps no view alive
+                _log.warning("a view of task %s did not take its judgment: %s", judged.task_id, why)
 
     # -- ratings -----------------------------------------------------------------------------
     def rate(
@@ -81,7 +112,9 @@ class Judgments:
             row_id = self.row_id(task, conn=conn)
             sets = ", ".join(f"{col} = ?" for col in values)
             conn.run(f"UPDATE tasks SET {sets} WHERE row_id = ?", (*values.values(), row_id))
-            return _judgment(conn, row_id)
+            judged = _judgment(conn, row_id)
+        self._announce(judged)  # committed: every view of the task shows it
+        return judged
 
     def judgment(self, task: Any) -> Judgment:
         """A task's current rating, pick and note."""

@@ -3,8 +3,8 @@ or ``$VIDU_LOG_URL``), the same tables, API and DataFrame as the SQLite file.
 
 Every change is one server transaction: a kernel killed at any moment leaves the log with every
 committed change and none of the half-done one (the server rolls back a transaction whose
-client is gone). The log's parts send qmark SQL (``store``'s rules); here ``?`` becomes
-psycopg's ``%s`` (and a ``%`` its ``%%``) in one place, ``convert``.
+client is gone). The log's parts send qmark SQL (``store``'s rules); ``pgsql.convert`` turns
+it into psycopg's style in one place (and ``pgsql.adapt`` the values).
 
 * ``read()``: autocommit statements, each seeing every earlier commit;
 * ``snapshot()``: one ``REPEATABLE READ READ ONLY`` transaction;
@@ -23,7 +23,6 @@ files under the same relative paths. The URL's password is never shown: ``repr``
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
 import re
@@ -35,11 +34,10 @@ from typing import Any
 from urllib.parse import unquote
 
 import psycopg
-from psycopg.adapt import Dumper, Loader
 from psycopg.conninfo import conninfo_to_dict
 
 from ...errors import TaskLogError, ValidationError, ViduError
-from . import pgchanges, schema
+from . import pgchanges, pgsql, schema
 from .store import Row, shown_target, user_data_dir
 
 SCHEMES = ("postgresql://", "postgres://")
@@ -56,38 +54,6 @@ KEYS = {"tasks": "row_id", "events": "event_id", "votes": "vote_id"}
 
 def is_url(target: object) -> bool:
     return isinstance(target, str) and target.startswith(SCHEMES)
-
-
-@functools.lru_cache(maxsize=1024)
-def convert(sql: str) -> str:
-    """The parts' qmark SQL as psycopg takes it: ``?`` -> ``%s`` outside quoted literals, and
-    every ``%`` (a ``LIKE`` pattern) doubled, since psycopg reads ``%`` anywhere. ``LIKE``
-    becomes ``ILIKE``: SQLite's ``LIKE`` ignores the case of ASCII letters, PostgreSQL's not."""
-    pieces = sql.replace("%", "%%").split("'")
-    for i in range(0, len(pieces), 2):  # outside quotes
-        pieces[i] = _LIKE.sub("ILIKE", pieces[i].replace("?", "%s"))
-    return "'".join(pieces)
-
-
-_LIKE = re.compile(r"(?<![\w])LIKE(?![\w])", re.IGNORECASE)
-
-
-class _Numbers(Loader):
-    """``SUM``/``AVG`` of integers come back as ``numeric``: an ``int`` when whole, as SQLite
-    gives them, else a ``float`` (never ``Decimal``, which pandas and the ledger do not add)."""
-
-    def load(self, data: Any) -> int | float:
-        text = bytes(data).decode()
-        return int(text) if re.fullmatch(r"-?\d+", text) else float(text)
-
-
-class _Flag(Dumper):
-    """A ``bool`` argument is stored as the 0/1 the integer flag columns hold."""
-
-    oid = psycopg.adapters.types["int8"].oid
-
-    def dump(self, obj: Any) -> bytes:
-        return b"1" if obj else b"0"
 
 
 class PostgresConnection:
@@ -107,7 +73,7 @@ class PostgresConnection:
         return self.raw.execute(sql, tuple(args))
 
     def _run(self, sql: str, args: Sequence[Any]) -> psycopg.Cursor[Any]:
-        return self.execute(convert(sql), args)
+        return self.execute(pgsql.convert(sql), args)
 
     def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         return list(self._run(sql, args).fetchall())
@@ -203,8 +169,7 @@ class PostgresStore:
             failed = self._hide(exc) or type(exc).__name__
         if failed:  # raised outside the handler: the driver's error (its conninfo) not chained
             raise TaskLogError(f"cannot open the task log postgresql://{self.location}: {failed}")
-        raw.adapters.register_loader("numeric", _Numbers)
-        raw.adapters.register_dumper(bool, _Flag)
+        pgsql.adapt(raw)
         raw.execute(f"SET lock_timeout = '{_LOCK_TIMEOUT}'")
         return raw
 

@@ -95,10 +95,16 @@ class Version:
     def __init__(self, why: str, *steps: Step) -> None:
         self.__doc__ = why
         self.steps = steps
+        self._rendered: dict[str, list[str]] = {}  # a new log each test: render once
+
+    def __repr__(self) -> str:
+        return f"Version({(self.__doc__ or '').split('.')[0]!r}, {len(self.steps)} steps)"
 
     def ddl(self, dialect: str) -> list[str]:
         """The statements, rendered for ``"sqlite"`` or ``"postgresql"``."""
-        return [sql for step in self.steps for sql in step.ddl(dialect)]
+        if dialect not in self._rendered:
+            self._rendered[dialect] = [sql for step in self.steps for sql in step.ddl(dialect)]
+        return list(self._rendered[dialect])
 
     def __call__(self, conn: sqlite3.Connection) -> None:
         """Run on a ``sqlite3`` connection (the form every earlier migration had)."""
