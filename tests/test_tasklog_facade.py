@@ -37,10 +37,11 @@ PUBLIC = {
     "reconcile_from_callback": "body",
     "record_queued": (
         "request, client_ref, *, owner, experiment=None, tags=(), notes='', base_url=None,"
-        " parent_row_id=None"
+        " parent_row_id=None, lease=60.0"
     ),
     "record_queued_many": (
-        "requests, *, owner, experiment=None, tags=(), notes='', base_url=None, parent_row_id=None"
+        "requests, *, owner, experiment=None, tags=(), notes='', base_url=None, parent_row_id=None,"
+        " lease=60.0"
     ),
     "record_submission": (
         "request, task, *, experiment=None, tags=(), notes='', client_ref=None, base_url=None,"
@@ -53,14 +54,15 @@ PUBLIC = {
     "searchable": "",
     "set_files": "task_id, video_path, cover_path=None",
     "set_state": "task_id, state, detail=''",
-    "start_sending": "client_ref, owner",
+    "start_sending": "client_ref, owner, *, limit=None, lease=60.0",
     "states_present": "",
     "sync": "client, since=None, until=None",
     "tag": "task_id, tags=None, notes=None",
-    "take_over": "owner",
+    "take_over": "owner, lease=60.0",
     "to_csv": "path, **filters",
     "to_frame": (
-        "experiment=None, state=None, model=None, since=None, until=None, tag=None, *, columns=None"
+        "experiment=None, state=None, model=None, since=None, until=None, tag=None, user=None, *,"
+        " columns=None"
     ),
     "to_parquet": "path, **filters",
     "uncertain": "",
@@ -79,6 +81,14 @@ ADDED = {
     "measures": "task",
     "set_measures": "task_id, measures",
     "unmeasured": "",
+    # a log shared by a team: leases (``leases.Leases``) and other kernels' changes
+    "renew_leases": "owner, lease=60.0",
+    "release_leases": "owner",
+    "free_rows": "owner, among=None",
+    "claim": "rows, owner, lease=60.0",
+    "holders": "",
+    "in_flight": "",
+    "changed_since": "mark, most=5000",
     "owner_locks": None,  # a team's log: pollers' owner locks held on the server
 }
 

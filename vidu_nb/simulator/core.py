@@ -31,6 +31,7 @@ class RequestRecord:
     path: str
     status: int  # 0 when the connection was dropped without an answer
     time: float
+    agent: str = ""  # the client's User-Agent: who asked, as an access log says
 
 
 @dataclass(frozen=True)
@@ -196,8 +197,8 @@ class Simulator:
         return self.root_url + self.prefix
 
     # -- used by the handler -------------------------------------------------------------
-    def record(self, method: str, path: str, status: int) -> None:
-        self.requests.append(RequestRecord(method, path, status, time.time()))
+    def record(self, method: str, path: str, status: int, agent: str = "") -> None:
+        self.requests.append(RequestRecord(method, path, status, time.time(), agent))
 
     def submit(self, endpoint: Endpoint, body: Any, path: str) -> SimTask:
         fields, frame = check_submit(endpoint, body, self._rng.randrange(0, 2**31))

@@ -76,9 +76,13 @@ class Handler(BaseHTTPRequestHandler):
     def send_response(self, code: int, message: str | None = None) -> None:
         # Recorded before a byte goes out, so a client that has its answer can count on it.
         if self._recording is not None:
-            self.server.sim.record(*self._recording, code)
+            self.server.sim.record(*self._recording, code, self._agent())
             self._recording = None
         super().send_response(code, message)
+
+    def _agent(self) -> str:
+        headers = getattr(self, "headers", None)
+        return str(headers.get("User-Agent", "")) if headers is not None else ""
 
     def do_GET(self) -> None:
         self._handle("GET")
@@ -138,7 +142,7 @@ class Handler(BaseHTTPRequestHandler):
         """Close the connection without a byte of response."""
         self.close_connection = True
         self._recording = None
-        self.server.sim.record(method, path, 0)
+        self.server.sim.record(method, path, 0, self._agent())
 
     def _route(self, method: str, path: str, query: str, body: bytes) -> Callable[[], None]:
         """Do the work now; return a function that writes the response (faults may delay it)."""

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from .tasklog import TaskLog
 
 #: Grouping keys accepted by ``Ledger.totals``.
-GROUPS = ("day", "experiment", "model", "resolution", "duration", "off_peak", "state")
+GROUPS = ("day", "experiment", "model", "resolution", "duration", "off_peak", "state", "user")
 _KEY_FIELDS = ("model", "resolution", "duration", "off_peak", "is_rec")
 Key = tuple[str, str, int, bool, bool]
 
@@ -189,7 +189,7 @@ class Ledger:
             if self._per_task is not None and self._per_task[:2] == (version, key):
                 return self._per_task[2].copy()
         cols = ["task_id", "experiment", "model", "resolution", "duration", "off_peak"]
-        cols += ["is_rec", "state", "submitted_at"]
+        cols += ["is_rec", "state", "submitted_at", "submitted_by"]
         df = self.log.to_frame(**filters, columns=[*cols, "credits"])
         out = df[cols].copy()
         # Failed and cancelled tasks are refunded (tasks.md: cancelled tasks are refunded),
@@ -209,7 +209,8 @@ class Ledger:
 
     def totals(self, by: str | Iterable[str] = "model", **filters: Any) -> pd.DataFrame:
         """Totals grouped by ``day`` (UTC), ``experiment``, ``model``, ``resolution``,
-        ``duration``, ``off_peak``, ``state`` (one or several)."""
+        ``duration``, ``off_peak``, ``state``, ``user`` (who asked: ``submitted_by``; one or
+        several). ``filters`` are ``to_frame``'s (``user="ana"``: her tasks only)."""
         import pandas as pd
 
         keys = [by] if isinstance(by, str) else list(by)
@@ -218,6 +219,7 @@ class Ledger:
                 raise ValidationError("by", k, "must be one of " + ", ".join(GROUPS))
         tasks = self.per_task(**filters)
         tasks["day"] = tasks["submitted_at"].dt.tz_convert("UTC").dt.date
+        tasks["user"] = tasks["submitted_by"]
         state = _normal_states(tasks["state"])
         tasks["succeeded"] = state == states.SUCCESS
         tasks["failed"] = state == states.FAILED

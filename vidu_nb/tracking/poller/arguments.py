@@ -27,6 +27,8 @@ def check_settings(
     uncertain_window: Any = 600.0,
     clock_skew: Any = 120.0,
     measure: Any = True,
+    lease: Any = 60.0,
+    watch: Any = 0.5,
 ) -> None:
     """``Poller(...)``'s arguments: the settings first, then the client and the log."""
     if policy not in POLICIES:
@@ -44,6 +46,10 @@ def check_settings(
     for name, value in (("uncertain_window", uncertain_window), ("clock_skew", clock_skew)):
         if not (_seconds(value) or value == 0) or isinstance(value, bool):
             raise ValidationError(name, value, "must be a number of seconds >= 0")
+    if not _seconds(lease) or lease < 1:
+        raise ValidationError("lease", lease, "must be seconds >= 1")
+    if watch is not None and not _seconds(watch):
+        raise ValidationError("watch", watch, "must be seconds > 0, or None (no watching)")
     if not (cache is None or isinstance(cache, (bool, VideoCache))):
         raise ValidationError("cache", cache, "must be True, False, None or a VideoCache")
     if not all(callable(getattr(client, name, None)) for name in ("get", "submit")):

@@ -24,9 +24,12 @@ from ...client.task import Creation, Task
 from ...client.timing import Timing
 from ...errors import ValidationError, ViduError
 from ...request.spec import Img2VideoRequest
+from ...states import UNCERTAIN, UNSENT_STATES
 from ..cache import VideoCache
 from ..tasklog import TaskLog, UncertainSubmissionsWarning
+from ..tasklog.leases import LEASE_SECONDS, Held
 from ..tasklog.owners import Owner
+from ..tasklog.rows import public_url
 from ..tasklog.search import CLOCK_SKEW, UNCERTAIN_WINDOW
 from .arguments import check_labels, check_settings
 from .checks import Checks
@@ -42,8 +45,12 @@ from .submissions import (
     Queued,
     Submissions,
 )
+from .team import Team
+from .watcher import LogWatcher
 
 log = logging.getLogger("vidu_nb.poller")
+#: Seconds between looks at the log for other pollers' changes (``watcher``).
+WATCH_SECONDS = 0.5
 Job = tuple[str, Any]  # ("submit", Queued) or ("poll", Tracked)
 
 
@@ -68,12 +75,15 @@ class Poller:
         uncertain_window: float = UNCERTAIN_WINDOW,
         clock_skew: float = CLOCK_SKEW,
         measure: bool = True,
+        lease: float = LEASE_SECONDS,
+        watch: float | None = WATCH_SECONDS,
     ) -> None:
         check_settings(
             client, log, cache=cache, policy=policy, max_running=max_running,
             http_workers=http_workers, download_workers=download_workers,
             credit_backoff=credit_backoff, find_uncertain=find_uncertain,
             uncertain_window=uncertain_window, clock_skew=clock_skew, measure=measure,
+            lease=lease, watch=watch,
         )  # fmt: skip
         self.client = client
         self.log = log
@@ -84,18 +94,19 @@ class Poller:
         #: task seen finishing (shared with the client's own waits when it has one).
         self.timing = timing or getattr(client, "timing", None) or Timing()
         self.http_workers = http_workers
+        #: Seconds each lease on the log lasts unless renewed (``tasklog.leases``).
+        self.lease = float(lease)
         self._cond = threading.Condition()
         self._subscribers = Subscribers()
-        self._owner = Owner(
-            log.owners_dir, log.owner_locks
-        )  # proves to other kernels that we hold our rows
+        # Proves to other kernels (and, on a server log, other machines) that we are alive.
+        self._owner = Owner(log.owners_dir, log.owner_locks)
         self._owner_lock = threading.Lock()
         self._lifecycle = threading.RLock()  # one start() or stop() at a time
         self._queue = Submissions(
             client, log, self.stats, self._subscribers, policy=policy,
             max_running=max_running or DEFAULT_MAX_RUNNING, pause=self._pause, created=self._created, owner=self._hold,
             hold=self._hold_sending, credit_backoff=float(credit_backoff),
-            uncertain=self._search,
+            uncertain=self._search, lease=self.lease,
         )  # fmt: skip
         self._recovery = Recovery(
             client, log, self._cond, self.stats, self._subscribers, found=self._created,
@@ -127,6 +138,20 @@ class Poller:
             active=lambda: self._thread is not None and not self._stopping,
         )  # fmt: skip
         self._checks.pushed = self.pushed
+        #: Whether this poller takes over rows nobody holds (``Poller.resume`` turns it on).
+        self.adopting = False
+        self._searching: set[str] = set()  # uncertain rows this poller began searching for
+        base_url = getattr(client, "base_url", None)
+        watcher = None
+        if watch is not None:  # the log stores the public form of the URL (``public_url``)
+            known = public_url(base_url) if isinstance(base_url, str) else None
+            watcher = LogWatcher(log, self._subscribers, self._hold,
+                                 learn=self.timing.learn_history, base_url=known)  # fmt: skip
+        #: Its leases and the other pollers' news (``team``): a thread while started.
+        self.team = Team(
+            log, lease=self.lease, watch=watch, owner=self._hold, renewed=self._renewed,
+            adopt=self._adopt_free, watcher=watcher,
+        )  # fmt: skip
         if callbacks is not None:
             self.use_callbacks(callbacks)
 
@@ -204,7 +229,7 @@ class Poller:
         row_ids = self.log.record_queued_many(
             [(item.request, item.handle) for item in items], owner=self._hold(),
             base_url=getattr(self.client, "base_url", None), parent_row_id=parent_row_id,
-            **items[0].labels,
+            lease=self.lease, **items[0].labels,
         )  # fmt: skip
         with self._cond:
             for item in items:
@@ -217,15 +242,17 @@ class Poller:
     @classmethod
     def resume(cls, client: TaskService, log: TaskLog, **settings: Any) -> Poller:
         """A started poller that takes over ``log`` (after a kernel restart, or another
-        poller's end): it follows every unfinished task, fetches the videos of succeeded tasks
-        not cached yet, and sends what stopped or dead pollers left unsent (see ``recover``):
-        ``queued`` rows are sent, ``submitting`` ones become ``uncertain`` and are looked for
-        on the service (its task list, matched by the ``client_ref`` in ``payload``); an
-        ``UncertainSubmissionsWarning`` says how many there are and what happens to them.
+        poller's end): it follows every unfinished task no live poller holds, fetches the
+        videos of succeeded tasks not cached yet, and sends what stopped or dead pollers left
+        unsent (see ``recover``): ``queued`` rows are sent, ``submitting`` ones become
+        ``uncertain`` and are looked for on the service (its task list, matched by the
+        ``client_ref`` in ``payload``); an ``UncertainSubmissionsWarning`` says how many there
+        are and what happens to them. It keeps doing so while it runs: rows whose poller
+        stops or dies (its lease runs out) are taken over (``team``), so any number of kernels
+        may resume one log and each task is still followed by one of them.
         ``settings`` are the constructor's keyword arguments."""
         poller = cls(client, log, **settings)
-        for task_id in log.pending():
-            poller.track(task_id)
+        poller.adopting = True
         poller.recover()
         uncertain = len(log.uncertain())  # before the poller starts finding them
         poller.start()
@@ -239,22 +266,46 @@ class Poller:
         return poller
 
     def recover(self) -> int:
-        """Take over what pollers that are gone left unsent in the log (``Poller.resume``
-        calls this): ``queued`` rows are sent again; ``submitting`` rows, whose POST may have
-        arrived, become ``uncertain`` and are not resent: they, and uncertain rows of earlier
-        sessions whose search is not over, are looked for on the service (``find_uncertain``).
-        Returns how many were re-queued."""
-        queued, uncertain = self.log.take_over(self._hold())
-        searchable = self.log.searchable() if self._recovery.enabled else []
+        """Take over what pollers that are gone left in the log (``Poller.resume`` calls
+        this; so does the team thread while adopting): rows nobody holds any more (their
+        lease ran out, or their poller is known dead on this machine). ``queued`` rows are
+        sent again; ``submitting`` rows, whose POST may have arrived, become ``uncertain``
+        and are not resent: they, and uncertain rows whose search is not over, are looked for
+        on the service (``find_uncertain``); unfinished tasks are followed. Returns how many
+        were re-queued."""
+        owner = self._hold()
+        queued, uncertain = self.log.take_over(owner, self.lease)
+        searchable = set(self.log.searchable()) if self._recovery.enabled else set()
+        free = [
+            h for h in self.log.free_rows(owner)
+            if (h.task_id and h.state not in UNSENT_STATES and h.state != UNCERTAIN)
+            or (h.state == UNCERTAIN and h.client_ref in searchable)
+        ]  # fmt: skip
+        taken = self.log.claim(free, owner, self.lease)
+        # Uncertain rows held now (claimed, or made uncertain by take_over), each searched
+        # for once by this poller (``Recovery`` repeats a search itself while it is due).
+        held = self.log.renew_leases(owner, self.lease) if uncertain or taken else []
+        search = {
+            h.client_ref for h in held
+            if h.state == UNCERTAIN and h.client_ref in searchable
+            and h.client_ref not in self._searching
+        }  # fmt: skip
         with self._cond:
             for row, request in queued:
                 labels = (row["experiment"], tuple(row["tags"]), row["notes"] or "")
                 self._queue.add(Queued(row["client_ref"], request, *labels))
-            for ref in searchable:
+            for h in taken:
+                if h.task_id and h.state != UNCERTAIN:
+                    self._checks.track(h.task_id)
+            for ref in sorted(search):
+                self._searching.add(ref)
                 self._recovery.add(ref)
             self._cond.notify_all()
         if uncertain:
             log.warning("%d submission(s) interrupted mid-send are now 'uncertain'", uncertain)
+        if taken or queued:
+            log.info("poller: took over %d task(s) and %d unsent request(s)", len(taken),
+                     len(queued))  # fmt: skip
         return len(queued)
 
     def track(self, task_id: str) -> None:
@@ -262,6 +313,11 @@ class Poller:
         if not isinstance(task_id, str) or not task_id.strip():
             raise ValidationError("task_id", task_id, "must be a non-empty task id string")
         task_id = task_id.strip()
+        row = self.log.get(task_id)
+        if row is not None and row.get("owner") != self._hold():
+            free = [h for h in self.log.free_rows(self._hold()) if h.task_id == task_id]
+            if not self.log.claim(free, self._hold(), self.lease) and row.get("owner"):
+                return  # another live poller follows it: its changes reach us from the log
         with self._cond:
             if self._checks.track(task_id):
                 self._cond.notify_all()
@@ -352,6 +408,7 @@ class Poller:
                     self._shut = False
                 self._stopping = False
                 self._ask_limit()
+                self.team.start()
                 self._thread = threading.Thread(target=self._run, name="vidu-poller", daemon=True)
                 self._thread.start()
         return self
@@ -377,12 +434,13 @@ class Poller:
             credits = read_credits()
             total = credits.concurrency_limit
             busy = (credits.current_concurrency or 0) + (credits.queue_count or 0)
+            ours = self.log.in_flight()  # the whole team's: they share the limit
         except Exception as exc:  # noqa: BLE001 - any answer but figures means "not known"
-            total, busy = None, 0
+            total, busy, ours = None, 0, 0
             log.info("poller: concurrency limit not known (%s: %s)", type(exc).__name__, exc)
         with self._cond:
             if isinstance(total, int) and total > 0:
-                elsewhere = max(0, busy - len(self._checks.due))
+                elsewhere = max(0, busy - ours)
                 self._queue.max_running = max(1, total - elsewhere)
                 self.limit_source = "service"
                 log.info("poller: max_running %d (service limit %d, %d busy elsewhere)",
@@ -412,12 +470,18 @@ class Poller:
                 fut.result(max(0.0, deadline - time.monotonic()))
             except Exception:
                 pass
-        with self._owner_lock:  # from now on resume() (here or in another kernel) may take
-            self._owner.release()  # over our queued rows
+        self.team.stop(max(0.0, deadline - time.monotonic()))
+        with self._owner_lock:  # from now on other pollers (here or in another kernel, on
+            try:  # any machine) may take over our rows: at once, not when the leases run out
+                self.log.release_leases(self._owner.token)
+            except Exception:  # a closed log: the leases run out by themselves
+                log.debug("poller: cannot release the leases", exc_info=True)
+            self._owner.release()
         if unsent:
             log.warning(
                 "poller stopped with %d submission(s) not sent: they stay 'queued' in the log "
-                "and Poller.resume(client, log) sends them", unsent,
+                "and Poller.resume(client, log) sends them (a running one on the log takes "
+                "them over at once)", unsent,
             )  # fmt: skip
 
     def wait_all(self, timeout: float | None = None) -> bool:
@@ -487,8 +551,40 @@ class Poller:
     def _search(self, handle: str) -> None:
         """An uncertain submission: look for its task on the service."""
         with self._cond:
+            self._searching.add(handle)
             self._recovery.add(handle)
             self._cond.notify_all()
+
+    def _renewed(self, held: list[Held]) -> None:
+        """The leases were renewed: stop following what this poller no longer holds (taken
+        over after its lease ran out while it stalled); its new holder follows it."""
+        ids = {h.task_id for h in held if h.task_id}
+        refs = {h.client_ref for h in held if h.client_ref}
+        with self._cond:
+            followed = [tid for tid in self._checks.due.ids() if tid not in ids]
+            waiting = [h for h in self._queue.handles() if h not in refs]
+        # Not among the renewed: either another poller's now, or too new (or just finished)
+        # to have been seen by the renewal: the row tells.
+        mine = (None, self._owner.token)
+        lost = [t for t in followed if (r := self.log.get(t)) and r.get("owner") not in mine]
+        gone = [h for h in waiting if (r := self.log.get_by_ref(h)) and r.get("owner") not in mine]
+        if not lost and not gone:
+            with self._cond:
+                self._cond.notify_all()  # leases valid again: the scheduler may act
+            return
+        with self._cond:
+            for tid in lost:
+                self._checks.due.drop(tid)
+            for handle in gone:
+                self._queue.cancel(handle)
+            self._cond.notify_all()
+        log.warning("poller: %d task(s) and %d request(s) were taken over by another poller "
+                    "(this one stalled past its lease)", len(lost), len(gone))  # fmt: skip
+
+    def _adopt_free(self) -> None:
+        """The team thread's turn: take over rows nobody holds (when adopting)."""
+        if self.adopting and not self._stopping:
+            self.recover()
 
     def _pause(self, until: float) -> None:
         with self._cond:
@@ -510,6 +606,8 @@ class Poller:
         now = time.monotonic()
         if now < self._not_before or len(self._inflight) >= self.http_workers:
             return None
+        if self.team.lapsed(now):  # our leases may have run out: renew before acting on them
+            return None
         item = self._queue.take(now, len(self._checks.due))  # sending comes first
         if item is not None:
             return ("submit", item)
@@ -523,6 +621,8 @@ class Poller:
         """Under the lock: how long nothing can become due (None: until notified)."""
         if len(self._inflight) >= self.http_workers:
             return None  # a finishing job notifies
+        if self.team.lapsed(time.monotonic()):
+            return 0.05  # the team thread is renewing
         times = [
             self._checks.due.next_due(),
             self._queue.next_time(len(self._checks.due)),

@@ -55,6 +55,10 @@ class DueChecks:
     def __contains__(self, task_id: object) -> bool:
         return task_id in self._tracked
 
+    def ids(self) -> list[str]:
+        """The ids of the followed tasks."""
+        return list(self._tracked)
+
     def at(self, tr: Tracked, due: float) -> None:
         """Follow ``tr`` (again) and check it at monotonic time ``due``."""
         tr.due = due

@@ -26,6 +26,7 @@ from ...errors import (
     SubmissionUncertain,
     ViduError,
 )
+from ..tasklog.leases import LEASE_SECONDS
 from .events import PollerEvent, Stats, Subscribers
 
 if TYPE_CHECKING:
@@ -47,6 +48,8 @@ LIMIT_WAIT = 10.0
 CREDIT_BACKOFF = 120.0
 CREDIT_BACKOFF_CAP = 900.0
 RECORD_TRIES = 4  # writes of a created task to the log before it is left uncertain
+#: Seconds between looks at the log while the team's tasks fill the shared limit.
+FULL_WAIT = 0.5
 
 
 @dataclass
@@ -89,8 +92,10 @@ class Submissions:
         hold: Callable[[float, str | None], None],
         uncertain: Callable[[str], None] = lambda handle: None,
         credit_backoff: float = CREDIT_BACKOFF,
+        lease: float = LEASE_SECONDS,
     ) -> None:
         self.client = client
+        self.lease = lease
         self.log = tasklog
         self.stats = stats
         self.subscribers = subscribers
@@ -121,12 +126,21 @@ class Submissions:
     def put_back(self, item: Queued) -> None:
         self._items.appendleft(item)
 
+    def handles(self) -> list[str]:
+        """The handles waiting in the queue, in order."""
+        return [item.handle for item in self._items]
+
     def cancel(self, handle: str) -> bool:
         for item in self._items:
             if item.handle == handle:
                 self._items.remove(item)
                 return True
         return False
+
+    @property
+    def limit(self) -> int | None:
+        """Tasks in flight the log may hold before this poller sends (None: no limit)."""
+        return self.max_running if self.policy == "queue" else None
 
     def may_send(self, running: int) -> bool:
         if self.sending:
@@ -157,8 +171,15 @@ class Submissions:
     def send(self, item: Queued) -> Queued | None:
         """Send ``item`` and record the outcome; returns it when it must be queued again."""
         owner = self._owner()
-        if not self.log.start_sending(item.handle, owner):
-            return None  # cancelled, or taken over by another poller after a stop: not ours
+        limit = self.limit
+        # A read first: while the team fills the limit, waiting costs no write transaction.
+        full = limit is not None and self.log.in_flight() >= limit
+        if full or not self.log.start_sending(item.handle, owner, limit=limit, lease=self.lease):
+            row = self.log.get_by_ref(item.handle)
+            if row is None or row["state"] != "queued" or row.get("owner") != owner:
+                return None  # cancelled, or taken over by another poller: not ours
+            item.not_before = time.monotonic() + FULL_WAIT  # the shared limit is reached
+            return item
         self.subscribers.emit(PollerEvent(item.handle, None, "queued", "submitting"))
         self.stats.count("submits")
         base_url = getattr(self.client, "base_url", None)

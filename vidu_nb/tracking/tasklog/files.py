@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .rows import request_values
+from .users import current_user
 
 if TYPE_CHECKING:
     from ...request.spec import Img2VideoRequest
@@ -74,6 +75,7 @@ class Files:
             image_sha256=kept.sha256,
         )
         values["image_path"] = kept.image_path
+        values["submitted_by"] = current_user()  # who asked; a row sent later keeps it
         return values
 
     def _thumbnail(self, img: Any, sha256: str) -> str | None:

@@ -42,16 +42,18 @@ class Frames:
         since: datetime | str | None = None,
         until: datetime | str | None = None,
         tag: str | None = None,
+        user: str | Iterable[str] | None = None,
         *,
         columns: Iterable[str] | None = None,
     ) -> pd.DataFrame:
         """The log as a DataFrame (one row per task), filtered in SQL; ``since``/``until``
-        bound ``submitted_at`` (naive datetimes are taken as UTC). ``columns`` reads only
-        those (and ``row_id``, the index), e.g. for totals over a big log.
+        bound ``submitted_at`` (naive datetimes are taken as UTC); ``user`` keeps the tasks
+        ``submitted_by`` that user (or those users). ``columns`` reads only those (and
+        ``row_id``, the index), e.g. for totals over a big log.
 
         Without filters it is the cached whole log, re-reading only the rows changed since
         the last call (by any process); each call returns a new copy, free to change."""
-        filters = (experiment, state, model, since, until, tag, columns)
+        filters = (experiment, state, model, since, until, tag, user, columns)
         if all(f is None for f in filters):
             return self._cache.frame()
         where: list[str] = []
@@ -59,8 +61,9 @@ class Frames:
         if experiment is not None:
             where.append("experiment = ?")
             args.append(need_text("experiment", experiment))
-        for col, want in (("state", state), ("model", model)):
+        for col, want in (("state", state), ("model", model), ("user", user)):
             values = need_texts(col, want)
+            col = "submitted_by" if col == "user" else col
             if values is not None:
                 where.append(f"{col} IN ({', '.join('?' for _ in values)})")
                 args.extend(values)

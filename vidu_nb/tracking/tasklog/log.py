@@ -24,6 +24,7 @@ from .exports import Exports
 from .files import Files
 from .frames import Frames
 from .judgments import Judgments
+from .leases import Leases
 from .measured import Measured
 from .owners import ServerLocks
 from .reads import Reads
@@ -120,7 +121,8 @@ class TaskLog:
         self._reads = Reads(self._store)
         self._frames = Frames(self._store)
         self._writes = Writes(self._store, files)
-        self._unsent = Unsent(self._store, self._reads, files)
+        self._leases = Leases(self._store, self._store.cache_dir / "owners")
+        self._unsent = Unsent(self._store, self._reads, files, self._leases)
         self._reconcile = Reconcile(self._store, self._reads, self._writes)
         self._searches = Searches(self._store, self._reads, self._writes, self._reconcile)
         self._exports = Exports(self._frames)
@@ -191,6 +193,14 @@ class TaskLog:
     take_over = _to("_unsent", Unsent.take_over)
     rebuild_request = _to("_unsent", Unsent.rebuild_request)
 
+    # -- which poller holds each unfinished row (``leases.Leases``) ------------------------
+    renew_leases = _to("_leases", Leases.renew_leases)
+    release_leases = _to("_leases", Leases.release_leases)
+    free_rows = _to("_leases", Leases.free_rows)
+    claim = _to("_leases", Leases.claim)
+    holders = _to("_leases", Leases.holders)
+    in_flight = _to("_leases", Leases.in_flight)
+
     # -- uncertain submissions and the service's task list (``reconcile``, ``search``) -----
     reconcile = _to("_reconcile", Reconcile.reconcile)
     reconcile_from_callback = _to("_reconcile", Reconcile.reconcile_from_callback)
@@ -200,6 +210,7 @@ class TaskLog:
 
     # -- lookups (``reads.Reads``) ----------------------------------------------------------
     get = _to("_reads", Reads.get)
+    changed_since = _to("_reads", Reads.changed_since)
     get_by_ref = _to("_reads", Reads.get_by_ref)
     pending = _to("_reads", Reads.pending)
     states_present = _to("_reads", Reads.states_present)

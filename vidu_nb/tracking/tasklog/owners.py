@@ -1,16 +1,21 @@
-"""Which poller holds an unsent request, and whether it is still alive.
+"""Which poller holds a row, and whether it is provably dead: the fast path beside the lease.
 
-A row in ``queued`` or ``submitting`` names its ``owner``: a token of the poller that will send
-it. The poller holds an exclusive lock on ``owners/<token>.lock`` in the cache folder while it
-lives; the operating system drops the lock when the process ends, even by SIGKILL. So
-``resume`` in another kernel (or after a restart) can tell an abandoned request, which it takes
-over, from one a live notebook is about to send, which it must leave alone (sending it twice
-would create and charge two tasks).
+An unfinished row names its ``owner``: the token of the poller that follows (or sends, or
+searches) it, whose lease runs until ``lease_until`` (``leases``). The lease is what every
+machine sharing the log can see; this module adds what one machine can tell at once. The
+poller holds an exclusive lock on ``owners/<token>.lock`` in the cache folder while it lives;
+the operating system drops the lock when the process ends, even by SIGKILL. So another kernel
+on the same machine can tell a dead holder at once instead of waiting for its lease to expire.
 
-A team's log on a server is shared by machines that see none of each other's lock files, so
-its store also holds each token's lock on the server (``ServerLocks``: a PostgreSQL session
-advisory lock, which the server drops when the holding connection ends, a killed process's
-too); a token is alive when either lock is held.
+A token is ``<random>@<place>``, the place being an id kept in the owners folder: a lock file
+can only speak for tokens of the same place (the same folder). A token of another place (a
+poller on another machine sharing a server log) is judged by its lease alone: its lock file is
+not here, which proves nothing. Tokens without a place (logs of older versions, hand-written
+rows) are judged by their lock file, as before.
+
+A team's log on a server also holds each token's lock there (``ServerLocks``: a PostgreSQL
+session advisory lock, which the server drops when the holding connection ends, a killed
+process's too): on such a log a holder is known dead from any machine at once.
 """
 
 from __future__ import annotations
@@ -56,13 +61,42 @@ else:  # pragma: no cover - Windows
         return True
 
 
+_PLACES: dict[Path, str] = {}  # owners folder -> its id (it never changes)
+
+
+def place_id(folder: Path) -> str:
+    """The id of the owners folder ``folder`` (made once, by whichever process comes first):
+    tokens made here carry it, so a lock file is consulted only for tokens of this place."""
+    folder = Path(folder)
+    known = _PLACES.get(folder)
+    if known:
+        return known
+    path = folder / "place"
+    try:
+        _PLACES[folder] = path.read_text().strip()
+        return _PLACES[folder]
+    except OSError:
+        pass
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f"place.{uuid.uuid4().hex}"
+    tmp.write_text(uuid.uuid4().hex[:12])
+    try:
+        os.link(tmp, path)  # atomic: the first one wins, nobody reads half a file
+    except OSError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    _PLACES[folder] = path.read_text().strip()
+    return _PLACES[folder]
+
+
 class Owner:
     """A poller's token and the lock that proves it alive (``hold`` / ``release``)."""
 
     def __init__(self, folder: Path, server: ServerLocks | None = None) -> None:
         self.folder = Path(folder)
         self.server = server
-        self.token = uuid.uuid4().hex
+        self.token = f"{uuid.uuid4().hex}@{place_id(self.folder)}"
         self._fh: IO[bytes] | None = None
 
     def __repr__(self) -> str:
@@ -97,6 +131,21 @@ class Owner:
             except OSError:
                 pass
             fh.close()
+
+
+def owner_gone(folder: Path, token: str | None, server: ServerLocks | None = None) -> bool:
+    """Whether ``token``'s poller is provably dead from here: on a server log, its lock there
+    is free (every poller of such a log holds one); else its lock file (of this place) is
+    missing or free. False for a live one and for a token of another place, whose lease alone
+    can tell."""
+    if not token:
+        return True
+    if server is not None:
+        return not server.owner_alive(token)
+    _, at, place = token.rpartition("@")
+    if at and place != place_id(folder):
+        return False
+    return not owner_alive(folder, token)
 
 
 def owner_alive(folder: Path, token: str | None, server: ServerLocks | None = None) -> bool:

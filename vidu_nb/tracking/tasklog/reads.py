@@ -8,6 +8,7 @@ DataFrame is ``frames``'.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from ... import states
@@ -35,6 +36,30 @@ class Reads:
     def _rows(self, sql: str, args: Any = ()) -> list[tuple[Any, ...]]:
         with self._store.read() as conn:
             return conn.rows(sql, args)
+
+    def changed_since(
+        self, mark: tuple[bool, float] | None, most: int = 5000
+    ) -> tuple[tuple[bool, float], list[dict[str, Any]]]:
+        """The rows any process changed after ``mark`` (a mark this method returned; None:
+        from now on, no rows yet) and the new mark: from the store's change feed (the one the
+        cached frame follows), or, for a store without one, the rows whose ``updated_at`` is
+        at most a few seconds before the mark (the caller compares them with what it saw)."""
+        with self._store.snapshot() as conn:
+            seq = conn.change_mark()[0]
+            if seq is not None and (mark is None or mark[0]):
+                if mark is None or seq == mark[1]:
+                    return (True, float(seq)), []
+                changed = conn.changed_rows(int(mark[1]), most)
+                cols = ["change_row_id", *conn.table("SELECT * FROM tasks LIMIT 0")[0]]
+                found = [r[1:] for r in changed if r[1] is not None]  # deleted rows: skipped
+                return (True, float(seq)), dicts(cols[1:], found, self._store.path.parent)
+            now = time.time()
+            if mark is None:
+                return (False, now), []
+            cols, rows = conn.table(
+                "SELECT * FROM tasks WHERE updated_at >= ? ORDER BY row_id", (mark[1] - 5.0,)
+            )
+        return (False, now), dicts(cols, rows, self._store.path.parent)
 
     def count(self) -> int:
         """How many tasks the log holds (``len(log)``)."""

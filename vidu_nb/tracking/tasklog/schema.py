@@ -219,8 +219,22 @@ V5 = Version(
     AddColumns("tasks", MEASURE_COLUMNS),
 )
 
+
+# -- v6: a log shared by a team (a step of its own: leases and who asked) --------------------
+#: Columns of schema 6: when the lease of the poller named in ``owner`` runs out, and who
+#: asked for the task.
+TEAM_COLUMNS = ("lease_until REAL", "submitted_by TEXT")
+V6 = Version(
+    """A log shared by several pollers (kernels, machines): ``lease_until`` is when the lease
+    of the poller named in ``owner`` on an unfinished row runs out (``leases.py``: one poller
+    follows, sends or searches each row at a time; an expired lease is taken over), and
+    ``submitted_by`` is who asked for the task (JupyterHub's user, else the OS user).""",
+    AddColumns("tasks", TEAM_COLUMNS),
+    Index("tasks_owner", "tasks", ["owner"]),
+)
+
 #: ``MIGRATIONS[i]`` upgrades a log from schema version ``i`` to ``i + 1``: append, never edit.
-MIGRATIONS: list[Migration] = [V1, V2, V3, V4, V5]
+MIGRATIONS: list[Migration] = [V1, V2, V3, V4, V5, V6]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -266,6 +280,7 @@ TIME_COLUMNS = (
     "updated_at",
     "urls_fetched_at",
     "measured_at",
+    "lease_until",
 )
 INT_COLUMNS = (
     "row_id",
@@ -294,6 +309,7 @@ CATEGORY_COLUMNS = (
     "image_format",
     "experiment",
     "source",
+    "submitted_by",
 )
 #: Text columns stored as ``''`` rather than NULL when empty (``NOT NULL DEFAULT ''``).
 TEXT_NOT_NULL = ("tags", "notes", "err_code", "trace_ids")

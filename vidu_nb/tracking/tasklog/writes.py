@@ -77,6 +77,7 @@ class Writes:
                 row_id = conn.insert("tasks", values)
             else:
                 keep_sent_time(conn, row_id, values)
+                values.pop("submitted_by")  # who asked, not whose poller sent it
                 set_row(conn, row_id, {k: v for k, v in values.items() if v is not None})
             add_event(conn, row_id, task.id, task.state, "submitted")
         return row_id
@@ -108,6 +109,7 @@ class Writes:
                 row_id = conn.insert("tasks", values)
             else:
                 keep_sent_time(conn, row_id, values)
+                values.pop("submitted_by")  # who asked, not whose poller sent it
                 set_row(conn, row_id, values)
             add_event(conn, row_id, None, state, str(error))
         return row_id
