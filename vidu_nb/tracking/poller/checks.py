@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("vidu_nb.poller")
 MAX_NOT_FOUND = 5
+#: Tasks whose next check is worked out between two takes of the lock in a pull-in.
+PULL_BATCH = 16
 
 
 class Checks:
@@ -132,8 +134,8 @@ class Checks:
                     self._succeeded(tr.handle, task)
             else:
                 self._reschedule(tr)
-            if news:
-                self._pull_in(tr.watch)
+        if news:
+            self._pull_in(tr.watch)
         if changed or task.state != old:
             self.subscribers.emit(PollerEvent(tr.handle, task.id, old, task.state, task))
 
@@ -182,19 +184,35 @@ class Checks:
         return delay_for(tr, time.monotonic(), self.schedule, self.timing, retry_after=retry_after)
 
     def _pull_in(self, watch: Watch) -> None:
-        """Under the lock: a task ended sooner than its forecast allowed for; look again at
-        the tasks of its setting, and at those whose forecast is a guess from others. Tasks
-        waiting for callbacks are left to them (pulling them in would cost GETs)."""
-        key, now = watch.key, time.monotonic()
-        pushed = self.pushed
-        self.due.pull_in(
-            now,
-            lambda tr: now + delay_for(tr, now, self.schedule, self.timing),
-            lambda tr: (
-                self.timing.affects(key, tr.watch.key)
-                and not (pushed is not None and pushed.holds(tr))
-            ),
-        )
+        """A task ended sooner than its forecast allowed for: look again at the tasks of its
+        setting, and at those whose forecast is a guess from others. Tasks waiting for
+        callbacks are left to them (pulling them in would cost GETs).
+
+        The lock guards the heap, not the arithmetic: the tasks are picked under it, their
+        new times are worked out without it, ``PULL_BATCH`` at a time, and each batch is
+        applied under it (a task checked or rescheduled meanwhile is left alone). Between
+        batches the thread lets the others run (a forecast rebuilt for each of two dozen
+        settings is a few ms of pure Python each: the kernel's own thread must not wait)."""
+        key, pushed = watch.key, self.pushed
+        with self._lock:
+            picked = self.due.candidates(
+                time.monotonic(),
+                lambda tr: (
+                    self.timing.affects(key, tr.watch.key)
+                    and not (pushed is not None and pushed.holds(tr))
+                ),
+            )
+        for start in range(0, len(picked), PULL_BATCH):
+            now = time.monotonic()
+            times = [
+                (tr, seen, now + delay_for(tr, now, self.schedule, self.timing))
+                for tr, seen in picked[start : start + PULL_BATCH]
+            ]
+            with self._lock:
+                now = time.monotonic()
+                if sum(self.due.move(tr, seen, max(now, due), now) for tr, seen, due in times):
+                    self._lock.notify_all()  # the scheduler may have a new earliest check
+            time.sleep(0)  # let other threads have the interpreter between batches
 
     def _reschedule(
         self, tr: Tracked, *, failure: bool = False, retry_after: float | None = None
