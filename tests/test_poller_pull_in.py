@@ -10,6 +10,7 @@ import threading
 from conftest import make_image
 
 from vidu_nb.client import ViduClient
+from vidu_nb.client.task import Task
 from vidu_nb.client.timing import Timing, Watch
 from vidu_nb.request.spec import Img2VideoRequest
 from vidu_nb.simulator import Simulator
@@ -119,3 +120,20 @@ def test_next_checks_are_worked_out_without_the_poller_lock(log):
             assert poller.wait_all(120)
     assert len(timing) == 40
     assert timing.unlocked >= 40 and timing.locked == 0
+
+
+def test_a_status_check_that_says_nothing_new_writes_nothing(log, png_bytes):
+    """Every GET answer carries a new trace id; a check of a task still running wrote its row
+    (and synced the file) only to keep that id. Now a check writes only what changed: the
+    state, its time, the URLs, an error; the trace ids of the submission and of each change
+    stay among the last 20 instead of being pushed out by routine checks."""
+    request = Img2VideoRequest(image=png_bytes, duration=4)
+    log.record_submission(request, Task(id="t1", credits=120, trace_ids=("submit",)))
+    assert log.update(Task(id="t1", state="processing", trace_ids=("start",)))
+    conn = log._store.connection
+    before = conn.total_changes
+    for i in range(30):
+        assert not log.update(Task(id="t1", state="processing", trace_ids=(f"check-{i}",)))
+    assert conn.total_changes == before  # not one row written
+    assert log.update(Task(id="t1", state="failed", err_code="E", trace_ids=("end",)))
+    assert log.get("t1")["trace_ids"] == ["submit", "start", "end"]
