@@ -160,17 +160,22 @@ class _Setting:
     finish are its longest, a window of them would be as biased as one of the first.) Its
     curve is rebuilt when that changed or its longest-running task has run 5 % longer since."""
 
-    __slots__ = ("seen", "window", "version", "built", "built_at", "others", "reach", "curve")
+    __slots__ = (
+        "seen", "window", "version", "ends", "built", "built_at", "others", "reach", "curve",
+        "guess",
+    )  # fmt: skip
 
     def __init__(self, window: int) -> None:
         self.seen: list[_Seen] = []
         self.window = window
         self.version = 0
+        self.ends = 0  # changes to its finished tasks (what a guess for other settings reads)
         self.built = -1
         self.built_at = 0.0
         self.others = -1
         self.reach = 0.0  # longest known running time of a running task
         self.curve: Durations | None = None
+        self.guess: tuple[float, float] | None = None  # the guess the curve was built with
 
     def finished(self) -> int:
         return sum(1 for e in self.seen if e.watch is None)
@@ -183,8 +188,18 @@ class _Setting:
         return next((e for e in self.seen if e.watch is watch), None)
 
     def add(self, entry: _Seen) -> None:
+        """A task of the setting: a finished one changes the curve; one that has just started
+        does not yet (it counts once it has run a while: see ``reach``)."""
         self.seen.append(entry)
+        if entry.watch is None:
+            self.changed(ends=True)
         self.trim()
+
+    def changed(self, *, ends: bool) -> None:
+        """Its curve must be rebuilt; ``ends``: its finished tasks changed too (which the
+        guesses of other settings read)."""
+        self.version += 1
+        self.ends += ends
 
     def trim(self) -> None:
         """Drop the earliest started tasks while more than ``window`` finished ones started
@@ -193,13 +208,14 @@ class _Setting:
         while a batch runs, the one before it (which alone says how its slow tasks end).
         (Running tasks beyond ten windows are dropped too: watches abandoned before the end.)
         """
-        self.version += 1
         done = next((i for i, e in enumerate(self.seen) if e.watch is not None), len(self.seen))
         if done > self.window:
             del self.seen[: done - self.window]
+            self.changed(ends=True)
         running = len(self.seen) - self.finished() - 10 * self.window
         if running > 0:
             self.seen = [e for e in self.seen if e.watch is None or (running := running - 1) < 0]
+            self.changed(ends=False)
 
 
 class Timing:
@@ -260,7 +276,7 @@ class Timing:
             if bounds is None:
                 if mine is not None:
                     setting.seen.remove(mine)
-                    setting.version += 1
+                    setting.changed(ends=False)
                 return False
             before = self._curve(key, setting)
             first = setting.finished() == 0
@@ -268,6 +284,7 @@ class Timing:
                 setting.add(_Seen(*bounds))
             else:
                 mine.low, mine.high, mine.watch = bounds[0], bounds[1], None
+                setting.changed(ends=True)
                 setting.trim()
             return first or before is None or bounds[1] < before.quantile(0.05)
 
@@ -280,7 +297,7 @@ class Timing:
             mine = setting.mine(watch) if setting else None
             if setting is not None and mine is not None:
                 setting.seen.remove(mine)
-                setting.version += 1
+                setting.changed(ends=False)
 
     def record(self, watch: Watch, task: Task, sent: float, answered: float) -> bool:
         """A check sent at ``sent`` answered ``task`` at ``answered``: note what it said of the
@@ -327,22 +344,29 @@ class Timing:
 
     def _curve(self, key: Key, setting: _Setting) -> Durations | None:
         own = setting.finished()
-        others = -1  # what the guess rests on: the other settings' versions
+        # What the guess rests on: the other settings' finished tasks (not their running
+        # ones: a batch of 200 starting would otherwise rebuild every guessed curve 200 times).
+        others = -1
         if own < GUESS_WEIGHT:
-            others = sum(s.version for k, s in self._keys.items() if k != key)
+            others = sum(s.ends for k, s in self._keys.items() if k != key and k[3] == key[3])
         stale = setting.built != setting.version or setting.reach > 1.05 * setting.built_at
-        if stale or others != setting.others:
-            finished, running = [], []
-            for e in setting.seen:
-                if e.watch is None:
-                    finished.append((e.low, e.high))
-                elif (reach := e.watch.running_for()) is not None:
-                    running.append(reach)
-            guess = self._guess(key) if own < GUESS_WEIGHT else None
-            if guess is not None:
-                finished += [guess] * (GUESS_WEIGHT - own)
-            setting.curve = estimate(finished, running, self.margin)
-            setting.built, setting.built_at, setting.others = setting.version, setting.reach, others
+        if not stale and others == setting.others:
+            return setting.curve
+        guess = self._guess(key) if own < GUESS_WEIGHT else None
+        if not stale and _close(guess, setting.guess):
+            setting.others = others  # the other settings' news moved the guess too little
+            return setting.curve
+        finished, running = [], []
+        for e in setting.seen:
+            if e.watch is None:
+                finished.append((e.low, e.high))
+            elif (reach := e.watch.running_for()) is not None:
+                running.append(reach)
+        if guess is not None:
+            finished += [guess] * (GUESS_WEIGHT - own)
+        setting.curve = estimate(finished, running, self.margin)
+        setting.built, setting.built_at, setting.others = setting.version, setting.reach, others
+        setting.guess = guess
         return setting.curve
 
     def _guess(self, key: Key) -> tuple[float, float] | None:
@@ -385,6 +409,18 @@ class Timing:
         alive = max(0.0, watch.running_for() or 0.0)
         early, late = curve.quantile(0.05, alive), curve.quantile(0.95, alive)
         return Forecast(origin + early - now, origin + late - now, curve, now - origin)
+
+
+#: A guess that moved less than this (relatively, at both ends) keeps the curve built on it:
+#: with two dozen settings each first end would otherwise rebuild every guessed curve.
+GUESS_TOLERANCE = 0.03
+
+
+def _close(a: tuple[float, float] | None, b: tuple[float, float] | None) -> bool:
+    """Whether two guesses differ by less than ``GUESS_TOLERANCE`` at both ends."""
+    if a is None or b is None:
+        return a is b
+    return all(abs(x - y) <= GUESS_TOLERANCE * max(x, y) for x, y in zip(a, b, strict=True))
 
 
 def _q(values: list[float], p: float) -> float:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from ... import states
 from ...client.schedule import PollSchedule
 from ...client.task import Task
-from ...client.timing import Timing, Watch, make_key, task_key
+from ...client.timing import Key, Timing, Watch, make_key, task_key
 from ...errors import NotFound, RateLimited, ViduError
 from ..tasklog.rows import public_url
 from .due import DueChecks, Tracked, delay_for
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("vidu_nb.poller")
 MAX_NOT_FOUND = 5
+#: Tasks whose next check is worked out between two takes of the lock in a pull-in.
+PULL_BATCH = 16
 
 
 class Checks:
@@ -64,6 +66,8 @@ class Checks:
         #: Pushed updates (``pushed``), set by the poller: tasks whose callbacks arrive get a
         #: safety check instead of the schedule. None: every task follows the schedule.
         self.pushed: Pushed | None = None
+        self._news: set[Key | None] = set()  # settings with news not pulled in yet
+        self._pulling = False  # a worker is pulling in (see ``_pull_in``)
 
     # -- starting to follow (caller holds the lock) -------------------------------------------
     def track(self, task_id: str) -> bool:
@@ -125,15 +129,23 @@ class Checks:
             tr.state, tr.attempt = task.state, 0
         else:
             tr.attempt += 1
+        final = states.is_final(task.state)  # a cancelled spelling too; unknown ones are open
+        now = time.monotonic()
+        # The next check's arithmetic (a forecast, a curve rebuilt now and then) is done
+        # without the lock, which only guards the heap; callbacks keep to the lock.
+        pushed = self.pushed is not None and self.pushed.receiver is not None
+        delay = None if final or pushed else delay_for(tr, now, self.schedule, self.timing)
         with self._lock:
-            if states.is_final(task.state):  # a cancelled spelling too; unknown ones are open
+            if final:
                 self.due.drop(tr.task_id)
                 if states.is_success(task.state):
                     self._succeeded(tr.handle, task)
+            elif delay is not None:
+                self.due.at(tr, now + delay)
             else:
                 self._reschedule(tr)
-            if news:
-                self._pull_in(tr.watch)
+        if news:
+            self._pull_in(tr.watch)
         if changed or task.state != old:
             self.subscribers.emit(PollerEvent(tr.handle, task.id, old, task.state, task))
 
@@ -182,19 +194,55 @@ class Checks:
         return delay_for(tr, time.monotonic(), self.schedule, self.timing, retry_after=retry_after)
 
     def _pull_in(self, watch: Watch) -> None:
-        """Under the lock: a task ended sooner than its forecast allowed for; look again at
-        the tasks of its setting, and at those whose forecast is a guess from others. Tasks
-        waiting for callbacks are left to them (pulling them in would cost GETs)."""
-        key, now = watch.key, time.monotonic()
+        """A task ended sooner than its forecast allowed for: look again at the tasks of its
+        setting, and at those whose forecast is a guess from others. Tasks waiting for
+        callbacks are left to them (pulling them in would cost GETs).
+
+        One pull-in at a time: news that comes while one runs is added to what it looks at
+        next (a cold batch of two dozen settings brings news on several workers at once;
+        each doing its own pull-in would leave no worker free to send the checks now due).
+        The lock guards the heap, not the arithmetic: the tasks are picked under it, their
+        new times are worked out without it, ``PULL_BATCH`` at a time, and each batch is
+        applied under it (a task checked or rescheduled meanwhile is left alone). Between
+        batches the thread lets the others run."""
+        with self._lock:
+            self._news.add(watch.key)
+            if self._pulling:
+                return
+            self._pulling = True
+        try:
+            while self._pull_round():
+                pass
+        finally:
+            with self._lock:
+                self._pulling = False
+
+    def _pull_round(self) -> bool:
+        """One pass over the tasks the news so far affects; False when there was none."""
         pushed = self.pushed
-        self.due.pull_in(
-            now,
-            lambda tr: now + delay_for(tr, now, self.schedule, self.timing),
-            lambda tr: (
-                self.timing.affects(key, tr.watch.key)
-                and not (pushed is not None and pushed.holds(tr))
-            ),
-        )
+        with self._lock:
+            keys, self._news = self._news, set()
+            if not keys:
+                return False
+            picked = self.due.candidates(
+                time.monotonic(),
+                lambda tr: (
+                    any(self.timing.affects(key, tr.watch.key) for key in keys)
+                    and not (pushed is not None and pushed.holds(tr))
+                ),
+            )
+        for start in range(0, len(picked), PULL_BATCH):
+            now = time.monotonic()
+            times = [
+                (tr, seen, now + delay_for(tr, now, self.schedule, self.timing))
+                for tr, seen in picked[start : start + PULL_BATCH]
+            ]
+            with self._lock:
+                now = time.monotonic()
+                if sum(self.due.move(tr, seen, max(now, due), now) for tr, seen, due in times):
+                    self._lock.notify_all()  # the scheduler may have a new earliest check
+            time.sleep(0)  # let other threads have the interpreter between batches
+        return True
 
     def _reschedule(
         self, tr: Tracked, *, failure: bool = False, retry_after: float | None = None

@@ -92,7 +92,9 @@ class Poller:
         self.stats = Stats()
         #: Processing times, learned from the log when the worker starts and from every
         #: task seen finishing (shared with the client's own waits when it has one).
-        self.timing = timing or getattr(client, "timing", None) or Timing()
+        # (``is None``: an empty Timing is falsy, having learned nothing yet)
+        shared = getattr(client, "timing", None)
+        self.timing = timing if timing is not None else shared if shared is not None else Timing()
         self.http_workers = http_workers
         #: Seconds each lease on the log lasts unless renewed (``tasklog.leases``).
         self.lease = float(lease)

@@ -94,16 +94,34 @@ class DueChecks:
         """Move earlier the checks of the processing tasks ``which`` selects to ``when`` says
         (their forecast changed: a task of their setting, or the first of any, ended sooner
         than expected); returns how many moved. Tasks due already (or being checked) are
-        left alone."""
+        left alone. (``candidates`` then ``move``, in one go: the poller runs the two apart,
+        so the arithmetic of ``when`` is done without its lock.)"""
         moved = 0
-        for tr in list(self._tracked.values()):
-            if tr.state != PROCESSING or tr.due <= now or not which(tr):
-                continue
-            due = max(now, when(tr))
-            if due < tr.due:
-                self.at(tr, due)
-                moved += 1
+        for tr, due in self.candidates(now, which):
+            moved += self.move(tr, due, max(now, when(tr)), now)
         return moved
+
+    def candidates(
+        self, now: float, which: Callable[[Tracked], bool]
+    ) -> list[tuple[Tracked, float]]:
+        """The processing tasks ``which`` selects that are not due yet, each with its due
+        time now (``move`` leaves a task alone whose check was rescheduled meanwhile)."""
+        return [
+            (tr, tr.due)
+            for tr in self._tracked.values()
+            if tr.state == PROCESSING and tr.due > now and which(tr)
+        ]
+
+    def move(self, tr: Tracked, seen_due: float, due: float, now: float) -> bool:
+        """Check ``tr`` at ``due`` instead, if that is earlier, and it is still followed, not
+        due by ``now`` (so not being checked) and due at ``seen_due`` (not rescheduled since
+        it was picked)."""
+        if self._tracked.get(tr.task_id) is not tr or tr.due != seen_due or tr.due <= now:
+            return False
+        if due >= tr.due:
+            return False
+        self.at(tr, due)
+        return True
 
 
 def delay_for(

@@ -33,6 +33,10 @@ if TYPE_CHECKING:
     from .store import Connection, Store
 
 
+#: What every status check brings: alone, not worth a write.
+ROUTINE = frozenset({"updated_at", "trace_ids"})
+
+
 class Writes:
     """The changes a task log accepts (``TaskLog`` delegates them here)."""
 
@@ -135,7 +139,12 @@ class Writes:
                 return True
             stored = dict(zip(cols, found[0], strict=True))
             values = update_values(stored, task, error, time.time())
-            set_row(conn, stored["row_id"], values)
+            # A check that says what the row says already writes nothing: no fsync per
+            # status check of a task still running (``updated_at`` is when the row changed,
+            # and the trace ids kept are those of the submission, of each change and of
+            # errors, not of the routine checks that would push them out of the last 20).
+            if any(stored.get(k) != v for k, v in values.items() if k not in ROUTINE):
+                set_row(conn, stored["row_id"], values)
             changed = task.state != stored["state"]
             if changed:
                 add_event(conn, stored["row_id"], task.id, task.state, task.err_code)
