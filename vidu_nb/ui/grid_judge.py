@@ -8,7 +8,9 @@ hand-made one can only judge what the grid shows), writes through ``TaskLog.rate
 grid's ``judgments`` trait, which the browser redraws without rebuilding a player. A refusal
 (``ViduError``) comes back as a ``judge_error`` message the cell shows; nothing is raised into
 the comm. The grid watches the log's ratings too: a task judged in another grid of this kernel,
-or by ``log.rate`` in code, changes here as well, so two grids of a sweep never disagree.
+or by ``log.rate`` in code, changes here as well, so two grids of a sweep never disagree; one
+rated in another kernel on a shared log arrives the same way once this kernel's poller reads
+it from the log's change feed (``LogWatcher``), and only the cells of that task are synced.
 """
 
 from __future__ import annotations
@@ -87,6 +89,8 @@ class GridJudge:
         if not keys:
             return
         state = judgment_state({"rating": judged.rating, "pick": judged.pick, "note": judged.note})
+        if all(self.grid.judgments.get(k) == state for k in keys):
+            return  # the change feed says again what the cells show: nothing to sync
         self.grid.judgments = {**self.grid.judgments, **dict.fromkeys(keys, state)}
 
     # -- messages from the browser -----------------------------------------------------------
