@@ -56,8 +56,10 @@ class LogWatcher:
         self._mark: tuple[bool, float] | None = None
         self._seen: dict[int, Seen] = {}
         self._judged: dict[int, Judged] = {}
-        #: Events emitted (for a look at the watcher's work; tests count them).
+        #: Events emitted and looks at the log (for a look at the watcher's work; tests count
+        #: them: a look while nothing changed costs one statement).
         self.emitted = 0
+        self.rounds = 0
 
     def start(self) -> None:
         """Watch from now on: what changed before is not news."""
@@ -69,6 +71,7 @@ class LogWatcher:
     def poll(self) -> int:
         """Emit the events of rows others changed since the last poll; returns how many."""
         with self._lock:
+            self.rounds += 1
             version = self.log.version
             if self._mark is not None and version == self._version:
                 return 0
