@@ -44,6 +44,7 @@ class GridJudge:
         self.session: Session | None = None
         self.promotions: dict[str, Promotion] = {}
         self._watched: Any = None  # the log's ``Judgments`` this grid watches
+        self._keys: dict[Any, list[str]] = {}
 
     def enable(
         self,
@@ -73,6 +74,9 @@ class GridJudge:
                 choices[key] = promote_choices(view)
         with self.grid.hold_sync():
             self.grid.judgments, self.grid.choices, self.grid.promoted = judged, choices, {}
+        self._keys = {}  # row id or task id -> its cells' keys
+        for key, ref in self.refs.items():
+            self._keys.setdefault(ref, []).append(key)
         self._watch(getattr(log, "judgments", None) if self.refs else None)
 
     # -- judgments made elsewhere in this kernel ---------------------------------------------
@@ -85,7 +89,8 @@ class GridJudge:
 
     def _rated(self, judged: Judgment) -> None:
         """A rating written through the log (here, another grid, code): redraw its cells."""
-        keys = [k for k, ref in self.refs.items() if ref in (judged.row_id, judged.task_id)]
+        # A lookup, not a scan: a teammate's sweep announces every row it changes.
+        keys = [*self._keys.get(judged.row_id, ()), *self._keys.get(judged.task_id, ())]
         if not keys:
             return
         state = judgment_state({"rating": judged.rating, "pick": judged.pick, "note": judged.note})
