@@ -52,11 +52,12 @@ assert list(ws.cache.folder.glob("*.mp4")) == []   # nothing cached here yet
 df = ws.log.df
 refs = list(df["client_ref"])
 cards = [card_for(ref, session) for ref in refs]
+drawn = [c.view.state for c in cards]   # as first drawn: not finished yet
 until(lambda: all("vidu-card-state-success" in c._dom_classes for c in cards))
 until(lambda: set(ws.log.df["state"]) == {"success"})
 df = ws.log.df
 print(json.dumps({"ids": list(df["task_id"]), "users": sorted(set(df["submitted_by"])),
-                  "cards": len(cards)}))
+                  "cards": len(cards), "drawn": drawn}))
 """
 
 GRID = """
@@ -128,7 +129,7 @@ def team(tmp_path, pg_server):
     url = pg_server.database("kernels")
     store = tmp_path / "store"
     store.mkdir()
-    with Simulator(speed=20, video_height=32, seed=13) as sim:
+    with Simulator(speed=10, video_height=32, seed=13) as sim:
 
         def env(user: str) -> dict[str, str]:
             home = tmp_path / user
@@ -165,6 +166,7 @@ def test_two_kernels_of_two_users_see_each_others_tasks_ratings_and_videos(team,
     followed = b.json(FOLLOW)  # B's cards and log.df follow A's tasks to success
     ids = followed["ids"]
     assert len(ids) == 3 and followed["cards"] == 3
+    assert "success" not in followed["drawn"], followed  # the cards followed them live
     assert followed["users"] == ["ana"]  # who asked for them
     rated = ids[1]
     before, rounds = a.json(GRID.format(rated=rated))
