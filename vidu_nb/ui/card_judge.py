@@ -4,8 +4,9 @@ The same controls as a grid cell's bar, as ipywidgets: each change is written to
 at once (``TaskLog.rate``) and the card redraws from the log, so its details line and every
 other view reading the log agree; it watches the log's ratings too, so a judgment made in a
 grid of the kernel or by ``log.rate`` in code shows on the card at once, and one made in another
-kernel on a shared log as soon as this kernel's poller reads it from the log. Promote estimates the chosen change first; the button then
-says the credits and a second click submits (lineage: ``parent_row_id``).
+kernel on a shared log as soon as this kernel's poller reads it from the log. Promote estimates
+the chosen change first; the button then says the credits and a second click submits (lineage:
+``parent_row_id``).
 """
 
 from __future__ import annotations
