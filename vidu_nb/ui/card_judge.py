@@ -3,8 +3,10 @@
 The same controls as a grid cell's bar, as ipywidgets: each change is written to the task log
 at once (``TaskLog.rate``) and the card redraws from the log, so its details line and every
 other view reading the log agree; it watches the log's ratings too, so a judgment made in a
-grid of the kernel or by ``log.rate`` in code shows on the card at once. Promote estimates the chosen change first; the button then
-says the credits and a second click submits (lineage: ``parent_row_id``).
+grid of the kernel or by ``log.rate`` in code shows on the card at once, and one made in another
+kernel on a shared log as soon as this kernel's poller reads it from the log. Promote estimates
+the chosen change first; the button then says the credits and a second click submits (lineage:
+``parent_row_id``).
 """
 
 from __future__ import annotations
@@ -76,7 +78,12 @@ class CardJudge:
         """A rating written through the log (here, a grid, code): redraw if it is this task."""
         view = self.card.view
         if judged.row_id == view.get("row_id") or (view.task_id and judged.task_id == view.task_id):
-            self.card.update()
+            shown = judgment_state(view)
+            heard = judgment_state(
+                {"rating": judged.rating, "pick": judged.pick, "note": judged.note}
+            )
+            if heard != shown:  # the change feed says again what this card shows: no redraw
+                self.card.update()
 
     # -- drawing -----------------------------------------------------------------------------
     def draw(self) -> None:

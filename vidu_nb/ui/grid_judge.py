@@ -8,7 +8,9 @@ hand-made one can only judge what the grid shows), writes through ``TaskLog.rate
 grid's ``judgments`` trait, which the browser redraws without rebuilding a player. A refusal
 (``ViduError``) comes back as a ``judge_error`` message the cell shows; nothing is raised into
 the comm. The grid watches the log's ratings too: a task judged in another grid of this kernel,
-or by ``log.rate`` in code, changes here as well, so two grids of a sweep never disagree.
+or by ``log.rate`` in code, changes here as well, so two grids of a sweep never disagree; one
+rated in another kernel on a shared log arrives the same way once this kernel's poller reads
+it from the log's change feed (``LogWatcher``), and only the cells of that task are synced.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class GridJudge:
         self.session: Session | None = None
         self.promotions: dict[str, Promotion] = {}
         self._watched: Any = None  # the log's ``Judgments`` this grid watches
+        self._keys: dict[Any, list[str]] = {}
 
     def enable(
         self,
@@ -71,6 +74,9 @@ class GridJudge:
                 choices[key] = promote_choices(view)
         with self.grid.hold_sync():
             self.grid.judgments, self.grid.choices, self.grid.promoted = judged, choices, {}
+        self._keys = {}  # row id or task id -> its cells' keys
+        for key, ref in self.refs.items():
+            self._keys.setdefault(ref, []).append(key)
         self._watch(getattr(log, "judgments", None) if self.refs else None)
 
     # -- judgments made elsewhere in this kernel ---------------------------------------------
@@ -83,10 +89,13 @@ class GridJudge:
 
     def _rated(self, judged: Judgment) -> None:
         """A rating written through the log (here, another grid, code): redraw its cells."""
-        keys = [k for k, ref in self.refs.items() if ref in (judged.row_id, judged.task_id)]
+        # A lookup, not a scan: a teammate's sweep announces every row it changes.
+        keys = [*self._keys.get(judged.row_id, ()), *self._keys.get(judged.task_id, ())]
         if not keys:
             return
         state = judgment_state({"rating": judged.rating, "pick": judged.pick, "note": judged.note})
+        if all(self.grid.judgments.get(k) == state for k in keys):
+            return  # the change feed says again what the cells show: nothing to sync
         self.grid.judgments = {**self.grid.judgments, **dict.fromkeys(keys, state)}
 
     # -- messages from the browser -----------------------------------------------------------

@@ -9,6 +9,11 @@ a new state, ``"files"`` when the video arrived, ``"measures"`` when it was meas
 request goes to the service; the views redraw from the log as for any event. The processing
 times of the tasks others saw succeed are learned too (``learn``: the poller's ``Timing``), so
 ten pollers each following a tenth of the tasks forecast as well as one following them all.
+
+Ratings, picks and notes live on the same rows, so the same feed carries them: a judgment
+that changed (whoever holds the task: a teammate rates tasks this poller follows) is announced
+to the log's ``judgments`` watchers (``Judgments.heard``), the ones grids and cards of this
+kernel already watch for ratings made here; each redraws the cells of that task only.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ... import states
+from ..tasklog.judgments import Judgment
 from .events import PollerEvent, Subscribers
 
 if TYPE_CHECKING:
@@ -25,6 +31,8 @@ if TYPE_CHECKING:
 
 #: What of a row is news for the views: its state, its video, its measures.
 Seen = tuple[Any, Any, Any]
+#: A row's judgment as last seen: rating, pick, note.
+Judged = tuple[Any, Any, Any]
 
 
 class LogWatcher:
@@ -47,8 +55,11 @@ class LogWatcher:
         self._version: object = None
         self._mark: tuple[bool, float] | None = None
         self._seen: dict[int, Seen] = {}
-        #: Events emitted (for a look at the watcher's work; tests count them).
+        self._judged: dict[int, Judged] = {}
+        #: Events emitted and looks at the log (for a look at the watcher's work; tests count
+        #: them: a look while nothing changed costs one statement).
         self.emitted = 0
+        self.rounds = 0
 
     def start(self) -> None:
         """Watch from now on: what changed before is not news."""
@@ -60,6 +71,7 @@ class LogWatcher:
     def poll(self) -> int:
         """Emit the events of rows others changed since the last poll; returns how many."""
         with self._lock:
+            self.rounds += 1
             version = self.log.version
             if self._mark is not None and version == self._version:
                 return 0
@@ -68,7 +80,12 @@ class LogWatcher:
             mine = self._owner()
             events = []
             times = []
+            judged = []
             for row in rows:
+                judgment = _judgment(row)
+                if self._judged.get(row["row_id"]) != judgment[2:]:
+                    self._judged[row["row_id"]] = judgment[2:]
+                    judged.append(judgment)
                 seen = (row.get("state"), row.get("video_path"), row.get("measured_at"))
                 before = self._seen.get(row["row_id"])
                 self._seen[row["row_id"]] = seen
@@ -80,6 +97,10 @@ class LogWatcher:
             self.emitted += len(events)
         if times and self._learn is not None:
             self._learn(times)
+        heard = getattr(getattr(self.log, "judgments", None), "heard", None)
+        if heard is not None:
+            for judgment in judged:
+                heard(judgment)
         for event in events:
             self.subscribers.emit(event)
         return len(events)
@@ -93,6 +114,14 @@ class LogWatcher:
             return []
         seconds = ended.timestamp() - began.timestamp()
         return [(row["model"], row["resolution"], row["duration"], row["off_peak"], seconds)]
+
+
+def _judgment(row: dict[str, Any]) -> Judgment:
+    pick = row.get("pick")
+    return Judgment(
+        row["row_id"], row.get("task_id"), row.get("rating"),
+        None if pick is None else bool(pick), row.get("note"),
+    )  # fmt: skip
 
 
 def _events(row: dict[str, Any], before: Seen | None, seen: Seen) -> list[PollerEvent]:

@@ -67,7 +67,8 @@ class Judgments:
     def watch(self, callback: Callable[[Judgment], None]) -> None:
         """Call ``callback(judgment)`` after every ``rate`` through this log that wrote
         something. ``callback`` is a bound method, held weakly: a view that is gone stops
-        being called without an ``unwatch``. Another process's ratings are not announced."""
+        being called without an ``unwatch``. Another process's ratings are announced when a
+        poller's log watcher reads them from the change feed (``heard``)."""
         if not hasattr(callback, "__self__"):
             raise ValidationError("callback", callback, "must be a bound method (held weakly)")
         self.unwatch(callback)
@@ -76,6 +77,12 @@ class Judgments:
     def unwatch(self, callback: Callable[[Judgment], None]) -> None:
         """Stop calling ``callback`` (nothing happens if it was not watching)."""
         self._watchers = [w for w in self._watchers if w() not in (None, callback)]
+
+    def heard(self, judged: Judgment) -> None:
+        """Tell the watchers of a judgment read from the log's change feed (a poller's log
+        watcher: another process rated, or this one did and the feed says it again; views
+        that already show it change nothing)."""
+        self._announce(judged)
 
     def _announce(self, judged: Judgment) -> None:
         for ref in list(self._watchers):
