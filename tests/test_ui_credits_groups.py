@@ -44,7 +44,9 @@ def test_tables_and_charts_take_tasks_without_an_experiment(mixed):
         for by in GROUPINGS:
             html = credits_table(log, by).to_html()
             keys = [by] if isinstance(by, str) else by
-            lacking = {"experiment", "model", "resolution", "duration", "off_peak", "user"} & set(keys)
+            lacking = {"experiment", "model", "resolution", "duration", "off_peak", "user"} & set(
+                keys
+            )
             assert ("(none)" in html) == bool(lacking), by
             assert "vidu-credits" in credits_view(log, by=by)._dom_classes
     data = credits_table(log, "experiment").data
