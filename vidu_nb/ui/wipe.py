@@ -83,6 +83,10 @@ class Wipe(VideoGrid):
     choices = t.Dict(t.List(t.Dict()))
     promoted = t.Dict(t.Unicode())
     title_parts = t.Dict()
+    # No A/B picking of cells (its front end draws none): no reference to the wipe's code.
+    wipe_code = anywidget.WidgetTrait()
+    wiped = t.List(t.Int())
+    PAIRS = False
 
     #: What the front end reads of each item; the rest (state, meta lines, posters' sources:
     #: the posters come from the stills) would only cost the saved notebook.
