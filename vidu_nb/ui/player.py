@@ -165,6 +165,16 @@ class VideoGrid(StillDisplay, anywidget.AnyWidget):
         n = len(self.items)
         return f"VideoGrid({n} player{'s' * (n != 1)})"
 
+    def get_state(self, key: Any = None, drop_defaults: bool = False) -> dict[str, Any]:
+        """The state, where a grid that cannot pick a pair (one cell) leaves out the A/B
+        traits: what every such grid saved would be ``"wipe_code": null, "wiped": []``; the
+        front end reads a missing ``wipe_code`` as none."""
+        state: dict[str, Any] = super().get_state(key, drop_defaults)
+        if key is None and state.get("wipe_code") is None and not state.get("wiped"):
+            state.pop("wipe_code", None)
+            state.pop("wiped", None)
+        return state
+
     def wipe(self, i: int, j: int, *, mode: str = "wipe", split: float = 0.5) -> Any:
         """An A/B comparison (``Wipe``) of cells ``i`` (A) and ``j`` (B), counted in reading
         order from 0: a draggable divider, side by side, or their difference, on one clock.

@@ -21,6 +21,7 @@ import traitlets as t
 from .. import states
 from ..errors import ValidationError
 from .grid_layout import client_of, views_of
+from .minify import minify_css, minify_js
 from .player import VideoGrid, entries_for
 from .rows import TaskView, esc, labels
 from .shared import shared_layout
@@ -44,10 +45,12 @@ KEYS = ("a", "b")
 
 class WipeCode(anywidget.AnyWidget):
     """The wipe's front-end code, held by one hidden widget per kernel that every wipe
-    references (see ``wipe_code``): saved once per notebook, not once per wipe."""
+    references (see ``wipe_code``), and every grid of two cells or more (its A/B picks draw
+    with it): saved once per notebook, not once per wipe, without comments or indentation as
+    the players' code (every notebook with a grid pays for it)."""
 
-    _esm = (_HERE / "wipe.js").read_text(encoding="utf-8")
-    _css = (_HERE / "wipe.css").read_text(encoding="utf-8")
+    _esm = minify_js((_HERE / "wipe.js").read_text(encoding="utf-8"))
+    _css = minify_css((_HERE / "wipe.css").read_text(encoding="utf-8"))
 
 
 _CODE: list[WipeCode] = []
