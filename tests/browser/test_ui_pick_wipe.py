@@ -170,3 +170,12 @@ def test_close_control_a_third_pick_and_no_pairs_without_the_wipe_code(page, cli
     assert page.locator(f"#{plain} {PANEL}").count() == 0
     legend = page.locator(f"#{plain} .vidu-grid-legend kbd", has_text="w")
     assert legend.locator("..").evaluate("r => r.hidden")
+
+    # A cell without a video (empty, failed) has nothing to compare: no toggle.
+    cells = items(3, [clips[0], "", clips[1]], fps=[FPS] * 3)
+    cells[1]["state"] = "empty"
+    holes = render(page, cells, 3, wiped=[], wipe_code=WIPE)
+    page.locator(f"#{holes}").scroll_into_view_if_needed()
+    assert page.eval_on_selector_all(
+        f"#{holes} .vidu-player", "cs => cs.map(c => !!c.querySelector('.vidu-player-ab'))"
+    ) == [True, False, True]

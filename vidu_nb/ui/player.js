@@ -287,7 +287,7 @@ function render(props, opts = {}) {
       vids.set(it.key, v);
       cellOf.set(it.key, cell);
       frame.append(v);
-      if (use.cellTools) frame.append(cellTools(ctx, it.key));
+      if (use.cellTools) frame.append(cellTools(ctx, it.key, !!(it.video_local || it.video_url)));
       watchFrames(ctx, v);
       if (!it.video_local && !it.video_url) frame.append(el("div", "vidu-player-empty", it.state || ""));
       cell.append(frame);
@@ -500,7 +500,8 @@ function keyMap(ctx) {
   if (ctx.use.cellTools) keys.s = (e) => onCell(ctx, e, (c) => ctx.cellOf.has(c.dataset.key), solo);
   if (ctx.use.cellTools) {
     const when = () => canPair(ctx);
-    const pick = (e) => when() && onCell(ctx, e, (c) => ctx.cellOf.has(c.dataset.key), (c) => togglePick(ctx, c.dataset.key));
+    const fits = (c) => ctx.cellOf.has(c.dataset.key) && !!c.querySelector(".vidu-player-ab"); // has a video
+    const pick = (e) => when() && onCell(ctx, e, fits, (c) => togglePick(ctx, c.dataset.key));
     keys.w = Object.assign(pick, { when });
     keys.Escape = Object.assign(() => !!ctx.pair && (closePair(ctx, true), true), { hover: true, when });
   }
@@ -635,13 +636,13 @@ function keepInLoop(ctx, lead, shown) {
   return true;
 }
 // A cell's own Solo and Mute buttons, on its picture's corner, and its A/B toggle when the
-// grid can compare two of its cells (see `togglePick`).
-function cellTools(ctx, key) {
+// grid can compare two of its cells (see `togglePick`) and it has a video.
+function cellTools(ctx, key, video) {
   const box = el("div", "vidu-player-tools");
   const solo = button("vidu-player-solo", "Solo", "Hear only this one (s)", () => toggleSolo(ctx, key));
   const mute = button("vidu-player-mute", "Mute", "Silence this one", () => toggleCellMute(ctx, key));
   box.append(solo, mute);
-  if (canPair(ctx)) {
+  if (video && canPair(ctx)) {
     const ab = button("vidu-player-ab", "A/B", "Pick for an A/B comparison (w)", () => togglePick(ctx, key));
     ab.setAttribute("aria-pressed", "false");
     box.append(ab);

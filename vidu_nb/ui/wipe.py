@@ -70,7 +70,8 @@ class Wipe(VideoGrid):
     pixel, drawn for every frame. One control plays, pauses and seeks both; B follows A's
     clock (a shorter B at A's time modulo its length, as in a grid).
 
-    Made by ``wipe(a, b)`` or ``grid.wipe(i, j)``; ``items`` holds A then B.
+    Made by ``wipe(a, b)`` or ``grid.wipe(i, j)``; ``items`` holds A then B. Two cells picked
+    in a grid's browser side are drawn by the same ``render`` in the grid's own output.
     """
 
     mode = t.Unicode("wipe").tag(sync=True)
