@@ -4,13 +4,19 @@ cells, drawn by the shared wipe code on the videos the grid already loaded: the 
 the difference of two different clips is lit, B keeps within a frame of A while playing, and
 Escape or Close shuts it. Rendered like ``test_ui_review`` (``grid_page``), with the grid's
 ``wipe_code`` reference answered by the shared ``WipeCode`` module; no kernel answers anything.
+In JupyterLab, the real widget reference, while the kernel is busy, and ``grid.wiped``.
 """
 
 from __future__ import annotations
 
+import nbformat
 import pytest
+from waiting import until
 
-from .grid_page import WIPE, clip, items, render
+from vidu_nb.simulator.video import encode
+
+from .grid_page import WIPE, clip, items, png, render
+from .lab_page import KERNEL_PRINT, open_notebook, run_all_cells, screenshot
 from .wipe_page import PIXELS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -179,3 +185,62 @@ def test_close_control_a_third_pick_and_no_pairs_without_the_wipe_code(page, cli
     assert page.eval_on_selector_all(
         f"#{holes} .vidu-player", "cs => cs.map(c => !!c.querySelector('.vidu-player-ab'))"
     ) == [True, False, True]
+
+
+KERNEL = "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+#: Keep the kernel executing a minute-long sleep; ``window.slept`` turns true when it ends.
+SLEEP = f"""() => {{
+  window.slept = false;
+  const future = ({KERNEL})().requestExecute({{code: "import time; time.sleep(60)"}});
+  future.done.then(() => (window.slept = true), () => (window.slept = true));
+}}"""
+LAB_READY = "g => [...g.querySelectorAll('video')].every(v => v.readyState >= 2 && v.src.startsWith('blob:'))"
+
+
+def test_in_jupyterlab_two_cells_open_their_wipe_while_the_kernel_is_busy(page, lab, artifacts):
+    videos = [
+        encode(png(color=c), 2.0, 96, 12, lab.root / f"pick-{i}").video
+        for i, c in enumerate([(200, 120, 40), (40, 120, 200)])
+    ]
+    rows = [
+        dict(task_id=f"t{i}", state="success", seed=i, video_path=str(v))
+        for i, v in enumerate(videos)
+    ]
+    code = f"from vidu_nb.ui import compare\ng = compare({rows!r})\ng"
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(code)],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+    )
+    nbformat.write(nb, lab.root / "pick_wipe.ipynb")
+    open_notebook(page, lab.url, "pick_wipe.ipynb")
+    run_all_cells(page)
+    grid = page.locator(".jp-OutputArea .vidu-grid")
+    page.wait_for_function(LAB_READY, arg=grid.element_handle(), timeout=60_000)
+
+    # The kernel busy for a while: picking and drawing the pair needs nothing of it.
+    page.evaluate(SLEEP)
+    page.wait_for_function(f"() => ({KERNEL})().status === 'busy'")
+    cells = grid.locator(".vidu-player")
+    cells.nth(0).hover()
+    cells.nth(0).locator(".vidu-player-ab").click()
+    cells.nth(1).hover()
+    page.keyboard.press("w")
+    panel = grid.locator(".vidu-grid-wipe")
+    panel.wait_for()
+    page.wait_for_function(LAB_READY, arg=panel.element_handle())
+    assert page.evaluate("() => window.slept") is False  # its sleep is still running
+    srcs = grid.locator(".vidu-player-video").evaluate_all("vs => vs.map(v => v.src)")
+    assert panel.locator("video").evaluate_all("vs => vs.map(v => v.src)") == srcs
+    assert panel.locator(".vidu-wipe-label").all_text_contents() == ["seed=0", "seed=1"]
+    screenshot(page, artifacts, "grid-pick-wipe-lab")
+    page.evaluate(f"() => ({KERNEL})().interrupt()")  # the sleep ends; the kernel reads on
+
+    seen = []  # the kernel hears which pair is open once it is free again
+    assert until(lambda: seen.append(page.evaluate(KERNEL_PRINT, "print(g.wiped)"))
+                 or seen[-1] == "[0, 1]", 30), seen  # fmt: skip
+    panel.locator(".vidu-wipe-divider").focus()
+    active = page.evaluate("() => jupyterapp.shell.currentWidget.content.activeCellIndex")
+    page.keyboard.press("Escape")  # the panel's, not Lab's (no command mode change)
+    assert panel.count() == 0
+    assert page.evaluate("() => jupyterapp.shell.currentWidget.content.activeCellIndex") == active
+    assert until(lambda: page.evaluate(KERNEL_PRINT, "print(g.wiped)") == "[]", 20)
