@@ -138,8 +138,12 @@ def test_two_cells_picked_by_click_and_key_open_their_wipe(page, clips, artifact
     page.locator(f"#{g} .vidu-wipe-divider").focus()
     page.keyboard.press("ArrowRight")  # the divider's own key, not the grid's seek
     assert page.evaluate(CLIP, g) == "inset(0px 73% 0px 0px)"
+    page.evaluate(
+        "() => (window.panelVideos = [...document.querySelectorAll('.vidu-grid-wipe video')])"
+    )
     page.keyboard.press("Escape")
     assert page.locator(f"#{g} {PANEL}").count() == 0
+    assert page.evaluate("() => window.panelVideos.map(v => v.paused)") == [True, True]  # silent
     assert page.evaluate(PRESSED, g) == [["false", "A/B"]] * 4
     assert page.evaluate(f"window.{g}.get('wiped')") == []
 

@@ -739,6 +739,11 @@ function closePair(ctx, done) {
   if (pair) {
     ctx.pair = null;
     if (pair.stop) pair.stop();
+    for (const v of pair.panel.querySelectorAll("video")) { // a removed video would play on
+      v.pause();
+      v.removeAttribute("src");
+      v.load();
+    }
     pair.panel.remove();
     ctx.model.set("wiped", []);
     ctx.model.save_changes();
