@@ -11,10 +11,11 @@ import re
 
 import nbformat
 import pytest
-from saved_notebook import growth, run_measuring, widget_state
+from saved_notebook import growth, live_only, run_measuring, widget_state
 from videos import noise_video
 
 from vidu_nb.ui.player import PlayerCode
+from vidu_nb.ui.wipe import WipeCode
 
 PLAYERS = 8
 #: The costliest prompt to save: long, and every character one that HTML and JSON escape.
@@ -49,9 +50,16 @@ CELLS = [
 #: further grid cell 0.56 KB (its frame rate and the label before its judgment). The first
 #: player's limit is that, rounded up to 35 KB: the code is saved once per notebook, and what
 #: every further player or cell adds stays under the 2 KB limits below.
+#: Picking two cells of a grid for an A/B wipe (the toggles, the key, the panel) grew the
+#: code: the first player 38.2 KB (limit 40 KB); a show() player 1.89 KB, a grid of one 1.94 KB
+#: (it saves nothing for A/B), each further cell 0.55 KB. A grid of two cells or more also
+#: references the wipe's code (``WipeCode``: its A/B panel draws with it), saved once per
+#: notebook with the first such grid: 13.5 KB as the notebook's JSON writes it, stored
+#: compact. A shared module, it is counted once apart (``SHARED_MAX``), not in a grid's cost.
 PER_PLAYER_MAX = 2048
 PER_CELL_MAX = 2048
-FIRST_PLAYER_MAX = 35 * 1024
+FIRST_PLAYER_MAX = 40 * 1024
+SHARED_MAX = 14 * 1024
 #: What each video's stills may add on top. Measured on noise with ``PROMPT``: 15.7 KB per show()
 #: player, 15.8 KB for a grid of one, 17.0 KB per further grid cell (a sheet of up to 10 KB and
 #: a poster of up to 3 KB of JPEG, base64 in the notebook, plus the labels as HTML and text).
@@ -80,6 +88,9 @@ def test_saved_notebook_holds_the_code_once_stills_within_budget_and_no_video_by
     assert models.count("LayoutModel") == 1, models  # nothing at import, one shared by grids
     assert models.count("vidu_nb.ui.player.PlayerCode") == 1, models
     assert models.count("vidu_nb.ui.player.VideoGrid") == PLAYERS + 2, models
+    assert models.count("vidu_nb.ui.wipe.WipeCode") == 1, models  # with the grid of 8 only
+    wipe_code = json.dumps(WipeCode._esm)[1:-1]
+    assert text.count(wipe_code) == 1
     code = json.dumps(PlayerCode._esm)[1:-1]  # as the notebook's JSON writes it
     assert text.count(code) == 1  # once for the whole notebook, not once per player
 
@@ -98,17 +109,26 @@ def test_saved_notebook_holds_the_code_once_stills_within_budget_and_no_video_by
     players, live_players = added[:PLAYERS], live[:PLAYERS]
     per_player = (sum(live_players) - live_players[0]) / (PLAYERS - 1)
     still_per_player = sum(still[:PLAYERS]) / PLAYERS
-    grid_of_1, grid_of_n = live[-2], live[-1]
+    # The wipe's code came with the grid of 8: the notebook's size with and without its model.
+    bare = live_only(nb)
+    with_it = len(nbformat.writes(bare).encode())
+    widget_state(bare)["state"] = {
+        k: m for k, m in widget_state(bare)["state"].items()
+        if m["state"].get("_anywidget_id") != "vidu_nb.ui.wipe.WipeCode"
+    }  # fmt: skip
+    shared = with_it - len(nbformat.writes(bare).encode())
+    grid_of_1, grid_of_n = live[-2], live[-1] - shared
     per_cell = (grid_of_n - grid_of_1) / (PLAYERS - 1)
     still_per_cell = (still[-1] - still[-2]) / (PLAYERS - 1)
     print(json.dumps({
         "first": live_players[0], "per_player": per_player, "grid_of_1": grid_of_1,
         "per_cell": per_cell, "still_per_player": still_per_player, "still_grid_of_1": still[-2],
-        "still_per_cell": still_per_cell, "total_per_player": sum(players) / PLAYERS,
+        "still_per_cell": still_per_cell, "wipe_code": shared, "total_per_player": sum(players) / PLAYERS,
     }))  # fmt: skip
     assert per_player <= PER_PLAYER_MAX, per_player
     assert grid_of_1 <= PER_PLAYER_MAX, grid_of_1  # a grid is one more player
     assert per_cell <= PER_CELL_MAX, per_cell
     assert live_players[0] <= FIRST_PLAYER_MAX, live_players[0]
+    assert 0 < shared <= SHARED_MAX, shared
     assert max(still[:PLAYERS]) <= STILL_MAX, still[:PLAYERS]
     assert still[-2] <= STILL_MAX and still_per_cell <= STILL_MAX, (still[-2], still_per_cell)

@@ -223,3 +223,30 @@ def test_the_wipe_module_parses(tmp_path):
     (tmp_path / "wipe.mjs").write_text(WipeCode._esm)
     done = subprocess.run(["node", "--check", str(tmp_path / "wipe.mjs")], capture_output=True)
     assert done.returncode == 0, done.stderr.decode()
+
+
+def test_a_grid_of_two_cells_or_more_references_the_one_wipe_code_for_its_ab_picks():
+    """The grid's A/B panel (player.js) borrows the wipe's drawing from the one ``WipeCode``: a
+    grid that can pick two cells holds a reference to it (a few bytes of state); a grid of one
+    cell, a wipe and a duel hold none. ``wiped`` is the pair the browser opened."""
+    from vidu_nb.ui.duel import Duel
+    from vidu_nb.ui.player import player_code
+
+    grid = compare([ROW, {**ROW, "task_id": "t4", "seed": 2}])
+    other = compare([ROW, {**ROW, "task_id": "t5", "seed": 3}, {**ROW, "task_id": "t6"}])
+    assert grid.wipe_code is other.wipe_code is wipe_code()
+    state = grid.get_state()
+    assert state["wipe_code"] == f"anywidget:{wipe_code().model_id}" and state["wiped"] == []
+    assert grid.code is player_code()  # its players are still drawn by the player code
+    alone = compare([ROW]).get_state()  # one cell: nothing to pair, nothing saved for it
+    assert "wipe_code" not in alone and "wiped" not in alone
+    w = grid.wipe(0, 1)
+    assert not {"wipe_code", "wiped"} & w.get_state().keys()
+    assert Duel.PAIRS is False and not {"wipe_code", "wiped"} & Duel.class_traits(sync=True).keys()
+
+    grid.set_state({"wiped": [1, 0]})  # what the browser sends when it opens B=0, A=1
+    assert grid.wiped == [1, 0]
+    grid.set_players([(dict(item), grid._sources[item["key"]]) for item in grid.items])
+    assert grid.wiped == []  # new players: no pair open
+    state.pop("posters")
+    assert len(json.dumps(state)) <= 2048, len(json.dumps(state))

@@ -20,9 +20,12 @@ from PIL import Image
 
 from vidu_nb.simulator.video import encode
 from vidu_nb.ui.player import PlayerCode, VideoGrid
+from vidu_nb.ui.wipe import WipeCode
 
+#: The reference a grid's ``wipe_code`` holds here (give ``wipe_code=WIPE`` to ``render``).
+WIPE = "anywidget:wipe-code"
 RENDER = """
-async ({loader, code, css, items, cols, extra}) => {
+async ({loader, code, css, wipe, items, cols, extra}) => {
   const load = async (text) => {
     const url = URL.createObjectURL(new Blob([text], {type: "text/javascript"}));
     return (await import(url)).default;
@@ -31,11 +34,18 @@ async ({loader, code, css, items, cols, extra}) => {
     document.head.append(Object.assign(document.createElement("style"), {textContent: css}));
     return (await load(code)).initialize({});
   })();
+  // The shared WipeCode likewise, loaded when a grid first asks for it (its A/B panel).
+  const wipeCode = () => (window.wipeCode ||= (async () => {
+    document.head.append(Object.assign(document.createElement("style"), {textContent: wipe.css}));
+    return (await load(wipe.code)).initialize({});
+  })());
   const ref = "anywidget:player-code";
   const widgets = {host: {getWidget: async (r) => {
+    if (r === WIPE) return {exports: await wipeCode()};
     if (r !== ref) throw new Error("unknown widget " + r);
     return {exports: await window.playerCode};
   }}};
+  const WIPE = wipe.ref;
   const host = document.createElement("div");
   host.id = "grid" + document.querySelectorAll("[id^=grid]").length;
   document.body.append(host);
@@ -94,6 +104,7 @@ def items(
 def render(page, cells: list[dict], cols: int, **extra) -> str:
     """Render a grid of ``cells`` as a notebook would; returns its element's id."""
     code = {"loader": VideoGrid._esm, "code": PlayerCode._esm, "css": PlayerCode._css}
+    code["wipe"] = {"code": WipeCode._esm, "css": WipeCode._css, "ref": WIPE}
     return page.evaluate(RENDER, {**code, "items": cells, "cols": cols, "extra": extra})
 
 

@@ -160,14 +160,14 @@ def test_a_duel_shows_nothing_that_names_a_video_and_steps_frames_at_their_rate(
     )
     loaded(page, bridge)
     for hidden in (".vidu-player-label", ".vidu-player-meta", ".vidu-judge", ".vidu-player-tools",
-                   ".vidu-grid-head"):  # fmt: skip
+                   ".vidu-grid-head", ".vidu-player-ab", ".vidu-grid-wipe"):  # fmt: skip
         assert page.locator(f"#{bridge.id} {hidden}").count() == 0, hidden
     text = page.inner_text(f"#{bridge.id} .vidu-duel-stage")
     assert "fox" not in text and "seed" not in text and "5/5" not in text
     page.hover(f"#{bridge.id} .vidu-grid-keys")
     legend = page.inner_text(f"#{bridge.id} .vidu-grid-legend")
     assert "one frame back / forward" in legend and "play / pause" in legend
-    for taken in ("seek", "solo", "stars", "pick"):
+    for taken in ("seek", "solo", "stars", "pick", "A/B"):
         assert taken not in legend, legend
     page.focus(f"#{bridge.id} .vidu-duel-root")
     page.keyboard.press(".")

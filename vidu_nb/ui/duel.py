@@ -85,6 +85,10 @@ class Duel(VideoGrid):
     choices = t.Dict(t.List(t.Dict()))
     promoted = t.Dict(t.Unicode())
     title_parts = t.Dict()
+    # No A/B picking of cells (its front end draws none): no reference to the wipe's code.
+    wipe_code = anywidget.WidgetTrait()
+    wiped = t.List(t.Int())
+    PAIRS = False
 
     def __init__(self, duel_round: DuelRound, *, client: Any = None, **kwargs: Any) -> None:
         kwargs.setdefault("code", duel_code())

@@ -154,7 +154,8 @@ function judgedLabel(base, j) {
 // cell; labels: false, no label, meta line or title, whatever the items say (nothing that
 // names a video); keys: its own keys, before the grid's (see `listenKeys`); scope: the element
 // whose focus gives it and the grid the keyboard (default: the grid).
-function render({ model, el: host }, opts = {}) {
+function render(props, opts = {}) {
+  const { model, el: host } = props;
   const use = { judging: true, cellTools: true, labels: true, ...opts };
   host.classList.add("vidu-grid"); // here, not in widget state: it would be saved per grid
   const root = el("div", "vidu-grid-root");
@@ -185,6 +186,7 @@ function render({ model, el: host }, opts = {}) {
     return ready.reduce((a, v) => ((v.duration || 0) > (a.duration || 0) ? v : a), ready[0]);
   }
   const ctx = { model, root, use, vids, cellOf, judged, list, leader, longest, rv: reviewState() };
+  Object.assign(ctx, { host: props.host, load: (key) => load(key, cellOf.get(key)), picks: [] });
   ctx.keys = keyMap(ctx);
   const tools = reviewTools(ctx);
   root.insertBefore(tools, note);
@@ -216,9 +218,11 @@ function render({ model, el: host }, opts = {}) {
   function setSrc(v, url) {
     v.src = url;
     if (model.get("playing")) v.play().catch(() => {});
+    if (ctx.pair) ctx.pair.refresh();
   }
   function build() {
     if (io) io.disconnect();
+    closePair(ctx);
     vids.clear();
     cellOf.clear();
     bars.clear();
@@ -283,7 +287,7 @@ function render({ model, el: host }, opts = {}) {
       vids.set(it.key, v);
       cellOf.set(it.key, cell);
       frame.append(v);
-      if (use.cellTools) frame.append(cellTools(ctx, it.key));
+      if (use.cellTools) frame.append(cellTools(ctx, it.key, !!(it.video_local || it.video_url)));
       watchFrames(ctx, v);
       if (!it.video_local && !it.video_url) frame.append(el("div", "vidu-player-empty", it.state || ""));
       cell.append(frame);
@@ -302,6 +306,8 @@ function render({ model, el: host }, opts = {}) {
     });
     applyMuted();
     applyRate(ctx);
+    ctx.picks = ctx.picks.filter((k) => cellOf.has(k)); // a rebuilt grid keeps the picks it still has
+    showPicks(ctx);
     ctx.showLegend();
   }
   function drawJudgments() {
@@ -359,6 +365,7 @@ function render({ model, el: host }, opts = {}) {
     const posters = model.get("posters") || {};
     for (const [key, v] of vids) if (posters[key] && !v.dataset.cover) v.poster = posters[key];
   });
+  model.on("change:wipe_code", build);
   for (const k of ["cols", "row_titles", "col_titles", "note", "title_parts"]) model.on(`change:${k}`, build);
   for (const k of ["judgments", "choices", "promoted"]) model.on(`change:${k}`, drawJudgments);
   model.on("change:playing", applyPlaying);
@@ -372,6 +379,7 @@ function render({ model, el: host }, opts = {}) {
   build();
   applyPlaying();
   return () => {
+    closePair(ctx);
     clearInterval(timer);
     unkey();
     if (io) io.disconnect();
@@ -443,10 +451,12 @@ const KEY_HELP = [
   ["- =", "slower / faster"],
   ["m", "mute / unmute all"],
   ["s", "solo the cell under the pointer"],
+  ["w", "A/B: pick the cell under the pointer (two: compare them)"],
+  ["esc", "close the A/B comparison"],
   ["1-5 0", "stars for the cell under the pointer (0: none)"],
   ["p x", "pick / reject it (again: undo)"],
 ];
-const NAMED = { space: " ", left: "ArrowLeft", right: "ArrowRight", "1-5": "1" };
+const NAMED = { space: " ", left: "ArrowLeft", right: "ArrowRight", "1-5": "1", esc: "Escape" };
 function legend(ctx) {
   const keys = el("span", "vidu-grid-keys", "Keys");
   keys.tabIndex = 0;
@@ -460,8 +470,10 @@ function legend(ctx) {
   });
   keys.append(box);
   const own = ctx.use.keys || {};
-  const live = (k) =>
-    !Object.hasOwn(own, k) && Object.hasOwn(ctx.keys, k) && (!ctx.keys[k].hover || ctx.judged.size > 0);
+  const live = (k) => {
+    const f = !Object.hasOwn(own, k) && Object.hasOwn(ctx.keys, k) && ctx.keys[k];
+    return !!f && (!f.judging || ctx.judged.size > 0) && (!f.when || f.when());
+  };
   ctx.showLegend = () => rows.forEach(([row, ks]) => (row.hidden = !ks.some(live)));
   return keys;
 }
@@ -486,9 +498,16 @@ function keyMap(ctx) {
   };
   const solo = (cell) => toggleSolo(ctx, cell.dataset.key);
   if (ctx.use.cellTools) keys.s = (e) => onCell(ctx, e, (c) => ctx.cellOf.has(c.dataset.key), solo);
+  if (ctx.use.cellTools) {
+    const when = () => canPair(ctx);
+    const fits = (c) => ctx.cellOf.has(c.dataset.key) && !!c.querySelector(".vidu-player-ab"); // has a video
+    const pick = (e) => when() && onCell(ctx, e, fits, (c) => togglePick(ctx, c.dataset.key));
+    keys.w = Object.assign(pick, { when });
+    keys.Escape = Object.assign(() => !!ctx.pair && (closePair(ctx, true), true), { hover: true, when });
+  }
   const judging = (act) => {
     const f = (e) => onCell(ctx, e, (c) => ctx.judged.has(c), (c) => act(ctx.judged.get(c)));
-    return Object.assign(f, { hover: true });
+    return Object.assign(f, { hover: true, judging: true });
   };
   const pick = (c, p) => c.judge({ pick: c.current().pick === p ? null : p }); // again: undone
   if (ctx.use.judging) {
@@ -521,6 +540,7 @@ function listenKeys(ctx, scope, own) {
     if (!e.target.closest || typing(e.target)) return;
     const focused = scope.contains(e.target);
     if (!focused && !ctx.hovered) return;
+    if (ctx.pair && ctx.pair.panel.contains(e.target) && e.key !== "Escape") return; // the wipe's own
     for (const map of [own, ctx.keys]) {
       const f = Object.hasOwn(map, e.key) && map[e.key];
       if (!f || !(focused || f.hover) || f(e) === false) continue;
@@ -615,13 +635,121 @@ function keepInLoop(ctx, lead, shown) {
   seekAll(ctx, start + EPS);
   return true;
 }
-// A cell's own Solo and Mute buttons, on its picture's corner.
-function cellTools(ctx, key) {
+// A cell's own Solo and Mute buttons, on its picture's corner, and its A/B toggle when the
+// grid can compare two of its cells (see `togglePick`) and it has a video.
+function cellTools(ctx, key, video) {
   const box = el("div", "vidu-player-tools");
   const solo = button("vidu-player-solo", "Solo", "Hear only this one (s)", () => toggleSolo(ctx, key));
   const mute = button("vidu-player-mute", "Mute", "Silence this one", () => toggleCellMute(ctx, key));
   box.append(solo, mute);
+  if (video && canPair(ctx)) {
+    const ab = button("vidu-player-ab", "A/B", "Pick for an A/B comparison (w)", () => togglePick(ctx, key));
+    ab.setAttribute("aria-pressed", "false");
+    box.append(ab);
+  }
   return box;
+}
+
+// -- A/B: two cells picked in the grid are compared in a panel above its cells --------------
+// The panel is drawn by the wipe's own `render` (the shared WipeCode widget the grid
+// references as `wipe_code`, borrowed through host.getWidget) on a model that lives in this
+// page only: its items are the two cells' videos as the grid already loaded them (blob or
+// remote URLs), so opening it asks nothing of the kernel, busy or not. Only which pair is
+// open is told to it (`wiped`, cell indexes).
+function canPair(ctx) {
+  return ctx.use.cellTools && !!ctx.model.get("wipe_code") && !!(ctx.host && ctx.host.getWidget);
+}
+function togglePick(ctx, key) {
+  const picks = ctx.picks;
+  const at = picks.indexOf(key);
+  if (at >= 0) picks.splice(at, 1);
+  else picks.push(key);
+  if (picks.length > 2) picks.splice(0, picks.length - 2); // a third pick replaces the oldest
+  closePair(ctx);
+  showPicks(ctx);
+  if (picks.length === 2) openPair(ctx);
+}
+function showPicks(ctx) {
+  for (const [key, cell] of ctx.cellOf) {
+    const at = ctx.picks.indexOf(key);
+    const ab = cell.querySelector(".vidu-player-ab");
+    cell.classList.toggle("vidu-picked", at >= 0);
+    if (!ab) continue;
+    ab.textContent = at < 0 ? "A/B" : "AB"[at];
+    ab.setAttribute("aria-pressed", String(at >= 0));
+  }
+}
+function pairItems(ctx) {
+  const items = ctx.model.get("items") || [];
+  return ctx.picks.map((key, i) => {
+    const it = items.find((x) => x.key === key) || {};
+    const v = ctx.vids.get(key);
+    const url = v && v.getAttribute("src") ? v.src : "";
+    return { key: "ab"[i], label: it.label || "", video_local: false, video_url: url };
+  });
+}
+async function openPair(ctx) {
+  const { model, root } = ctx;
+  const keys = [...ctx.picks];
+  for (const key of keys) ctx.load(key); // a cell not scrolled into view yet: load it now
+  const panel = el("div", "vidu-grid-wipe");
+  panel.tabIndex = -1;
+  const head = el("div", "vidu-grid-wipe-head");
+  const close = button("vidu-grid-wipe-close", "Close", "Close the A/B comparison (Esc)", () => closePair(ctx, true));
+  head.append(el("span", "vidu-grid-wipe-title", "A/B comparison"), close);
+  const box = el("div");
+  panel.append(head, box);
+  root.insertBefore(panel, root.querySelector(".vidu-grid-cells"));
+  const posters = model.get("posters") || {};
+  const state = {
+    items: pairItems(ctx), posters: { a: posters[keys[0]], b: posters[keys[1]] },
+    playing: model.get("playing"), muted: model.get("muted"), loop: model.get("loop"), mode: "wipe", split: 0.5,
+  };
+  const on = {};
+  const local = {
+    get: (k) => state[k],
+    set: (k, v) => {
+      state[k] = v;
+      (on[`change:${k}`] || []).forEach((f) => f());
+    },
+    on: (ev, f) => (on[ev] ||= []).push(f),
+    off: () => {},
+    save_changes: () => {},
+    // A remote URL that failed: the grid's kernel refreshes it, the cell's new source follows.
+    send: (msg) => msg.type === "fetch" && model.send({ ...msg, key: keys["ab".indexOf(msg.key)] }),
+  };
+  const pair = { panel, keys, model: local, stop: null };
+  pair.refresh = () => { // a source arrived: the panel's videos change only if theirs did
+    const next = pairItems(ctx);
+    if (JSON.stringify(next) !== JSON.stringify(state.items)) local.set("items", next);
+  };
+  ctx.pair = pair;
+  const items = model.get("items") || [];
+  model.set("wiped", keys.map((k) => items.findIndex((x) => x.key === k)));
+  model.save_changes();
+  const code = await ctx.host.getWidget(model.get("wipe_code"));
+  if (ctx.pair !== pair) return; // closed while the code loaded
+  pair.stop = code.exports.render({ model: local, el: box, host: ctx.host });
+  panel.focus({ preventScroll: true });
+}
+// Close the panel (`done`: the user closed it, so the picks are cleared too).
+function closePair(ctx, done) {
+  const pair = ctx.pair;
+  if (done) ctx.picks = [];
+  if (pair) {
+    ctx.pair = null;
+    if (pair.stop) pair.stop();
+    for (const v of pair.panel.querySelectorAll("video")) { // a removed video would play on
+      v.pause();
+      v.removeAttribute("src");
+      v.load();
+    }
+    pair.panel.remove();
+    ctx.model.set("wiped", []);
+    ctx.model.save_changes();
+    if (done && ctx.root.isConnected) ctx.root.focus({ preventScroll: true });
+  }
+  if (done) showPicks(ctx);
 }
 function toggleSolo(ctx, key) {
   ctx.rv.solo = ctx.rv.solo === key ? null : key;

@@ -102,6 +102,17 @@ class VideoGrid(StillDisplay, anywidget.AnyWidget):
     #: The shared ``PlayerCode`` whose module draws this grid (a widget reference).
     code = anywidget.WidgetTrait().tag(sync=True)
 
+    #: The shared ``WipeCode`` whose ``render`` draws the A/B comparison of two cells picked in
+    #: the browser (a widget reference; only in a grid of two cells or more, see ``PAIRS``).
+    wipe_code = anywidget.WidgetTrait().tag(sync=True)
+    #: The two cells (indexes in reading order, A then B) whose A/B comparison is open in the
+    #: browser, ``[]`` when none: set by the front end, read here (the comparison itself needs
+    #: no kernel).
+    wiped = t.List(t.Int()).tag(sync=True)
+    #: Whether two cells picked in the browser open an A/B comparison (not in a wipe, not in a
+    #: duel: they draw their players otherwise).
+    PAIRS = True
+
     items = t.List(t.Dict()).tag(sync=True)
     cols = t.Int(3).tag(sync=True)
     playing = t.Bool(False).tag(sync=True)
@@ -154,6 +165,16 @@ class VideoGrid(StillDisplay, anywidget.AnyWidget):
         n = len(self.items)
         return f"VideoGrid({n} player{'s' * (n != 1)})"
 
+    def get_state(self, key: Any = None, drop_defaults: bool = False) -> dict[str, Any]:
+        """The state, where a grid that cannot pick a pair (one cell) leaves out the A/B
+        traits: what every such grid saved would be ``"wipe_code": null, "wiped": []``; the
+        front end reads a missing ``wipe_code`` as none."""
+        state: dict[str, Any] = super().get_state(key, drop_defaults)
+        if key is None and state.get("wipe_code") is None and not state.get("wiped"):
+            state.pop("wipe_code", None)
+            state.pop("wiped", None)
+        return state
+
     def wipe(self, i: int, j: int, *, mode: str = "wipe", split: float = 0.5) -> Any:
         """An A/B comparison (``Wipe``) of cells ``i`` (A) and ``j`` (B), counted in reading
         order from 0: a draggable divider, side by side, or their difference, on one clock.
@@ -172,6 +193,11 @@ class VideoGrid(StillDisplay, anywidget.AnyWidget):
         self._sources = {item["key"]: src for item, src in entries}
         self._keys = [item["key"] for item, _src in entries]
         with self.hold_sync():
+            if self.PAIRS and len(entries) >= 2 and self.wipe_code is None:
+                from .wipe import wipe_code  # wipe.py builds on this module
+
+                self.wipe_code = wipe_code()
+            self.wiped = []
             self.items = [self._public(item, src) for item, src in entries]
             self.set_stills(still_list if still_list is not None else [None] * len(entries))
 

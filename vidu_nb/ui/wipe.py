@@ -21,6 +21,7 @@ import traitlets as t
 from .. import states
 from ..errors import ValidationError
 from .grid_layout import client_of, views_of
+from .minify import minify_css, minify_js
 from .player import VideoGrid, entries_for
 from .rows import TaskView, esc, labels
 from .shared import shared_layout
@@ -44,10 +45,12 @@ KEYS = ("a", "b")
 
 class WipeCode(anywidget.AnyWidget):
     """The wipe's front-end code, held by one hidden widget per kernel that every wipe
-    references (see ``wipe_code``): saved once per notebook, not once per wipe."""
+    references (see ``wipe_code``), and every grid of two cells or more (its A/B picks draw
+    with it): saved once per notebook, not once per wipe, without comments or indentation as
+    the players' code (every notebook with a grid pays for it)."""
 
-    _esm = (_HERE / "wipe.js").read_text(encoding="utf-8")
-    _css = (_HERE / "wipe.css").read_text(encoding="utf-8")
+    _esm = minify_js((_HERE / "wipe.js").read_text(encoding="utf-8"))
+    _css = minify_css((_HERE / "wipe.css").read_text(encoding="utf-8"))
 
 
 _CODE: list[WipeCode] = []
@@ -67,7 +70,8 @@ class Wipe(VideoGrid):
     pixel, drawn for every frame. One control plays, pauses and seeks both; B follows A's
     clock (a shorter B at A's time modulo its length, as in a grid).
 
-    Made by ``wipe(a, b)`` or ``grid.wipe(i, j)``; ``items`` holds A then B.
+    Made by ``wipe(a, b)`` or ``grid.wipe(i, j)``; ``items`` holds A then B. Two cells picked
+    in a grid's browser side are drawn by the same ``render`` in the grid's own output.
     """
 
     mode = t.Unicode("wipe").tag(sync=True)
@@ -83,6 +87,10 @@ class Wipe(VideoGrid):
     choices = t.Dict(t.List(t.Dict()))
     promoted = t.Dict(t.Unicode())
     title_parts = t.Dict()
+    # No A/B picking of cells (its front end draws none): no reference to the wipe's code.
+    wipe_code = anywidget.WidgetTrait()
+    wiped = t.List(t.Int())
+    PAIRS = False
 
     #: What the front end reads of each item; the rest (state, meta lines, posters' sources:
     #: the posters come from the stills) would only cost the saved notebook.
