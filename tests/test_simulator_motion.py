@@ -173,3 +173,14 @@ def test_the_amplitude_scales_the_seeds_move_and_keeps_its_direction():
             for p in (0.0, 0.5, 1.0):
                 zoom, x, y = scaled.at(p)
                 assert 1 <= zoom <= 2 and 0 <= x <= 1 and 0 <= y <= 1
+
+
+def test_still_is_an_option_of_the_simulator_and_of_its_command_line():
+    from vidu_nb.simulator.__main__ import build_parser
+
+    assert build_parser().parse_args(["--still"]).still is True
+    assert build_parser().parse_args([]).still is False
+    sim = Simulator(still=True)
+    assert sim.still and sim.engine.still
+    sim.still = False
+    assert not sim.engine.still
