@@ -29,3 +29,16 @@ def test_sweep_over_numpy_and_pandas_values(base):
 def test_sweep_rejects_text_single_values_and_empty(base, values):
     with pytest.raises(ValidationError):
         sweep(base, seeds=values)
+
+
+def test_sweep_over_movement_amplitude_names_it_in_labels_and_refuses_unknown_values(base):
+    plan = sweep(base.replace(model="vidu2.0", duration=4, resolution="360p"),
+                 movement_amplitudes=["small", "large"], seeds=[1])  # fmt: skip
+    assert [r.movement_amplitude for r in plan] == ["small", "large"]
+    assert plan.varying == ["movement_amplitude"]
+    assert [c["movement_amplitude"] for c in plan.combos] == ["small", "large"]
+    with pytest.raises(ValidationError, match="movement_amplitudes"):
+        sweep(base, movement_amplitudes="large")  # text, not a list
+    with pytest.raises(ValidationError, match="movement_amplitude") as caught:
+        sweep(base, movement_amplitudes=["small", "huge"])
+    assert "huge" in str(caught.value)

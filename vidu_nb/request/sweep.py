@@ -16,7 +16,7 @@ from ..errors import ValidationError
 from .spec import Img2VideoRequest
 
 #: The order in which swept fields are expanded (and shown in labels).
-SWEEP_FIELDS = ("model", "prompt", "seed", "duration", "resolution")
+SWEEP_FIELDS = ("model", "prompt", "seed", "duration", "resolution", "movement_amplitude")
 #: Parameters worth naming in a comparison label, in display order.
 LABEL_FIELDS = (
     "model",
@@ -84,6 +84,7 @@ def sweep(
     durations: Iterable[int | None] | None = None,
     resolutions: Iterable[str | None] | None = None,
     models: Iterable[str] | None = None,
+    movement_amplitudes: Iterable[str | None] | None = None,
     skip_invalid: bool = False,
 ) -> SweepPlan:
     """Every combination of the given lists applied to ``base`` (``None`` lists keep its value).
@@ -104,6 +105,7 @@ def sweep(
         ("seed", seeds),
         ("duration", durations),
         ("resolution", resolutions),
+        ("movement_amplitude", movement_amplitudes),
     ):
         if values is None:
             continue

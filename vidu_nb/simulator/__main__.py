@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--credits-field", choices=CREDITS_FIELDS, default="remains",
         help="name of the balance array in GET /ent/v2/credits (default remains)",
     )  # fmt: skip
+    p.add_argument(
+        "--still", action="store_true", help="clips do not move (a known still for measures)"
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="log every request")
     return p
 
@@ -98,6 +101,7 @@ def main(argv: Sequence[str] | None = None, *, stop: threading.Event | None = No
         credits=args.credits,
         cancel_answer=args.cancel_answer,
         credits_field=args.credits_field,
+        still=args.still,
     )
     try:
         sim.start()

@@ -105,7 +105,9 @@ class Model:
     """One row of the tasks page's model table.
 
     ``version`` is the short name the task list filters by (``model_versions``); ``q3`` says
-    whether audio may be combined with off-peak (Q3 models only). ``rates`` are credits per
+    whether audio may be combined with off-peak (Q3 models only); ``amplitude`` whether
+    ``movement_amplitude`` has an effect (the img2video page: none on q2 and q3 models).
+    ``rates`` are credits per
     second at normal priority: only viduq3-pro's are published for the current denomination,
     the others are the simulator's stand-ins (the service's ``credits`` field is the truth).
     """
@@ -120,6 +122,7 @@ class Model:
     audio_default: bool = False
     q3: bool = False
     by_duration: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    amplitude: bool = True
 
     def resolutions_at(self, duration: int) -> tuple[str, ...]:
         return self.by_duration.get(duration, self.resolutions)
@@ -142,11 +145,13 @@ _Q2_DURATIONS = tuple(range(1, 11))
 
 
 def _q3(name: str, version: str, resolutions: tuple[str, ...], rates: dict[str, float]) -> Model:
-    return Model(name, version, _Q3_DURATIONS, 5, resolutions, "720p", rates, True, True)
+    return Model(
+        name, version, _Q3_DURATIONS, 5, resolutions, "720p", rates, True, True, amplitude=False
+    )
 
 
 def _q2(name: str, version: str, resolutions: tuple[str, ...], rates: dict[str, float]) -> Model:
-    return Model(name, version, _Q2_DURATIONS, 5, resolutions, "720p", rates)
+    return Model(name, version, _Q2_DURATIONS, 5, resolutions, "720p", rates, amplitude=False)
 
 
 MODELS: Mapping[str, Model] = MappingProxyType(

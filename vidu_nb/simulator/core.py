@@ -62,7 +62,9 @@ class Simulator:
     costs more answers 400 ``CreditInsufficient``. Where the pages disagree the form answered
     is an option: ``cancel_answer`` (``"{}"``, ``"null"`` or ``""`` for an empty body) and
     ``credits_field`` (``"remains"`` or ``"remaining_credits"``). ``list_states`` adds
-    ``state`` and ``created_at`` to listed tasks (the account page lists neither). The API key
+    ``state`` and ``created_at`` to listed tasks (the account page lists neither). ``still``
+    (also settable between submits) makes clips that do not move, a known still for motion
+    measures; otherwise ``movement_amplitude`` sets how fast a clip moves. The API key
     is never shown in ``repr``. ``stop()`` hangs up on every client; ``start()`` again serves the
     same tasks on the same port, like a service coming back after an outage (result files
     survive only with a ``data_dir``).
@@ -89,6 +91,7 @@ class Simulator:
         cancel_answer: str = "{}",
         credits_field: str = "remains",
         list_states: bool = False,
+        still: bool = False,
     ) -> None:
         if cancel_answer not in CANCEL_ANSWERS:
             raise ValueError(f"cancel_answer={cancel_answer!r}: must be one of {CANCEL_ANSWERS}")
@@ -130,6 +133,18 @@ class Simulator:
             videos=None, speed=speed, concurrency=concurrency, rng=self._rng,
             on_change=self._changed, balance=self._credit_amount,
         )  # fmt: skip
+        self.still = still
+
+    @property
+    def still(self) -> bool:
+        """While true, clips of submitted tasks do not move (whatever ``movement_amplitude``
+        says): a known still, to check motion measures against. Not a feature of the
+        service; may be switched between submits."""
+        return self.engine.still
+
+    @still.setter
+    def still(self, value: bool) -> None:
+        self.engine.still = bool(value)
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> Simulator:

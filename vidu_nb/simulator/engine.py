@@ -25,7 +25,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from .contract import CANCELLED_STATES, STATES, credits_for
+from .contract import CANCELLED_STATES, MODELS, STATES, credits_for
 from .video import VideoFiles, VideoMaker, look_for
 
 #: The balance of ``Simulator(credits=None)``: large enough never to run out in a session.
@@ -131,6 +131,8 @@ class Engine:
         self.on_change = on_change
         self.clock = clock
         self.balance = balance
+        #: Clips of tasks submitted while this is true do not move (``Simulator(still=...)``).
+        self.still = False
         self._wall_offset = time.time() - clock()
         self._rng = rng or random.Random()
         self._lock = threading.RLock()
@@ -203,12 +205,24 @@ class Engine:
                 fields.get("seed"),
                 show_seed=fields.get("seed_given", True),
                 audio=bool(fields.get("audio")),
-            )  # the seed picks the motion, the caption names prompt and seed
+                amplitude=self._amplitude(fields),
+            )  # the seed picks the motion, the amplitude how far, the caption names the prompt
             task.video = self.videos.request(
                 image, fields["duration"], look, fields["resolution"]
             )  # the size follows the resolution, scaled down (``video.lines_for``)
             task.video.add_done_callback(lambda _f: self._video_done(task))
         return task
+
+    def _amplitude(self, fields: dict[str, Any]) -> str:
+        """How far the clip moves: not at all while ``still``; else the request's
+        ``movement_amplitude`` on models where it has an effect, ``auto`` on q2 and q3 models
+        (the img2video page: no effect there)."""
+        if self.still:
+            return "still"
+        model = MODELS.get(fields["model"])
+        if model is None or not model.amplitude:
+            return "auto"
+        return str(fields.get("movement_amplitude") or "auto")
 
     def _video_done(self, task: SimTask) -> None:
         with self._lock:

@@ -1,11 +1,14 @@
 """Real, playable result videos: a pan and zoom over the start frame, H.264 in MP4.
 
 The clip depends on the request, so a comparison grid shows different videos: the seed picks
-one of ``MOTIONS`` (push in and drift right, pull out and drift left, ...), and a caption band
-names the prompt (and the seed, when the request set one). Encoding runs in a small worker pool
-with ffmpeg from imageio-ffmpeg, never in an HTTP thread. Results are cached by everything that
-shows (image hash, duration, size, fps, motion, caption): 200 tasks with one image, no
-prompt and random seeds encode at most ``len(MOTIONS)`` times.
+one of ``MOTIONS`` (push in and drift right, pull out and drift left, ...), the request's
+``movement_amplitude`` how far it goes (``AMPLITUDES``: a slow pan for ``small``, a fast one for
+``large``, or no move at all for the simulator's ``still`` clips), so a sweep over the amplitude
+gives clips whose measured motion differs, and a caption band names the prompt (and the seed,
+when the request set one). Encoding runs in a small worker pool with ffmpeg from
+imageio-ffmpeg, never in an HTTP thread. Results are cached by everything that shows (image
+hash, duration, size, fps, motion, amplitude, caption): 200 tasks with one image, no prompt,
+one amplitude and random seeds encode at most ``len(MOTIONS)`` times.
 
 The size follows the request: the image's aspect, and the resolution's lines on the short side,
 all scaled by one factor (``max_lines / 1080``, 360 lines for 1080p by default) so encodes stay
@@ -43,6 +46,18 @@ class Motion:
         """Zoom, x and y at ``p`` in 0..1 along the clip."""
         return tuple(a + (b - a) * p for a, b in (self.zoom, self.x, self.y))  # type: ignore[return-value]
 
+    def scaled(self, room: float, travel: float) -> Motion:
+        """This move made bigger or smaller: the zoom's excess over 1 times ``room`` (more
+        room to pan, so the same 0..1 crop positions cover more of the picture), then every
+        change (zoom, x, y) times ``travel`` about its middle (0: a still frame)."""
+
+        def span(a: float, b: float) -> tuple[float, float]:
+            mid, half = (a + b) / 2, (b - a) / 2 * travel
+            return (round(mid - half, 4), round(mid + half, 4))
+
+        z0, z1 = (1 + (z - 1) * room for z in self.zoom)
+        return Motion(zoom=span(z0, z1), x=span(*self.x), y=span(*self.y))
+
 
 #: The seed picks one (``seed % len(MOTIONS)``); few, so random seeds share encodes.
 MOTIONS = (
@@ -51,6 +66,18 @@ MOTIONS = (
     Motion(zoom=(1.2, 1.35), x=(0.5, 0.5), y=(1.0, 0.0)),  # push in, tilt up
     Motion(zoom=(1.35, 1.15), x=(0.0, 1.0), y=(0.0, 1.0)),  # pull out, down and right
 )
+#: How far the move goes per ``movement_amplitude`` (``auto`` is ``medium``): (room, travel)
+#: for ``Motion.scaled``. ``medium`` is the move as written; ``small`` goes a third of the
+#: way (a slow pan), ``large`` zooms in 2.8 times as far so the same pan crosses about as much
+#: more picture (a fast one; the deepest zoom stays under 2, the size of the still it is cut
+#: from); ``still`` does not move (the simulator's ``still`` option).
+AMPLITUDES: dict[str, tuple[float, float]] = {
+    "still": (1.0, 0.0),
+    "small": (1.0, 0.3),
+    "medium": (1.0, 1.0),
+    "large": (2.8, 1.0),
+}
+AMPLITUDE_ALIASES = {"auto": "medium"}  # the service picks; the simulator picks the middle
 CAPTION_CHARS = 80  # longer prompts are cut (the band shows one line anyway)
 
 
@@ -62,6 +89,7 @@ class Look:
     prompt: str = ""  # left in the band, cut to fit
     seed: str = ""  # right in the band, always whole
     audio: bool = False  # a sound track (the request's ``audio``)
+    amplitude: str = "medium"  # a key of ``AMPLITUDES``: how far the move goes
 
     @property
     def caption(self) -> str:
@@ -73,12 +101,22 @@ TONES = (220.0, 277.2, 329.6, 392.0)
 
 
 def look_for(
-    prompt: str = "", seed: int | None = None, *, show_seed: bool = True, audio: bool = False
+    prompt: str = "",
+    seed: int | None = None,
+    *,
+    show_seed: bool = True,
+    audio: bool = False,
+    amplitude: str = "auto",
 ) -> Look:
-    """The clip's look for a request: motion from the seed, caption from prompt and seed.
+    """The clip's look for a request: motion from the seed, how far it goes from
+    ``amplitude`` (``auto`` is ``medium``, so both share one encode), caption from prompt and
+    seed.
 
     ``show_seed=False`` for a seed the server drew (it would make every clip a new encode).
     """
+    amplitude = AMPLITUDE_ALIASES.get(amplitude, amplitude)
+    if amplitude not in AMPLITUDES:
+        raise ValueError(f"amplitude={amplitude!r}: must be one of {sorted(AMPLITUDES)} or auto")
     text = " ".join(prompt.split())
     if len(text) > CAPTION_CHARS:
         text = text[: CAPTION_CHARS - 1] + "\u2026"
@@ -87,6 +125,7 @@ def look_for(
         prompt=f"\u201c{text}\u201d" if text else "",
         seed=f"seed {seed}" if seed is not None and show_seed else "",
         audio=audio,
+        amplitude=amplitude,
     )
 
 
@@ -184,7 +223,7 @@ def encode(
     if requested:
         comment += f" for {requested}, scaled down to keep encoding fast"
     frames = max(1, int(round(duration * fps)))
-    motion = MOTIONS[look.motion % len(MOTIONS)]
+    motion = MOTIONS[look.motion % len(MOTIONS)].scaled(*AMPLITUDES[look.amplitude])
     out.parent.mkdir(parents=True, exist_ok=True)
     video, marked, cover = _names(out)
     with tempfile.TemporaryDirectory(prefix="vidu-sim-") as tmp:
@@ -199,7 +238,8 @@ def encode(
         (z0, z1), (x0, x1), (y0, y1) = motion.zoom, motion.x, motion.y
         graph = (
             f"[0:v]zoompan=z='{z0}+({z1 - z0:.4f})*{p}'"
-            f":x='(iw-iw/zoom)*({x0}+({x1 - x0})*{p})':y='(ih-ih/zoom)*({y0}+({y1 - y0})*{p})'"
+            f":x='(iw-iw/zoom)*({x0}+({x1 - x0:.4f})*{p})'"
+            f":y='(ih-ih/zoom)*({y0}+({y1 - y0:.4f})*{p})'"
             f":d={frames}:s={w}x{h}:fps={fps}"
         )
         if look.caption:
@@ -271,7 +311,7 @@ class VideoMaker:
     ) -> str:
         digest = hashlib.sha256(image).hexdigest()[:20]
         lines = lines_for(resolution, self.max_lines)
-        key = f"{digest}-{duration:g}s-{lines}p-{self.fps}fps-m{look.motion}"
+        key = f"{digest}-{duration:g}s-{lines}p-{self.fps}fps-m{look.motion}-{look.amplitude}"
         if look.caption:
             key += "-c" + hashlib.sha256(look.caption.encode()).hexdigest()[:12]
         if look.audio:
