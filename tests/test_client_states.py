@@ -92,7 +92,7 @@ def test_the_schedule_stops_on_any_final_spelling(state: str):
 def test_processing_is_recognised_whatever_its_case():
     schedule = PollSchedule(jitter=0, first=1.0, processing_first=3.0)
     assert schedule.base_delay(0, "Processing", 0) == 3.0
-    assert schedule.base_delay(0, "scheduled", 0) == 1.0
+    assert schedule.base_delay(0, "scheduled", 1) == 2.0  # the first waits ``first_check``
 
 
 def test_timing_learns_through_undocumented_waiting_states():

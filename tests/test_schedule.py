@@ -26,7 +26,7 @@ def delays(schedule: PollSchedule, states: list[str], *, off_peak: bool = False)
 def test_first_check_is_soon_then_grows_to_cap():
     s = PollSchedule(jitter=0)
     got = delays(s, ["created"] * 12)
-    assert got[0] == pytest.approx(1.5)
+    assert got[0] == pytest.approx(s.first_check)  # not sooner than a task usually starts
     assert got[1] == pytest.approx(1.5 * 2)
     assert all(b >= a for a, b in zip(got, got[1:], strict=False))
     assert got[-1] == pytest.approx(15.0)
@@ -75,10 +75,11 @@ def test_retry_after_is_honoured_unscaled_and_capped():
 def test_time_scale_for_a_fast_simulator():
     s = PollSchedule.for_speed(50, jitter=0)
     assert s.time_scale == pytest.approx(0.02)
-    assert s.next_delay(0, "created", 0) == pytest.approx(1.5 / 50)
+    assert s.next_delay(0, "created", 0) == pytest.approx(s.first_check / 50)
     # Elapsed time is real time; the lag-proportional cap works in service time.
     assert s.next_delay(1200 / 50, "processing", 50) == pytest.approx(60.0 / 50)
-    assert PollSchedule(jitter=0).scaled(0.5).next_delay(0, "created", 0) == pytest.approx(0.75)
+    half = PollSchedule(jitter=0).scaled(0.5)
+    assert half.next_delay(0, "created", 0) == pytest.approx(half.first_check / 2)
 
 
 def test_jitter_stays_in_bounds_and_spreads():
@@ -145,7 +146,8 @@ def test_checks_cluster_around_the_predicted_finish():
     checks = run_waiter(s, timing, start=31, finish=91)
     processing = [t for t in checks if t >= 31]
     near = [t for t in processing if t >= 91 - 60 * 0.2]
-    assert len(near) >= len(processing) - 2  # the one that saw it start, at most one more
+    # the one that saw it start and, with a curve learned from two tasks, two sparse ones
+    assert len(near) >= len(processing) - 3
     assert checks[-1] - 91 <= 60 * s.finish_lag * 2  # noticed within a few % of its time
     assert len(checks) < 20  # a fixed 1 s poller would need 91
 

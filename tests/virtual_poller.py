@@ -37,6 +37,7 @@ class Life:
 class Outcome:
     life: Life
     checks: int = 0
+    waiting: int = 0  # checks answered before it was seen processing
     seen_at: float | None = None
 
     @property
@@ -110,6 +111,7 @@ def run(
         out.checks += 1
         sent, answered = nxt, nxt + answer
         state = out.life.state(sent + answer / 2)
+        out.waiting += state in ("created", "queueing")
         tr.watch.seen(state, sent, answered)
         news = timing.learn(tr.watch, state, answered)
         if state != tr.state:

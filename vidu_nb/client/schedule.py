@@ -2,9 +2,12 @@
 
 Generations take tens of seconds to minutes, off-peak ones up to 48 hours, so a fixed fast
 poll wastes requests and a fixed slow one adds lag. The schedule checks soon after a submit
-(early failures such as policy violations come back quickly), then backs off by ``factor``
-toward ``cap``; the caller restarts ``attempt`` at 0 whenever the state changes, so a task
-that starts ``processing`` is watched closely again. For long waits the cap grows with the
+(early failures such as policy violations come back quickly), but not before ``first_check``:
+a task usually takes a couple of seconds to be created and leave the queue, and a check
+before that only says "still waiting" (of 200 tasks sent together, one GET each of about six
+spent for nothing); then it backs off from ``first`` by ``factor`` toward ``cap``; the caller
+restarts ``attempt`` at 0 whenever the state changes, so a task that starts ``processing`` is
+watched closely again. For long waits the cap grows with the
 elapsed time so the detection lag stays a small fraction (``lag_fraction``) of the wait.
 A server ``Retry-After`` is always honoured (it is real time, never scaled). A state it does not
 know (``scheduled``, ``preparation``, anything new) is paced like waiting; only a final state
@@ -55,6 +58,7 @@ class PollSchedule:
     """
 
     first: float = 1.5
+    first_check: float = 2.5
     processing_first: float = 3.0
     factor: float = 2.0
     cap: float = 15.0
@@ -73,7 +77,7 @@ class PollSchedule:
     window_checks: int = 30
     sparse_cap: float = 60.0
     overrun_fraction: float = 0.25
-    finish_lag: float = 0.045
+    finish_lag: float = 0.04
     wait_lag: float = 0.02
     budget_base: float = 10.0
     budget_per_doubling: float = 3.0
@@ -84,7 +88,13 @@ class PollSchedule:
     _rng: random.Random = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        names: tuple[str, ...] = ("first", "processing_first", "cap", "off_peak_first")
+        names: tuple[str, ...] = (
+            "first",
+            "first_check",
+            "processing_first",
+            "cap",
+            "off_peak_first",
+        )
         names += ("off_peak_cap", "dense", "finish_lag", "wait_lag", "budget_per_doubling")
         names += ("budget_unit",)
         for name in (*names, "sparse_cap", "window_checks"):
@@ -125,6 +135,8 @@ class PollSchedule:
         cap = max(cap, min(max_cap, nominal_elapsed * self.lag_fraction))
         # Avoid float overflow for absurd attempt counts: the cap is reached long before.
         grown = start * self.factor ** min(max(0, attempt), 200)
+        if attempt <= 0 and not off_peak and not processing:
+            grown = max(grown, self.first_check)
         return min(cap, grown)
 
     def next_delay(
