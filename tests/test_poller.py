@@ -241,9 +241,11 @@ def test_timings_learned_from_the_log_survive_a_restart(sim, log_at):
             assert len(poller.timing) == 4  # ...until it reads the log
             key = ("viduq3-pro", "720p", 2, False)
             span = poller.timing.duration(key)
-            truth = [sim.task_state(t) for t in log.df["task_id"]]
-            real = [v.finished_at - v.started_at for v in truth if v.duration == 2]
-            assert span is not None and span[0] <= max(real) * 1.5 and span[1] >= min(real) * 0.5
+            # Learned from the times the log holds (as the poller saw them: at this speed a
+            # loaded machine's lag is as long as the generation, so not the server's own).
+            df = log.df[log.df["duration"] == 2]
+            seen = (df["finished_at"] - df["processing_at"]).dt.total_seconds()
+            assert span is not None and span[0] <= seen.max() * 1.5 and span[1] >= seen.min() * 0.5
 
 
 def test_http_workers_are_bounded():
