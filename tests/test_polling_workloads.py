@@ -97,3 +97,28 @@ def test_a_task_is_checked_once_before_it_starts():
     early = run(lives, PollSchedule(seed=1, first_check=1.5), Timing())
     assert all(o.waiting == 1 for o in early.outcomes)
     assert early.gets_per_task() >= now.gets_per_task() + 0.5
+
+
+def test_processing_tasks_due_together_are_read_by_one_listing():
+    """The settings workload, cold then warm, with the processing tasks due within
+    ``batch_ahead`` of each other read by one task-list request: the server counts GETs and
+    listings, and that total is far under what GETs alone cost (0.256x of the 1 s poller
+    cold), each task's end still noticed within 5 % of its generation time. Every task gets
+    its first GET (it says when it starts) and one confirming GET after the listing that
+    saw it end, rarely a third."""
+    for batch in (False, True):
+        timing, schedule = Timing(), PollSchedule(seed=1)
+        cold = run(settings_batch(200, seed=1), schedule, timing, batch=batch)
+        warm = run(settings_batch(200, seed=2), schedule, timing, batch=batch)
+        if not batch:
+            alone = cold.requests_per_task()
+            assert cold.listings == warm.listings == 0
+            continue
+        assert cold.requests_per_task() <= 0.12 * cold.fixed_gets_per_task()
+        assert warm.requests_per_task() <= 0.12 * warm.fixed_gets_per_task()
+        assert cold.requests_per_task() <= 0.5 * alone
+        assert cold.delay_fraction() <= 0.05 and warm.delay_fraction() <= 0.05
+        assert cold.listings < 200 / 2  # many tasks a listing
+        for r in (cold, warm):
+            assert all(2 <= o.checks <= 3 for o in r.outcomes)
+            assert sum(o.listed for o in r.outcomes) > 2 * r.listings

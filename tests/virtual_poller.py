@@ -1,7 +1,9 @@
 """The poller's own scheduling (``poller.due``: ``DueChecks``, ``delay_for``, ``pull_in``) on a
 virtual clock, against a synthetic service: every task's life is known in advance, a check
 answers what the task was doing at that instant. No threads, no sleeping, no HTTP: a run of
-200 tasks takes milliseconds and counts every check exactly.
+200 tasks takes milliseconds and counts every check exactly. With ``batch=True`` the processing
+tasks due together are read by one listing (``poller.listing``: ``DueChecks.pop_batch``,
+``Listing.takes``), and a task the listing says ended gets its confirming GET.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from vidu_nb.client.schedule import PollSchedule
 from vidu_nb.client.timing import Key, Timing, Watch
 from vidu_nb.tracking.poller.due import DueChecks, Tracked, delay_for
+from vidu_nb.tracking.poller.listing import LIST_MAX, Listing
 
 
 @dataclass
@@ -36,7 +39,8 @@ class Life:
 @dataclass
 class Outcome:
     life: Life
-    checks: int = 0
+    checks: int = 0  # GETs
+    listed: int = 0  # listings it was read by
     waiting: int = 0  # checks answered before it was seen processing
     seen_at: float | None = None
 
@@ -60,10 +64,15 @@ class Outcome:
 class Run:
     outcomes: list[Outcome]
     moved: int = 0  # checks moved earlier by pull_in
+    listings: int = 0  # task-list requests (each one request, whatever it read)
     log: list[tuple[float, str]] = field(default_factory=list)
 
     def gets_per_task(self) -> float:
         return sum(o.checks for o in self.outcomes) / len(self.outcomes)
+
+    def requests_per_task(self) -> float:
+        """GETs and listings: what the server counts."""
+        return self.gets_per_task() + self.listings / len(self.outcomes)
 
     def fixed_gets_per_task(self, period: float = 1.0) -> float:
         """What a poller checking every ``period`` from each submit would send (at least one
@@ -85,6 +94,7 @@ def run(
     *,
     answer: float = 0.02,
     pull_in: bool = True,
+    batch: bool = False,
 ) -> Run:
     """Follow every task as the poller does (a check is answered ``answer`` s after it is
     sent); returns what each task cost and when its end was noticed."""
@@ -93,27 +103,46 @@ def run(
     due = DueChecks()
     outcomes = {str(i): Outcome(life) for i, life in enumerate(lives)}
     pending = sorted(outcomes.items(), key=lambda kv: kv[1].life.sent)
-    moved = 0
+    moved = listings = 0
+    ahead = schedule.batch_ahead * schedule.time_scale
     while pending or len(due):
         nxt = due.next_due()
         if pending and (nxt is None or pending[0][1].life.sent <= nxt):
             tid, out = pending.pop(0)
             now = out.life.sent
             tr = Tracked(tid, tid, now, state="created", primed=True, off_peak=out.life.key[3])
+            tr.created = now
             tr.watch = Watch(out.life.key, submitted=now)
             tr.watch.seen("created", now)
             due.at(tr, now + delay_for(tr, now, schedule, timing))
             continue
         assert nxt is not None
-        tr = due.pop_due(nxt)
-        assert tr is not None
+        limit = LIST_MAX if batch else 1
+        taken = due.pop_batch(nxt, ahead, limit, lambda t, at=nxt: Listing.takes(t, at, schedule))
+        sent, answered = nxt, nxt + answer
+        if len(taken) > 1:
+            listings += 1
+            for tr in taken:
+                outcomes[tr.task_id].listed += 1
+                if outcomes[tr.task_id].life.state(sent + answer / 2) == "success":
+                    tr.ended_at = answered
+                    due.at(tr, answered)  # the confirming GET
+                    continue
+                tr.watch.seen("processing", sent, answered)
+                timing.learn(tr.watch, "processing", answered)
+                tr.attempt += 1
+                tr.listed += 1
+                due.at(tr, answered + delay_for(tr, answered, schedule, timing))
+            continue
+        (tr,) = taken
         out = outcomes[tr.task_id]
         out.checks += 1
-        sent, answered = nxt, nxt + answer
         state = out.life.state(sent + answer / 2)
         out.waiting += state in ("created", "queueing")
         tr.watch.seen(state, sent, answered)
-        news = timing.learn(tr.watch, state, answered)
+        ended = answered if tr.ended_at is None else min(answered, tr.ended_at)
+        tr.ended_at, tr.listed = None, 0
+        news = timing.learn(tr.watch, state, ended if state == "success" else answered)
         if state != tr.state:
             tr.state, tr.attempt = state, 0
         else:
@@ -129,7 +158,7 @@ def run(
                 lambda t, at=answered: at + delay_for(t, at, schedule, timing),
                 lambda t, k=tr.watch.key: timing.affects(k, t.watch.key),
             )
-    return Run(list(outcomes.values()), moved)
+    return Run(list(outcomes.values()), moved, listings)
 
 
 def uniform_batch(

@@ -1,4 +1,5 @@
-"""Checking followed tasks: one GET when due, the log updated, the next check scheduled.
+"""Checking followed tasks: one GET when due (or one listing for several: ``listing``), the
+log updated, the next check scheduled.
 
 Checks follow the same ``PollSchedule`` as ``ViduClient.wait``, with a ``Timing`` forecast once
 a task is processing (``due.delay_for``); a task that ends sooner than its setting's forecast
@@ -21,10 +22,11 @@ from ... import states
 from ...client.schedule import PollSchedule
 from ...client.task import Task
 from ...client.timing import Key, Timing, Watch, make_key, task_key
-from ...errors import NotFound, RateLimited, ViduError
+from ...errors import BadRequest, NotFound, RateLimited, ViduError
 from ..tasklog.rows import public_url
 from .due import DueChecks, Tracked, delay_for
 from .events import PollerEvent, Stats, Subscribers, record_error
+from .listing import LIST_MAX, Listing
 
 if TYPE_CHECKING:
     from ...client.core import TaskService
@@ -63,6 +65,8 @@ class Checks:
         self._lock = lock
         self._pause = pause  # stop every request until a monotonic time (a 429)
         self._succeeded = succeeded  # called under the lock: fetch the files
+        #: Batched status reads (``listing``); off when the client cannot list tasks.
+        self.listing = Listing(client)
         #: Pushed updates (``pushed``), set by the poller: tasks whose callbacks arrive get a
         #: safety check instead of the schedule. None: every task follows the schedule.
         self.pushed: Pushed | None = None
@@ -83,6 +87,7 @@ class Checks:
         now = time.monotonic()
         tr = Tracked(task.id, handle, now, task, task.state, off_peak=bool(task.off_peak))
         tr.primed = True
+        tr.created = task.created_at.timestamp() if task.created_at else time.time()
         tr.watch = Watch(task_key(task), submitted=now)
         tr.watch.seen(task.state, now)
         self.due.at(tr, now + self._delay(tr))
@@ -96,6 +101,21 @@ class Checks:
             self.timing.learn_history(self.log.timing_history(url))
         except Exception:  # learning is an optimisation; never fatal
             log.exception("poller: cannot learn timings from the log")
+
+    def take(self, now: float) -> list[Tracked]:
+        """Under the lock: what is due at ``now``: one task (a GET), or several read together
+        by one listing (the first due and the processing tasks due within ``batch_ahead``)."""
+        if not self.listing.enabled:
+            tr = self.due.pop_due(now)
+            return [] if tr is None else [tr]
+        ahead = self.schedule.batch_ahead * self.schedule.time_scale
+        return self.due.pop_batch(now, ahead, LIST_MAX, lambda tr: self._batchable(tr, now))
+
+    def _batchable(self, tr: Tracked, now: float) -> bool:
+        pushed = self.pushed
+        if pushed is not None and pushed.holds(tr):
+            return False  # callbacks tell; its safety checks stay GETs
+        return self.listing.takes(tr, now, self.schedule)
 
     # -- the job (an HTTP worker, no lock held) ----------------------------------------------
     def check(self, tr: Tracked) -> None:
@@ -120,8 +140,14 @@ class Checks:
         except (ViduError, OSError) as exc:
             self._fault(tr, exc, getattr(exc, "retry_after", None))
             return
-        tr.failures = tr.not_found = 0
-        news = self.timing.record(tr.watch, task, sent, time.monotonic())
+        tr.failures = tr.not_found = tr.listed = 0
+        answered = time.monotonic()
+        if tr.ended_at is not None and states.is_final(task.state):
+            answered = min(answered, tr.ended_at)  # a listing saw the end first
+        tr.ended_at = None
+        if task.created_at is not None:
+            tr.created = task.created_at.timestamp()
+        news = self.timing.record(tr.watch, task, sent, answered)
         changed = self.log.update(task)
         old, tr.task = tr.state, task
         tr.off_peak = bool(task.off_peak) if task.off_peak is not None else tr.off_peak
@@ -149,6 +175,72 @@ class Checks:
         if changed or task.state != old:
             self.subscribers.emit(PollerEvent(tr.handle, task.id, old, task.state, task))
 
+    def check_many(self, batch: list[Tracked]) -> None:
+        """One listing for the processing tasks of ``batch`` (see ``listing``): those it lists
+        ended are due for their confirming GET at once; the others are rescheduled as after a
+        GET that said "processing". A fault puts them back on their schedule (a 429 pauses
+        every request); a listing the service refuses turns batching off and they get their
+        GETs now."""
+        self.stats.count("listings")
+        sent = time.monotonic()
+        try:
+            ended = self.listing.ended(batch)
+        except RateLimited as exc:
+            if exc.retry_after:
+                self._pause(time.monotonic() + exc.retry_after)
+            self._batch_fault(batch, exc, exc.retry_after)
+            return
+        except (BadRequest, NotFound, TypeError, AttributeError) as exc:  # not supported
+            self.listing.failed(exc, refused=True)
+            self._batch_fault(batch, exc, None, now=True)
+            return
+        except (ViduError, OSError) as exc:
+            self.listing.failed(exc, refused=False)
+            self._batch_fault(batch, exc, getattr(exc, "retry_after", None))
+            return
+        answered = time.monotonic()
+        pushed = self.pushed is not None and self.pushed.receiver is not None
+        later: list[tuple[Tracked, float | None]] = []
+        for tr in batch:
+            if tr.task_id in ended:
+                tr.ended_at = answered
+                continue
+            tr.watch.seen(states.PROCESSING, sent, answered)
+            self.timing.learn(tr.watch, states.PROCESSING, answered)
+            tr.attempt += 1
+            tr.listed += 1
+            later.append((tr, None if pushed else delay_for(tr, answered, self.schedule,
+                                                              self.timing)))  # fmt: skip
+        with self._lock:
+            for tr in batch:
+                if tr.task_id in ended and tr.task_id in self.due:
+                    self.due.at(tr, answered)  # the confirming GET, at once
+            for tr, delay in later:
+                if tr.task_id not in self.due:
+                    continue  # dropped meanwhile (taken over by another poller)
+                if delay is None:
+                    self._reschedule(tr)
+                else:
+                    self.due.at(tr, answered + delay)
+            self._lock.notify_all()
+
+    def _batch_fault(
+        self, batch: list[Tracked], exc: BaseException, retry_after: float | None, *,
+        now: bool = False,
+    ) -> None:  # fmt: skip
+        """A listing failed: note it once (the tasks themselves are fine, so their logs
+        and backoff are left alone); check them again on schedule, or at once (``now``)."""
+        self.stats.note(exc)
+        with self._lock:
+            for tr in batch:
+                if tr.task_id not in self.due:
+                    continue
+                if now:
+                    self.due.at(tr, time.monotonic())
+                else:
+                    self._reschedule(tr, failure=True, retry_after=retry_after)
+            self._lock.notify_all()
+
     def failed(self, tr: Tracked) -> None:
         """A check ended in an unexpected error: try again later, as after a fault."""
         with self._lock:
@@ -166,7 +258,8 @@ class Checks:
             row.get("model"), row.get("resolution"), row.get("duration"), tr.off_peak
         )
         if row.get("submitted_at") is not None:
-            age = time.time() - row["submitted_at"].timestamp()
+            tr.created = row["submitted_at"].timestamp()
+            age = time.time() - tr.created
             tr.started = time.monotonic() - max(0.0, age)
             tr.watch.submitted = tr.started
 

@@ -51,7 +51,7 @@ from .watcher import LogWatcher
 log = logging.getLogger("vidu_nb.poller")
 #: Seconds between looks at the log for other pollers' changes (``watcher``).
 WATCH_SECONDS = 0.5
-Job = tuple[str, Any]  # ("submit", Queued) or ("poll", Tracked)
+Job = tuple[str, Any]  # ("submit", Queued), ("poll", Tracked) or ("list", [Tracked, ...])
 
 
 class Poller:
@@ -616,8 +616,10 @@ class Poller:
         search = self._recovery.pop_due(now)
         if search is not None:
             return ("find", search)
-        tr = self._checks.due.pop_due(now)
-        return None if tr is None else ("poll", tr)
+        due = self._checks.take(now)
+        if not due:
+            return None
+        return ("poll", due[0]) if len(due) == 1 else ("list", due)
 
     def _sleep_for(self) -> float | None:
         """Under the lock: how long nothing can become due (None: until notified)."""
@@ -670,6 +672,14 @@ class Poller:
             except Exception:  # a bug must not leave the submission searched for ever
                 log.exception("poller: unexpected error")
                 self._recovery.end(item[0], "search for the task stopped by an internal error")
+            return
+        if kind == "list":
+            try:
+                self._checks.check_many(item)
+            except Exception:  # a bug must not kill the worker; the tasks are retried later
+                log.exception("poller: unexpected error")
+                for tr in item:
+                    self._checks.failed(tr)
             return
         if kind == "poll":
             try:

@@ -39,6 +39,9 @@ class Tracked:
     off_peak: bool = False
     primed: bool = False  # read its row from the log already
     watch: Watch = field(default_factory=lambda: Watch(None))
+    created: float | None = None  # wall-clock time (epoch s) it was created, when known
+    listed: int = 0  # listings that said "not ended" since its last GET (``listing``)
+    ended_at: float | None = None  # monotonic answer of the listing that saw it ended
 
 
 class DueChecks:
@@ -87,6 +90,33 @@ class DueChecks:
             return None
         _, _, tid = heapq.heappop(self._heap)
         return self._tracked[tid]
+
+    def pop_batch(
+        self, now: float, ahead: float, limit: int, which: Callable[[Tracked], bool]
+    ) -> list[Tracked]:
+        """The task due first, if it is due at ``now``, and when ``which`` takes it, up to
+        ``limit - 1`` others ``which`` takes that are due by ``now + ahead``, all off the heap
+        (read together by one listing: ``listing``). Tasks passed over keep their place."""
+        first = self.pop_due(now)
+        if first is None or limit < 2 or not which(first):
+            return [] if first is None else [first]
+        batch, skipped = [first], []
+        while self._heap and len(batch) < limit:
+            entry = self._heap[0]
+            if entry[0] > now + ahead:
+                break
+            heapq.heappop(self._heap)
+            tr = self._tracked.get(entry[2])
+            if tr is None or tr.due != entry[0] or tr is first:
+                continue  # stale
+            if which(tr):
+                tr.due = min(tr.due, now)  # being checked now: ``move`` leaves it alone
+                batch.append(tr)
+            else:
+                skipped.append(entry)
+        for entry in skipped:
+            heapq.heappush(self._heap, entry)
+        return batch
 
     def pull_in(
         self, now: float, when: Callable[[Tracked], float], which: Callable[[Tracked], bool]

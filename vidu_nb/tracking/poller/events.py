@@ -53,7 +53,8 @@ class PollerEvent:
 class Stats:
     """Counters of a poller's work, for diagnostics (``poller.stats``)."""
 
-    polls: int = 0
+    polls: int = 0  # status GETs
+    listings: int = 0  # task-list reads of several due tasks at once (``listing``)
     submits: int = 0
     errors: int = 0
     downloads: int = 0
