@@ -361,10 +361,13 @@ class Simulator:
             queries=task.queries,
         )
 
-    def count(self, method: str | None = None, path: str = "") -> int:
-        """How many requests matched (``path`` is a substring)."""
+    def count(self, method: str | None = None, path: str = "", *, exact: bool = False) -> int:
+        """How many requests matched: ``path`` is a substring, or with ``exact`` the whole
+        path without the query (``exact=True, path=sim.prefix + "/ent/v2/tasks"`` counts the
+        task-list requests alone, not ``/ent/v2/tasks/{id}/creations``)."""
         return sum(
             1
             for r in list(self.requests)
-            if (method is None or r.method == method) and path in r.path
+            if (method is None or r.method == method)
+            and (r.path == path if exact else path in r.path)
         )
