@@ -41,6 +41,7 @@ time. Both report the p99 and the max of their overshoots: the bare process's fi
 the machine's load alone causes, and the load average is printed beside them.
 
 Run: python benchmarks/poller_workloads.py [--only settings,uniform,mix,stall] [--tasks 200]
+[--no-listing]
 (``--only stall`` reruns just the stall phase.)
 """
 
@@ -302,6 +303,7 @@ def run(
     speed: float,
     reqs: list[Img2VideoRequest],
     log_path: Path,
+    listing: bool = True,
 ) -> dict[str, Any]:
     seen: dict[str, float] = {}
     ids: list[str] = []
@@ -311,6 +313,8 @@ def run(
     base_url, api_key = sim.base_url, sim.api_key  # type: ignore[attr-defined]
     with ViduClient(api_key, base_url, schedule=schedule) as client, TaskLog(log_path) as log:
         poller = Poller(client, log, policy="submit_all", cache=True)
+        if not listing:  # every check a GET, as before batched reads (for comparison)
+            poller._checks.listing.off = "--no-listing"
         checks = poller._checks  # measured: how late each check starts against its due time
         late: list[float] = []
         check = checks.check
@@ -469,7 +473,7 @@ def workload(
         make_videos(sim, batches[0] + batches[1])
         for phase, reqs in zip(("cold", "warm"), batches, strict=True):
             # warm: a new client and poller on the same log, as after a restart
-            raw[phase] = r = run(sim, fixed, control, speed, reqs, log_path)
+            raw[phase] = r = run(sim, fixed, control, speed, reqs, log_path, not args.no_listing)
             runs[phase] = figures(r, speed, args.seed)
             print(f"  {tag} {phase}: {runs[phase]['tasks']} tasks, load {r['load']:.1f}",
                   flush=True)  # fmt: skip
@@ -507,6 +511,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="workloads whose poller work the stall phase repeats")  # fmt: skip
     ap.add_argument("--tasks", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--no-listing", action="store_true",
+                    help="every check a GET (no task-list reads), for comparison")  # fmt: skip
     ap.add_argument("--dump", help="write every task's timeline here (JSON)")
     args = ap.parse_args(argv)
     dumps: dict[str, Any] = {}

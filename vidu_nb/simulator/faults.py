@@ -3,7 +3,9 @@
 A rule fires on matching requests either for the next ``count`` of them or with a
 ``probability`` (seeded, so runs repeat); with neither it fires on every match until cleared.
 Rules without ``path`` match API requests only (not video downloads), so a noisy demo server
-still plays its videos; give ``path="/files/"`` to hit downloads.
+still plays its videos; give ``path="/files/"`` to hit downloads. ``path`` is a substring of
+the request's path, or with ``exact`` the whole path (``/ent/v2/tasks`` alone is the task list,
+not every task's ``/ent/v2/tasks/{id}/creations``).
 """
 
 from __future__ import annotations
@@ -29,13 +31,14 @@ class FaultRule:
     err_code: str | tuple[str, ...] = "InternalServiceFailure"
     reason: str = ""
     fired: int = 0
+    exact: bool = False
 
     def matches(self, method: str, path: str, api: bool) -> bool:
         if self.method and self.method.upper() != method.upper():
             return False
         if self.path is None:
             return api
-        return self.path in path
+        return self.path == path if self.exact else self.path in path
 
 
 @dataclass
@@ -93,6 +96,7 @@ class Faults:
         delay: float = 1.0,
         err_code: str | list[str] | tuple[str, ...] = "InternalServiceFailure",
         reason: str = "",
+        exact: bool = False,
     ) -> FaultRule:
         """Add a rule; ``err_code`` may be a list to pick from (task_failure)."""
         if kind not in KINDS:
@@ -102,7 +106,10 @@ class Faults:
         if probability is not None and not 0.0 <= probability <= 1.0:
             raise ValueError(f"probability={probability}: must be within 0..1")
         codes = err_code if isinstance(err_code, str) else tuple(err_code)
-        rule = FaultRule(kind, count, probability, method, path, retry_after, delay, codes, reason)
+        rule = FaultRule(
+            kind, count, probability, method, path, retry_after, delay, codes, reason,
+            exact=exact,
+        )  # fmt: skip
         with self._lock:
             self._rules.append(rule)
         return rule

@@ -199,6 +199,7 @@ class Checks:
             self._batch_fault(batch, exc, getattr(exc, "retry_after", None))
             return
         answered = time.monotonic()
+        self.stats.count("listed", len(batch))
         pushed = self.pushed is not None and self.pushed.receiver is not None
         later: list[tuple[Tracked, float | None]] = []
         for tr in batch:

@@ -55,6 +55,7 @@ class Stats:
 
     polls: int = 0  # status GETs
     listings: int = 0  # task-list reads of several due tasks at once (``listing``)
+    listed: int = 0  # checks those listings made (tasks read; a GET each without them)
     submits: int = 0
     errors: int = 0
     downloads: int = 0
@@ -63,9 +64,9 @@ class Stats:
     last_error: str | None = field(default=None)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def count(self, name: str) -> None:
+    def count(self, name: str, n: int = 1) -> None:
         with self._lock:
-            setattr(self, name, getattr(self, name) + 1)
+            setattr(self, name, getattr(self, name) + n)
 
     def note(self, exc: BaseException) -> None:
         """Count an error and keep its text as the last one."""
