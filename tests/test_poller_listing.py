@@ -188,3 +188,56 @@ def test_listings_failing_again_and_again_give_way_to_gets(tmp_path):
         assert_all_done(sim, rows)
         assert not poller._checks.listing.enabled
         assert sim.count("GET", LIST, exact=True) == poller.stats.listings == MAX_FAILURES
+
+
+def test_failed_and_cancelled_tasks_are_seen_ending(tmp_path):
+    """Endings other than success: tasks that fail (listed by ``states=failed``), off-peak
+    tasks cancelled while processing (the service ends them ``failed``, ``UserCancelled``:
+    listed too), and one ending in the undocumented ``canceled`` spelling, which the list
+    filter cannot name: its every-``CONFIRM_EVERY`` GET sees it."""
+    normal = [
+        Img2VideoRequest(image=IMAGE, duration=8, resolution="1080p", seed=i) for i in range(8)
+    ]
+    off_peak = [
+        Img2VideoRequest(image=IMAGE, duration=8, resolution="1080p", seed=i, off_peak=True)
+        for i in range(2)
+    ]
+    with (
+        simulator() as sim,
+        ViduClient.for_simulator(sim) as client,
+        TaskLog(tmp_path / "log.sqlite") as log,
+    ):
+        sim.faults.add("task_failure", count=2, err_code="AuditSubmitIllegal")
+        poller = Poller(client, log, policy="submit_all", cache=False)
+        processing: dict[str, str] = {}
+
+        def on_event(event: Any) -> None:
+            if event.kind == "state" and event.new_state == "processing" and event.task_id:
+                processing.setdefault(event.handle, event.task_id)
+
+        poller.subscribe(on_event)
+        with poller:
+            failing = poller.submit_many(normal[:2])  # the next two tasks fail
+            handles = poller.submit_many(normal[2:])
+            cancelled = poller.submit_many(off_peak)
+            odd = handles[0]
+            ended: set[str] = set()
+            while len(ended) < 3:  # end each when the poller has seen it processing
+                for handle in [*cancelled, odd]:
+                    task_id = processing.get(handle)
+                    if task_id and handle not in ended:
+                        ended.add(handle)
+                        if handle == odd:
+                            sim.force_state(task_id, "canceled")
+                        else:
+                            client.cancel(task_id)
+                assert poller.wait_all(0.05) is False or len(ended) == 3
+            assert poller.wait_all(120)
+        rows = {h: log.get_by_ref(h) for h in [*failing, *handles, *cancelled]}
+        assert {rows[h]["state"] for h in failing} == {"failed"}
+        assert {rows[h]["err_code"] for h in failing} == {"AuditSubmitIllegal"}
+        assert {rows[h]["err_code"] for h in cancelled} == {"UserCancelled"}
+        assert {rows[h]["state"] for h in cancelled} == {"failed"}
+        assert rows[odd]["state"] == "canceled"
+        assert {rows[h]["state"] for h in handles[1:]} == {"success"}
+        assert poller._checks.listing.enabled and poller.stats.listings >= 1
