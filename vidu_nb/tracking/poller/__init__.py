@@ -5,7 +5,8 @@ The notebook never waits on the network: ``Poller.submit`` records the request i
 only puts work in memory; both return at once. A single daemon thread keeps a heap of due checks (``due``) and hands
 what is due to a small bounded pool of HTTP workers, so a slow answer does not delay the other
 checks, and 200 pending tasks are one scheduler and a few workers, not 200 threads.
-Submissions (``submissions``) are sent one at a time, in order. Checks (``checks``) follow the
+Submissions (``submissions``) are sent one at a time, in order. Checks (``checks``; processing
+tasks due together are read by one task-list request: ``listing``) follow the
 same ``PollSchedule`` as ``ViduClient.wait``, with a ``Timing`` learned from the log's finished
 tasks (so it survives a kernel restart) and from every task seen finishing. Every state change
 is written to the ``TaskLog`` and sent to subscribers (``events``); succeeded videos go to the
