@@ -22,7 +22,7 @@ from ... import states
 from ...client.schedule import PollSchedule
 from ...client.task import Task
 from ...client.timing import Key, Timing, Watch, make_key, task_key
-from ...errors import BadRequest, NotFound, RateLimited, ViduError
+from ...errors import NotFound, RateLimited, ViduError
 from ..tasklog.rows import public_url
 from .due import DueChecks, Tracked, delay_for
 from .events import PollerEvent, Stats, Subscribers, record_error
@@ -176,71 +176,8 @@ class Checks:
             self.subscribers.emit(PollerEvent(tr.handle, task.id, old, task.state, task))
 
     def check_many(self, batch: list[Tracked]) -> None:
-        """One listing for the processing tasks of ``batch`` (see ``listing``): those it lists
-        ended are due for their confirming GET at once; the others are rescheduled as after a
-        GET that said "processing". A fault puts them back on their schedule (a 429 pauses
-        every request); a listing the service refuses turns batching off and they get their
-        GETs now."""
-        self.stats.count("listings")
-        sent = time.monotonic()
-        try:
-            ended = self.listing.ended(batch)
-        except RateLimited as exc:
-            if exc.retry_after:
-                self._pause(time.monotonic() + exc.retry_after)
-            self._batch_fault(batch, exc, exc.retry_after)
-            return
-        except (BadRequest, NotFound, TypeError, AttributeError) as exc:  # not supported
-            self.listing.failed(exc, refused=True)
-            self._batch_fault(batch, exc, None, now=True)
-            return
-        except (ViduError, OSError) as exc:
-            self.listing.failed(exc, refused=False)
-            self._batch_fault(batch, exc, getattr(exc, "retry_after", None))
-            return
-        answered = time.monotonic()
-        self.stats.count("listed", len(batch))
-        pushed = self.pushed is not None and self.pushed.receiver is not None
-        later: list[tuple[Tracked, float | None]] = []
-        for tr in batch:
-            if tr.task_id in ended:
-                tr.ended_at = answered
-                continue
-            tr.watch.seen(states.PROCESSING, sent, answered)
-            self.timing.learn(tr.watch, states.PROCESSING, answered)
-            tr.attempt += 1
-            tr.listed += 1
-            later.append((tr, None if pushed else delay_for(tr, answered, self.schedule,
-                                                              self.timing)))  # fmt: skip
-        with self._lock:
-            for tr in batch:
-                if tr.task_id in ended and tr.task_id in self.due:
-                    self.due.at(tr, answered)  # the confirming GET, at once
-            for tr, delay in later:
-                if tr.task_id not in self.due:
-                    continue  # dropped meanwhile (taken over by another poller)
-                if delay is None:
-                    self._reschedule(tr)
-                else:
-                    self.due.at(tr, answered + delay)
-            self._lock.notify_all()
-
-    def _batch_fault(
-        self, batch: list[Tracked], exc: BaseException, retry_after: float | None, *,
-        now: bool = False,
-    ) -> None:  # fmt: skip
-        """A listing failed: note it once (the tasks themselves are fine, so their logs
-        and backoff are left alone); check them again on schedule, or at once (``now``)."""
-        self.stats.note(exc)
-        with self._lock:
-            for tr in batch:
-                if tr.task_id not in self.due:
-                    continue
-                if now:
-                    self.due.at(tr, time.monotonic())
-                else:
-                    self._reschedule(tr, failure=True, retry_after=retry_after)
-            self._lock.notify_all()
+        """The job that reads several due tasks with one listing (``Listing.read``)."""
+        self.listing.read(self, batch)
 
     def failed(self, tr: Tracked) -> None:
         """A check ended in an unexpected error: try again later, as after a fault."""
