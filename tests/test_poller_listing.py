@@ -241,3 +241,34 @@ def test_failed_and_cancelled_tasks_are_seen_ending(tmp_path):
         assert rows[odd]["state"] == "canceled"
         assert {rows[h]["state"] for h in handles[1:]} == {"success"}
         assert poller._checks.listing.enabled and poller.stats.listings >= 1
+
+
+def test_a_batch_takes_the_first_due_and_the_processing_tasks_due_soon_after():
+    """``DueChecks.pop_batch`` on its own: a waiting task due first is read alone (a GET);
+    otherwise the batch is the first due and the processing tasks due within ``ahead``, at
+    most ``limit``; the tasks passed over keep their place, and those taken early are marked
+    due now (so a pull-in leaves them alone while they are read)."""
+    from vidu_nb.tracking.poller.due import DueChecks, Tracked
+
+    due = DueChecks()
+    states = ["created", "processing", "processing", "queueing", "processing", "processing"]
+    trs = [Tracked(str(i), str(i), 0.0, state=s) for i, s in enumerate(states)]
+    for i, tr in enumerate(trs):
+        due.at(tr, 10.0 + 0.1 * i)  # 10.0, 10.1, ... 10.5
+    due.at(trs[5], 12.0)  # rescheduled: its 10.5 entry is stale
+    processing = lambda tr: tr.state == "processing"  # noqa: E731
+    assert due.pop_batch(10.0, 0.5, 100, processing) == [trs[0]]  # waiting: alone
+    assert due.pop_batch(10.1, 0.25, 2, processing) == [trs[1], trs[2]]  # the limit
+    assert trs[2].due == 10.1  # taken early: due now
+    assert due.pop_batch(10.1, 1.0, 100, processing) == []  # nothing due at 10.1 now
+    assert due.next_due() == pytest.approx(10.3)  # the waiting one kept its place
+    assert due.pop_batch(10.4, 1.0, 100, processing) == [trs[3]]
+    assert due.pop_batch(10.4, 1.0, 100, processing) == [trs[4]]  # 5 is due at 12.0 now
+    assert due.pop_batch(12.0, 1.0, 100, processing) == [trs[5]]
+    assert due.next_due() is None
+    a, b, c = (Tracked(n, n, 0.0, state=s) for n, s in zip("abc", states[1:4], strict=True))
+    b.state = "created"
+    for i, tr in enumerate((a, b, c)):
+        due.at(tr, 1.0 + 0.1 * i)
+    assert due.pop_batch(1.0, 0.5, 100, processing) == [a, c]  # b passed over, in the window
+    assert due.next_due() == pytest.approx(1.1) and due.pop_batch(1.1, 0, 100, processing) == [b]
