@@ -266,8 +266,8 @@ def test_a_batch_takes_the_first_due_and_the_processing_tasks_due_soon_after():
     assert due.pop_batch(10.4, 1.0, 100, processing) == [trs[4]]  # 5 is due at 12.0 now
     assert due.pop_batch(12.0, 1.0, 100, processing) == [trs[5]]
     assert due.next_due() is None
-    a, b, c = (Tracked(n, n, 0.0, state=s) for n, s in zip("abc", states[1:4], strict=True))
-    b.state = "created"
+    kinds = ("processing", "created", "processing")
+    a, b, c = (Tracked(n, n, 0.0, state=s) for n, s in zip("abc", kinds, strict=True))
     for i, tr in enumerate((a, b, c)):
         due.at(tr, 1.0 + 0.1 * i)
     assert due.pop_batch(1.0, 0.5, 100, processing) == [a, c]  # b passed over, in the window
