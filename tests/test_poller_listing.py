@@ -272,3 +272,37 @@ def test_a_batch_takes_the_first_due_and_the_processing_tasks_due_soon_after():
         due.at(tr, 1.0 + 0.1 * i)
     assert due.pop_batch(1.0, 0.5, 100, processing) == [a, c]  # b passed over, in the window
     assert due.next_due() == pytest.approx(1.1) and due.pop_batch(1.1, 0, 100, processing) == [b]
+
+
+class Recording(Simulator):
+    """The simulator, keeping the query of every task-list request."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.queries: list[dict[str, list[str]]] = []
+
+    def list_tasks(self, query: str) -> dict[str, Any]:
+        from urllib.parse import parse_qs
+
+        self.queries.append(parse_qs(query))
+        return super().list_tasks(query)
+
+
+def test_a_listing_asks_for_the_due_ids_the_ended_states_and_a_window_holding_them(tmp_path):
+    """What the poller sends: the ids (2-100, as repeated names), one page of that size, the
+    two documented ended states, and ``created_at.from`` before every task it asks about (the
+    default window of 7 days would hide a task older than that)."""
+    from datetime import datetime
+
+    with simulator(Recording) as sim, ViduClient.for_simulator(sim) as client:
+        poller, rows = follow(sim, client, tmp_path)
+        assert_all_done(sim, rows)
+        created = {row["task_id"]: sim.task_state(row["task_id"]).created_at for row in rows}
+        assert len(sim.queries) == poller.stats.listings >= 1
+        for q in sim.queries:
+            ids = q["task_ids"]
+            assert 2 <= len(ids) <= 100 and set(ids) <= set(created)
+            assert q["states"] == ["success", "failed"]
+            assert q["pager.pagesz"] == [str(len(ids))]
+            since = datetime.fromisoformat(q["created_at.from"][0].replace("Z", "+00:00"))
+            assert since.timestamp() <= min(created[i] for i in ids) - 3600
