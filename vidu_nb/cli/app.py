@@ -20,14 +20,11 @@ from ..errors import (
     ViduError,
     WaitTimeout,
 )
+from .command import UsageError
 
 EXIT = MappingProxyType(
     {"ok": 0, "error": 1, "usage": 2, "api": 3, "failed": 4, "timeout": 5, "interrupted": 130}
 )
-
-
-class UsageError(Exception):
-    """Bad command-line input that argparse cannot see (exit code 2)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
