@@ -18,6 +18,7 @@ import ipywidgets as w
 
 from .. import states
 from . import form_sections as sections
+from . import form_sweep
 from .card import TaskCard
 from .form_sections import DEFAULT
 from .form_state import FormState
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 #: Seconds after a click on Submit during which another click counts as a double click.
 CLICK_COOLDOWN = 1.0
 _TRI = [("on", True), ("off", False)]
+#: Every folded section's builder: those of ``form_sections`` and the sweep's.
+_BUILDERS = {**sections.BUILDERS, "sweep": form_sweep.section}
 
 
 class _Controls(dict):
@@ -165,7 +168,7 @@ class Img2VideoForm(StillDisplay, w.VBox):
         if key in self.built:
             return
         self.built.add(key)
-        self._panes[key].children = tuple(sections.BUILDERS[key](self))
+        self._panes[key].children = tuple(_BUILDERS[key](self))
         self.refresh()
 
     @property
