@@ -19,7 +19,7 @@ import ipywidgets as w
 from .. import states
 from . import form_sections as sections
 from . import form_sweep
-from .card import TaskCard
+from .card import TaskCard, card_for
 from .form_sections import DEFAULT
 from .form_state import FormState
 from .form_still import form_still
@@ -425,8 +425,6 @@ class Img2VideoForm(StillDisplay, w.VBox):
 
     def add_card(self, item: Submission | Task | str) -> TaskCard:
         """A live card, first in the list, for a submission, a ``Task`` or a task id."""
-        from .live import card_for
-
         card = card_for(item, self.session)
         self._listen()
         self.cards.insert(0, card)

@@ -204,7 +204,7 @@ class SweepRun(StillDisplay, w.VBox):
             resolution=resolution, duration=duration, model=model, **changes,
         )  # fmt: skip
         if promotion.handle is not None:
-            from .live import card_for
+            from .card import card_for
 
             self.promotions.append(promotion)
             card = card_for(promotion.handle, self.session)
