@@ -23,6 +23,7 @@ from .card import TaskCard, card_for
 from .form_sections import DEFAULT
 from .form_state import FormState
 from .form_still import form_still
+from .live import hub_for
 from .rows import esc
 from .session import Session, estimate
 from .shared import hbox, html, make, shared_layout, vbox
@@ -333,8 +334,6 @@ class Img2VideoForm(StillDisplay, w.VBox):
         """Refresh the seed choices when a task succeeds (held weakly: the form may go)."""
         if self._listening:
             return
-        from .live import hub_for
-
         self._listening = True
         method = weakref.WeakMethod(self._on_event)
         hub_for(self.session).add_listener(lambda e: (m := method()) is not None and m(e))

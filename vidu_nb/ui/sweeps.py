@@ -27,7 +27,10 @@ from ..request.sweep import (
     needs_confirmation,
 )
 from ..tracking.promotion import Promotion
+from .card import card_for
+from .compare import compare
 from .judging import promote_task
+from .live import hub_for, task_id_of, view_of
 from .rows import TaskView, esc, labels, settled, state_words, words_order
 from .session import Session, estimate
 from .shared import hbox, html, make, shared_layout, vbox
@@ -76,13 +79,9 @@ class SweepRun(StillDisplay, w.VBox):
     @property
     def task_ids(self) -> list[str | None]:
         """``None`` for a submission still waiting in the local queue."""
-        from .live import task_id_of
-
         return [task_id_of(h, self.session) for h in self.handles]
 
     def task_views(self) -> list[TaskView]:
-        from .live import view_of
-
         return [view_of(h, self.session) for h in self.handles]
 
     def counts(self) -> dict[str, int]:
@@ -131,8 +130,6 @@ class SweepRun(StillDisplay, w.VBox):
                 self.still_changed()
             self._settled = True
             if filed:
-                from .live import hub_for
-
                 hub_for(self.session).remove_listener(self.update)  # nothing more to redraw
 
     def _videos_in(self) -> bool:
@@ -170,8 +167,6 @@ class SweepRun(StillDisplay, w.VBox):
         """The synchronized grid of this sweep, rows x cols by the first two swept parameters,
         in the plan's order (``order="sorted"``, ``row_order=[...]``, ``col_order=[...]``: see
         ``compare``); ``where`` keeps the rows matching a pandas query (``"rating >= 4"``)."""
-        from .compare import compare
-
         varying = self.plan.varying
         if rows is None and cols is None and varying:
             rows = varying[0]
@@ -204,8 +199,6 @@ class SweepRun(StillDisplay, w.VBox):
             resolution=resolution, duration=duration, model=model, **changes,
         )  # fmt: skip
         if promotion.handle is not None:
-            from .card import card_for
-
             self.promotions.append(promotion)
             card = card_for(promotion.handle, self.session)
             self.promoted_box.children = (*self.promoted_box.children, card)
@@ -289,8 +282,6 @@ def run_sweep(
             )
     experiment = experiment or default_experiment()
     run = SweepRun(plan, session, experiment, grid=grid)
-    from .live import hub_for
-
     # One durable transaction for the whole sweep: the kernel is not held a sync per task.
     run.handles.extend(session.poller.submit_many(plan, experiment=experiment, tags=("sweep",)))
     hub_for(session).add_listener(run.update)
