@@ -28,7 +28,7 @@ EXIT = MappingProxyType(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import lab, report, sync, tasks
+    from . import lab, listing, report, sync, tasks
 
     parser = argparse.ArgumentParser(
         prog="vidu-nb",
@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.set_defaults(handler=_simulator, passthrough=True)
     tasks.add_parsers(sub)
+    listing.add_parser(sub)
     sync.add_parser(sub)
     report.add_parser(sub)
     return parser
