@@ -99,3 +99,12 @@ def frontend(monkeypatch: pytest.MonkeyPatch) -> type[RecordingComm]:
     """Widgets created in the test talk to a ``RecordingComm`` (``widget.comm.sent``)."""
     monkeypatch.setattr(comm, "create_comm", lambda **kw: RecordingComm(**kw))
     return RecordingComm
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The browser tests share one worker when the suite runs in parallel (``-n 2 --dist
+    loadgroup``): one JupyterLab and one Chromium for all of them, while the other worker runs
+    the rest, which mostly waits on loopback servers and subprocesses."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))

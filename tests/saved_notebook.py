@@ -12,6 +12,7 @@ can bound what the live widgets cost and what their stills add, each on its own.
 
 from __future__ import annotations
 
+import base64
 import copy
 import sys
 from pathlib import Path
@@ -87,3 +88,35 @@ def run_measuring(cells: list[str], folder: Path) -> tuple[nbformat.NotebookNode
             live = len(nbformat.writes(live_only(so_far)).encode())
             sizes.append(Saved(size, len(state.get("state", {})), live))
     return nb, sizes
+
+
+class VideoRun(NamedTuple):
+    nb: nbformat.NotebookNode
+    saved: list[Saved]
+    text: str  # the notebook as Save writes it
+    models: list[str]  # each saved widget model's anywidget id, else its model name
+
+
+def run_on_videos(
+    cells: list[str], folder: Path, cover: bytes, *, videos: int, prompt: str, rows: str
+) -> VideoRun:
+    """``run_measuring`` of ``cells`` after a first cell naming ``videos`` one-second noise
+    videos (``VIDEOS``), a cover (``COVER``), ``PROMPT`` and running ``rows``; checks what
+    every such notebook must: no cell failed, and no video's bytes were saved in it."""
+    from videos import noise_video
+
+    paths = [noise_video(folder / f"v{i}.mp4", seconds=1, size="320x180") for i in range(videos)]
+    cover_path = folder / "cover.png"
+    cover_path.write_bytes(cover)
+    setup = f"VIDEOS = {[str(v) for v in paths]!r}\nCOVER = {str(cover_path)!r}\n"
+    setup += f"PROMPT = {prompt!r}\n" + rows
+    nb, saved = run_measuring([setup, *cells], folder)
+    errors = [o for c in nb.cells for o in c.outputs if o.output_type == "error"]
+    assert not errors, errors
+    text = nbformat.writes(nb)
+    assert "data:video" not in text
+    for video in paths:
+        assert base64.b64encode(video.read_bytes()[1000:1030]).decode() not in text
+    state = widget_state(nb)["state"]
+    models = [m["state"].get("_anywidget_id", m["model_name"]) for m in state.values()]
+    return VideoRun(nb, saved, text, models)

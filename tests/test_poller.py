@@ -234,16 +234,20 @@ def test_timings_learned_from_the_log_survive_a_restart(sim, log_at):
             for i in range(4):
                 poller.submit(req(i))
             assert poller.wait_all(60)
-        assert len(poller.timing) == 4  # learned while following
+        # Learned while following: each task seen processing (on a loaded machine a task may
+        # go from queued to done between two checks at this speed, and then teaches nothing).
+        learned = len(poller.timing)
+        assert learned >= 1
     with ViduClient.for_simulator(sim) as second, TaskLog(path) as log:
         assert len(second.timing) == 0  # a new kernel knows nothing...
         with Poller(second, log, cache=False) as poller:
-            assert len(poller.timing) == 4  # ...until it reads the log
-            key = ("viduq3-pro", "720p", 2, False)
-            span = poller.timing.duration(key)
+            assert len(poller.timing) == learned  # ...until it reads the log
             # Learned from the times the log holds (as the poller saw them: at this speed a
             # loaded machine's lag is as long as the generation, so not the server's own).
-            df = log.df[log.df["duration"] == 2]
+            df = log.df.dropna(subset=["processing_at"])
+            df = df[df["duration"] == df["duration"].iloc[0]]
+            key = ("viduq3-pro", "720p", int(df["duration"].iloc[0]), False)
+            span = poller.timing.duration(key)
             seen = (df["finished_at"] - df["processing_at"]).dt.total_seconds()
             assert span is not None and span[0] <= seen.max() * 1.5 and span[1] >= seen.min() * 0.5
 

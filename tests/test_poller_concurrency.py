@@ -4,12 +4,9 @@ what already runs or waits elsewhere for the organisation, read in the backgroun
 
 from __future__ import annotations
 
-import json
-from http.server import BaseHTTPRequestHandler
-
 import pytest
 from conftest import make_image
-from simhelpers import serving
+from ui_standin import StandIn, stand_in
 from waiting import until
 
 from vidu_nb.client import ViduClient
@@ -85,35 +82,11 @@ def test_a_failing_credits_endpoint_leaves_the_default(log):
         assert poller.stats.errors == 0  # not knowing the limit is not an error
 
 
-class NoAccountService(BaseHTTPRequestHandler):
-    """A service with the task endpoints only: the account endpoints answer 404."""
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def _json(self, status: int, body: dict) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self._json(200, {"task_id": "t1", "state": "created", "credits": 4})
-
-    def do_GET(self) -> None:
-        if self.path.startswith("/ent/v2/tasks/t1/creations"):
-            self._json(200, {"id": "t1", "state": "success", "credits": 4, "creations": []})
-        else:
-            self._json(404, {"code": 404, "reason": "NotFound", "message": "no such path"})
-
-
 def test_a_service_without_the_credits_endpoint_leaves_the_default(log):
+    # A service with the task endpoints only: the account endpoints answer 404.
     with (
-        serving(NoAccountService) as url,
-        ViduClient("k", url, max_retries=0) as client,
+        stand_in(StandIn(tasks={"t1": {"state": "success", "credits": 4}})) as service,
+        ViduClient("k", service.url, max_retries=0) as client,
         Poller(client, log, cache=False) as poller,
     ):
         handle = poller.submit(req())

@@ -26,7 +26,7 @@ OPEN = """
 import json, time
 from vidu_nb import Workspace
 from vidu_nb.ui.compare import compare
-from vidu_nb.ui.live import card_for
+from vidu_nb.ui.card import card_for
 from vidu_nb.ui.session import Session
 ws = Workspace.from_env()
 ws.client._transport.session.headers["User-Agent"] = {agent!r}

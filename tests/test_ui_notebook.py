@@ -5,14 +5,12 @@ of summary text) by at most 20 KB more, measured on videos of noise, the worst c
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 
 import nbformat
 import pytest
-from saved_notebook import growth, live_only, run_measuring, widget_state
-from videos import noise_video
+from saved_notebook import growth, live_only, run_on_videos, widget_state
 
 from vidu_nb.ui.player import PlayerCode
 from vidu_nb.ui.wipe import WipeCode
@@ -71,20 +69,9 @@ DATA_URI = re.compile(r"data:image/jpeg;base64,[A-Za-z0-9+/=]+")
 def test_saved_notebook_holds_the_code_once_stills_within_budget_and_no_video_bytes(
     tmp_path, png_bytes
 ):
-    videos = [noise_video(tmp_path / f"v{i}.mp4", seconds=1, size="320x180") for i in range(8)]
-    cover = tmp_path / "cover.png"
-    cover.write_bytes(png_bytes)
-    setup = f"VIDEOS = {[str(v) for v in videos]!r}\nCOVER = {str(cover)!r}\n"
-    setup += f"PROMPT = {PROMPT!r}\n" + ROWS
-    nb, saved = run_measuring([setup, *CELLS], tmp_path)
-    errors = [o for c in nb.cells for o in c.outputs if o.output_type == "error"]
-    assert not errors, errors
-    text = nbformat.writes(nb)
-    assert "data:video" not in text
-    for video in videos:
-        assert base64.b64encode(video.read_bytes()[1000:1030]).decode() not in text
+    run = run_on_videos(CELLS, tmp_path, png_bytes, videos=8, prompt=PROMPT, rows=ROWS)
+    nb, saved, text, models = run
     state = widget_state(nb)["state"]
-    models = [m["state"].get("_anywidget_id", m["model_name"]) for m in state.values()]
     assert models.count("LayoutModel") == 1, models  # nothing at import, one shared by grids
     assert models.count("vidu_nb.ui.player.PlayerCode") == 1, models
     assert models.count("vidu_nb.ui.player.VideoGrid") == PLAYERS + 2, models

@@ -17,7 +17,7 @@ from vidu_nb.client import ViduClient
 from vidu_nb.simulator import Simulator
 from vidu_nb.tracking.poller import Poller
 from vidu_nb.tracking.tasklog import TaskLog
-from vidu_nb.ui.live import card_for
+from vidu_nb.ui.card import card_for
 from vidu_nb.ui.session import Session
 
 pytestmark = pytest.mark.stores

@@ -4,14 +4,11 @@ state" on), and its output carries A's and B's contact sheets for frontends with
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 
-import nbformat
 import pytest
-from saved_notebook import growth, run_measuring, widget_state
-from videos import noise_video
+from saved_notebook import growth, run_on_videos, widget_state
 
 from vidu_nb.ui.wipe import WipeCode
 
@@ -44,20 +41,8 @@ DATA_URI = re.compile(r"data:image/jpeg;base64,[A-Za-z0-9+/=]+")
 
 @pytest.mark.slow
 def test_saved_wipes_hold_the_code_once_no_video_bytes_and_stay_within_budget(tmp_path, png_bytes):
-    videos = [noise_video(tmp_path / f"v{i}.mp4", seconds=1, size="320x180") for i in range(4)]
-    cover = tmp_path / "cover.png"
-    cover.write_bytes(png_bytes)
-    setup = f"VIDEOS = {[str(v) for v in videos]!r}\nCOVER = {str(cover)!r}\n"
-    setup += f"PROMPT = {PROMPT!r}\n" + ROWS
-    nb, saved = run_measuring([setup, *CELLS], tmp_path)
-    errors = [o for c in nb.cells for o in c.outputs if o.output_type == "error"]
-    assert not errors, errors
-    text = nbformat.writes(nb)
-    assert "data:video" not in text
-    for video in videos:
-        assert base64.b64encode(video.read_bytes()[1000:1030]).decode() not in text
-    state = widget_state(nb)["state"]
-    models = [m["state"].get("_anywidget_id", m["model_name"]) for m in state.values()]
+    run = run_on_videos(CELLS, tmp_path, png_bytes, videos=4, prompt=PROMPT, rows=ROWS)
+    nb, saved, text, models = run
     assert models.count("vidu_nb.ui.wipe.WipeCode") == 1, models
     assert models.count("vidu_nb.ui.wipe.Wipe") == 3, models
     assert text.count(json.dumps(WipeCode._esm)[1:-1]) == 1  # once for the whole notebook
@@ -68,6 +53,7 @@ def test_saved_wipes_hold_the_code_once_no_video_bytes_and_stay_within_budget(tm
         assert len(DATA_URI.findall(data["text/html"])) == 2
         assert "A/B comparison" in data["text/html"] and data["text/plain"].startswith("Wipe(A: 88")
         assert "<a fox>" not in data["text/html"]  # escaped
+    state = widget_state(nb)["state"]
     wipes = [m["state"] for m in state.values() if m["state"].get("mode")]
     assert all(set(w["posters"]) == {"a", "b"} for w in wipes)
 

@@ -1,4 +1,4 @@
-"""A scripted stand-in for the Vidu service, for UI tests that need answers the simulator never
+"""A scripted stand-in for the Vidu service, for tests that need answers the simulator never
 gives: hostile texts, states the service may add, refused cancels, a slow or missing credits
 endpoint. Each answer is set by the test; every request is recorded."""
 

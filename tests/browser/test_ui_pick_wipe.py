@@ -17,7 +17,7 @@ from vidu_nb.simulator.video import encode
 
 from .grid_page import WIPE, clip, items, png, render
 from .lab_page import KERNEL_PRINT, open_notebook, run_all_cells, screenshot
-from .wipe_page import PIXELS
+from .wipe_page import LAGS, PIXELS, TWO_FRAMES
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -34,20 +34,6 @@ PAIR_READY = """g => {
 CLIP = "g => document.querySelector(`#${g} .vidu-wipe-a`).style.clipPath"
 PRESSED = """g => [...document.querySelectorAll(`#${g} .vidu-player-ab`)]
   .map(b => [b.getAttribute("aria-pressed"), b.textContent])"""
-#: B's lag behind A in the panel (seconds, across a loop's wrap) at every animation frame.
-LAGS = """([g, ms]) => new Promise((done) => {
-  const [a, b] = document.querySelectorAll(`#${g} .vidu-grid-wipe video`);
-  const out = [];
-  const end = performance.now() + ms;
-  const tick = () => {
-    let d = b.currentTime - a.currentTime;
-    if (Math.abs(d) > b.duration / 2) d -= Math.sign(d) * b.duration;
-    out.push(d);
-    if (performance.now() < end) requestAnimationFrame(tick); else done(out);
-  };
-  requestAnimationFrame(tick);
-})"""
-TWO_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +113,7 @@ def test_two_cells_picked_by_click_and_key_open_their_wipe(page, clips, artifact
     page.wait_for_function(
         "g => document.querySelector(`#${g} .vidu-wipe-a`).currentTime > 0.5", arg=g
     )
-    lags = page.evaluate(LAGS, [g, 2500])
+    lags = page.evaluate(LAGS, [f"#{g} .vidu-grid-wipe video", 2500])
     back = next(i for i, d in enumerate(lags) if abs(d) < 1 / FPS)
     after = lags[back:]
     assert len(after) > 30 and max(map(abs, after)) <= 1 / FPS, (back, after)

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from videos import encode, ramp_video
 
-from .wipe_page import PIXELS, render
+from .wipe_page import LAGS, PIXELS, TWO_FRAMES, render
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -30,21 +30,6 @@ SEEK = """([w, value]) => {
   s.dispatchEvent(new Event("input"));
   s.dispatchEvent(new Event("change"));
 }"""
-#: B's lag behind A (seconds, across a loop's wrap), sampled at every animation frame for
-#: ``ms`` of playing.
-LAGS = """([w, ms]) => new Promise((done) => {
-  const [a, b] = document.querySelectorAll(`#${w} video`);
-  const out = [];
-  const end = performance.now() + ms;
-  const tick = () => {
-    let d = b.currentTime - a.currentTime;
-    if (Math.abs(d) > b.duration / 2) d -= Math.sign(d) * b.duration;
-    out.push(d);
-    if (performance.now() < end) requestAnimationFrame(tick); else done(out);
-  };
-  requestAnimationFrame(tick);
-})"""
-TWO_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +159,7 @@ def test_b_follows_a_within_a_frame_while_playing(page, clips):
     )
     # Put B half a second off: it comes back to A's clock, then stays on it.
     page.evaluate("w => (document.querySelector(`#${w} .vidu-wipe-b`).currentTime += 0.5)", wipe)
-    lags = page.evaluate(LAGS, [wipe, 3000])
+    lags = page.evaluate(LAGS, [f"#{wipe} video", 3000])
     back = next(i for i, d in enumerate(lags) if abs(d) < 1 / FPS)
     after = lags[back:]
     assert len(after) > 30 and max(map(abs, after)) <= 1 / FPS, (back, after)

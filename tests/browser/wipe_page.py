@@ -15,6 +15,22 @@ from pathlib import Path
 
 from vidu_nb.ui.wipe import Wipe, WipeCode
 
+#: B's lag behind A (seconds, across a loop's wrap) at every animation frame for ``ms`` of
+#: playing; the two videos are the first two that ``selector`` finds.
+LAGS = """([selector, ms]) => new Promise((done) => {
+  const [a, b] = document.querySelectorAll(selector);
+  const out = [];
+  const end = performance.now() + ms;
+  const tick = () => {
+    let d = b.currentTime - a.currentTime;
+    if (Math.abs(d) > b.duration / 2) d -= Math.sign(d) * b.duration;
+    out.push(d);
+    if (performance.now() < end) requestAnimationFrame(tick); else done(out);
+  };
+  requestAnimationFrame(tick);
+})"""
+TWO_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+
 RENDER = """
 async ({loader, code, css, items, videos, extra}) => {
   const load = async (text) => {

@@ -20,18 +20,15 @@ from ..errors import (
     ViduError,
     WaitTimeout,
 )
+from .command import UsageError
 
 EXIT = MappingProxyType(
     {"ok": 0, "error": 1, "usage": 2, "api": 3, "failed": 4, "timeout": 5, "interrupted": 130}
 )
 
 
-class UsageError(Exception):
-    """Bad command-line input that argparse cannot see (exit code 2)."""
-
-
 def build_parser() -> argparse.ArgumentParser:
-    from . import lab, report, sync, tasks
+    from . import lab, listing, report, sync, tasks
 
     parser = argparse.ArgumentParser(
         prog="vidu-nb",
@@ -50,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.set_defaults(handler=_simulator, passthrough=True)
     tasks.add_parsers(sub)
+    listing.add_parser(sub)
     sync.add_parser(sub)
     report.add_parser(sub)
     return parser

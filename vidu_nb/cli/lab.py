@@ -27,7 +27,7 @@ from ..client.config import ENV_API_KEY, ENV_BASE_URL, env_sim_speed
 from ..tracking.tasklog.store import default_log_path
 from ..workspace.embedded import DEMO_SPEED, ENV_SPEED
 from . import frontends
-from .app import UsageError
+from .command import UsageError, say
 from .frontends import FRONT_ENDS, LAB, FrontEnd
 
 QUICKSTART = Path("notebooks") / "quickstart.ipynb"
@@ -203,19 +203,19 @@ def run_lab(args: argparse.Namespace) -> int:
     url_set = bool(os.environ.get(ENV_BASE_URL, "").strip())
     sim = SimulatorProcess(speed=speed) if not key_set and not url_set else None
     if notebook is None:
-        _say(f"no {QUICKSTART} here: starting {front.title} in {cwd}")
+        say(f"no {QUICKSTART} here: starting {front.title} in {cwd}")
     try:
         if sim is not None:
             sim.start()
-            _say(f"no {ENV_API_KEY} set: using the local simulator at {sim.base_url}")
-            _say(
+            say(f"no {ENV_API_KEY} set: using the local simulator at {sim.base_url}")
+            say(
                 f"  nothing is sent to Vidu and no credits are charged; it stops with {front.title}"
             )
         elif key_set:
-            _say(f"{ENV_API_KEY} is set: generations go to the Vidu API and are charged")
+            say(f"{ENV_API_KEY} is set: generations go to the Vidu API and are charged")
         else:
-            _say(f"using the API at {os.environ[ENV_BASE_URL].strip()} ({ENV_BASE_URL})")
-        _say(f"task log: {log_path}")
+            say(f"using the API at {os.environ[ENV_BASE_URL].strip()} ({ENV_BASE_URL})")
+        say(f"task log: {log_path}")
         env = lab_environment(
             os.environ,
             base_url=sim.base_url if sim else "",
@@ -266,7 +266,7 @@ def _announce(proc: subprocess.Popen[bytes], front: FrontEnd, page: str) -> None
     if folder is not None:
         info = frontends.server_info(folder, proc.pid, alive=lambda: proc.poll() is None)
     if info is not None:
-        _say(f"open {page} at {frontends.page_url(front, info, page)}")
+        say(f"open {page} at {frontends.page_url(front, info, page)}")
 
 
 def env_speed() -> float:
@@ -276,7 +276,3 @@ def env_speed() -> float:
 
 def _is_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
-
-
-def _say(message: str) -> None:
-    print(f"vidu-nb: {message}", file=sys.stderr, flush=True)

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..client.config import ClientConfig
-from .app import UsageError
+from . import command
+from .command import UsageError
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -17,8 +18,6 @@ VIDEO_MODES = ("copy", "embed", "zip")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from .tasks import _log_option
-
     p = sub.add_parser(
         "report",
         help="write a standalone HTML report (synchronized players, parameters, totals)",
@@ -42,38 +41,28 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "zip: the page and its videos in OUT.zip",
     )
     p.add_argument("--title", default=None, help="the report's title (default: the experiment)")
-    _log_option(p)
+    command.log_option(p)
     p.set_defaults(handler=write_report)
 
 
 def write_report(args: argparse.Namespace) -> int:
-    from .tasks import (
-        _check_folder,
-        _not_a_folder,
-        _open_log,
-        _parse_since,
-        _say,
-        _states_wanted,
-        _workspace,
-    )
-
     out = Path(args.out).expanduser()
     if out.is_dir():
         raise UsageError(f"{args.out}: is a folder; give a file name such as report.html")
-    _check_folder(f"OUT={args.out}", out.parent)
-    ws = _workspace(args.log)
+    command.check_folder(f"OUT={args.out}", out.parent)
+    ws = command.workspace(args.log)
     path = ws.log_path
-    _not_a_folder(path)
+    command.not_a_folder(path)
     if not path.is_file():
         raise UsageError(f"no task log at {path} (set VIDU_LOG_PATH or --log)")
-    log = _open_log(ws)
+    log = command.open_log(ws)
     filters: dict[str, Any] = {
         "experiment": args.experiment, "model": args.model, "tag": args.tag,
     }  # fmt: skip
     if args.state:
-        filters["state"] = _states_wanted(args.state, log.states_present())
+        filters["state"] = command.states_wanted(args.state, log.states_present())
     if args.since:
-        filters["since"] = _parse_since(args.since)
+        filters["since"] = command.parse_since(args.since)
     frame = log.to_frame(**{k: v for k, v in filters.items() if v is not None})
     if frame.empty:
         raise UsageError(f"no tasks match {_described(args)}{_known_experiments(log, args)}")
@@ -87,7 +76,7 @@ def write_report(args: argparse.Namespace) -> int:
         videos=args.videos, title=args.title,
     )  # fmt: skip
     where = {"copy": f", videos in {written.stem}_files/ beside it", "zip": ""}
-    _say(f"wrote a report of {len(frame)} tasks to {written}{where.get(args.videos, '')}")
+    command.say(f"wrote a report of {len(frame)} tasks to {written}{where.get(args.videos, '')}")
     print(written, flush=True)
     return 0
 

@@ -13,15 +13,14 @@ import re
 from datetime import datetime, timedelta, timezone
 
 from ..client.config import ENV_API_KEY, ENV_BASE_URL, ClientConfig
-from .app import UsageError
+from . import command
+from .command import UsageError
 
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from .tasks import _log_option
-
     p = sub.add_parser(
         "sync",
         help="import tasks created elsewhere (web console, another machine) into the task log",
@@ -31,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "or an ISO date/time, UTC (default 7d, the service's own window)",
     )  # fmt: skip
     p.add_argument("--until", default=None, help="created before: a span back or ISO (now)")
-    _log_option(p)
+    command.log_option(p)
     p.set_defaults(handler=sync)
 
 
@@ -52,8 +51,6 @@ def parse_when(option: str, text: str, now: datetime | None = None) -> datetime:
 
 
 def sync(args: argparse.Namespace) -> int:
-    from .tasks import _client, _open_log, _say, _workspace
-
     now = datetime.now(timezone.utc)
     since = parse_when("--since", args.since, now)
     until = parse_when("--until", args.until, now) if args.until else None
@@ -65,16 +62,18 @@ def sync(args: argparse.Namespace) -> int:
             f"from: set {ENV_API_KEY} for the Vidu API, or {ENV_BASE_URL} to a `vidu-nb "
             "simulator`"
         )
-    with _workspace(args.log) as ws:
-        client = _client(ws)
-        log = _open_log(ws)
+    with command.workspace(args.log) as ws:
+        client = command.client(ws)
+        log = command.open_log(ws)
         summary = log.sync(client, since=since, until=until)
     window = f"{since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC" if until else (
         f"since {since:%Y-%m-%d %H:%M} UTC"
     )  # fmt: skip
-    _say(f"{summary} ({window}) in {log.path}")
+    command.say(f"{summary} ({window}) in {log.path}")
     if summary.skipped:
-        _say("skipped (fit several uncertain submissions, or gone): " + ", ".join(summary.skipped))
+        command.say(
+            "skipped (fit several uncertain submissions, or gone): " + ", ".join(summary.skipped)
+        )
     print(
         f"added={summary.added} updated={summary.updated} reconciled={summary.reconciled} "
         f"listed={summary.listed}",

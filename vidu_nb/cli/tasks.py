@@ -1,7 +1,8 @@
-"""``vidu-nb submit | status | cancel | log``: tasks from the shell, recorded in the task log.
+"""``vidu-nb submit | status | cancel``: tasks from the shell, recorded in the task log.
 
 Machine-readable results go to stdout (the task id; with ``--wait`` the video URL or the
 downloaded path), progress and notes to stderr, so ``ID=$(vidu-nb submit ...)`` works.
+``vidu-nb log`` lists what they recorded (``listing``).
 """
 
 from __future__ import annotations
@@ -9,8 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import sqlite3
 import sys
 import threading
 import time
@@ -20,20 +19,13 @@ from typing import TYPE_CHECKING, Any
 from .. import states
 from ..client.config import ENV_API_KEY, ENV_BASE_URL, ClientConfig
 from ..client.task import Task
-from ..errors import SubmissionUncertain, TaskFailed, TaskLogError, ViduError
+from ..errors import SubmissionUncertain, TaskFailed, ViduError
 from ..tracking.tasklog.owners import Owner
-from .app import UsageError
+from . import command
+from .command import UsageError
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
-
-LIST_COLUMNS = (
-    "task_id", "state", "model", "duration", "resolution", "seed", "credits", "wall_time_s",
-    "submitted_at", "experiment", "prompt",
-)  # fmt: skip
-EXPORTS = (".csv", ".parquet")
-#: The states ``log --state`` knows by name; any state present in the log is accepted too.
-STATE_NAMES = (*states.ALL_STATES, *states.UNDOCUMENTED_STATES)
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -68,82 +60,19 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         help="on a terminal, print the elapsed time this often while waiting (10; 0 = only "
         "state changes)",
     )
-    _log_option(p)
+    command.log_option(p)
     p.set_defaults(handler=submit)
 
     p = sub.add_parser("status", help="show a task's state (and update the task log)")
     p.add_argument("task_id")
     p.add_argument("--json", action="store_true", help="print the task as JSON")
-    _log_option(p)
+    command.log_option(p)
     p.set_defaults(handler=status)
 
     p = sub.add_parser("cancel", help="cancel a task (off-peak tasks only)")
     p.add_argument("task_id")
-    _log_option(p)
+    command.log_option(p)
     p.set_defaults(handler=cancel)
-
-    p = sub.add_parser("log", help="list or export the task log")
-    p.add_argument("--state", action="append", default=None, help="only this state (repeat)")
-    p.add_argument("--model", action="append", default=None, help="only this model (repeat)")
-    p.add_argument("--experiment", default=None)
-    p.add_argument("--tag", default=None)
-    p.add_argument("--since", default=None, help="submitted at or after (ISO date/time, UTC)")
-    p.add_argument("--limit", type=int, default=20, help="newest N rows in the table (20; 0 = all)")
-    p.add_argument("--columns", default=None, help="comma-separated columns to show")
-    p.add_argument("--export", metavar="FILE", default=None, help="write .csv or .parquet")
-    _log_option(p)
-    p.set_defaults(handler=show_log)
-
-
-def _log_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--log",
-        default=None,
-        help="task log file (default $VIDU_LOG_PATH or the project's vidu_tasks.sqlite)",
-    )
-
-
-def _workspace(log_path: str | None, task_id: str | None = None) -> Workspace:
-    """What a command works with, each part made when first asked for: the configured client
-    (``_client``; one that can know ``task_id`` when given) and the task log at ``--log`` or
-    the default path (``_open_log``)."""
-    from ..workspace import Workspace
-
-    if task_id is not None and ClientConfig.resolve().embedded:
-        # A fresh in-process simulator knows no task: every id would be a 404.
-        raise UsageError(
-            f"no {ENV_API_KEY} or {ENV_BASE_URL} is set, so there is no service that knows "
-            f"task {task_id}: set {ENV_API_KEY} for the Vidu API, or {ENV_BASE_URL} to the "
-            "`vidu-nb simulator` the task was submitted to"
-        )
-    return Workspace(log_path=log_path)
-
-
-def _client(ws: Workspace) -> Any:
-    client: Any = ws.client  # polls a loopback simulator at $VIDU_SIM_SPEED's pace
-    if client.is_simulated and not client.config.embedded:
-        _say(f"using the simulator at {client.base_url}: nothing is charged")
-    return client
-
-
-def _open_log(ws: Workspace) -> Any:
-    where = ws.log_path
-    _not_a_folder(where)
-    try:
-        return ws.log
-    except TaskLogError as exc:
-        raise UsageError(str(exc)) from None
-    except sqlite3.DatabaseError as exc:
-        if type(exc) is not sqlite3.DatabaseError:  # locked, I/O errors: not the file's kind
-            raise
-        raise UsageError(f"task log {where} is not a vidu-nb task log ({exc})") from None
-
-
-def _not_a_folder(log_path: Path) -> None:
-    if log_path.is_dir():
-        raise UsageError(
-            f"task log {log_path} is a folder; give a file such as {log_path / 'vidu_tasks.sqlite'}"
-        )
 
 
 def _check_wait_options(args: argparse.Namespace) -> None:
@@ -155,18 +84,7 @@ def _check_wait_options(args: argparse.Namespace) -> None:
             f"--progress-every={args.progress_every:g}: must be 0 (only state changes) or more"
         )
     if args.download is not None:
-        _check_folder(f"--download={args.download}", Path(args.download).expanduser())
-
-
-def _check_folder(what: str, folder: Path) -> None:
-    """``folder`` is, or can be created as, a folder this process can write in."""
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise UsageError(f"{what}: {existing} is a file, not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise UsageError(f"{what}: no permission to write in {existing}")
+        command.check_folder(f"--download={args.download}", Path(args.download).expanduser())
 
 
 # -- submit ------------------------------------------------------------------------------
@@ -194,9 +112,9 @@ def submit(args: argparse.Namespace) -> int:
             "and stops with it, so the task could never finish: use --wait, or start "
             f"`vidu-nb simulator` and set {ENV_BASE_URL}"
         )
-    ws = _workspace(args.log)
-    client = _client(ws)
-    log = _open_log(ws)
+    ws = command.workspace(args.log)
+    client = command.client(ws)
+    log = command.open_log(ws)
     ref = new_client_ref()
     common = {"experiment": args.experiment, "tags": args.tag, "base_url": client.base_url}
     # The row is written before the POST (queued -> submitting), so a command killed while
@@ -219,7 +137,7 @@ def submit(args: argparse.Namespace) -> int:
     finally:
         owner.release()
     settings = request.resolved()
-    _say(f"submitted task {task.id} ({settings['model']}, {settings['duration']} s, "
+    command.say(f"submitted task {task.id} ({settings['model']}, {settings['duration']} s, "
          f"{settings['resolution']}): {task.state}"
          + (f", {task.credits} credits" if task.credits is not None else ""))  # fmt: skip
     if client.config.embedded:  # the simulator, and the task with it, end with this command
@@ -230,7 +148,7 @@ def submit(args: argparse.Namespace) -> int:
     if not wait:
         return 0
     task = _wait(client, log, task, args.timeout, args.progress_every)
-    _say(_summary(task, log))
+    command.say(_summary(task, log))
     if args.download is None:
         print(task.video_url, flush=True)
         return 0
@@ -258,7 +176,7 @@ def _wait(client: Any, log: Any, task: Task, timeout: float, every: float = 0.0)
         log.update(update)
         if ticker is not None:
             ticker.changed(update.state)
-        _say(f"{time.monotonic() - start:7.1f} s  {update.state}")
+        command.say(f"{time.monotonic() - start:7.1f} s  {update.state}")
 
     if ticker is not None:
         ticker.start()
@@ -292,7 +210,7 @@ class _Ticker(threading.Thread):
         while not self._stop_event.wait(min(self.every, 1.0)):
             if time.monotonic() - self.last >= self.every:
                 self.last = time.monotonic()
-                _say(f"{self.last - self.began:7.1f} s  {self.state} (still waiting)")
+                command.say(f"{self.last - self.began:7.1f} s  {self.state} (still waiting)")
 
     def stop(self) -> None:
         self._stop_event.set()
@@ -314,8 +232,8 @@ def _summary(task: Task, log: Any) -> str:
 
 # -- status / cancel ---------------------------------------------------------------------
 def status(args: argparse.Namespace) -> int:
-    ws = _workspace(args.log, args.task_id)
-    task = _client(ws).get(args.task_id)
+    ws = command.workspace(args.log, args.task_id)
+    task = command.client(ws).get(args.task_id)
     row = _update_if_logged(ws, task) or {}
     seed = task.seed if task.seed is not None else _first(row, "seed", "seed_requested")
     info = {
@@ -355,13 +273,13 @@ def _plain(value: Any) -> Any:
 
 
 def cancel(args: argparse.Namespace) -> int:
-    ws = _workspace(args.log, args.task_id)
-    _client(ws).cancel(args.task_id)
+    ws = command.workspace(args.log, args.task_id)
+    command.client(ws).cancel(args.task_id)
     if ws.log_path.is_file():
-        log = _open_log(ws)
+        log = command.open_log(ws)
         if log.get(args.task_id) is not None:
             log.set_state(args.task_id, states.CANCELLED, "cancelled from the command line")
-    _say(f"cancel requested for task {args.task_id}")
+    command.say(f"cancel requested for task {args.task_id}")
     return 0
 
 
@@ -369,109 +287,8 @@ def _update_if_logged(ws: Workspace, task: Task) -> dict[str, Any] | None:
     """Record ``task`` in the log when the log knows it; return its (updated) row."""
     if not ws.log_path.is_file():  # a status check does not create a log
         return None
-    log = _open_log(ws)
+    log = command.open_log(ws)
     if log.get(task.id) is None:
         return None
     log.update(task)
     return log.get(task.id)
-
-
-# -- log ---------------------------------------------------------------------------------
-def show_log(args: argparse.Namespace) -> int:
-    ws = _workspace(args.log)  # no client: the log alone
-    path = ws.log_path
-    if args.export is not None and Path(args.export).suffix.lower() not in EXPORTS:
-        raise UsageError(f"--export={args.export}: the file name must end in .csv or .parquet")
-    if args.export is not None:
-        if Path(args.export).expanduser().is_dir():
-            raise UsageError(f"--export={args.export}: is a folder; give a file name")
-        _check_folder(f"--export={args.export}", Path(args.export).expanduser().parent)
-    if args.limit < 0:
-        raise UsageError(f"--limit={args.limit}: must be 0 (all) or more")
-    _not_a_folder(path)
-    if not path.is_file():
-        _states_wanted(args.state or [], [])  # a bad name is refused with or without a log
-        _say(f"no task log at {path} yet (set VIDU_LOG_PATH or --log)")
-        return 0
-    filters: dict[str, Any] = {
-        "experiment": args.experiment,
-        "state": args.state,
-        "model": args.model,
-        "tag": args.tag,
-    }
-    if args.since:
-        filters["since"] = _parse_since(args.since)
-    log = _open_log(ws)
-    if args.state:
-        filters["state"] = _states_wanted(args.state, log.states_present())
-    frame = log.to_frame(**{k: v for k, v in filters.items() if v is not None})
-    if args.export is not None:
-        out = Path(args.export).expanduser()
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if out.suffix.lower() == ".csv":
-            log.to_csv(out, **{k: v for k, v in filters.items() if v is not None})
-        else:
-            _need_pyarrow()
-            log.to_parquet(out, **{k: v for k, v in filters.items() if v is not None})
-        _say(f"wrote {len(frame)} tasks to {out}")
-        return 0
-    print(format_table(frame, args.columns, args.limit))
-    return 0
-
-
-def _states_wanted(asked: list[str], present: list[str]) -> list[str]:
-    """The stored (raw) states matching ``--state`` names, compared as ``states.norm`` does:
-    a known name, or any state present in the log (an undocumented one the service sent)."""
-    wanted = {states.norm(name) for name in asked}
-    found = {states.norm(s) for s in present}
-    unknown = [name for name in asked if states.norm(name) not in {*STATE_NAMES, *found}]
-    if unknown:
-        names = list(dict.fromkeys((*STATE_NAMES, *present)))
-        raise UsageError(f"--state={','.join(unknown)}: unknown state; use {', '.join(names)}")
-    return sorted({*wanted, *(s for s in present if states.norm(s) in wanted)})
-
-
-def format_table(frame: Any, columns: str | None, limit: int) -> str:
-    """A compact text table of the newest ``limit`` rows."""
-    if frame.empty:
-        return "(no tasks)"
-    wanted = [c.strip() for c in columns.split(",")] if columns else list(LIST_COLUMNS)
-    unknown = [c for c in wanted if c not in frame.columns]
-    if unknown:
-        raise UsageError(
-            f"--columns: unknown {', '.join(unknown)}; known: {', '.join(frame.columns)}"
-        )
-    shown = frame[wanted].tail(limit) if limit else frame[wanted]
-    shown = shown.copy()
-    for col in wanted:
-        if str(shown[col].dtype).startswith("datetime64"):
-            shown[col] = shown[col].dt.strftime("%Y-%m-%d %H:%M:%S")
-        elif col == "prompt":
-            shown[col] = shown[col].fillna("").map(lambda s: s if len(s) <= 40 else s[:39] + "…")
-        elif col.endswith("_s"):
-            shown[col] = shown[col].round(1)
-    text = shown.to_string(index=False, na_rep="-")
-    hidden = len(frame) - len(shown)
-    return text + (f"\n({hidden} older tasks not shown; --limit 0 shows all)" if hidden else "")
-
-
-def _parse_since(text: str) -> Any:
-    from datetime import datetime
-
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"--since={text}: use an ISO date such as 2025-01-31") from None
-
-
-def _need_pyarrow() -> None:
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        raise UsageError(
-            "--export: .parquet needs pyarrow (pip install 'vidu-nb[parquet]'); use .csv"
-        ) from None
-
-
-def _say(message: str) -> None:
-    print(f"vidu-nb: {message}", file=sys.stderr, flush=True)

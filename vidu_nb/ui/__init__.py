@@ -21,10 +21,11 @@ if TYPE_CHECKING:
     from .duel import Duel, duel
     from .form import Img2VideoForm, form
     from .form_state import FormResult, FormState
+    from .form_sweep import SweepPanel
     from .player import VideoGrid
     from .reporting import download_link, report
     from .session import Session
-    from .sweeps import SweepPanel, SweepRun, run_sweep
+    from .sweeps import SweepRun, run_sweep
     from .wipe import Wipe, wipe
 
 #: Where each public name lives.
@@ -45,7 +46,7 @@ _NAMES = {
     "download_link": "reporting",
     "report": "reporting",
     "Session": "session",
-    "SweepPanel": "sweeps",
+    "SweepPanel": "form_sweep",
     "SweepRun": "sweeps",
     "run_sweep": "sweeps",
     "Wipe": "wipe",

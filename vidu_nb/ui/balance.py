@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import ipywidgets as w
 
@@ -23,7 +23,6 @@ from .shared import html
 
 if TYPE_CHECKING:
     from ..client.account import Credits
-    from .session import Session
 
 #: How old a fetched balance may be for ``run_sweep`` to compare an estimate with it.
 MAX_AGE = 60.0
@@ -53,6 +52,17 @@ def why_absent(exc: BaseException) -> str:
     return f"balance unavailable ({type(exc).__name__})"
 
 
+class ClientHolder(Protocol):
+    """Where a balance reads from (a ``Session``): the client, started if need be, and the one
+    already started, if any (to say "simulated" without starting one)."""
+
+    @property
+    def client(self) -> Any: ...
+
+    @property
+    def client_if_open(self) -> Any: ...
+
+
 class Balance:
     """The session's latest balance, fetched off the kernel's thread, and the views showing it.
 
@@ -61,7 +71,7 @@ class Balance:
     one each). A service without the endpoint (404) is not asked again in this session.
     """
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: ClientHolder) -> None:
         self._session = session
         self.credits: Credits | None = None
         self.fetched_at: float | None = None

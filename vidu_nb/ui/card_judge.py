@@ -11,20 +11,35 @@ the chosen change first; the button then says the credits and a second click sub
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import ipywidgets as w
 
 from .. import states
 from ..errors import ViduError
 from .judging import judgment_state, promote_choices, promote_task, rate_message
-from .rows import esc
+from .rows import TaskView, esc
+from .session import Session
 from .shared import hbox, html, make, vbox
 
 if TYPE_CHECKING:
     from ..tracking.promotion import Promotion
     from ..tracking.tasklog.judgments import Judgment
-    from .card import TaskCard
+
+
+class JudgedCard(Protocol):
+    """What the judging row reads and calls of its card (a ``TaskCard``): the task as shown,
+    where it is logged and sent, its redraw, and where a submitted re-run is shown."""
+
+    view: TaskView
+    task_log: Any
+    client: Any
+    poller: Any
+
+    def update(self) -> None: ...
+
+    def promoted(self, promotion: Promotion, session: Session) -> None: ...
+
 
 _PICKS = (("\u2013", ""), ("Pick", "pick"), ("Reject", "reject"))
 
@@ -32,7 +47,7 @@ _PICKS = (("\u2013", ""), ("Pick", "pick"), ("Reject", "reject"))
 class CardJudge:
     """The judging widgets of one ``TaskCard`` (shown once its task is done and in a log)."""
 
-    def __init__(self, card: TaskCard) -> None:
+    def __init__(self, card: JudgedCard) -> None:
         self.card = card
         self._drawing = False
         self.estimate: Promotion | None = None
@@ -135,8 +150,6 @@ class CardJudge:
         if self.change.value is None or card.poller is None:
             return None
         change = self._choices[self.change.value]["change"]
-        from .session import Session
-
         session = Session(card.client, card.task_log, card.poller)
         try:
             confirm = self.estimate is not None

@@ -18,10 +18,12 @@ import ipywidgets as w
 
 from .. import states
 from . import form_sections as sections
-from .card import TaskCard
+from . import form_sweep
+from .card import TaskCard, card_for
 from .form_sections import DEFAULT
 from .form_state import FormState
 from .form_still import form_still
+from .live import hub_for
 from .rows import esc
 from .session import Session, estimate
 from .shared import hbox, html, make, shared_layout, vbox
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
 #: Seconds after a click on Submit during which another click counts as a double click.
 CLICK_COOLDOWN = 1.0
 _TRI = [("on", True), ("off", False)]
+#: Every folded section's builder: those of ``form_sections`` and the sweep's.
+_BUILDERS = {**sections.BUILDERS, "sweep": form_sweep.section}
 
 
 class _Controls(dict):
@@ -165,7 +169,7 @@ class Img2VideoForm(StillDisplay, w.VBox):
         if key in self.built:
             return
         self.built.add(key)
-        self._panes[key].children = tuple(sections.BUILDERS[key](self))
+        self._panes[key].children = tuple(_BUILDERS[key](self))
         self.refresh()
 
     @property
@@ -330,8 +334,6 @@ class Img2VideoForm(StillDisplay, w.VBox):
         """Refresh the seed choices when a task succeeds (held weakly: the form may go)."""
         if self._listening:
             return
-        from .live import hub_for
-
         self._listening = True
         method = weakref.WeakMethod(self._on_event)
         hub_for(self.session).add_listener(lambda e: (m := method()) is not None and m(e))
@@ -422,8 +424,6 @@ class Img2VideoForm(StillDisplay, w.VBox):
 
     def add_card(self, item: Submission | Task | str) -> TaskCard:
         """A live card, first in the list, for a submission, a ``Task`` or a task id."""
-        from .live import card_for
-
         card = card_for(item, self.session)
         self._listen()
         self.cards.insert(0, card)

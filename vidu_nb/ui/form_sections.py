@@ -178,11 +178,6 @@ def preview(form: Any) -> list[w.Widget]:
     return [form._preview_json, form._preview_curl]
 
 
-def sweep(form: Any) -> list[w.Widget]:
-    from .sweeps import SweepPanel
-
-    form._sweep_panel = SweepPanel(form)
-    return [form._sweep_panel]
-
-
-BUILDERS = {"audio": audio, "advanced": advanced, "preview": preview, "sweep": sweep}
+#: The builders of the folded sections; the form adds the sweep's (``form_sweep.section``),
+#: which is built on the sweep machinery these sections stay below.
+BUILDERS = {"audio": audio, "advanced": advanced, "preview": preview}

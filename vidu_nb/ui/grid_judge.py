@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import states
 from ..errors import ViduError
@@ -27,16 +28,28 @@ from .rows import TaskView
 if TYPE_CHECKING:
     from ..tracking.promotion import Promotion
     from ..tracking.tasklog.judgments import Judgment
-    from .player import VideoGrid
     from .session import Session
 
 _log = logging.getLogger(__name__)
 
 
+class JudgedGrid(Protocol):
+    """What judging reads and sets of its grid (a ``VideoGrid``): the traits its browser side
+    redraws the cells' bars from, and the message back to a cell."""
+
+    judgments: dict[str, dict[str, Any]]
+    choices: dict[str, list[dict[str, Any]]]
+    promoted: dict[str, str]
+
+    def hold_sync(self) -> AbstractContextManager[Any]: ...
+
+    def send(self, content: Any, buffers: Any = None) -> None: ...
+
+
 class GridJudge:
     """Judging for one ``VideoGrid``: which task each judged cell is, the log, the promoter."""
 
-    def __init__(self, grid: VideoGrid) -> None:
+    def __init__(self, grid: JudgedGrid) -> None:
         self.grid = grid
         self.log: Any = None
         self.refs: dict[str, Any] = {}

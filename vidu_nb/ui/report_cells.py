@@ -1,13 +1,15 @@
 """What the report says about each task and about all of them: a cell's line of figures, its
 parameters table (the recipe written into the video, and how the task went), the subtitle and
-the totals. Pure: task views in, texts out.
+the totals. Pure: task views in, texts out. A cell's files are known by what ``CellFiles``
+names (``report_files.Files`` is one), so the files module may use the cells' texts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from .. import states
 from ..tracking.recipe import json_value, recipe_of
@@ -15,14 +17,21 @@ from .grid_layout import header, title_parts
 from .report_page import Cell, Page
 from .rows import TaskView, epoch_of, fmt_seconds
 
-if TYPE_CHECKING:
-    from .report_files import Files
+
+class CellFiles(Protocol):
+    """What a cell links to: its video, poster and sheet as staged (``None``: none), and a
+    note where there is no video."""
+
+    video: Path | None
+    poster: Path | None
+    sheet: Path | None
+    note: str
 
 
 def page_of(
     plan: Any,
     texts: list[str],
-    files: list[Files | None],
+    files: Sequence[CellFiles | None],
     link: Any,
     title: str,
     rows: Any,

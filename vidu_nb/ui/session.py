@@ -9,14 +9,12 @@ and one background poller (``Poller.resume``: unfinished tasks of the log are fo
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ValidationError
 from ..workspace import Workspace
-
-if TYPE_CHECKING:
-    from .balance import Balance
-    from .live import Hub
+from .balance import Balance
+from .hub import Hub
 
 
 class Session:
@@ -80,8 +78,6 @@ class Session:
         """The account balance this session's views show (fetched in the background)."""
         with self._lock:
             if self._balance is None:
-                from .balance import Balance
-
                 self._balance = Balance(self)
             return self._balance
 
@@ -90,8 +86,6 @@ class Session:
         """The one router of poller events to this session's views (subscribes on first use)."""
         with self._lock:
             if self._hub is None:
-                from .live import Hub
-
                 self._hub = Hub(self.poller)
             return self._hub
 

@@ -237,6 +237,7 @@ function render({ model, el: host }) {
   };
   stage.addEventListener("pointerup", drop);
   stage.addEventListener("pointercancel", drop);
+  stage.addEventListener("lostpointercapture", drop); // released anywhere: the place is kept
   divider.addEventListener("keydown", (e) => {
     const s = Number(model.get("split")) || 0;
     const step = e.shiftKey ? 5 * STEP : STEP;
