@@ -104,7 +104,10 @@ def run(target: str, sim: Simulator, pollers: int, each: int, lease: float) -> d
             delays.append(at.timestamp() - finished)
     gets: dict[str, int] = {}
     askers: dict[str, set[str]] = {}
+    listings = 0  # task-list reads (batched status checks): one request each, for many tasks
     for r in sim.requests[first:]:
+        if r.method == "GET" and r.path.endswith("/ent/v2/tasks"):
+            listings += 1
         if r.method == "GET" and r.path.endswith("/creations"):
             tid = r.path.split("/")[-2]
             if tid in ids:
@@ -113,6 +116,8 @@ def run(target: str, sim: Simulator, pollers: int, each: int, lease: float) -> d
     return {
         "tasks": float(len(ids)),
         "gets_per_task": sum(gets.values()) / max(1, len(ids)),
+        "listings_per_task": listings / max(1, len(ids)),
+        "requests_per_task": (sum(gets.values()) + listings) / max(1, len(ids)),
         "pollers_per_task_max": float(max((len(a) for a in askers.values()), default=0)),
         "delay_mean_s": statistics.mean(delays) * sim.speed,
         "delay_p95_s": p95(delays) * sim.speed,
@@ -122,6 +127,8 @@ def run(target: str, sim: Simulator, pollers: int, each: int, lease: float) -> d
 
 FIGURES = (
     ("gets_per_task", "status GETs per task"),
+    ("listings_per_task", "task-list reads per task"),
+    ("requests_per_task", "status requests per task (GETs + list reads)"),
     ("pollers_per_task_max", "most pollers that checked one task"),
     ("delay_mean_s", "detection delay mean (service s)"),
     ("delay_p95_s", "detection delay p95 (service s)"),
