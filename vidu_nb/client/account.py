@@ -20,7 +20,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..errors import ValidationError
-from .task import Task, _parse_time
+from .task import Task
+from .times import parse_time, rfc3339
 
 CREDITS_PATH = "/ent/v2/credits"
 TASKS_PATH = "/ent/v2/tasks"
@@ -55,7 +56,7 @@ def _time(value: Any) -> datetime | None:
             return datetime.fromtimestamp(value, timezone.utc)
         except (OverflowError, OSError, ValueError):
             return None
-    return _parse_time(value)
+    return parse_time(value)
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,7 @@ def utc_time(name: str, value: When) -> datetime:
     if isinstance(value, datetime):
         when = value
     elif isinstance(value, str) and value.strip():
-        when = _parse_time(value)
+        when = parse_time(value)
     else:
         when = None
     if when is None:
@@ -186,11 +187,6 @@ def utc_time(name: str, value: When) -> datetime:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return when.astimezone(timezone.utc)
-
-
-def rfc3339(when: datetime) -> str:
-    """``2025-06-03T08:30:00Z`` (microseconds only when there are some)."""
-    return when.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 #: The short names the task list documents for ``model_versions`` (not model ids).

@@ -2,7 +2,10 @@
 
 Built from the submit response (``task_id``) or the query response (``id``); both shapes map
 onto the same fields. A task returned by a client remembers it, so ``client.submit(req).wait()``
-reads like English; the client reference is excluded from repr and comparison.
+reads like English; the client reference is excluded from repr and comparison. The task knows
+that client only as a ``TaskClient`` (what ``refresh``, ``wait`` and ``cancel`` ask of it), not
+as ``ViduClient``: the client builds tasks and imports this module, so this module must not
+import the client back.
 
 ``state`` is kept exactly as the service sent it, also when it is not a documented state
 (``scheduled``, ``preparation``, ``canceled``, ...); what it means is asked of ``states``.
@@ -13,17 +16,36 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .. import states
+from ..errors import ViduError
 from ..states import FINAL_STATES, LOCAL_STATES
 from ..states import SERVICE_STATES as STATES
-
-if TYPE_CHECKING:
-    from .core import ViduClient
+from .times import parse_time
 
 # Re-exported for code that imported them from here before ``states`` existed.
-__all__ = ["FINAL_STATES", "LOCAL_STATES", "STATES", "Creation", "Task"]
+__all__ = ["FINAL_STATES", "LOCAL_STATES", "STATES", "Creation", "Task", "TaskClient"]
+
+
+class TaskClient(Protocol):
+    """What a bound ``Task`` asks of its client (``ViduClient`` is one): its latest view, a
+    blocking wait, a cancel. Its own methods only hand themselves over to these."""
+
+    def get(self, task_or_id: Task, /) -> Task: ...
+
+    def wait(
+        self,
+        task_or_id: Task,
+        /,
+        timeout: float | None = ...,
+        on_update: Callable[[Task], None] | None = ...,
+        *,
+        cancel_on_timeout: bool = ...,
+        raise_on_failure: bool = ...,
+    ) -> Task: ...
+
+    def cancel(self, task_or_id: str, /) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -59,7 +81,7 @@ class Task:
     off_peak: bool | None = None
     request: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     trace_ids: tuple[str, ...] = field(default=(), compare=False)
-    _client: ViduClient | None = field(default=None, repr=False, compare=False)
+    _client: TaskClient | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_response(
@@ -88,7 +110,7 @@ class Task:
             creations=creations,
             seed=_int_or(data.get("seed"), previous.seed if previous else None),
             model=str(data.get("model") or (previous.model if previous else "")),
-            created_at=_parse_time(data.get("created_at"))
+            created_at=parse_time(data.get("created_at"))
             or (previous.created_at if previous else None),
             payload=str(data.get("payload") or (previous.payload if previous else "")),
             off_peak=_bool_or(data.get("off_peak"), previous.off_peak if previous else None),
@@ -127,7 +149,7 @@ class Task:
     def trace_id(self) -> str:
         return self.trace_ids[-1] if self.trace_ids else ""
 
-    def bind(self, client: ViduClient) -> Task:
+    def bind(self, client: TaskClient) -> Task:
         return replace(self, _client=client)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -135,10 +157,8 @@ class Task:
         # refuses to be pickled: so a TaskFailed from ``wait`` pickles too.
         return {**self.__dict__, "_client": None}
 
-    def _need_client(self) -> ViduClient:
+    def _need_client(self) -> TaskClient:
         if self._client is None:
-            from ..errors import ViduError
-
             raise ViduError("this Task is not bound to a client; use client.wait(task)")
         return self._client
 
@@ -184,20 +204,3 @@ def _bool_or(value: Any, default: bool | None) -> bool | None:
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
     return default
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not value or not isinstance(value, str):
-        return None
-    text = value.strip().upper().replace("Z", "+00:00")  # RFC 3339 allows "t" and "z"
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        # Python 3.10 cannot parse 6+ fractional digits with some offsets; trim and retry.
-        head, _, rest = text.partition(".")
-        digits = "".join(ch for ch in rest if ch.isdigit())[:6]
-        tz = rest[len("".join(c for c in rest if c.isdigit())) :] if rest else ""
-        try:
-            return datetime.fromisoformat(f"{head}.{digits}{tz}" if digits else head + tz)
-        except ValueError:
-            return None

@@ -1,4 +1,8 @@
-"""HTTP handler and routing of the simulator (one thread per connection, keep-alive)."""
+"""HTTP handler and routing of the simulator (one thread per connection, keep-alive).
+
+The server answers for whatever it is given as a ``Backend`` (the ``Simulator`` that starts it):
+it only reads requests, routes them to the backend and writes the answers.
+"""
 
 from __future__ import annotations
 
@@ -11,26 +15,23 @@ import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from .api import ENDPOINTS, submit_body
-from .contract import MAX_BODY_BYTES
+from .backend import Backend
+from .bodies import Unread, read_body
 from .files import NAMES, content_type, parse_range
 from .rejects import Reject, error_body
 
-if TYPE_CHECKING:
-    from .core import Simulator
-
 log = logging.getLogger("vidu_nb.simulator")
-_DRAIN_LIMIT = 200 * 1024 * 1024  # beyond this an oversized body is not even read
 
 
 class SimHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], sim: Simulator) -> None:
+    def __init__(self, address: tuple[str, int], sim: Backend) -> None:
         self.sim = sim
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
@@ -105,8 +106,10 @@ class Handler(BaseHTTPRequestHandler):
         path, api_root = url.path, sim.prefix + "/ent/"
         self._recording = (method, path)
         try:
-            body = self._read_body()
+            body = read_body(self.headers, self.rfile)
         except Reject as exc:
+            if isinstance(exc, Unread):
+                self.close_connection = True
             self._error(exc)
             return
         decision = sim.faults.decide(method, path, api=path.startswith(api_root))
@@ -175,58 +178,6 @@ class Handler(BaseHTTPRequestHandler):
         raise Reject(404, "NotFound", f"no route for {method} {path}")
 
     # -- pieces --------------------------------------------------------------------------
-    def _read_body(self) -> bytes:
-        coding = (self.headers.get("Transfer-Encoding") or "").strip().lower()
-        if coding:
-            if coding != "chunked":
-                self.close_connection = True
-                raise Reject(400, "BadRequest", f"Transfer-Encoding {coding!r} is not supported")
-            return self._read_chunked()
-        try:
-            length = max(0, int(self.headers.get("Content-Length") or 0))
-        except ValueError:
-            self.close_connection = True
-            raise Reject(400, "BadRequest", "Content-Length is not a number") from None
-        if length > MAX_BODY_BYTES:
-            if length <= _DRAIN_LIMIT:
-                remaining = length
-                while remaining > 0:
-                    chunk = self.rfile.read(min(remaining, 1 << 20))
-                    if not chunk:
-                        break
-                    remaining -= len(chunk)
-            else:
-                self.close_connection = True
-            raise _too_big(length)
-        return self.rfile.read(length) if length else b""
-
-    def _read_chunked(self) -> bytes:
-        """A ``Transfer-Encoding: chunked`` body, held to the same 20 MB limit."""
-        parts: list[bytes] = []
-        total = 0
-        while True:
-            line = self.rfile.readline(1 << 16)
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                self.close_connection = True
-                raise Reject(400, "BadRequest", "malformed chunked body") from None
-            if size == 0:
-                while self.rfile.readline(1 << 16) not in (b"\r\n", b"\n", b""):
-                    pass  # trailer fields
-                break
-            total += size
-            if total > _DRAIN_LIMIT:
-                self.close_connection = True
-                raise _too_big(total)
-            chunk = self.rfile.read(size)
-            if total <= MAX_BODY_BYTES:
-                parts.append(chunk)
-            self.rfile.readline(1 << 16)  # the CRLF after the chunk
-        if total > MAX_BODY_BYTES:
-            raise _too_big(total)
-        return b"".join(parts)
-
     def _json(self, body: bytes) -> Any:
         try:
             return json.loads(body or b"null")
@@ -325,14 +276,6 @@ class Handler(BaseHTTPRequestHandler):
     def _error(self, exc: Reject) -> None:
         body = error_body(exc.status, exc.reason, exc.message, self.trace_id)
         self._json_response(exc.status, body, exc.headers)
-
-
-def _too_big(length: int) -> Reject:
-    return Reject(
-        400,
-        "PageSizeOutOfRange",
-        f"request body is {length:,} bytes; the limit is {MAX_BODY_BYTES:,} (20 MB)",
-    )
 
 
 __all__ = ["Handler", "SimHTTPServer"]
