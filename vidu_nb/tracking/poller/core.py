@@ -136,8 +136,9 @@ class Poller:
         self._thread: threading.Thread | None = None
         #: Pushed updates (``pushed``): off until ``use_callbacks`` (or ``callbacks=``).
         self.pushed = Pushed(
-            self._checks, log, self._cond, self._subscribers, track=self.track,
-            active=lambda: self._thread is not None and not self._stopping,
+            client, log, self._cond, self._subscribers, due=self._checks.due,
+            schedule=self.schedule, timing=self.timing, reschedule=self._checks.reschedule,
+            track=self.track, active=lambda: self._thread is not None and not self._stopping,
         )  # fmt: skip
         self._checks.pushed = self.pushed
         #: Whether this poller takes over rows nobody holds (``Poller.resume`` turns it on).
