@@ -43,7 +43,8 @@ MAX_NOT_FOUND = 5
 
 
 class Checks:
-    """The followed tasks (``due``, guarded by ``lock``) and the job that checks one."""
+    """The followed tasks (``due``, guarded by ``lock``) and the jobs that check one (a GET)
+    or several (a listing)."""
 
     def __init__(
         self,
