@@ -2,7 +2,7 @@
 
 The notebook never waits on the network: ``Poller.submit`` records the request in the task log
 (state ``queued``, so a restart loses nothing: ``Poller.resume`` sends it) and ``Poller.track``
-only puts work in memory; both return at once. A single daemon thread keeps a heap of due checks (``due``) and hands
+only puts work in memory; both return at once. A single daemon thread (``worker``) keeps a heap of due checks (``due``) and hands
 what is due to a small bounded pool of HTTP workers, so a slow answer does not delay the other
 checks, and 200 pending tasks are one scheduler and a few workers, not 200 threads.
 Submissions (``submissions``) are sent one at a time, in order. Checks (``checks``; processing

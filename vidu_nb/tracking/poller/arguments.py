@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ...errors import ValidationError
+from ...request.spec import Img2VideoRequest
 from ..cache import VideoCache
 from ..tasklog import TaskLog
 from .submissions import POLICIES
@@ -71,6 +72,36 @@ def check_labels(experiment: Any, tags: Any, notes: Any) -> tuple[str, ...]:
         if all(isinstance(t, str) for t in items):
             return items
     raise ValidationError("tags", tags, "must be a string or a list of strings")
+
+
+def check_request(request: Any) -> Img2VideoRequest:
+    """``Poller.submit``'s request: one ``Img2VideoRequest`` (a list is pointed to
+    ``submit_many``)."""
+    if not isinstance(request, Img2VideoRequest):
+        why = f"must be an Img2VideoRequest, not {type(request).__name__}"
+        if isinstance(request, (list, tuple)):
+            why += "; use submit_many() for several"
+        raise ValidationError("request", request, why)
+    return request
+
+
+def check_batch(requests: Any) -> None:
+    """``Poller.submit_many``'s requests: a list (any iterable) and not one request alone,
+    which is pointed to ``submit`` (the items are checked by ``check_items``)."""
+    if isinstance(requests, (str, bytes, Img2VideoRequest)) or not isinstance(requests, Iterable):
+        why = f"must be a list of Img2VideoRequest, not {type(requests).__name__}"
+        if isinstance(requests, Img2VideoRequest):
+            why += "; use submit() for one"
+        raise ValidationError("requests", requests, why)
+
+
+def check_items(requests: list[Any]) -> None:
+    """Every item of ``submit_many``'s list is an ``Img2VideoRequest``; the first that is
+    not is named by its index."""
+    for i, request in enumerate(requests):
+        if not isinstance(request, Img2VideoRequest):
+            why = f"must be an Img2VideoRequest, not {type(request).__name__}"
+            raise ValidationError(f"requests[{i}]", request, why)
 
 
 def _whole(value: Any) -> bool:

@@ -8,6 +8,10 @@ earlier (``DueChecks.pull_in``). Faults never stop the following: a 429 pauses e
 for its ``Retry-After`` (the limit is per key), other errors back off this task and are
 recorded as its last error; a task the service keeps saying it does not know is given up after
 a few tries.
+
+The checks sit above the parts they use: ``listing`` (is a batch read possible, and the
+request), ``pull_in`` (moving checks earlier on news) and ``pushed`` (callbacks standing in
+for the schedule), each given what it needs; none of them imports this module.
 """
 
 from __future__ import annotations
@@ -21,26 +25,26 @@ from typing import TYPE_CHECKING
 from ... import states
 from ...client.schedule import PollSchedule
 from ...client.task import Task
-from ...client.timing import Key, Timing, Watch, make_key, task_key
-from ...errors import NotFound, RateLimited, ViduError
+from ...client.timing import Timing, Watch, make_key, task_key
+from ...errors import BadRequest, NotFound, RateLimited, ViduError
 from ..tasklog.rows import public_url
 from .due import DueChecks, Tracked, delay_for
 from .events import PollerEvent, Stats, Subscribers, record_error
 from .listing import LIST_MAX, Listing
+from .pull_in import PullIn
+from .pushed import Pushed
 
 if TYPE_CHECKING:
     from ...client.core import TaskService
     from ..tasklog import TaskLog
-    from .pushed import Pushed
 
 log = logging.getLogger("vidu_nb.poller")
 MAX_NOT_FOUND = 5
-#: Tasks whose next check is worked out between two takes of the lock in a pull-in.
-PULL_BATCH = 16
 
 
 class Checks:
-    """The followed tasks (``due``, guarded by ``lock``) and the job that checks one."""
+    """The followed tasks (``due``, guarded by ``lock``) and the jobs that check one (a GET)
+    or several (a listing)."""
 
     def __init__(
         self,
@@ -70,8 +74,8 @@ class Checks:
         #: Pushed updates (``pushed``), set by the poller: tasks whose callbacks arrive get a
         #: safety check instead of the schedule. None: every task follows the schedule.
         self.pushed: Pushed | None = None
-        self._news: set[Key | None] = set()  # settings with news not pulled in yet
-        self._pulling = False  # a worker is pulling in (see ``_pull_in``)
+        #: Checks moved earlier when a task ends sooner than its forecast allowed for.
+        self.pull_in = PullIn(self.due, schedule, timing, lock, left_alone=self._waits)
 
     # -- starting to follow (caller holds the lock) -------------------------------------------
     def track(self, task_id: str) -> bool:
@@ -112,10 +116,18 @@ class Checks:
         return self.due.pop_batch(now, ahead, LIST_MAX, lambda tr: self._batchable(tr, now))
 
     def _batchable(self, tr: Tracked, now: float) -> bool:
-        pushed = self.pushed
-        if pushed is not None and pushed.holds(tr):
+        if self._waits(tr):
             return False  # callbacks tell; its safety checks stay GETs
         return self.listing.takes(tr, now, self.schedule)
+
+    def _waits(self, tr: Tracked) -> bool:
+        """Under the lock: whether ``tr`` waits for callbacks rather than the schedule."""
+        pushed = self.pushed
+        return pushed is not None and pushed.holds(tr)
+
+    def _pushed(self) -> bool:
+        """Whether callbacks are in use: then ``pushed`` decides every next check."""
+        return self.pushed is not None and self.pushed.receiver is not None
 
     # -- the job (an HTTP worker, no lock held) ----------------------------------------------
     def check(self, tr: Tracked) -> None:
@@ -159,7 +171,7 @@ class Checks:
         now = time.monotonic()
         # The next check's arithmetic (a forecast, a curve rebuilt now and then) is done
         # without the lock, which only guards the heap; callbacks keep to the lock.
-        pushed = self.pushed is not None and self.pushed.receiver is not None
+        pushed = self._pushed()
         delay = None if final or pushed else delay_for(tr, now, self.schedule, self.timing)
         with self._lock:
             if final:
@@ -169,20 +181,83 @@ class Checks:
             elif delay is not None:
                 self.due.at(tr, now + delay)
             else:
-                self._reschedule(tr)
+                self.reschedule(tr)
         if news:
-            self._pull_in(tr.watch)
+            self.pull_in.news(tr.watch.key)
         if changed or task.state != old:
             self.subscribers.emit(PollerEvent(tr.handle, task.id, old, task.state, task))
 
     def check_many(self, batch: list[Tracked]) -> None:
-        """The job that reads several due tasks with one listing (``Listing.read``)."""
-        self.listing.read(self, batch)
+        """The job that reads several due tasks with one listing (see ``listing``): those it
+        lists ended are due for their confirming GET at once; the others are rescheduled as
+        after a GET that said "processing". A fault puts them back on their schedule (a 429
+        pauses every request); a listing the service refuses turns batching off and they get
+        their GETs now."""
+        self.stats.count("listings")
+        sent = time.monotonic()
+        try:
+            ended = self.listing.ended(batch)
+        except RateLimited as exc:
+            if exc.retry_after:
+                self._pause(time.monotonic() + exc.retry_after)
+            self._unlisted(batch, exc, exc.retry_after)
+            return
+        except (BadRequest, NotFound, TypeError, AttributeError) as exc:  # not supported
+            self.listing.failed(exc, refused=True)
+            self._unlisted(batch, exc, None, now=True)
+            return
+        except (ViduError, OSError) as exc:
+            self.listing.failed(exc, refused=False)
+            self._unlisted(batch, exc, getattr(exc, "retry_after", None))
+            return
+        answered = time.monotonic()
+        self.stats.count("listed", len(batch))
+        pushed = self._pushed()
+        later: list[tuple[Tracked, float | None]] = []
+        for tr in batch:
+            if tr.task_id in ended:
+                tr.ended_at = answered
+                continue
+            tr.watch.seen(states.PROCESSING, sent, answered)
+            self.timing.learn(tr.watch, states.PROCESSING, answered)
+            tr.attempt += 1
+            tr.listed += 1
+            later.append((tr, None if pushed else delay_for(tr, answered, self.schedule,
+                                                              self.timing)))  # fmt: skip
+        with self._lock:
+            for tr in batch:
+                if tr.task_id in ended and tr.task_id in self.due:
+                    self.due.at(tr, answered)  # the confirming GET, at once
+            for tr, delay in later:
+                if tr.task_id not in self.due:
+                    continue  # dropped meanwhile (taken over by another poller)
+                if delay is None:
+                    self.reschedule(tr)
+                else:
+                    self.due.at(tr, answered + delay)
+            self._lock.notify_all()
+
+    def _unlisted(
+        self, batch: list[Tracked], exc: BaseException, retry_after: float | None, *,
+        now: bool = False,
+    ) -> None:  # fmt: skip
+        """A listing failed: note it once (the tasks themselves are fine, so their logs
+        and backoff are left alone); check them again on schedule, or at once (``now``)."""
+        self.stats.note(exc)
+        with self._lock:
+            for tr in batch:
+                if tr.task_id not in self.due:
+                    continue
+                if now:
+                    self.due.at(tr, time.monotonic())
+                else:
+                    self.reschedule(tr, failure=True, retry_after=retry_after)
+            self._lock.notify_all()
 
     def failed(self, tr: Tracked) -> None:
         """A check ended in an unexpected error: try again later, as after a fault."""
         with self._lock:
-            self._reschedule(tr, failure=True)
+            self.reschedule(tr, failure=True)
 
     def _prime(self, tr: Tracked) -> None:
         """A tracked task: count its age from its submission in the log, take its settings."""
@@ -215,7 +290,7 @@ class Checks:
         tr.failures += 1
         record_error(self.log, tr.task_id, exc)
         with self._lock:
-            self._reschedule(tr, failure=True, retry_after=retry_after)
+            self.reschedule(tr, failure=True, retry_after=retry_after)
 
     def _delay(self, tr: Tracked, *, retry_after: float | None = None) -> float:
         if self.pushed is not None:  # callbacks stand in for the schedule (see ``pushed``)
@@ -224,58 +299,7 @@ class Checks:
                 return held
         return delay_for(tr, time.monotonic(), self.schedule, self.timing, retry_after=retry_after)
 
-    def _pull_in(self, watch: Watch) -> None:
-        """A task ended sooner than its forecast allowed for: look again at the tasks of its
-        setting, and at those whose forecast is a guess from others. Tasks waiting for
-        callbacks are left to them (pulling them in would cost GETs).
-
-        One pull-in at a time: news that comes while one runs is added to what it looks at
-        next (a cold batch of two dozen settings brings news on several workers at once;
-        each doing its own pull-in would leave no worker free to send the checks now due).
-        The lock guards the heap, not the arithmetic: the tasks are picked under it, their
-        new times are worked out without it, ``PULL_BATCH`` at a time, and each batch is
-        applied under it (a task checked or rescheduled meanwhile is left alone). Between
-        batches the thread lets the others run."""
-        with self._lock:
-            self._news.add(watch.key)
-            if self._pulling:
-                return
-            self._pulling = True
-        try:
-            while self._pull_round():
-                pass
-        finally:
-            with self._lock:
-                self._pulling = False
-
-    def _pull_round(self) -> bool:
-        """One pass over the tasks the news so far affects; False when there was none."""
-        pushed = self.pushed
-        with self._lock:
-            keys, self._news = self._news, set()
-            if not keys:
-                return False
-            picked = self.due.candidates(
-                time.monotonic(),
-                lambda tr: (
-                    any(self.timing.affects(key, tr.watch.key) for key in keys)
-                    and not (pushed is not None and pushed.holds(tr))
-                ),
-            )
-        for start in range(0, len(picked), PULL_BATCH):
-            now = time.monotonic()
-            times = [
-                (tr, seen, now + delay_for(tr, now, self.schedule, self.timing))
-                for tr, seen in picked[start : start + PULL_BATCH]
-            ]
-            with self._lock:
-                now = time.monotonic()
-                if sum(self.due.move(tr, seen, max(now, due), now) for tr, seen, due in times):
-                    self._lock.notify_all()  # the scheduler may have a new earliest check
-            time.sleep(0)  # let other threads have the interpreter between batches
-        return True
-
-    def _reschedule(
+    def reschedule(
         self, tr: Tracked, *, failure: bool = False, retry_after: float | None = None
     ) -> None:
         """Under the lock: the next check of ``tr`` (not when it was dropped meanwhile)."""

@@ -25,24 +25,22 @@ What it must not hide:
   404, or ``MAX_FAILURES`` failed listings in a row turn batching off for this poller (every
   check a GET again, as before); the batch is checked again at once with GETs. A 429 pauses
   every request like any 429 and does not count as a failure.
+
+This module is the request and whether to make it; the job that runs a batch through it and
+reschedules what it says is ``Checks.check_many``, beside the single GET it stands in for.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ... import states
 from ...client.schedule import PollSchedule
-from ...errors import BadRequest, NotFound, RateLimited, ViduError
-from .due import Tracked, delay_for
-
-if TYPE_CHECKING:
-    from .checks import Checks
+from .due import Tracked
 
 log = logging.getLogger("vidu_nb.poller")
 
@@ -107,72 +105,3 @@ class Listing:
             why = "refused" if refused else f"failed {self._failures} times in a row"
             self.off = f"the task list {why} ({type(exc).__name__}: {exc})"
             log.warning("poller: status checks by GET only from now on: %s", self.off)
-
-    def read(self, checks: Checks, batch: list[Tracked]) -> None:
-        """One listing for the processing tasks of ``batch`` (see ``listing``): those it lists
-        ended are due for their confirming GET at once; the others are rescheduled as after a
-        GET that said "processing". A fault puts them back on their schedule (a 429 pauses
-        every request); a listing the service refuses turns batching off and they get their
-        GETs now."""
-        stats, due, lock = checks.stats, checks.due, checks._lock
-        stats.count("listings")
-        sent = time.monotonic()
-        try:
-            ended = self.ended(batch)
-        except RateLimited as exc:
-            if exc.retry_after:
-                checks._pause(time.monotonic() + exc.retry_after)
-            self._fault(checks, batch, exc, exc.retry_after)
-            return
-        except (BadRequest, NotFound, TypeError, AttributeError) as exc:  # not supported
-            self.failed(exc, refused=True)
-            self._fault(checks, batch, exc, None, now=True)
-            return
-        except (ViduError, OSError) as exc:
-            self.failed(exc, refused=False)
-            self._fault(checks, batch, exc, getattr(exc, "retry_after", None))
-            return
-        answered = time.monotonic()
-        stats.count("listed", len(batch))
-        pushed = checks.pushed is not None and checks.pushed.receiver is not None
-        later: list[tuple[Tracked, float | None]] = []
-        for tr in batch:
-            if tr.task_id in ended:
-                tr.ended_at = answered
-                continue
-            tr.watch.seen(states.PROCESSING, sent, answered)
-            checks.timing.learn(tr.watch, states.PROCESSING, answered)
-            tr.attempt += 1
-            tr.listed += 1
-            later.append((tr, None if pushed else delay_for(tr, answered, checks.schedule,
-                                                              checks.timing)))  # fmt: skip
-        with lock:
-            for tr in batch:
-                if tr.task_id in ended and tr.task_id in due:
-                    due.at(tr, answered)  # the confirming GET, at once
-            for tr, delay in later:
-                if tr.task_id not in due:
-                    continue  # dropped meanwhile (taken over by another poller)
-                if delay is None:
-                    checks._reschedule(tr)
-                else:
-                    due.at(tr, answered + delay)
-            lock.notify_all()
-
-    @staticmethod
-    def _fault(
-        checks: Checks, batch: list[Tracked], exc: BaseException, retry_after: float | None, *,
-        now: bool = False,
-    ) -> None:  # fmt: skip
-        """A listing failed: note it once (the tasks themselves are fine, so their logs
-        and backoff are left alone); check them again on schedule, or at once (``now``)."""
-        checks.stats.note(exc)
-        with checks._lock:
-            for tr in batch:
-                if tr.task_id not in checks.due:
-                    continue
-                if now:
-                    checks.due.at(tr, time.monotonic())
-                else:
-                    checks._reschedule(tr, failure=True, retry_after=retry_after)
-            checks._lock.notify_all()

@@ -30,6 +30,10 @@ the poller does not follow is either an uncertain submission, settled from the b
 ``payload`` (``TaskLog.reconcile_from_callback``, identity only; a GET fills the rest), or
 early (its submit answer is still being recorded): kept briefly and applied when the task is
 followed. Anything else (a finished task, another kernel's) is ignored.
+
+The checks ask this module (``hold``, ``holds``) when they schedule a task, so it sits below
+them: it is given the heap of due checks and the one call that reschedules a task, and never
+reaches back into the checks themselves.
 """
 
 from __future__ import annotations
@@ -46,14 +50,15 @@ from urllib.parse import urlsplit
 from ... import states
 from ...client.config import is_loopback_url
 from ...client.receiver import CallbackReceiver, Delivery
+from ...client.schedule import PollSchedule
 from ...client.task import Task
+from ...client.timing import Timing
 from ...errors import ValidationError, ViduError
-from .due import Tracked
+from .due import DueChecks, Tracked
 from .events import PollerEvent, Subscribers
 
 if TYPE_CHECKING:
     from ..tasklog import TaskLog
-    from .checks import Checks
     from .submissions import Queued
 
 log = logging.getLogger("vidu_nb.poller")
@@ -105,16 +110,22 @@ class Pushed:
 
     def __init__(
         self,
-        checks: Checks,
+        client: object,
         tasklog: TaskLog,
         cond: threading.Condition,
         subscribers: Subscribers,
         *,
+        due: DueChecks,
+        schedule: PollSchedule,
+        timing: Timing,
+        reschedule: Callable[[Tracked], None],
         active: Callable[[], bool],
         track: Callable[[str], None],
     ) -> None:
-        self.checks = checks
+        self.client = client
         self.log = tasklog
+        #: The followed tasks (the checks' heap) and their schedule and forecasts.
+        self.due, self.schedule, self.timing = due, schedule, timing
         self.counts = PushedCounts()
         self.receiver: CallbackReceiver | None = None
         self.url: str | None = None  # the callback_url requests are sent with
@@ -125,6 +136,7 @@ class Pushed:
         self._subscribers = subscribers
         self._active = active  # the poller is running (deliveries are ignored otherwise)
         self._track = track  # follow a task by id (a reconciled submission)
+        self._reschedule = reschedule  # under the lock: its next check on the normal schedule
         self._misses = 0  # in a row, with no delivery in between
         self._expecting: set[str] = set()  # handles sent with our callback_url, not followed yet
         self._tasks: dict[str, Expecting] = {}
@@ -150,7 +162,7 @@ class Pushed:
         if url is None:
             why = "is not serving and has no public_url: call serve() or pass public_url="
             raise ValidationError("receiver", receiver, why)
-        if is_loopback_url(url) and not getattr(self.checks.client, "is_simulated", True):
+        if is_loopback_url(url) and not getattr(self.client, "is_simulated", True):
             why = "is a loopback address the service cannot reach: give your ingress or tunnel"
             raise ValidationError("public_url", url, why)
         if isinstance(patience, bool) or not isinstance(patience, (int, float)) or patience <= 0:
@@ -176,7 +188,7 @@ class Pushed:
                 if item.request.callback_url == self.url:
                     self._expecting.add(item.handle)
 
-    # -- the schedule's hook (called by ``Checks._delay``, under the lock) -----------------
+    # -- the schedule's hook (called by ``Checks``, under the lock) -----------------
     def hold(self, tr: Tracked, retry_after: float | None = None) -> float | None:
         """The delay before ``tr``'s next check when callbacks stand in for polling (a safety
         check), or None for the normal schedule."""
@@ -204,10 +216,10 @@ class Pushed:
         if not self.holds(tr):
             return None
         self.counts.held += 1
-        scale = self.checks.schedule.time_scale
+        scale = self.schedule.time_scale
         delay = None
         if states.progress(tr.state) >= PROCESSING and info.quiet == 0:
-            f = self.checks.timing.forecast(tr.watch, time.monotonic())
+            f = self.timing.forecast(tr.watch, time.monotonic())
             if f is not None:
                 delay = f.late + max(MARGIN * scale, (f.late - f.early) / 4, MIN_REAL_MARGIN)
         if delay is None or delay <= 0:
@@ -241,7 +253,7 @@ class Pushed:
                 self.fallen_back = False
                 log.info("callbacks arrive again: tasks are checked on callbacks")
             tr = self._followed.get(task.id)
-            if tr is None or task.id not in self.checks.due:
+            if tr is None or task.id not in self.due:
                 tr = None
             else:
                 self.counts.deliveries += 1
@@ -251,9 +263,9 @@ class Pushed:
                 if self._apply(tr, info, task, delivery.at):
                     if info.final:
                         self.counts.confirms += 1
-                        self.checks.due.at(tr, time.monotonic())  # the one confirming GET
+                        self.due.at(tr, time.monotonic())  # the one confirming GET
                     else:
-                        self.checks._reschedule(tr)
+                        self._reschedule(tr)
                         shown = replace(tr.task, state=tr.state) if tr.task else Task(task.id)
                         emit = PollerEvent(tr.handle, task.id, old, tr.state, shown)
                     self._cond.notify_all()
@@ -270,7 +282,7 @@ class Pushed:
         reached = states.progress(task.state)
         known = max(info.heard, states.progress(tr.state))
         info.heard = max(info.heard, reached)
-        lag = max(DELIVERY_LAG * self.checks.schedule.time_scale, MIN_REAL_LAG)
+        lag = max(DELIVERY_LAG * self.schedule.time_scale, MIN_REAL_LAG)
         if reached >= FINAL:
             if info.final:
                 return False  # a retry of the same news
@@ -335,8 +347,8 @@ class Pushed:
             log.info("task %s: no callback reported %r; checked by polling now",
                      event.task_id, event.new_state)  # fmt: skip
             tr = self._followed.get(event.task_id)
-            if tr is not None and event.task_id in self.checks.due:
-                self.checks._reschedule(tr)
+            if tr is not None and event.task_id in self.due:
+                self._reschedule(tr)
             if self._misses >= MISSES_TO_FALL_BACK and not self.fallen_back:
                 log.warning("callbacks seem lost (%d tasks changed unreported): polling all",
                             self._misses)  # fmt: skip
@@ -350,15 +362,15 @@ class Pushed:
             self.fallen_back = True
             self.counts.fallbacks += 1
             for tr in waiting:
-                if tr.task_id in self.checks.due:
+                if tr.task_id in self.due:
                     self._tasks[tr.task_id].quiet = 0
-                    self.checks._reschedule(tr)
+                    self._reschedule(tr)
             self._cond.notify_all()
 
     def _prune(self) -> None:
         """Forget tasks no longer followed (given up, or dropped) once they pile up."""
-        if len(self._followed) > 2 * len(self.checks.due) + 64:
-            for task_id in [t for t in self._followed if t not in self.checks.due]:
+        if len(self._followed) > 2 * len(self.due) + 64:
+            for task_id in [t for t in self._followed if t not in self.due]:
                 self._followed.pop(task_id, None)
                 self._tasks.pop(task_id, None)
 
