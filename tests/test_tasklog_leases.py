@@ -134,6 +134,24 @@ print("done", flush=True)
 """
 
 
+def writing_elsewhere(target) -> bool:
+    """On PostgreSQL, whether another session of the log's database has a transaction open.
+    A probe's write there need not meet a frozen writer's row locks (it updates other rows),
+    so it cannot tell on its own; the server can. (Reads are autocommit statements, so an
+    open transaction is a write; one of this test's own, caught in the act, only costs a
+    retry.) On SQLite the probe's write is enough: the file's lock stops it."""
+    if not str(target).startswith("postgresql"):
+        return False
+    import psycopg
+
+    with psycopg.connect(str(target), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
+        ).fetchone()
+    return bool(row and row[0])
+
+
 def stall(pid: int, target) -> None:
     """SIGSTOP ``pid`` between two of its write transactions: one frozen inside a transaction
     would hold every writer of the log (SQLite's lock, PostgreSQL's writer lock) until it
@@ -151,6 +169,10 @@ def stall(pid: int, target) -> None:
             if not done.wait(1.0):  # frozen inside a transaction: let it finish it
                 os.kill(pid, signal.SIGCONT)
                 done.wait(30)
+                continue
+            if writing_elsewhere(target):  # PostgreSQL: frozen with its transaction open
+                os.kill(pid, signal.SIGCONT)
+                time.sleep(0.05)
                 continue
             if not any(r["state"] == "submitting" for r in probe.unsent()):
                 return
