@@ -116,9 +116,9 @@ class Team:
         try:
             began = time.monotonic()
             held = self.log.renew_leases(self._owner(), self.lease)
+            self._renewed(held)  # first drop what was taken over, then act again
             self.valid_until = began + self.lease
             self.renewals += 1
-            self._renewed(held)
         except Exception:  # a locked or closed log: the leases last a while yet
             log.warning("poller: cannot renew the leases", exc_info=True)
         if self._adopt is not None:

@@ -180,6 +180,21 @@ class Worker:
                         self._queue.sending = False
                     return
 
+    def _lapsed_since_picked(self, item: Any) -> bool:
+        """Whether our leases may have run out between picking this check and its worker
+        starting it (the process stopped in between: a laptop asleep, a debugger, SIGSTOP).
+        Then the check waits, due at once, for the team thread's renewal, which drops the
+        rows another poller took over meanwhile: a check of those is theirs to make."""
+        if not self._team.lapsed(time.monotonic()):
+            return False
+        batch = item if isinstance(item, list) else [item]
+        with self._cond:
+            for tr in batch:
+                if tr.task_id in self._checks.due:
+                    self._checks.due.at(tr, time.monotonic())
+            self._cond.notify_all()
+        return True
+
     def _done(self, fut: Future[None]) -> None:
         with self._cond:
             self.inflight.discard(fut)
@@ -188,6 +203,8 @@ class Worker:
     # -- the jobs (an HTTP worker, no lock held) -----------------------------------------------
     def _execute(self, job: Job) -> None:
         kind, item = job
+        if kind in ("poll", "list") and self._lapsed_since_picked(item):
+            return
         if kind == "find":
             try:
                 self._recovery.search(*item)
